@@ -1,0 +1,29 @@
+//! The UI's port to the server: the questions pages ask, answered by the server's store.
+//!
+//! Compiled only with `ssr`. The server provides an implementation as Leptos context
+//! ([`SharedBackend`]); server functions call it through [`backend`].
+
+use std::sync::Arc;
+
+use crate::error::AppError;
+use crate::model::{Overview, Phase, ReleaseDetail, StreamPage};
+
+/// What the pages need from the server.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// The front page: every stream with its health.
+    async fn overview(&self) -> Result<Overview, AppError>;
+    /// One page of a stream's releases, newest first, optionally of one phase.
+    async fn stream_page(&self, stream: &str, phase: Option<Phase>, page: u32) -> Result<StreamPage, AppError>;
+    /// One release; `stream` picks among streams sharing the tag name.
+    async fn release(&self, tag: &str, stream: Option<&str>) -> Result<ReleaseDetail, AppError>;
+}
+
+/// The backend as shared context.
+pub type SharedBackend = Arc<dyn Backend>;
+
+/// The backend provided by the server for this request.
+pub fn backend() -> Result<SharedBackend, AppError> {
+    leptos::prelude::use_context::<SharedBackend>()
+        .ok_or_else(|| AppError::Unavailable("no backend in context".to_string()))
+}

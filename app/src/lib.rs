@@ -1,0 +1,80 @@
+//! Streamgate's user interface: the OKD release streams, their releases and gates.
+//!
+//! Pages render on the server (complete HTML without JavaScript) and hydrate in the
+//! browser. Data comes from server functions next to each page, which ask the server's
+//! [`backend::Backend`] through Leptos context.
+
+#![recursion_limit = "256"]
+
+#[cfg(feature = "ssr")]
+pub mod backend;
+pub mod error;
+pub mod model;
+pub mod release;
+pub mod streams;
+pub mod widgets;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::{path, SsrMode};
+
+/// The HTML document around the app, rendered by the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The app: header, routes, footer.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/streamgate.css" />
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
+        <Meta name="description" content="OKD release streams, gates and upgrade paths" />
+        <Title formatter=|text: String| {
+            if text.is_empty() { "Streamgate".to_string() } else { format!("{text} · Streamgate") }
+        } />
+        <Router>
+            <header class="top">
+                <A href="/" attr:class="brand">
+                    "Streamgate"
+                </A>
+                <span class="tagline">"OKD release streams"</span>
+            </header>
+            <main>
+                <Routes fallback=|| view! { <widgets::NotFound what="page".to_string() /> }>
+                    <Route path=path!("/") view=streams::OverviewPage ssr=SsrMode::Async />
+                    <Route path=path!("/streams/:stream") view=streams::StreamPage ssr=SsrMode::Async />
+                    <Route path=path!("/releases/:tag") view=release::ReleasePage ssr=SsrMode::Async />
+                </Routes>
+            </main>
+            <footer class="bottom">
+                <span>"Streamgate · data from the OKD and OCP release-controllers"</span>
+            </footer>
+        </Router>
+    }
+}
+
+/// Browser entry point: attaches the app to the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

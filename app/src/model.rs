@@ -1,0 +1,503 @@
+//! Wire types shared by the server and the browser: what the pages show.
+//!
+//! Everything here is plain data (serde), compiled for both the server and WASM. Times are
+//! UTC; every page model carries the server's `now` so ages render the same on the server
+//! and after hydration.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The product a stream belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Variant {
+    /// OKD on Fedora CoreOS (ended after 4.15).
+    OkdFcos,
+    /// OKD on CentOS Stream CoreOS.
+    OkdScos,
+    /// OpenShift CI releases, the source of mirrored components.
+    Ocp,
+}
+
+impl Variant {
+    /// Stable identifier used in the database and URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Variant::OkdFcos => "okd-fcos",
+            Variant::OkdScos => "okd-scos",
+            Variant::Ocp => "ocp",
+        }
+    }
+
+    /// Human label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Variant::OkdFcos => "OKD/FCOS",
+            Variant::OkdScos => "OKD/SCOS",
+            Variant::Ocp => "OCP CI",
+        }
+    }
+
+    /// Parses [`Variant::as_str`].
+    pub fn parse(s: &str) -> Option<Variant> {
+        match s {
+            "okd-fcos" => Some(Variant::OkdFcos),
+            "okd-scos" => Some(Variant::OkdScos),
+            "ocp" => Some(Variant::Ocp),
+            _ => None,
+        }
+    }
+}
+
+/// What kind of releases a stream carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum StreamKind {
+    /// Promoted, long-lived releases (`4-scos-stable`, `4-stable`).
+    Stable,
+    /// Promoted previews (`4-scos-next`).
+    Next,
+    /// Continuous-integration builds (`4.21.0-0.okd-scos`), expire upstream after ~72 h.
+    Ci,
+    /// Nightly builds from ART inputs (`4.22.0-0.okd-scos-nightly`).
+    Nightly,
+}
+
+impl StreamKind {
+    /// Stable identifier used in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamKind::Stable => "stable",
+            StreamKind::Next => "next",
+            StreamKind::Ci => "ci",
+            StreamKind::Nightly => "nightly",
+        }
+    }
+
+    /// Human label.
+    pub fn label(self) -> &'static str {
+        match self {
+            StreamKind::Stable => "stable",
+            StreamKind::Next => "next",
+            StreamKind::Ci => "CI",
+            StreamKind::Nightly => "nightly",
+        }
+    }
+
+    /// Parses [`StreamKind::as_str`].
+    pub fn parse(s: &str) -> Option<StreamKind> {
+        match s {
+            "stable" => Some(StreamKind::Stable),
+            "next" => Some(StreamKind::Next),
+            "ci" => Some(StreamKind::Ci),
+            "nightly" => Some(StreamKind::Nightly),
+            _ => None,
+        }
+    }
+}
+
+/// Classifies a stream by its name, as the release-controllers name them: `4-stable`
+/// (OKD/FCOS stable), `4-scos-stable` / `4-scos-next` / `5-scos-next`, CI streams
+/// `4.15.0-0.okd` and `4.21.0-0.okd-scos`, nightlies `4.22.0-0.okd-scos-nightly`, and OCP CI
+/// streams `4.21.0-0.ci` (from the `ocp` controller).
+pub fn classify_stream(controller: &str, name: &str) -> (Variant, StreamKind) {
+    let kind = if name.ends_with("-nightly") {
+        StreamKind::Nightly
+    } else if name.ends_with("-next") {
+        StreamKind::Next
+    } else if name.ends_with("-stable") {
+        StreamKind::Stable
+    } else {
+        StreamKind::Ci
+    };
+    let variant = if name.contains("scos") {
+        Variant::OkdScos
+    } else if name.contains("okd") || (controller == "origin" && name.starts_with("4-")) {
+        Variant::OkdFcos
+    } else {
+        Variant::Ocp
+    };
+    (variant, kind)
+}
+
+/// `major.minor` of a stream or tag name (`4.21.0-0.okd-scos` → `4.21`), if it has one.
+pub fn minor_version(name: &str) -> Option<String> {
+    let mut parts = name.split(['.', '-']);
+    let major = parts.next()?.parse::<u32>().ok()?;
+    let minor = parts.next()?.parse::<u32>().ok()?;
+    Some(format!("{major}.{minor}"))
+}
+
+/// A release's phase on the release-controller (an open set upstream; unknown values map to
+/// [`Phase::Unknown`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Phase {
+    /// Waiting for the payload to be built.
+    Pending,
+    /// Built; verification running.
+    Ready,
+    /// Passed its blocking jobs.
+    Accepted,
+    /// A blocking job failed.
+    Rejected,
+    /// The payload could not be built.
+    Failed,
+    /// No phase known.
+    Unknown,
+}
+
+impl Phase {
+    /// All phases a user can filter by.
+    pub const ALL: [Phase; 5] = [
+        Phase::Accepted,
+        Phase::Rejected,
+        Phase::Ready,
+        Phase::Pending,
+        Phase::Failed,
+    ];
+
+    /// The upstream spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Pending => "Pending",
+            Phase::Ready => "Ready",
+            Phase::Accepted => "Accepted",
+            Phase::Rejected => "Rejected",
+            Phase::Failed => "Failed",
+            Phase::Unknown => "Unknown",
+        }
+    }
+
+    /// Parses the upstream spelling (case-insensitive); anything else is `Unknown`.
+    pub fn parse(s: &str) -> Phase {
+        match s.to_ascii_lowercase().as_str() {
+            "pending" => Phase::Pending,
+            "ready" => Phase::Ready,
+            "accepted" => Phase::Accepted,
+            "rejected" => Phase::Rejected,
+            "failed" => Phase::Failed,
+            _ => Phase::Unknown,
+        }
+    }
+
+    /// Whether the phase can still change without a human.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Phase::Accepted | Phase::Rejected | Phase::Failed)
+    }
+
+    /// CSS class for the phase.
+    pub fn css(self) -> &'static str {
+        match self {
+            Phase::Accepted => "phase-accepted",
+            Phase::Rejected => "phase-rejected",
+            Phase::Failed => "phase-failed",
+            Phase::Ready => "phase-ready",
+            Phase::Pending => "phase-pending",
+            Phase::Unknown => "phase-unknown",
+        }
+    }
+}
+
+/// A pointer to one release.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseRef {
+    /// Tag name.
+    pub name: String,
+    /// Its stream.
+    pub stream: String,
+    /// Its phase.
+    pub phase: Phase,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Health of a stream, as release watchers report it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamHealth {
+    /// Accepted releases created in the last 14 days.
+    pub accepted_14d: u32,
+    /// Rejected or failed releases created in the last 14 days.
+    pub rejected_14d: u32,
+    /// The current run of same-outcome releases, newest first: its phase and length.
+    pub streak: Option<(Phase, u32)>,
+    /// When the newest accepted release was created.
+    pub last_accepted_at: Option<DateTime<Utc>>,
+}
+
+impl StreamHealth {
+    /// Share of decided releases in the last 14 days that were accepted, if any were decided.
+    pub fn acceptance_rate(&self) -> Option<f64> {
+        let decided = self.accepted_14d + self.rejected_14d;
+        (decided > 0).then(|| f64::from(self.accepted_14d) / f64::from(decided))
+    }
+}
+
+/// One stream as listed on the overview.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamSummary {
+    /// Stream name.
+    pub name: String,
+    /// The release-controller it comes from.
+    pub controller: String,
+    /// Product variant.
+    pub variant: Variant,
+    /// Stream kind.
+    pub kind: StreamKind,
+    /// Whether the controller still lists the stream.
+    pub listed_upstream: bool,
+    /// Releases known, including expired ones.
+    pub release_count: u32,
+    /// The newest accepted release.
+    pub latest_accepted: Option<ReleaseRef>,
+    /// The newest release of any phase.
+    pub latest: Option<ReleaseRef>,
+    /// Health figures.
+    pub health: StreamHealth,
+    /// Phases of the most recent releases, oldest first (for the small chart).
+    pub recent: Vec<ReleaseRef>,
+}
+
+/// The state of polling one release-controller.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PollStatus {
+    /// Controller name.
+    pub controller: String,
+    /// When a poll last completed without error.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// When a poll was last attempted.
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    /// The last error, if the last poll failed.
+    pub last_error: Option<String>,
+    /// Failures since the last success.
+    pub consecutive_failures: u32,
+}
+
+/// The front page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    /// Server time when the page was built.
+    pub now: DateTime<Utc>,
+    /// OKD streams grouped by variant (OKD/SCOS first, then OKD/FCOS).
+    pub groups: Vec<(Variant, Vec<StreamSummary>)>,
+    /// Other streams (OCP CI).
+    pub others: Vec<StreamSummary>,
+    /// Polling state per controller.
+    pub polls: Vec<PollStatus>,
+}
+
+/// One row of a stream's release list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseRow {
+    /// Tag name.
+    pub name: String,
+    /// Phase.
+    pub phase: Phase,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Blocking gates that succeeded.
+    pub blocking_passed: u32,
+    /// Blocking gates known.
+    pub blocking_total: u32,
+    /// When the controller stopped listing it, if it has.
+    pub expired_at: Option<DateTime<Utc>>,
+}
+
+/// A page of a stream's releases.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamPage {
+    /// Server time.
+    pub now: DateTime<Utc>,
+    /// The stream.
+    pub stream: StreamSummary,
+    /// Phase filter applied, if any.
+    pub phase: Option<Phase>,
+    /// 1-based page number.
+    pub page: u32,
+    /// Rows per page.
+    pub per_page: u32,
+    /// Releases matching the filter.
+    pub total: u32,
+    /// This page's rows, newest first.
+    pub releases: Vec<ReleaseRow>,
+    /// Polling state of the stream's controller.
+    pub poll: Option<PollStatus>,
+}
+
+/// Which bucket a verification job is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GateKind {
+    /// Must succeed for acceptance.
+    Blocking,
+    /// Reported only.
+    Informing,
+    /// Reported only, run asynchronously.
+    Async,
+}
+
+impl GateKind {
+    /// Stable identifier used in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateKind::Blocking => "blocking",
+            GateKind::Informing => "informing",
+            GateKind::Async => "async",
+        }
+    }
+
+    /// Parses [`GateKind::as_str`].
+    pub fn parse(s: &str) -> Option<GateKind> {
+        match s {
+            "blocking" => Some(GateKind::Blocking),
+            "informing" => Some(GateKind::Informing),
+            "async" => Some(GateKind::Async),
+            _ => None,
+        }
+    }
+}
+
+/// A verification job's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gate {
+    /// Job name on the controller (`aws`, `aws-upgrade`, …).
+    pub name: String,
+    /// Bucket.
+    pub kind: GateKind,
+    /// `Succeeded`, `Failed` or `Pending`.
+    pub state: String,
+    /// Prow URL of the deciding run.
+    pub url: String,
+    /// Retries used.
+    pub retries: u32,
+    /// Earlier attempts.
+    pub previous_attempt_urls: Vec<String>,
+    /// When the state last changed.
+    pub transition_time: Option<DateTime<Utc>>,
+}
+
+/// One upgrade run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpgradeRun {
+    /// `Succeeded`, `Failed` or `Pending`.
+    pub state: String,
+    /// Prow URL.
+    pub url: String,
+}
+
+/// Upgrade results between two releases.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpgradeEdge {
+    /// Upgraded from.
+    pub from: String,
+    /// Upgraded to.
+    pub to: String,
+    /// Successful runs.
+    pub success: u32,
+    /// Failed runs.
+    pub failure: u32,
+    /// All runs.
+    pub total: u32,
+    /// The runs.
+    pub runs: Vec<UpgradeRun>,
+    /// The stream of the other end, when Streamgate knows it.
+    pub other_stream: Option<String>,
+}
+
+/// A versioned component from the changelog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangedComponent {
+    /// Name (`Kubernetes`, `CentOS Stream CoreOS`).
+    pub name: String,
+    /// Version now.
+    pub version: String,
+    /// Version before, if it changed.
+    pub from: Option<String>,
+    /// Link to the difference.
+    pub diff_url: Option<String>,
+}
+
+/// A commit listed in a changelog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangedCommit {
+    /// Subject line.
+    pub subject: String,
+    /// Pull request URL.
+    pub pull_url: Option<String>,
+    /// Pull request number.
+    pub pull_id: Option<i64>,
+    /// Linked issues (key, URL).
+    pub issues: Vec<(String, String)>,
+}
+
+/// An image entry of a changelog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangedImage {
+    /// Image name(s).
+    pub name: String,
+    /// Source repository link.
+    pub path: String,
+    /// Commits.
+    pub commits: Vec<ChangedCommit>,
+    /// Link to the full comparison.
+    pub full_change_log: Option<String>,
+}
+
+/// The changelog of a release against its predecessor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Changelog {
+    /// The release compared against.
+    pub from: String,
+    /// Payload digest of this release.
+    pub digest: Option<String>,
+    /// Where this release was promoted from.
+    pub promoted_from: Option<String>,
+    /// Versioned components.
+    pub components: Vec<ChangedComponent>,
+    /// New images.
+    pub new_images: Vec<ChangedImage>,
+    /// Removed images.
+    pub removed_images: Vec<ChangedImage>,
+    /// Images with code changes.
+    pub updated_images: Vec<ChangedImage>,
+    /// Images rebuilt without a code change.
+    pub rebuilt_images: Vec<ChangedImage>,
+}
+
+/// Everything the release page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseDetail {
+    /// Server time.
+    pub now: DateTime<Utc>,
+    /// Tag name.
+    pub name: String,
+    /// Stream name.
+    pub stream: String,
+    /// Stream variant.
+    pub variant: Variant,
+    /// Stream kind.
+    pub kind: StreamKind,
+    /// Phase.
+    pub phase: Phase,
+    /// Payload pull spec.
+    pub pull_spec: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// When Streamgate first saw it.
+    pub first_seen_at: DateTime<Utc>,
+    /// When the controller stopped listing it.
+    pub expired_at: Option<DateTime<Utc>>,
+    /// Whether details (gates, changelog) have been fetched.
+    pub has_details: bool,
+    /// Verification jobs.
+    pub gates: Vec<Gate>,
+    /// Upgrades tested into this release.
+    pub upgrades_into: Vec<UpgradeEdge>,
+    /// Upgrades tested out of this release.
+    pub upgrades_out: Vec<UpgradeEdge>,
+    /// Versions the payload declares it can upgrade from (payload metadata `previous`),
+    /// when the payload has been read.
+    pub declared_previous: Option<Vec<String>>,
+    /// The changelog, when the controller produced one.
+    pub changelog: Option<Changelog>,
+    /// Other streams carrying a release of the same name.
+    pub also_in: Vec<String>,
+    /// The previous and next release of the same stream.
+    pub neighbours: (Option<String>, Option<String>),
+}

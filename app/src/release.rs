@@ -1,0 +1,359 @@
+//! `/releases/{tag}`: a release's phase, pull spec, gates, upgrade edges (and why a cluster
+//! might see no update), and changelog.
+
+pub mod api;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::model::{Changelog, ChangedImage, Gate, GateKind, Phase, ReleaseDetail, StreamKind, UpgradeEdge};
+use crate::widgets::{utc, Age, ErrorView, PhaseBadge};
+
+/// The release page.
+#[component]
+pub fn ReleasePage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let key = move || {
+        (
+            params.read().get("tag").unwrap_or_default(),
+            query.read().get("stream").filter(|s| !s.is_empty()),
+        )
+    };
+    let data = Resource::new(key, |(tag, stream)| api::get_release(tag, stream));
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading release…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(release) => view! { <ReleaseView release /> }.into_any(),
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ReleaseView(release: ReleaseDetail) -> impl IntoView {
+    let r = release;
+    let now = r.now;
+    let blocking: Vec<Gate> = r.gates.iter().filter(|g| g.kind == GateKind::Blocking).cloned().collect();
+    let informing: Vec<Gate> = r.gates.iter().filter(|g| g.kind != GateKind::Blocking).cloned().collect();
+    let passed = blocking.iter().filter(|g| g.state == "Succeeded").count();
+    let failed: Vec<String> = blocking.iter().filter(|g| g.state == "Failed").map(|g| g.name.clone()).collect();
+    let verdict = match r.phase {
+        Phase::Rejected if !failed.is_empty() => format!("Rejected because blocking job {} failed.", failed.join(", ")),
+        Phase::Rejected => "Rejected.".to_string(),
+        Phase::Accepted if blocking.is_empty() => "Accepted (this stream has no blocking jobs).".to_string(),
+        Phase::Accepted => format!("Accepted: all {} blocking jobs succeeded.", blocking.len()),
+        Phase::Ready => format!("Verification running: {passed} of {} blocking jobs succeeded so far.", blocking.len()),
+        Phase::Pending => "Waiting for the payload to be built.".to_string(),
+        Phase::Failed => "The payload could not be built.".to_string(),
+        Phase::Unknown => "Phase unknown.".to_string(),
+    };
+    let (older, newer) = r.neighbours.clone();
+    view! {
+        <Title text=r.name.clone() />
+        <nav class="crumbs">
+            <a href="/">"Streams"</a>
+            " / "
+            <a href=format!("/streams/{}", r.stream)>{r.stream.clone()}</a>
+        </nav>
+        <h1 class="release-name">{r.name.clone()}</h1>
+        <p class="status">
+            <PhaseBadge phase=r.phase />
+            " "
+            <span class="verdict">{verdict}</span>
+        </p>
+        {r.expired_at.map(|t| view! {
+            <p class="notice expired-notice">
+                {format!("Expired upstream: the release-controller stopped listing this release on {}. Streamgate keeps its history.", utc(t))}
+            </p>
+        })}
+        <dl class="facts">
+            <dt>"Stream"</dt>
+            <dd>
+                <a href=format!("/streams/{}", r.stream)>{r.stream.clone()}</a>
+                {format!(" · {} {}", r.variant.label(), r.kind.label())}
+            </dd>
+            <dt>"Created"</dt>
+            <dd><Age now at=r.created_at /> {format!(" · {}", utc(r.created_at))}</dd>
+            <dt>"Pull spec"</dt>
+            <dd><PullSpec spec=r.pull_spec.clone() /></dd>
+            {(!r.also_in.is_empty()).then(|| view! {
+                <dt>"Also in"</dt>
+                <dd>
+                    {r.also_in.iter().map(|s| view! {
+                        <a href=format!("/releases/{}?stream={s}", r.name)>{s.clone()}</a>
+                        " "
+                    }).collect_view()}
+                </dd>
+            })}
+        </dl>
+        <nav class="neighbours" aria-label="Neighbouring releases">
+            {newer.map(|n| view! { <a rel="next" href=format!("/releases/{n}")>{format!("← newer: {n}")}</a> })}
+            {older.map(|n| view! { <a rel="prev" href=format!("/releases/{n}")>{format!("older: {n} →")}</a> })}
+        </nav>
+        <section aria-labelledby="gates-h">
+            <h2 id="gates-h">"Gates"</h2>
+            {if !r.has_details {
+                view! { <p class="empty">"Details not fetched yet: the next poll reads them."</p> }.into_any()
+            } else if r.gates.is_empty() {
+                view! { <p class="empty">"This stream runs no verification jobs."</p> }.into_any()
+            } else {
+                view! {
+                    <GateTable title="Blocking jobs" gates=blocking now />
+                    <GateTable title="Informing jobs" gates=informing now />
+                }
+                .into_any()
+            }}
+        </section>
+        <Upgrades release=r.clone() />
+        <section aria-labelledby="changelog-h">
+            <h2 id="changelog-h">"Changelog"</h2>
+            {match r.changelog.clone() {
+                Some(c) => view! { <ChangelogView changelog=c /> }.into_any(),
+                None => view! { <p class="empty">"The release-controller produced no changelog for this release."</p> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// The pull spec, selectable, with a copy button once the page is interactive.
+#[component]
+fn PullSpec(spec: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let text = spec.clone();
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(window) = web_sys::window() {
+            let _ = window.navigator().clipboard().write_text(&text);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &text;
+        copied.set(true);
+    };
+    view! {
+        <span class="pullspec">
+            <code id="pullspec">{spec}</code>
+            <button type="button" class="copy" on:click=copy aria-label="Copy pull spec">
+                {move || if copied.get() { "Copied" } else { "Copy" }}
+            </button>
+        </span>
+    }
+}
+
+#[component]
+fn GateTable(title: &'static str, gates: Vec<Gate>, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
+    (!gates.is_empty()).then(|| {
+        view! {
+            <table class="gates">
+                <caption>{title}</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Job"</th>
+                        <th scope="col">"State"</th>
+                        <th scope="col">"Retries"</th>
+                        <th scope="col">"Finished"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {gates
+                        .into_iter()
+                        .map(|g| {
+                            let state_class = format!("state state-{}", g.state.to_lowercase());
+                            let attempts = g.previous_attempt_urls.clone();
+                            view! {
+                                <tr data-gate=g.name.clone()>
+                                    <td>
+                                        {if g.url.is_empty() {
+                                            view! { <span>{g.name.clone()}</span> }.into_any()
+                                        } else {
+                                            view! { <a href=g.url.clone() rel="external noopener">{g.name.clone()}</a> }.into_any()
+                                        }}
+                                        {(g.kind == GateKind::Async).then(|| view! { <small>" (async)"</small> })}
+                                    </td>
+                                    <td class=state_class>{g.state.clone()}</td>
+                                    <td>
+                                        {g.retries}
+                                        {(!attempts.is_empty()).then(|| view! {
+                                            " · "
+                                            {attempts.into_iter().enumerate().map(|(i, u)| view! {
+                                                <a href=u rel="external noopener">{format!("attempt {}", i + 1)}</a>
+                                                " "
+                                            }).collect_view()}
+                                        })}
+                                    </td>
+                                    <td>
+                                        {g.transition_time.map(|t| view! { <Age now at=t /> })}
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        }
+    })
+}
+
+#[component]
+fn Upgrades(release: ReleaseDetail) -> impl IntoView {
+    let r = release;
+    let into = r.upgrades_into.clone();
+    let out = r.upgrades_out.clone();
+    let succeeded: Vec<&UpgradeEdge> = into.iter().filter(|e| e.success > 0).collect();
+    let explanation = match (&r.declared_previous, into.is_empty()) {
+        (Some(prev), _) if prev.is_empty() => {
+            "The payload declares no versions it can upgrade from (metadata previous is empty), so no cluster is offered an update to it.".to_string()
+        }
+        (Some(prev), _) => {
+            let untested: Vec<&String> = prev.iter().filter(|v| !into.iter().any(|e| &e.from == *v)).collect();
+            format!(
+                "The payload declares {} versions it can upgrade from; the controller tested {} of them{}.",
+                prev.len(),
+                prev.len() - untested.len(),
+                if untested.is_empty() { String::new() } else { format!(" (not tested: {})", untested.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) }
+            )
+        }
+        (None, true) if r.kind == StreamKind::Ci || r.kind == StreamKind::Nightly => {
+            "CI releases are not update targets for clusters; no upgrade into this release has been tested yet.".to_string()
+        }
+        (None, true) => "No upgrade into this release has been tested, so update graphs built from the controller show no edge to it.".to_string(),
+        (None, false) => format!(
+            "The controller tested upgrades from {} releases; {} succeeded at least once. Update graphs built from the controller keep only edges with a successful run, so a cluster on a version without one sees no update to this release.",
+            into.len(),
+            succeeded.len()
+        ),
+    };
+    view! {
+        <section aria-labelledby="upgrades-h">
+            <h2 id="upgrades-h">"Upgrades"</h2>
+            <p class="explain">{explanation}</p>
+            {r.declared_previous.clone().map(|prev| view! {
+                <p class="declared">"Declared upgrade sources: " {prev.join(", ")}</p>
+            })}
+            <EdgeTable title="Into this release, from" edges=into from_side=true />
+            <EdgeTable title="Out of this release, to" edges=out from_side=false />
+        </section>
+    }
+}
+
+#[component]
+fn EdgeTable(title: &'static str, edges: Vec<UpgradeEdge>, from_side: bool) -> impl IntoView {
+    (!edges.is_empty()).then(|| {
+        view! {
+            <table class="upgrades">
+                <caption>{title}</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Release"</th>
+                        <th scope="col">"Result"</th>
+                        <th scope="col">"Runs"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {edges
+                        .into_iter()
+                        .map(|e| {
+                            let other = if from_side { e.from.clone() } else { e.to.clone() };
+                            let result = if e.success > 0 && e.failure == 0 {
+                                ("ok", "succeeded")
+                            } else if e.success > 0 {
+                                ("mixed", "succeeded with failures")
+                            } else if e.failure > 0 {
+                                ("bad", "failed")
+                            } else {
+                                ("pending", "pending")
+                            };
+                            view! {
+                                <tr>
+                                    <td>
+                                        {if e.other_stream.is_some() {
+                                            view! { <a href=format!("/releases/{other}")>{other.clone()}</a> }.into_any()
+                                        } else {
+                                            view! { <span>{other.clone()}</span> }.into_any()
+                                        }}
+                                    </td>
+                                    <td class=format!("edge {}", result.0)>
+                                        {format!("{} ({} of {} passed)", result.1, e.success, e.total)}
+                                    </td>
+                                    <td>
+                                        {e.runs.into_iter().enumerate().map(|(i, run)| view! {
+                                            <a href=run.url.clone() rel="external noopener" class=format!("run state-{}", run.state.to_lowercase())>
+                                                {format!("#{} {}", i + 1, run.state)}
+                                            </a>
+                                            " "
+                                        }).collect_view()}
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        }
+    })
+}
+
+#[component]
+fn ChangelogView(changelog: Changelog) -> impl IntoView {
+    let c = changelog;
+    view! {
+        <p>
+            "Changes from "
+            <a href=format!("/releases/{}", c.from)>{c.from.clone()}</a>
+            {c.promoted_from.clone().map(|p| view! { " · promoted from " <code>{p}</code> })}
+        </p>
+        {(!c.components.is_empty()).then(|| view! {
+            <h3>"Components"</h3>
+            <ul class="components">
+                {c.components.iter().map(|comp| view! {
+                    <li>
+                        {comp.name.clone()} " " <strong>{comp.version.clone()}</strong>
+                        {comp.from.clone().map(|f| view! { <span class="was">{format!(" (was {f})")}</span> })}
+                        {comp.diff_url.clone().map(|u| view! { " " <a href=u rel="external noopener">"diff"</a> })}
+                    </li>
+                }).collect_view()}
+            </ul>
+        })}
+        <ImageList title="Updated images" images=c.updated_images.clone() />
+        <ImageList title="New images" images=c.new_images.clone() />
+        <ImageList title="Removed images" images=c.removed_images.clone() />
+        <ImageList title="Rebuilt without code change" images=c.rebuilt_images.clone() />
+    }
+}
+
+#[component]
+fn ImageList(title: &'static str, images: Vec<ChangedImage>) -> impl IntoView {
+    (!images.is_empty()).then(|| {
+        view! {
+            <h3>{format!("{title} ({})", images.len())}</h3>
+            <ul class="images">
+                {images
+                    .into_iter()
+                    .map(|img| {
+                        view! {
+                            <li>
+                                <a href=img.path.clone() rel="external noopener">{img.name.clone()}</a>
+                                {img.full_change_log.clone().map(|u| view! { " · " <a href=u rel="external noopener">"full changelog"</a> })}
+                                <ul>
+                                    {img.commits.into_iter().map(|commit| view! {
+                                        <li>
+                                            {commit.issues.into_iter().map(|(k, u)| view! { <a href=u rel="external noopener">{k}</a> ": " }).collect_view()}
+                                            {commit.subject.clone()}
+                                            {commit.pull_url.clone().map(|u| view! {
+                                                " " <a href=u rel="external noopener">{commit.pull_id.map_or("PR".to_string(), |id| format!("#{id}"))}</a>
+                                            })}
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        }
+    })
+}

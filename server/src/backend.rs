@@ -1,0 +1,331 @@
+//! The store behind the UI: implements [`app::backend::Backend`] by turning stored rows into
+//! page models. Internal errors are logged here once and reach the page only as a generic
+//! message.
+
+use std::sync::Arc;
+
+use app::backend::Backend;
+use app::error::AppError;
+use app::model::{
+    ChangedCommit, ChangedComponent, ChangedImage, Changelog, Gate, GateKind, Overview, Phase, ReleaseDetail,
+    ReleaseRef, ReleaseRow, StreamHealth, StreamKind, StreamPage, StreamSummary, UpgradeEdge, UpgradeRun, Variant,
+};
+use chrono::{Duration, Utc};
+
+use crate::ingest::release_controller::wire;
+use crate::ingest::release_controller::PollRegistry;
+use crate::store::queries::{ReleaseListRow, StreamRow, UpgradeRow};
+use crate::store::{Store, StoreError};
+
+/// Releases per stream page.
+pub const PER_PAGE: u32 = 50;
+/// Releases in the overview chart.
+const RECENT: i64 = 30;
+/// Releases looked at to find the current streak.
+const STREAK_WINDOW: i64 = 200;
+
+/// The UI's backend over the store and the pollers' status.
+#[derive(Clone)]
+pub struct StoreBackend {
+    store: Store,
+    polls: PollRegistry,
+}
+
+impl StoreBackend {
+    /// A backend over `store`, reporting `polls`.
+    pub fn new(store: Store, polls: PollRegistry) -> Self {
+        StoreBackend { store, polls }
+    }
+
+    /// As shared Leptos context.
+    pub fn shared(self) -> app::backend::SharedBackend {
+        Arc::new(self)
+    }
+
+    async fn summary(&self, s: &StreamRow, now: chrono::DateTime<Utc>) -> Result<StreamSummary, StoreError> {
+        let recent_rows = self.store.stream_releases(&s.name, None, STREAK_WINDOW, 0).await?;
+        let latest_accepted = self.store.latest_release(&s.name, Some("Accepted")).await?;
+        let counts = self.store.phase_counts_since(&s.name, now - Duration::days(14)).await?;
+        let count_of = |phases: &[&str]| -> u32 {
+            counts
+                .iter()
+                .filter(|(p, _)| phases.contains(&p.as_str()))
+                .map(|(_, n)| u32::try_from(*n).unwrap_or(u32::MAX))
+                .sum()
+        };
+        let mut streak: Option<(Phase, u32)> = None;
+        for r in recent_rows.iter().map(|r| Phase::parse(&r.phase)).filter(|p| p.is_terminal()) {
+            let outcome = if r == Phase::Accepted { Phase::Accepted } else { Phase::Rejected };
+            match &mut streak {
+                None => streak = Some((outcome, 1)),
+                Some((p, n)) if *p == outcome => *n += 1,
+                Some(_) => break,
+            }
+        }
+        let (variant, kind) = stream_class(s);
+        Ok(StreamSummary {
+            name: s.name.clone(),
+            controller: s.controller.clone(),
+            variant,
+            kind,
+            listed_upstream: s.listed_upstream,
+            release_count: u32::try_from(self.store.count_releases(&s.name, None).await?).unwrap_or(u32::MAX),
+            latest_accepted: latest_accepted.as_ref().map(release_ref),
+            latest: recent_rows.first().map(release_ref),
+            health: StreamHealth {
+                accepted_14d: count_of(&["Accepted"]),
+                rejected_14d: count_of(&["Rejected", "Failed"]),
+                streak,
+                last_accepted_at: latest_accepted.map(|r| r.created_at),
+            },
+            recent: recent_rows.iter().take(RECENT as usize).rev().map(release_ref).collect(),
+        })
+    }
+}
+
+fn stream_class(s: &StreamRow) -> (Variant, StreamKind) {
+    let fallback = app::model::classify_stream(&s.controller, &s.name);
+    (
+        Variant::parse(&s.variant).unwrap_or(fallback.0),
+        StreamKind::parse(&s.kind).unwrap_or(fallback.1),
+    )
+}
+
+fn release_ref(r: &ReleaseListRow) -> ReleaseRef {
+    ReleaseRef {
+        name: r.name.clone(),
+        stream: r.stream.clone(),
+        phase: Phase::parse(&r.phase),
+        created_at: r.created_at,
+    }
+}
+
+fn internal(e: StoreError) -> AppError {
+    tracing::error!(error = %e, "store error while rendering a page");
+    AppError::Unavailable("the database did not answer; try again shortly".to_string())
+}
+
+/// Orders streams for display: stable, next, CI, nightly; newer minors first.
+fn display_order(a: &StreamSummary, b: &StreamSummary) -> std::cmp::Ordering {
+    let minor = |s: &StreamSummary| {
+        app::model::minor_version(&s.name)
+            .and_then(|m| m.split_once('.').and_then(|(x, y)| Some((x.parse::<u32>().ok()?, y.parse::<u32>().ok()?))))
+            .unwrap_or((0, 0))
+    };
+    a.kind.cmp(&b.kind).then(minor(b).cmp(&minor(a))).then(a.name.cmp(&b.name))
+}
+
+#[async_trait::async_trait]
+impl Backend for StoreBackend {
+    async fn overview(&self) -> Result<Overview, AppError> {
+        let now = Utc::now();
+        let mut scos = Vec::new();
+        let mut fcos = Vec::new();
+        let mut others = Vec::new();
+        for s in self.store.streams().await.map_err(internal)? {
+            let summary = self.summary(&s, now).await.map_err(internal)?;
+            match summary.variant {
+                Variant::OkdScos => scos.push(summary),
+                Variant::OkdFcos => fcos.push(summary),
+                Variant::Ocp => others.push(summary),
+            }
+        }
+        for list in [&mut scos, &mut fcos, &mut others] {
+            list.sort_by(display_order);
+        }
+        Ok(Overview {
+            now,
+            groups: vec![(Variant::OkdScos, scos), (Variant::OkdFcos, fcos)],
+            others,
+            polls: self.polls.all(),
+        })
+    }
+
+    async fn stream_page(&self, stream: &str, phase: Option<Phase>, page: u32) -> Result<StreamPage, AppError> {
+        let now = Utc::now();
+        let row = self
+            .store
+            .stream(stream)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| AppError::NotFound(format!("stream {stream}")))?;
+        let summary = self.summary(&row, now).await.map_err(internal)?;
+        let phase_str = phase.map(|p| p.as_str());
+        let total = self.store.count_releases(stream, phase_str).await.map_err(internal)?;
+        let pages = u32::try_from(total).unwrap_or(u32::MAX).div_ceil(PER_PAGE).max(1);
+        if page > pages {
+            return Err(AppError::NotFound(format!("page {page} of stream {stream} (it has {pages})")));
+        }
+        let offset = i64::from(page - 1) * i64::from(PER_PAGE);
+        let rows = self
+            .store
+            .stream_releases(stream, phase_str, i64::from(PER_PAGE), offset)
+            .await
+            .map_err(internal)?;
+        Ok(StreamPage {
+            now,
+            poll: self.polls.get(&row.controller),
+            stream: summary,
+            phase,
+            page,
+            per_page: PER_PAGE,
+            total: u32::try_from(total).unwrap_or(u32::MAX),
+            releases: rows
+                .into_iter()
+                .map(|r| ReleaseRow {
+                    phase: Phase::parse(&r.phase),
+                    name: r.name,
+                    created_at: r.created_at,
+                    blocking_passed: u32::try_from(r.blocking_passed).unwrap_or(0),
+                    blocking_total: u32::try_from(r.blocking_total).unwrap_or(0),
+                    expired_at: r.expired_at,
+                })
+                .collect(),
+        })
+    }
+
+    async fn release(&self, tag: &str, stream: Option<&str>) -> Result<ReleaseDetail, AppError> {
+        let now = Utc::now();
+        let mut all = self.store.releases_named(tag).await.map_err(internal)?;
+        if all.is_empty() {
+            return Err(AppError::NotFound(format!("release {tag}")));
+        }
+        let streams = self.store.streams().await.map_err(internal)?;
+        let class_of = |name: &str| {
+            streams
+                .iter()
+                .find(|s| s.name == name)
+                .map(stream_class)
+                .unwrap_or_else(|| app::model::classify_stream("", name))
+        };
+        // a promoted release that kept its CI name: show the CI one (it has the gates) unless asked
+        let index = match stream {
+            Some(s) => all
+                .iter()
+                .position(|r| r.stream == s)
+                .ok_or_else(|| AppError::NotFound(format!("release {tag} in stream {s}")))?,
+            None => all
+                .iter()
+                .position(|r| matches!(class_of(&r.stream).1, StreamKind::Ci | StreamKind::Nightly))
+                .unwrap_or(0),
+        };
+        let r = all.swap_remove(index);
+        let (variant, kind) = class_of(&r.stream);
+        let gates = self
+            .store
+            .gates(&r.stream, &r.name)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|g| Gate {
+                kind: GateKind::parse(&g.kind).unwrap_or(GateKind::Informing),
+                retries: u32::try_from(g.retries).unwrap_or(0),
+                previous_attempt_urls: serde_json::from_str(&g.previous_attempt_urls).unwrap_or_default(),
+                name: g.name,
+                state: g.state,
+                url: g.url,
+                transition_time: g.transition_time,
+            })
+            .collect();
+        let mut upgrades_into = Vec::new();
+        for u in self.store.upgrades(&r.name, true).await.map_err(internal)? {
+            let other = self.store.stream_of(&u.from_tag).await.map_err(internal)?;
+            upgrades_into.push(edge(u, other));
+        }
+        let mut upgrades_out = Vec::new();
+        for u in self.store.upgrades(&r.name, false).await.map_err(internal)? {
+            let other = self.store.stream_of(&u.to_tag).await.map_err(internal)?;
+            upgrades_out.push(edge(u, other));
+        }
+        let neighbours = self.store.neighbours(&r.stream, &r.name, r.created_at).await.map_err(internal)?;
+        let changelog = r
+            .changelog
+            .as_deref()
+            .and_then(|c| serde_json::from_str::<wire::ChangeLog>(c).ok())
+            .map(changelog);
+        Ok(ReleaseDetail {
+            now,
+            phase: Phase::parse(&r.phase),
+            has_details: r.details_at.is_some(),
+            also_in: all.into_iter().map(|o| o.stream).collect(),
+            name: r.name,
+            stream: r.stream,
+            variant,
+            kind,
+            pull_spec: r.pull_spec,
+            created_at: r.created_at,
+            first_seen_at: r.first_seen_at,
+            expired_at: r.expired_at,
+            gates,
+            upgrades_into,
+            upgrades_out,
+            declared_previous: None,
+            changelog,
+            neighbours,
+        })
+    }
+}
+
+fn edge(u: UpgradeRow, other_stream: Option<String>) -> UpgradeEdge {
+    let runs: Vec<serde_json::Value> = serde_json::from_str(&u.runs).unwrap_or_default();
+    UpgradeEdge {
+        from: u.from_tag,
+        to: u.to_tag,
+        success: u32::try_from(u.success).unwrap_or(0),
+        failure: u32::try_from(u.failure).unwrap_or(0),
+        total: u32::try_from(u.total).unwrap_or(0),
+        runs: runs
+            .into_iter()
+            .map(|r| UpgradeRun {
+                state: r["state"].as_str().unwrap_or_default().to_string(),
+                url: r["url"].as_str().unwrap_or_default().to_string(),
+            })
+            .collect(),
+        other_stream,
+    }
+}
+
+fn images(list: Option<Vec<wire::ChangeLogImage>>) -> Vec<ChangedImage> {
+    list.unwrap_or_default()
+        .into_iter()
+        .map(|i| ChangedImage {
+            name: i.name,
+            path: i.path,
+            full_change_log: i.full_change_log,
+            commits: i
+                .commits
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| ChangedCommit {
+                    subject: c.subject,
+                    pull_url: c.pull_url,
+                    pull_id: c.pull_id,
+                    issues: c.issues.unwrap_or_default().into_iter().collect(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn changelog(c: wire::ChangeLog) -> Changelog {
+    Changelog {
+        from: c.from.name,
+        digest: Some(c.to.digest).filter(|d| !d.is_empty()),
+        promoted_from: c.to.promoted_from.filter(|p| !p.is_empty()),
+        components: c
+            .components
+            .unwrap_or_default()
+            .into_iter()
+            .map(|comp| ChangedComponent {
+                name: comp.name,
+                version: comp.version,
+                from: comp.from.filter(|f| !f.is_empty()),
+                diff_url: comp.diff_url,
+            })
+            .collect(),
+        new_images: images(c.new_images),
+        removed_images: images(c.removed_images),
+        updated_images: images(c.updated_images),
+        rebuilt_images: images(c.rebuilt_images),
+    }
+}

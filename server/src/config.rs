@@ -1,0 +1,234 @@
+//! Command line and environment configuration. Every option has a `STREAMGATE_*` (or
+//! `DATABASE_URL`) variable; `server --help` lists them all, `.env.example` shows them.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use regex::Regex;
+
+use crate::ingest::release_controller::{Controller, PollTiming};
+
+/// Streamgate: release dashboard and promotion console for OKD.
+#[derive(Debug, Parser)]
+#[command(name = "server", version, about, long_about = None)]
+pub struct Cli {
+    /// What to run; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the pages and APIs and poll the release-controllers (the default).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(DbArgs),
+    /// Rebuild the projected tables from the event log and exit.
+    Reproject(DbArgs),
+    /// Poll every configured release-controller once and exit.
+    Poll(PollArgs),
+    /// Serve the recorded demo data set in the release-controller's API format.
+    Replay(ReplayArgs),
+}
+
+/// The database to use.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// `sqlite://FILE` (created if missing) or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://streamgate.db")]
+    pub database_url: String,
+}
+
+/// Which release-controllers to poll, and how.
+#[derive(Debug, Clone, Args)]
+pub struct PollArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// A release-controller as NAME=URL; repeat for several.
+    #[arg(
+        long = "controller",
+        env = "STREAMGATE_CONTROLLERS",
+        value_delimiter = ',',
+        default_values_t = [
+            "origin=https://amd64.origin.releases.ci.openshift.org".to_string(),
+            "ocp=https://amd64.ocp.releases.ci.openshift.org".to_string(),
+        ]
+    )]
+    pub controllers: Vec<String>,
+    /// Only streams matching REGEX, as NAME=REGEX per controller.
+    #[arg(
+        long = "include",
+        env = "STREAMGATE_STREAM_INCLUDE",
+        value_delimiter = ',',
+        default_values_t = ["origin=okd".to_string(), r"ocp=^4\.\d+\.0-0\.ci$".to_string()]
+    )]
+    pub include: Vec<String>,
+    /// Skip streams matching REGEX, as NAME=REGEX per controller.
+    #[arg(long = "exclude", env = "STREAMGATE_STREAM_EXCLUDE", value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Time between polls (e.g. `90s`, `5m`).
+    #[arg(long, env = "STREAMGATE_POLL_INTERVAL", default_value = "5m", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+    /// Timeout of each request to a controller.
+    #[arg(long, env = "STREAMGATE_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+    /// Longest wait between polls after repeated failures.
+    #[arg(long, env = "STREAMGATE_MAX_BACKOFF", default_value = "15m", value_parser = parse_duration)]
+    pub max_backoff: Duration,
+}
+
+/// Options of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Polling and database options.
+    #[command(flatten)]
+    pub poll: PollArgs,
+    /// Address to listen on (defaults to Leptos' site address, 127.0.0.1:3000).
+    #[arg(long, env = "STREAMGATE_ADDR")]
+    pub addr: Option<std::net::SocketAddr>,
+    /// Do not poll; serve what is stored.
+    #[arg(long, env = "STREAMGATE_NO_POLL")]
+    pub no_poll: bool,
+    /// Load the demo data set: start the replay release-controllers on loopback, play their
+    /// history into the store, and keep polling them instead of the real controllers.
+    #[arg(long, env = "STREAMGATE_DEMO")]
+    pub demo: bool,
+    /// Log format.
+    #[arg(long, env = "STREAMGATE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+}
+
+/// Options of `replay`.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// Address to listen on.
+    #[arg(long, env = "STREAMGATE_REPLAY_ADDR", default_value = "127.0.0.1:3100")]
+    pub addr: std::net::SocketAddr,
+}
+
+/// A configuration value that does not parse.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Not `NAME=VALUE`.
+    #[error("expected NAME=VALUE, got {0:?}")]
+    Pair(String),
+    /// A bad regular expression.
+    #[error("invalid stream filter for {name}: {reason}")]
+    Regex {
+        /// Controller.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// A bad URL.
+    #[error("invalid controller url {0:?}: must start with http:// or https://")]
+    Url(String),
+    /// A filter for a controller that is not configured.
+    #[error("stream filter names unknown controller {0:?}")]
+    UnknownController(String),
+}
+
+fn pair(s: &str) -> Result<(String, String), ConfigError> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        .ok_or_else(|| ConfigError::Pair(s.to_string()))
+}
+
+impl PollArgs {
+    /// The configured controllers with their filters.
+    pub fn controllers(&self) -> Result<Vec<Controller>, ConfigError> {
+        let mut out: Vec<Controller> = Vec::new();
+        for c in &self.controllers {
+            let (name, url) = pair(c)?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::Url(url));
+            }
+            out.push(Controller { name, base_url: url, include: None, exclude: None });
+        }
+        for (filters, include) in [(&self.include, true), (&self.exclude, false)] {
+            for f in filters {
+                let (name, re) = pair(f)?;
+                let regex = Regex::new(&re).map_err(|e| ConfigError::Regex { name: name.clone(), reason: e.to_string() })?;
+                match out.iter_mut().find(|c| c.name == name) {
+                    Some(c) if include => c.include = Some(regex),
+                    Some(c) => c.exclude = Some(regex),
+                    // defaults name both controllers; a user who configures only one is fine
+                    None if !include || self.include_is_default() => {}
+                    None => return Err(ConfigError::UnknownController(name)),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn include_is_default(&self) -> bool {
+        self.include.len() == 2 && self.include[0] == "origin=okd"
+    }
+
+    /// Poll timing.
+    pub fn timing(&self) -> PollTiming {
+        PollTiming {
+            interval: self.poll_interval,
+            request_timeout: self.request_timeout,
+            max_backoff: self.max_backoff,
+            ..PollTiming::default()
+        }
+    }
+}
+
+/// Parses `250ms`, `90s`, `5m`, `1h` or a plain number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, ""), |i| (&s[..i], &s[i..]));
+    let n: u64 = num.parse().map_err(|_| format!("invalid duration {s:?}: expected e.g. 90s, 5m, 1h"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "" | "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        "h" => Ok(Duration::from_secs(n * 3600)),
+        other => Err(format!("invalid duration unit {other:?} in {s:?}: use ms, s, m or h")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_duration("5 weeks").is_err());
+        assert!(parse_duration("m").is_err());
+    }
+
+    #[test]
+    fn default_controllers_are_origin_and_ocp_with_filters() {
+        let cli = Cli::parse_from(["server", "poll"]);
+        let Some(Command::Poll(args)) = cli.command else { panic!("poll") };
+        let cs = args.controllers().expect("valid");
+        assert_eq!(cs.len(), 2);
+        assert!(cs[0].wants("4.21.0-0.okd-scos") && !cs[0].wants("4.21.0-0.ci"));
+        assert!(cs[1].wants("4.21.0-0.ci") && !cs[1].wants("4-stable"));
+    }
+
+    #[test]
+    fn rejects_bad_controller_config() {
+        let cli = Cli::parse_from(["server", "poll", "--controller", "origin=ftp://x"]);
+        let Some(Command::Poll(args)) = cli.command else { panic!("poll") };
+        assert!(matches!(args.controllers(), Err(ConfigError::Url(_))));
+        let cli = Cli::parse_from(["server", "poll", "--controller", "a=http://x", "--include", "b=okd"]);
+        let Some(Command::Poll(args)) = cli.command else { panic!("poll") };
+        assert!(matches!(args.controllers(), Err(ConfigError::UnknownController(_))));
+        let cli = Cli::parse_from(["server", "poll", "--controller", "a=http://x", "--include", "a=("]);
+        let Some(Command::Poll(args)) = cli.command else { panic!("poll") };
+        assert!(matches!(args.controllers(), Err(ConfigError::Regex { .. })));
+    }
+}

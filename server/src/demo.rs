@@ -1,0 +1,110 @@
+//! The demo: recorded-format release-controllers on loopback, their history played into the
+//! store by the real poller, then polled live.
+//!
+//! The data set is anchored at the time the demo was first loaded into this database (kept
+//! in `settings`), so restarts continue the same history instead of inventing a new one.
+//! Loading steps the replay's clock through the history and polls at each step, exactly as
+//! a Streamgate that had been running all along would have seen it — including releases the
+//! controller has since pruned, which stay here marked "expired upstream".
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::net::TcpListener;
+
+use crate::config::PollArgs;
+use crate::ingest::release_controller::{Controller, PollRegistry, PollTiming, Poller};
+use crate::replay::{self, ReplayState};
+use crate::serve::ServeError;
+use crate::store::Store;
+
+const ANCHOR_KEY: &str = "demo_anchor";
+const PLAYED_KEY: &str = "demo_played_until";
+
+/// A loaded demo: the controllers to keep polling and how often.
+pub struct Loaded {
+    /// Replay controllers on loopback.
+    pub controllers: Vec<Controller>,
+    /// Poll timing for the live phase.
+    pub timing: PollTiming,
+    /// The replay's state (its clock follows real time after loading).
+    pub replay: ReplayState,
+}
+
+fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+}
+
+/// Starts the replay controllers, plays the history not yet played into `store`, and
+/// returns the controllers to poll from now on.
+pub async fn load(store: &Store, polls: &PollRegistry, args: &PollArgs) -> Result<Loaded, ServeError> {
+    let now = Utc::now();
+    let anchor = match store.setting(ANCHOR_KEY).await?.as_deref().and_then(parse_time) {
+        Some(a) => a,
+        None => {
+            store.set_setting(ANCHOR_KEY, &now.to_rfc3339()).await?;
+            now
+        }
+    };
+    let dataset = replay::dataset::Dataset::demo(anchor);
+    let times = dataset.event_times(chrono::Duration::hours(6));
+    let state = ReplayState::new(dataset, times.first().copied().unwrap_or(now));
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|source| ServeError::Io { context: "binding the demo replay".into(), source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| ServeError::Io { context: "demo replay address".into(), source })?;
+    let server_state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = replay::serve(listener, server_state).await {
+            tracing::error!(error = %e, "demo replay stopped");
+        }
+    });
+    let controllers: Vec<Controller> = ["origin", "ocp"]
+        .into_iter()
+        .map(|name| Controller {
+            name: name.to_string(),
+            base_url: format!("http://{addr}/{name}"),
+            include: None,
+            exclude: None,
+        })
+        .collect();
+    let timing = PollTiming {
+        interval: args.poll_interval.min(Duration::from_secs(30)),
+        request_timeout: Duration::from_secs(10),
+        max_backoff: Duration::from_secs(60),
+        max_retry_after: Duration::from_secs(5),
+    };
+    let played = store.setting(PLAYED_KEY).await?.as_deref().and_then(parse_time);
+    let pending: Vec<DateTime<Utc>> = times
+        .into_iter()
+        .filter(|t| played.is_none_or(|p| *t > p) && *t <= now)
+        .chain(std::iter::once(now))
+        .collect();
+    let pollers = controllers
+        .iter()
+        .map(|c| Poller::new(store.clone(), c.clone(), timing, polls.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    tracing::info!(steps = pending.len(), "playing the demo history into the store");
+    let started = std::time::Instant::now();
+    for (i, t) in pending.iter().enumerate() {
+        state.set_now(*t);
+        for p in &pollers {
+            if let Err(e) = p.poll_and_record().await {
+                return Err(ServeError::Demo(format!("step {i} at {t}: {e}")));
+            }
+        }
+    }
+    store.set_setting(PLAYED_KEY, &now.to_rfc3339()).await?;
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "demo history loaded");
+    // from here on the replay's clock follows real time
+    let clock = state.clone();
+    tokio::spawn(async move {
+        loop {
+            clock.set_now(Utc::now());
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+    });
+    Ok(Loaded { controllers, timing, replay: state })
+}

@@ -1,0 +1,55 @@
+//! `/healthz` (the process is alive) and `/readyz` (the store answers, migrations are
+//! applied, and how fresh each controller's data is).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::Utc;
+use serde_json::json;
+
+use crate::AppState;
+
+/// Always 200 while the process serves requests.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// 200 when the store is usable, 503 otherwise; the body details the store and each
+/// controller's last successful poll. Stale polls are reported but do not fail readiness:
+/// the stored history is still served.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let now = Utc::now();
+    let store = state.store.ready().await;
+    let controllers: Vec<serde_json::Value> = state
+        .polls
+        .all()
+        .into_iter()
+        .map(|p| {
+            json!({
+                "controller": p.controller,
+                "last_success_at": p.last_success_at,
+                "last_success_age_seconds": p.last_success_at.map(|t| (now - t).num_seconds()),
+                "last_attempt_at": p.last_attempt_at,
+                "consecutive_failures": p.consecutive_failures,
+                "last_error": p.last_error,
+            })
+        })
+        .collect();
+    let (status, store_detail) = match &store {
+        Ok(()) => (StatusCode::OK, json!({"backend": state.store.backend(), "status": "ok"})),
+        Err(e) => {
+            tracing::error!(error = %e, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"backend": state.store.backend(), "status": "unavailable"}),
+            )
+        }
+    };
+    let body = json!({
+        "status": if store.is_ok() { "ready" } else { "not ready" },
+        "store": store_detail,
+        "controllers": controllers,
+    });
+    (status, Json(body)).into_response()
+}

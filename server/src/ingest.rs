@@ -1,0 +1,3 @@
+//! Everything that brings data in: today the release-controller poller.
+
+pub mod release_controller;

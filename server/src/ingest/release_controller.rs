@@ -1,0 +1,441 @@
+//! Polls a release-controller's JSON API and feeds what changed into the event log.
+//!
+//! One poll asks for the controller's stream list, then each wanted stream's tag list, then
+//! the details of only those releases whose details are missing, stale (the phase moved on)
+//! or still changing (verification running). Unchanged answers are deduplicated by the log,
+//! so a poll that finds nothing new writes nothing. `429 Too Many Requests` is honoured with
+//! its `Retry-After`; failures back off exponentially with jitter and never touch stored data.
+
+pub mod wire;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::Utc;
+use rand::Rng;
+use regex::Regex;
+use reqwest::StatusCode;
+use tokio::sync::watch;
+
+use crate::events::{self, EventError, RC_RELEASE, RC_STREAMS, RC_TAGS};
+use crate::store::events::NewEvent;
+use crate::store::{Store, StoreError};
+use app::model::{Phase, PollStatus};
+
+/// One release-controller to poll.
+#[derive(Debug, Clone)]
+pub struct Controller {
+    /// Short name (`origin`, `ocp`), recorded as the events' source.
+    pub name: String,
+    /// Base URL, e.g. `https://amd64.origin.releases.ci.openshift.org`.
+    pub base_url: String,
+    /// Streams to ingest; all when `None`.
+    pub include: Option<Regex>,
+    /// Streams to skip.
+    pub exclude: Option<Regex>,
+}
+
+impl Controller {
+    /// Whether a stream passes this controller's filters.
+    pub fn wants(&self, stream: &str) -> bool {
+        self.include.as_ref().is_none_or(|r| r.is_match(stream))
+            && !self.exclude.as_ref().is_some_and(|r| r.is_match(stream))
+    }
+}
+
+/// Timing of the poll loop.
+#[derive(Debug, Clone, Copy)]
+pub struct PollTiming {
+    /// Time between successful polls.
+    pub interval: Duration,
+    /// Timeout of each request.
+    pub request_timeout: Duration,
+    /// Longest wait after repeated failures.
+    pub max_backoff: Duration,
+    /// Longest `Retry-After` honoured before giving up on the poll.
+    pub max_retry_after: Duration,
+}
+
+impl Default for PollTiming {
+    fn default() -> Self {
+        PollTiming {
+            interval: Duration::from_secs(300),
+            request_timeout: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(900),
+            max_retry_after: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Why a poll failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    /// The controller answered with an unexpected status.
+    #[error("{url} answered {status}: {body}")]
+    Status {
+        /// Requested URL.
+        url: String,
+        /// Status code.
+        status: u16,
+        /// Start of the body.
+        body: String,
+    },
+    /// The controller kept asking to slow down.
+    #[error("{url} is rate limiting (retry after {retry_after:?})")]
+    RateLimited {
+        /// Requested URL.
+        url: String,
+        /// Asked delay.
+        retry_after: Duration,
+    },
+    /// No answer in time, or no connection.
+    #[error("{url}: {reason}")]
+    Transport {
+        /// Requested URL.
+        url: String,
+        /// What happened.
+        reason: String,
+    },
+    /// The answer was not in the upstream format.
+    #[error(transparent)]
+    Event(#[from] EventError),
+    /// Reading the store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Some streams failed; the others were ingested.
+    #[error("{} of {total} streams failed: {}", .failures.len(), .failures.join("; "))]
+    Partial {
+        /// Streams attempted.
+        total: usize,
+        /// One message per failed stream.
+        failures: Vec<String>,
+    },
+}
+
+/// What one poll did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PollReport {
+    /// HTTP requests made.
+    pub requests: u32,
+    /// Events appended (inputs that changed something).
+    pub events: u32,
+    /// Streams polled.
+    pub streams: u32,
+}
+
+/// Shared, in-memory polling status per controller, shown on pages and `/readyz`.
+#[derive(Debug, Clone, Default)]
+pub struct PollRegistry(Arc<RwLock<BTreeMap<String, PollStatus>>>);
+
+impl PollRegistry {
+    /// Registers a controller before its first poll.
+    pub fn register(&self, controller: &str) {
+        if let Ok(mut map) = self.0.write() {
+            map.entry(controller.to_string()).or_insert_with(|| PollStatus {
+                controller: controller.to_string(),
+                last_success_at: None,
+                last_attempt_at: None,
+                last_error: None,
+                consecutive_failures: 0,
+            });
+        }
+    }
+
+    fn record(&self, controller: &str, result: &Result<PollReport, PollError>) {
+        self.register(controller);
+        if let Ok(mut map) = self.0.write() {
+            if let Some(s) = map.get_mut(controller) {
+                let now = Utc::now();
+                s.last_attempt_at = Some(now);
+                match result {
+                    Ok(_) => {
+                        s.last_success_at = Some(now);
+                        s.last_error = None;
+                        s.consecutive_failures = 0;
+                    }
+                    Err(e) => {
+                        s.last_error = Some(e.to_string());
+                        s.consecutive_failures += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every controller's status.
+    pub fn all(&self) -> Vec<PollStatus> {
+        self.0.read().map(|m| m.values().cloned().collect()).unwrap_or_default()
+    }
+
+    /// One controller's status.
+    pub fn get(&self, controller: &str) -> Option<PollStatus> {
+        self.0.read().ok().and_then(|m| m.get(controller).cloned())
+    }
+}
+
+/// Polls one controller.
+#[derive(Clone)]
+pub struct Poller {
+    client: reqwest::Client,
+    store: Store,
+    controller: Controller,
+    timing: PollTiming,
+    registry: PollRegistry,
+}
+
+impl Poller {
+    /// A poller for `controller`, writing into `store` and reporting into `registry`.
+    pub fn new(store: Store, controller: Controller, timing: PollTiming, registry: PollRegistry) -> Result<Poller, PollError> {
+        let client = reqwest::Client::builder()
+            .timeout(timing.request_timeout)
+            .connect_timeout(timing.request_timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("streamgate/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| PollError::Transport {
+                url: controller.base_url.clone(),
+                reason: e.to_string(),
+            })?;
+        registry.register(&controller.name);
+        Ok(Poller { client, store, controller, timing, registry })
+    }
+
+    /// The controller polled.
+    pub fn controller(&self) -> &Controller {
+        &self.controller
+    }
+
+    /// Polls until `shutdown` turns true: every `interval` after a success, with exponential
+    /// backoff and jitter after failures.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            let result = self.poll_once().await;
+            self.registry.record(&self.controller.name, &result);
+            let failures = self.registry.get(&self.controller.name).map_or(0, |s| s.consecutive_failures);
+            match &result {
+                Ok(report) => tracing::info!(
+                    controller = %self.controller.name,
+                    requests = report.requests,
+                    events = report.events,
+                    streams = report.streams,
+                    "poll done"
+                ),
+                Err(e) => tracing::warn!(controller = %self.controller.name, failures, error = %e, "poll failed"),
+            }
+            let delay = next_delay(&self.timing, failures);
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+        }
+    }
+
+    /// Polls once and records the outcome in the registry.
+    pub async fn poll_and_record(&self) -> Result<PollReport, PollError> {
+        let result = self.poll_once().await;
+        self.registry.record(&self.controller.name, &result);
+        result
+    }
+
+    /// One poll: streams, then tags per wanted stream, then the details that are needed.
+    pub async fn poll_once(&self) -> Result<PollReport, PollError> {
+        let mut report = PollReport::default();
+        let body = self.get("/api/v1/releasestreams/all", &mut report).await?;
+        let streams: wire::ReleaseStreams = serde_json::from_str(&body).map_err(|e| {
+            PollError::Event(EventError::Malformed {
+                kind: RC_STREAMS.to_string(),
+                subject: "all".to_string(),
+                reason: e.to_string(),
+            })
+        })?;
+        self.record(RC_STREAMS, "all", body, &mut report).await?;
+        let wanted: Vec<&String> = streams.keys().filter(|s| self.controller.wants(s)).collect();
+        let mut failures = Vec::new();
+        for stream in &wanted {
+            report.streams += 1;
+            if let Err(e) = self.poll_stream(stream, &mut report).await {
+                tracing::warn!(controller = %self.controller.name, stream = %stream, error = %e, "stream poll failed");
+                failures.push(format!("{stream}: {e}"));
+            }
+        }
+        if failures.is_empty() {
+            Ok(report)
+        } else {
+            Err(PollError::Partial { total: wanted.len(), failures })
+        }
+    }
+
+    async fn poll_stream(&self, stream: &str, report: &mut PollReport) -> Result<(), PollError> {
+        let body = self.get(&format!("/api/v1/releasestream/{}/tags", segment(stream)), report).await?;
+        let listed: wire::ApiRelease = serde_json::from_str(&body).map_err(|e| {
+            PollError::Event(EventError::Malformed {
+                kind: RC_TAGS.to_string(),
+                subject: stream.to_string(),
+                reason: e.to_string(),
+            })
+        })?;
+        self.record(RC_TAGS, stream, body, report).await?;
+        let stored = self.store.release_states(stream).await?;
+        for tag in &listed.tags {
+            let phase = Phase::parse(&tag.phase);
+            let state = stored.iter().find(|s| s.name == tag.name);
+            let fresh = state.is_some_and(|s| s.details_phase.as_deref() == Some(phase.as_str()));
+            if fresh && phase.is_terminal() {
+                continue;
+            }
+            let path = format!("/api/v1/releasestream/{}/release/{}", segment(stream), segment(&tag.name));
+            match self.get(&path, report).await {
+                Ok(body) => {
+                    self.record(RC_RELEASE, &format!("{stream}/{}", tag.name), body, report).await?;
+                }
+                // deleted between the two requests: the next tag list will say so
+                Err(PollError::Status { status: 404, .. }) => {
+                    tracing::debug!(stream, tag = %tag.name, "release vanished before its details were read");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    async fn record(&self, kind: &str, subject: &str, payload: String, report: &mut PollReport) -> Result<(), PollError> {
+        let event = NewEvent {
+            source: self.controller.name.clone(),
+            kind: kind.to_string(),
+            subject: subject.to_string(),
+            payload,
+            received_at: now_micros(),
+            external_id: None,
+        };
+        if events::ingest(&self.store, event).await?.is_some() {
+            report.events += 1;
+        }
+        Ok(())
+    }
+
+    /// GETs `path`, retrying after `429` as long as the asked delay is acceptable.
+    async fn get(&self, path: &str, report: &mut PollReport) -> Result<String, PollError> {
+        let url = format!("{}{}", self.controller.base_url.trim_end_matches('/'), path);
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            report.requests += 1;
+            let response = self
+                .client
+                .get(&url)
+                .header(reqwest::header::ACCEPT, "application/json")
+                .send()
+                .await
+                .map_err(|e| transport(&url, &e))?;
+            let status = response.status();
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                let retry_after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map_or(Duration::from_secs(60), Duration::from_secs);
+                if attempts >= 3 || retry_after > self.timing.max_retry_after {
+                    return Err(PollError::RateLimited { url, retry_after });
+                }
+                tracing::info!(url = %url, ?retry_after, "rate limited, waiting as asked");
+                tokio::time::sleep(retry_after).await;
+                continue;
+            }
+            let body = response.text().await.map_err(|e| transport(&url, &e))?;
+            if !status.is_success() {
+                let snippet: String = body.chars().take(200).collect();
+                return Err(PollError::Status { url, status: status.as_u16(), body: snippet.trim().to_string() });
+            }
+            return Ok(body);
+        }
+    }
+}
+
+fn transport(url: &str, e: &reqwest::Error) -> PollError {
+    let reason = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "connection failed".to_string()
+    } else {
+        e.to_string()
+    };
+    PollError::Transport { url: url.to_string(), reason }
+}
+
+/// Percent-encodes a path segment (stream and tag names are plain, but never trust them).
+fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The current time at the database's precision (microseconds), so stored and in-memory
+/// times compare equal on every backend.
+pub fn now_micros() -> chrono::DateTime<Utc> {
+    let now = Utc::now();
+    chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+/// The wait before the next poll: the interval (±10 %) after a success; after `failures`
+/// failures, 5 s doubling per failure up to the interval and `max_backoff`, ±20 %.
+pub fn next_delay(timing: &PollTiming, failures: u32) -> Duration {
+    let mut rng = rand::rng();
+    if failures == 0 {
+        return timing.interval.mul_f64(rng.random_range(0.9..1.1));
+    }
+    let exp = Duration::from_secs(5).saturating_mul(1u32 << failures.min(16).saturating_sub(1));
+    let capped = exp.min(timing.max_backoff).min(timing.interval.max(Duration::from_secs(5)));
+    capped.mul_f64(rng.random_range(0.8..1.2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let timing = PollTiming {
+            interval: Duration::from_secs(300),
+            max_backoff: Duration::from_secs(60),
+            ..PollTiming::default()
+        };
+        let first = next_delay(&timing, 1);
+        assert!(first >= Duration::from_secs(4) && first <= Duration::from_secs(6));
+        let third = next_delay(&timing, 3);
+        assert!(third >= Duration::from_secs(16) && third <= Duration::from_secs(24));
+        for _ in 0..20 {
+            assert!(next_delay(&timing, 30) <= Duration::from_secs(72));
+        }
+        let ok = next_delay(&timing, 0);
+        assert!(ok >= Duration::from_secs(270) && ok <= Duration::from_secs(330));
+    }
+
+    #[test]
+    fn filters_streams() {
+        let c = Controller {
+            name: "origin".into(),
+            base_url: "http://x".into(),
+            include: Regex::new("okd").ok(),
+            exclude: Regex::new("^4\\.14").ok(),
+        };
+        assert!(c.wants("4.21.0-0.okd-scos"));
+        assert!(!c.wants("4.14.0-0.okd"));
+        assert!(!c.wants("4.21.0-0.ci"));
+    }
+
+    #[test]
+    fn encodes_path_segments() {
+        assert_eq!(segment("4.21.0-0.okd-scos"), "4.21.0-0.okd-scos");
+        assert_eq!(segment("a/b c"), "a%2Fb%20c");
+    }
+}

@@ -1,0 +1,62 @@
+//! Streamgate's server: ingests OKD release data into an event log, projects it into
+//! SQLite or PostgreSQL, and serves the Leptos pages, health endpoints and the replay of
+//! recorded upstream data. [`router`] builds the whole HTTP surface, for `main` and tests.
+
+pub mod backend;
+pub mod config;
+pub mod demo;
+pub mod events;
+pub mod health;
+pub mod ingest;
+pub mod replay;
+pub mod serve;
+pub mod store;
+
+use axum::extract::FromRef;
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::backend::StoreBackend;
+use crate::ingest::release_controller::PollRegistry;
+use crate::store::Store;
+
+/// What every request handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// Polling status per controller.
+    pub polls: PollRegistry,
+    /// Leptos site options (site root, output name).
+    pub leptos: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+/// The whole HTTP surface: pages (SSR + server functions), health, static assets.
+pub fn router(state: AppState) -> Router {
+    let backend = StoreBackend::new(state.store.clone(), state.polls.clone()).shared();
+    let routes = generate_route_list(app::App);
+    let options = state.leptos.clone();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(backend.clone()),
+            move || app::shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,35 @@
+//! The `server` binary: parses the configuration, sets up logging, and runs a subcommand.
+
+use clap::Parser;
+
+use server::config::{Cli, Command, PollArgs, ServeArgs};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or_else(|| {
+        let Cli { command } = Cli::parse_from(["server", "serve"]);
+        command.unwrap_or_else(|| unreachable!("serve parses"))
+    });
+    let json_logs = matches!(&command, Command::Serve(ServeArgs { log_format, .. }) if log_format == "json");
+    server::serve::init_tracing(json_logs);
+    let result = match command {
+        Command::Serve(args) => server::serve::serve(args).await,
+        Command::Migrate(db) => server::serve::migrate(&db.database_url).await,
+        Command::Reproject(db) => server::serve::reproject(&db.database_url).await,
+        Command::Poll(args) => poll(args).await,
+        Command::Replay(args) => server::serve::replay(args.addr).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "exiting");
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn poll(args: PollArgs) -> Result<(), server::serve::ServeError> {
+    server::serve::poll_once(&args).await
+}

@@ -1,0 +1,171 @@
+//! Running the server and the one-shot subcommands: start-up order, workers, graceful
+//! shutdown, and logging set-up.
+
+use std::net::SocketAddr;
+
+use leptos::config::get_configuration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::{ConfigError, PollArgs, ServeArgs};
+use crate::events::EventError;
+use crate::ingest::release_controller::{PollError, PollRegistry, Poller};
+use crate::store::{Store, StoreError};
+use crate::{demo, replay, router, AppState};
+
+/// Why the server could not start or a subcommand failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Replaying the log failed.
+    #[error(transparent)]
+    Events(#[from] EventError),
+    /// A poll failed.
+    #[error(transparent)]
+    Poll(#[from] PollError),
+    /// The demo data could not be loaded.
+    #[error("demo: {0}")]
+    Demo(String),
+    /// Leptos' site configuration is unusable.
+    #[error("site configuration: {0}")]
+    Site(String),
+    /// Binding or serving failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// Sets up `tracing`: `RUST_LOG` filters (default `info`), JSON lines when asked.
+pub fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}
+
+async fn open(url: &str) -> Result<Store, ServeError> {
+    let store = Store::connect(url).await?;
+    store.migrate().await?;
+    tracing::info!(backend = store.backend(), url = %crate::store::redact_url(url), "store ready");
+    Ok(store)
+}
+
+/// `migrate`: applies migrations.
+pub async fn migrate(url: &str) -> Result<(), ServeError> {
+    let store = open(url).await?;
+    store.close().await;
+    Ok(())
+}
+
+/// `reproject`: rebuilds the tables from the log.
+pub async fn reproject(url: &str) -> Result<(), ServeError> {
+    let store = open(url).await?;
+    let stats = crate::events::reproject(&store).await?;
+    tracing::info!(events = stats.events, skipped = stats.skipped, "tables rebuilt from the event log");
+    println!("replayed {} events ({} skipped)", stats.events, stats.skipped);
+    store.close().await;
+    Ok(())
+}
+
+/// `poll`: polls every configured controller once.
+pub async fn poll_once(args: &PollArgs) -> Result<(), ServeError> {
+    let store = open(&args.db.database_url).await?;
+    let registry = PollRegistry::default();
+    for controller in args.controllers()? {
+        let poller = Poller::new(store.clone(), controller, args.timing(), registry.clone())?;
+        let report = poller.poll_and_record().await?;
+        println!(
+            "{}: {} requests, {} events, {} streams",
+            poller.controller().name,
+            report.requests,
+            report.events,
+            report.streams
+        );
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// `replay`: serves the demo data set in the release-controller's format, clock at now.
+pub async fn replay(addr: SocketAddr) -> Result<(), ServeError> {
+    let now = chrono::Utc::now();
+    let state = replay::ReplayState::new(replay::dataset::Dataset::demo(now), now);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Io { context: format!("binding {addr}"), source })?;
+    tracing::info!("replay release-controllers on http://{addr}/origin and http://{addr}/ocp");
+    replay::serve(listener, state)
+        .await
+        .map_err(|source| ServeError::Io { context: "serving replay".into(), source })
+}
+
+/// `serve`: the whole server.
+pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
+    let conf = get_configuration(None).map_err(|e| ServeError::Site(e.to_string()))?;
+    let leptos = conf.leptos_options;
+    let addr = args.addr.unwrap_or(leptos.site_addr);
+    let store = open(&args.poll.db.database_url).await?;
+    let polls = PollRegistry::default();
+    let (stop, stopped) = watch::channel(false);
+
+    let (controllers, timing) = if args.demo {
+        let loaded = demo::load(&store, &polls, &args.poll).await?;
+        (loaded.controllers, loaded.timing)
+    } else {
+        (args.poll.controllers()?, args.poll.timing())
+    };
+    if args.no_poll {
+        tracing::info!("polling disabled");
+    } else {
+        for controller in controllers {
+            tracing::info!(controller = %controller.name, url = %controller.base_url, "polling");
+            let poller = Poller::new(store.clone(), controller, timing, polls.clone())?;
+            tokio::spawn(poller.run(stopped.clone()));
+        }
+    }
+
+    let app = router(AppState { store: store.clone(), polls, leptos });
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Io { context: format!("binding {addr}"), source })?;
+    tracing::info!("serving on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|source| ServeError::Io { context: "serving".into(), source })?;
+    let _ = stop.send(true);
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

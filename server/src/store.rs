@@ -1,0 +1,274 @@
+//! The one data layer: a [`Store`] over SQLite (the embedded default) or PostgreSQL, chosen
+//! from the database URL at start-up.
+//!
+//! Query bodies are written once and expanded for both pools by the [`on_pool!`] and
+//! [`on_tx!`] macros; where the dialects differ, each gets its own branch. Each aggregate has
+//! its own file: [`events`] (the append-only log), [`releases`] (streams, releases, gates and
+//! upgrade edges as projected from the log) and [`queries`] (the read models the pages use).
+
+pub mod events;
+pub mod queries;
+pub mod releases;
+pub mod settings;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{Postgres, Sqlite, Transaction};
+
+/// Errors of the data layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The write conflicts with what is stored.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A stored value could not be decoded.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// The database URL names no supported backend.
+    #[error("unsupported database url (use sqlite:// or postgres://): {0}")]
+    UnsupportedUrl(String),
+    /// Applying migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    /// Whether the error is a unique-constraint violation, on either backend.
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Sqlx(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            _ => false,
+        }
+    }
+}
+
+/// Result alias for the data layer.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// A connection pool to one of the supported databases.
+#[derive(Clone, Debug)]
+pub enum Store {
+    /// SQLite file (WAL), the single-process default.
+    Sqlite(SqlitePool),
+    /// PostgreSQL, for installs with several replicas.
+    Postgres(PgPool),
+}
+
+/// A write transaction on either backend.
+pub enum Tx {
+    /// SQLite transaction, begun with `BEGIN IMMEDIATE`.
+    Sqlite(Transaction<'static, Sqlite>),
+    /// PostgreSQL transaction.
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs one query body against whichever pool the store holds.
+#[macro_export]
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::store::Store::Sqlite($pool) => $body,
+            $crate::store::Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs one query body against whichever transaction is open; `$conn` is the connection.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+            $crate::store::Tx::Postgres(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+impl Store {
+    /// Connects to `url`: `sqlite://path` (created if missing, WAL) or `postgres://…`.
+    pub async fn connect(url: &str) -> StoreResult<Store> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await?;
+            Ok(Store::Sqlite(pool))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            Ok(Store::Postgres(pool))
+        } else {
+            Err(StoreError::UnsupportedUrl(redact_url(url)))
+        }
+    }
+
+    /// Applies every pending migration of the backend's folder.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match self {
+            Store::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Store::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// The backend's name, for logs and `/readyz`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Begins a write transaction. SQLite takes the write lock up front (`BEGIN IMMEDIATE`)
+    /// so a transaction that reads before it writes cannot fail to upgrade its lock.
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        match self {
+            Store::Sqlite(pool) => Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
+            Store::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
+        }
+    }
+
+    /// Checks that the database answers and every migration has been applied.
+    pub async fn ready(&self) -> StoreResult<()> {
+        let expected = match self {
+            Store::Sqlite(_) => SQLITE_MIGRATIONS.iter().count(),
+            Store::Postgres(_) => POSTGRES_MIGRATIONS.iter().count(),
+        } as i64;
+        let applied: i64 = on_pool!(self, p => {
+            sqlx::query_scalar("select count(*) from _sqlx_migrations where success")
+                .fetch_one(p)
+                .await?
+        });
+        if applied < expected {
+            return Err(StoreError::Conflict(format!(
+                "{applied} of {expected} migrations applied"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+}
+
+impl Tx {
+    /// Commits the transaction.
+    pub async fn commit(self) -> StoreResult<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Hides the password of a database URL for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}://{}:***@{}", &url[..scheme], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Opens a fresh store on each backend for the store stories.
+    use super::*;
+
+    /// A fresh SQLite store in a temporary directory (kept alive by the returned guard).
+    pub async fn sqlite() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}/test.db", dir.path().display());
+        let store = Store::connect(&url).await.expect("sqlite connects");
+        store.migrate().await.expect("migrates");
+        (store, dir)
+    }
+
+    /// A fresh PostgreSQL database on the local server (`STREAMGATE_TEST_PG`, default
+    /// `postgres://postgres@127.0.0.1:5432/test`), dropped by nobody: names are unique.
+    pub async fn postgres() -> Store {
+        let admin_url = std::env::var("STREAMGATE_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+        let admin = PgPool::connect(&admin_url).await.expect("postgres reachable for tests");
+        let name = format!(
+            "sg_test_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        sqlx::query(&format!("drop database if exists {name}"))
+            .execute(&admin)
+            .await
+            .expect("drop");
+        sqlx::query(&format!("create database {name}"))
+            .execute(&admin)
+            .await
+            .expect("create database");
+        admin.close().await;
+        let base = admin_url.rsplit_once('/').map(|(b, _)| b).expect("url has a database");
+        let store = Store::connect(&format!("{base}/{name}")).await.expect("connects");
+        store.migrate().await.expect("migrates");
+        store
+    }
+
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_password() {
+        assert_eq!(redact_url("postgres://sg:secret@db:5432/sg"), "postgres://sg:***@db:5432/sg");
+        assert_eq!(redact_url("sqlite://streamgate.db"), "sqlite://streamgate.db");
+    }
+
+    #[tokio::test]
+    async fn both_backends_migrate_and_report_ready() {
+        let (sqlite, _dir) = testing::sqlite().await;
+        sqlite.ready().await.expect("sqlite ready");
+        let pg = testing::postgres().await;
+        pg.ready().await.expect("postgres ready");
+        // applying again is a no-op
+        pg.migrate().await.expect("idempotent");
+    }
+
+    #[tokio::test]
+    async fn rejects_unknown_url_scheme() {
+        let err = Store::connect("mysql://x").await.expect_err("unsupported");
+        assert!(err.to_string().contains("unsupported database url"));
+    }
+}

@@ -1,0 +1,290 @@
+//! Writes of the projected tables — streams, releases, gates and upgrade edges — made only
+//! by the projection in [`crate::events`], inside the transaction that appended the event.
+
+use chrono::{DateTime, Utc};
+
+use super::{StoreError, StoreResult, Tx};
+use crate::on_tx;
+
+/// A stream as first seen.
+#[derive(Debug, Clone)]
+pub struct NewStream {
+    /// Stream name.
+    pub name: String,
+    /// Controller it belongs to.
+    pub controller: String,
+    /// `okd-fcos`, `okd-scos` or `ocp`.
+    pub variant: String,
+    /// `ci`, `nightly`, `next` or `stable`.
+    pub kind: String,
+    /// `major.minor`, when the name has one.
+    pub minor: Option<String>,
+    /// When it was first seen.
+    pub seen_at: DateTime<Utc>,
+}
+
+/// A release as listed in a stream's tags.
+#[derive(Debug, Clone)]
+pub struct NewRelease {
+    /// Stream name.
+    pub stream: String,
+    /// Tag name.
+    pub name: String,
+    /// Phase as listed.
+    pub phase: String,
+    /// Payload pull spec.
+    pub pull_spec: String,
+    /// Download URL (empty on OKD).
+    pub download_url: String,
+    /// Creation time (from the tag name, else when first seen).
+    pub created_at: DateTime<Utc>,
+    /// When this listing was received.
+    pub seen_at: DateTime<Utc>,
+}
+
+/// A release's details as reported by the controller.
+#[derive(Debug, Clone)]
+pub struct ReleaseDetails {
+    /// Stream name.
+    pub stream: String,
+    /// Tag name.
+    pub name: String,
+    /// Phase reported with the details.
+    pub phase: String,
+    /// Normalised changelog JSON, when the controller produced one.
+    pub changelog: Option<String>,
+    /// A better creation time, when the changelog gives one.
+    pub created_at: Option<DateTime<Utc>>,
+    /// When the details were received.
+    pub seen_at: DateTime<Utc>,
+}
+
+/// A verification job result.
+#[derive(Debug, Clone)]
+pub struct NewGate {
+    /// Job name.
+    pub name: String,
+    /// `blocking`, `informing` or `async`.
+    pub kind: String,
+    /// Job state.
+    pub state: String,
+    /// Prow URL.
+    pub url: String,
+    /// Retries used.
+    pub retries: i64,
+    /// Earlier attempts, JSON array.
+    pub previous_attempt_urls: String,
+    /// When the state last changed.
+    pub transition_time: Option<DateTime<Utc>>,
+}
+
+/// Upgrade results between two tags.
+#[derive(Debug, Clone)]
+pub struct NewUpgrade {
+    /// From tag.
+    pub from: String,
+    /// To tag.
+    pub to: String,
+    /// Successful runs.
+    pub success: i64,
+    /// Failed runs.
+    pub failure: i64,
+    /// All runs.
+    pub total: i64,
+    /// Runs, JSON array of `{state, url}`.
+    pub runs: String,
+    /// When reported.
+    pub seen_at: DateTime<Utc>,
+}
+
+impl Tx {
+    /// Records a stream the first time it is seen. A stream name already owned by another
+    /// controller is a conflict: stream names identify streams in URLs and badges.
+    pub async fn ensure_stream(&mut self, s: &NewStream) -> StoreResult<()> {
+        let owner: Option<String> = on_tx!(self, c => {
+            sqlx::query_scalar("select controller from streams where name = $1")
+                .bind(&s.name)
+                .fetch_optional(c)
+                .await?
+        });
+        match owner {
+            Some(owner) if owner == s.controller => Ok(()),
+            Some(owner) => Err(StoreError::Conflict(format!(
+                "stream {} already belongs to controller {owner}",
+                s.name
+            ))),
+            None => {
+                on_tx!(self, c => {
+                    sqlx::query(
+                        "insert into streams (name, controller, variant, kind, minor, first_seen_at) \
+                         values ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(&s.name)
+                    .bind(&s.controller)
+                    .bind(&s.variant)
+                    .bind(&s.kind)
+                    .bind(&s.minor)
+                    .bind(s.seen_at)
+                    .execute(c).await?.rows_affected()
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// Marks which of a controller's known streams it still lists.
+    pub async fn set_stream_listing(&mut self, controller: &str, listed: &[String]) -> StoreResult<()> {
+        let known: Vec<(String, bool)> = on_tx!(self, c => {
+            sqlx::query_as("select name, listed_upstream from streams where controller = $1")
+                .bind(controller)
+                .fetch_all(c)
+                .await?
+        });
+        for (name, was_listed) in known {
+            let now_listed = listed.contains(&name);
+            if now_listed != was_listed {
+                on_tx!(self, c => {
+                    sqlx::query("update streams set listed_upstream = $1 where name = $2")
+                        .bind(now_listed)
+                        .bind(&name)
+                        .execute(c).await?.rows_affected()
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Inserts a listed release or updates its phase and pull spec; a release listed again
+    /// is no longer expired.
+    pub async fn upsert_release(&mut self, r: &NewRelease) -> StoreResult<()> {
+        on_tx!(self, c => {
+            sqlx::query(
+                "insert into releases (stream, name, phase, pull_spec, download_url, created_at, \
+                 first_seen_at, phase_changed_at) values ($1, $2, $3, $4, $5, $6, $7, $7) \
+                 on conflict (stream, name) do update set \
+                 phase_changed_at = case when releases.phase <> excluded.phase \
+                     then excluded.phase_changed_at else releases.phase_changed_at end, \
+                 phase = excluded.phase, pull_spec = excluded.pull_spec, \
+                 download_url = excluded.download_url, expired_at = null",
+            )
+            .bind(&r.stream)
+            .bind(&r.name)
+            .bind(&r.phase)
+            .bind(&r.pull_spec)
+            .bind(&r.download_url)
+            .bind(r.created_at)
+            .bind(r.seen_at)
+            .execute(c).await?.rows_affected()
+        });
+        Ok(())
+    }
+
+    /// Names of a stream's releases that the controller listed last time.
+    pub async fn live_release_names(&mut self, stream: &str) -> StoreResult<Vec<String>> {
+        let names = on_tx!(self, c => {
+            sqlx::query_scalar("select name from releases where stream = $1 and expired_at is null")
+                .bind(stream)
+                .fetch_all(c)
+                .await?
+        });
+        Ok(names)
+    }
+
+    /// Marks a release as no longer listed upstream; it and its gates are kept.
+    pub async fn expire_release(&mut self, stream: &str, name: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        on_tx!(self, c => {
+            sqlx::query("update releases set expired_at = $3 where stream = $1 and name = $2")
+                .bind(stream)
+                .bind(name)
+                .bind(at)
+                .execute(c).await?.rows_affected()
+        });
+        Ok(())
+    }
+
+    /// Applies a release's details; the release row must exist (it is created from the tag
+    /// list). An empty changelog never replaces a stored one.
+    pub async fn apply_details(&mut self, d: &ReleaseDetails) -> StoreResult<()> {
+        let done = on_tx!(self, c => {
+            sqlx::query(
+                "update releases set \
+                 phase_changed_at = case when phase <> $3 then $6 else phase_changed_at end, \
+                 phase = $3, details_at = $6, details_phase = $3, \
+                 changelog = coalesce($4, changelog), created_at = coalesce($5, created_at) \
+                 where stream = $1 and name = $2",
+            )
+            .bind(&d.stream)
+            .bind(&d.name)
+            .bind(&d.phase)
+            .bind(&d.changelog)
+            .bind(d.created_at)
+            .bind(d.seen_at)
+            .execute(c).await?.rows_affected()
+        });
+        if done == 0 {
+            return Err(StoreError::NotFound(format!("release {}/{}", d.stream, d.name)));
+        }
+        Ok(())
+    }
+
+    /// Replaces a release's verification jobs.
+    pub async fn replace_gates(&mut self, stream: &str, release: &str, gates: &[NewGate]) -> StoreResult<()> {
+        on_tx!(self, c => {
+            sqlx::query("delete from gates where stream = $1 and release = $2")
+                .bind(stream)
+                .bind(release)
+                .execute(c).await?.rows_affected()
+        });
+        for g in gates {
+            on_tx!(self, c => {
+                sqlx::query(
+                    "insert into gates (stream, release, name, kind, state, url, retries, \
+                     previous_attempt_urls, transition_time) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(stream)
+                .bind(release)
+                .bind(&g.name)
+                .bind(&g.kind)
+                .bind(&g.state)
+                .bind(&g.url)
+                .bind(g.retries)
+                .bind(&g.previous_attempt_urls)
+                .bind(g.transition_time)
+                .execute(c).await?.rows_affected()
+            });
+        }
+        Ok(())
+    }
+
+    /// Records the latest results of upgrades between two tags.
+    pub async fn upsert_upgrade(&mut self, u: &NewUpgrade) -> StoreResult<()> {
+        on_tx!(self, c => {
+            sqlx::query(
+                "insert into upgrades (from_tag, to_tag, success, failure, total, runs, updated_at) \
+                 values ($1, $2, $3, $4, $5, $6, $7) \
+                 on conflict (from_tag, to_tag) do update set success = excluded.success, \
+                 failure = excluded.failure, total = excluded.total, runs = excluded.runs, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(&u.from)
+            .bind(&u.to)
+            .bind(u.success)
+            .bind(u.failure)
+            .bind(u.total)
+            .bind(&u.runs)
+            .bind(u.seen_at)
+            .execute(c).await?.rows_affected()
+        });
+        Ok(())
+    }
+
+    /// Empties every projected table (the log stays), before a replay of the log.
+    pub async fn clear_projection(&mut self) -> StoreResult<()> {
+        for table in ["gates", "upgrades", "releases", "streams"] {
+            on_tx!(self, c => {
+                sqlx::query(&format!("delete from {table}")).execute(c).await?.rows_affected()
+            });
+        }
+        Ok(())
+    }
+}
