@@ -14,7 +14,12 @@ pub trait Backend: Send + Sync + 'static {
     /// The front page: every stream with its health.
     async fn overview(&self) -> Result<Overview, AppError>;
     /// One page of a stream's releases, newest first, optionally of one phase.
-    async fn stream_page(&self, stream: &str, phase: Option<Phase>, page: u32) -> Result<StreamPage, AppError>;
+    async fn stream_page(
+        &self,
+        stream: &str,
+        phase: Option<Phase>,
+        page: u32,
+    ) -> Result<StreamPage, AppError>;
     /// One release; `stream` picks among streams sharing the tag name.
     async fn release(&self, tag: &str, stream: Option<&str>) -> Result<ReleaseDetail, AppError>;
 }

@@ -7,7 +7,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::model::{Changelog, ChangedImage, Gate, GateKind, Phase, ReleaseDetail, StreamKind, UpgradeEdge};
+use crate::model::{
+    ChangedImage, Changelog, Gate, GateKind, Phase, ReleaseDetail, StreamKind, UpgradeEdge,
+};
 use crate::widgets::{utc, Age, ErrorView, PhaseBadge};
 
 /// The release page.
@@ -38,16 +40,38 @@ pub fn ReleasePage() -> impl IntoView {
 fn ReleaseView(release: ReleaseDetail) -> impl IntoView {
     let r = release;
     let now = r.now;
-    let blocking: Vec<Gate> = r.gates.iter().filter(|g| g.kind == GateKind::Blocking).cloned().collect();
-    let informing: Vec<Gate> = r.gates.iter().filter(|g| g.kind != GateKind::Blocking).cloned().collect();
+    let blocking: Vec<Gate> = r
+        .gates
+        .iter()
+        .filter(|g| g.kind == GateKind::Blocking)
+        .cloned()
+        .collect();
+    let informing: Vec<Gate> = r
+        .gates
+        .iter()
+        .filter(|g| g.kind != GateKind::Blocking)
+        .cloned()
+        .collect();
     let passed = blocking.iter().filter(|g| g.state == "Succeeded").count();
-    let failed: Vec<String> = blocking.iter().filter(|g| g.state == "Failed").map(|g| g.name.clone()).collect();
+    let failed: Vec<String> = blocking
+        .iter()
+        .filter(|g| g.state == "Failed")
+        .map(|g| g.name.clone())
+        .collect();
     let verdict = match r.phase {
-        Phase::Rejected if !failed.is_empty() => format!("Rejected because blocking job {} failed.", failed.join(", ")),
+        Phase::Rejected if !failed.is_empty() => format!(
+            "Rejected because blocking job {} failed.",
+            failed.join(", ")
+        ),
         Phase::Rejected => "Rejected.".to_string(),
-        Phase::Accepted if blocking.is_empty() => "Accepted (this stream has no blocking jobs).".to_string(),
+        Phase::Accepted if blocking.is_empty() => {
+            "Accepted (this stream has no blocking jobs).".to_string()
+        }
         Phase::Accepted => format!("Accepted: all {} blocking jobs succeeded.", blocking.len()),
-        Phase::Ready => format!("Verification running: {passed} of {} blocking jobs succeeded so far.", blocking.len()),
+        Phase::Ready => format!(
+            "Verification running: {passed} of {} blocking jobs succeeded so far.",
+            blocking.len()
+        ),
         Phase::Pending => "Waiting for the payload to be built.".to_string(),
         Phase::Failed => "The payload could not be built.".to_string(),
         Phase::Unknown => "Phase unknown.".to_string(),
@@ -145,7 +169,11 @@ fn PullSpec(spec: String) -> impl IntoView {
 }
 
 #[component]
-fn GateTable(title: &'static str, gates: Vec<Gate>, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
+fn GateTable(
+    title: &'static str,
+    gates: Vec<Gate>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> impl IntoView {
     (!gates.is_empty()).then(|| {
         view! {
             <table class="gates">

@@ -7,7 +7,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::model::{Overview, Phase, ReleaseRef, StreamKind, StreamPage as StreamPageData, StreamSummary};
+use crate::model::{
+    Overview, Phase, ReleaseRef, StreamKind, StreamPage as StreamPageData, StreamSummary,
+};
 use crate::widgets::{age, span, Age, ErrorView, PhaseBadge, PollLine};
 
 /// `/`: every OKD stream with its latest releases and health.
@@ -85,7 +87,8 @@ fn StreamCard(now: chrono::DateTime<chrono::Utc>, stream: StreamSummary) -> impl
         .map(|t| span((now - t).num_seconds()))
         .unwrap_or_else(|| "never".to_string());
     let stale = stream.kind == StreamKind::Ci
-        && h.last_accepted_at.is_none_or(|t| (now - t).num_hours() > 48)
+        && h.last_accepted_at
+            .is_none_or(|t| (now - t).num_hours() > 48)
         && stream.listed_upstream;
     view! {
         <article class="stream-card" data-stream=stream.name.clone()>
@@ -172,10 +175,15 @@ pub fn StreamPage() -> impl IntoView {
         let stream = params.read().get("stream").unwrap_or_default();
         let q = query.read();
         let phase = q.get("phase").filter(|p| !p.is_empty());
-        let page = q.get("page").and_then(|p| p.parse::<u32>().ok()).unwrap_or(1);
+        let page = q
+            .get("page")
+            .and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or(1);
         (stream, phase, page)
     };
-    let data = Resource::new(key, |(stream, phase, page)| api::get_stream_page(stream, phase, page));
+    let data = Resource::new(key, |(stream, phase, page)| {
+        api::get_stream_page(stream, phase, page)
+    });
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading releases…"</p> }>
             {move || Suspend::new(async move {
@@ -204,7 +212,11 @@ fn StreamView(page: StreamPageData) -> impl IntoView {
             if n > 1 {
                 q.push(format!("page={n}"));
             }
-            if q.is_empty() { base.clone() } else { format!("{base}?{}", q.join("&")) }
+            if q.is_empty() {
+                base.clone()
+            } else {
+                format!("{base}?{}", q.join("&"))
+            }
         }
     };
     let current = page.phase;
@@ -220,8 +232,10 @@ fn StreamView(page: StreamPageData) -> impl IntoView {
             }
         })
         .collect_view();
-    let prev = (page.page > 1).then(|| view! { <a rel="prev" href=link(current, page.page - 1)>"← Newer"</a> });
-    let next = (page.page < pages).then(|| view! { <a rel="next" href=link(current, page.page + 1)>"Older →"</a> });
+    let prev = (page.page > 1)
+        .then(|| view! { <a rel="prev" href=link(current, page.page - 1)>"← Newer"</a> });
+    let next = (page.page < pages)
+        .then(|| view! { <a rel="next" href=link(current, page.page + 1)>"Older →"</a> });
     view! {
         <Title text=s.name.clone() />
         <nav class="crumbs">

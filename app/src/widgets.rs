@@ -137,7 +137,10 @@ mod tests {
 
     #[test]
     fn ages_read_naturally() {
-        let now = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).single().expect("valid");
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
+            .single()
+            .expect("valid");
         assert_eq!(age(now, now - chrono::Duration::seconds(5)), "5 s ago");
         assert_eq!(age(now, now - chrono::Duration::minutes(7)), "7 min ago");
         assert_eq!(age(now, now - chrono::Duration::hours(30)), "30 h ago");

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use app::backend::Backend;
 use app::error::AppError;
 use app::model::{
-    ChangedCommit, ChangedComponent, ChangedImage, Changelog, Gate, GateKind, Overview, Phase, ReleaseDetail,
-    ReleaseRef, ReleaseRow, StreamHealth, StreamKind, StreamPage, StreamSummary, UpgradeEdge, UpgradeRun, Variant,
+    ChangedCommit, ChangedComponent, ChangedImage, Changelog, Gate, GateKind, Overview, Phase,
+    ReleaseDetail, ReleaseRef, ReleaseRow, StreamHealth, StreamKind, StreamPage, StreamSummary,
+    UpgradeEdge, UpgradeRun, Variant,
 };
 use chrono::{Duration, Utc};
 
@@ -42,10 +43,20 @@ impl StoreBackend {
         Arc::new(self)
     }
 
-    async fn summary(&self, s: &StreamRow, now: chrono::DateTime<Utc>) -> Result<StreamSummary, StoreError> {
-        let recent_rows = self.store.stream_releases(&s.name, None, STREAK_WINDOW, 0).await?;
+    async fn summary(
+        &self,
+        s: &StreamRow,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<StreamSummary, StoreError> {
+        let recent_rows = self
+            .store
+            .stream_releases(&s.name, None, STREAK_WINDOW, 0)
+            .await?;
         let latest_accepted = self.store.latest_release(&s.name, Some("Accepted")).await?;
-        let counts = self.store.phase_counts_since(&s.name, now - Duration::days(14)).await?;
+        let counts = self
+            .store
+            .phase_counts_since(&s.name, now - Duration::days(14))
+            .await?;
         let count_of = |phases: &[&str]| -> u32 {
             counts
                 .iter()
@@ -54,8 +65,16 @@ impl StoreBackend {
                 .sum()
         };
         let mut streak: Option<(Phase, u32)> = None;
-        for r in recent_rows.iter().map(|r| Phase::parse(&r.phase)).filter(|p| p.is_terminal()) {
-            let outcome = if r == Phase::Accepted { Phase::Accepted } else { Phase::Rejected };
+        for r in recent_rows
+            .iter()
+            .map(|r| Phase::parse(&r.phase))
+            .filter(|p| p.is_terminal())
+        {
+            let outcome = if r == Phase::Accepted {
+                Phase::Accepted
+            } else {
+                Phase::Rejected
+            };
             match &mut streak {
                 None => streak = Some((outcome, 1)),
                 Some((p, n)) if *p == outcome => *n += 1,
@@ -69,7 +88,8 @@ impl StoreBackend {
             variant,
             kind,
             listed_upstream: s.listed_upstream,
-            release_count: u32::try_from(self.store.count_releases(&s.name, None).await?).unwrap_or(u32::MAX),
+            release_count: u32::try_from(self.store.count_releases(&s.name, None).await?)
+                .unwrap_or(u32::MAX),
             latest_accepted: latest_accepted.as_ref().map(release_ref),
             latest: recent_rows.first().map(release_ref),
             health: StreamHealth {
@@ -78,7 +98,12 @@ impl StoreBackend {
                 streak,
                 last_accepted_at: latest_accepted.map(|r| r.created_at),
             },
-            recent: recent_rows.iter().take(RECENT as usize).rev().map(release_ref).collect(),
+            recent: recent_rows
+                .iter()
+                .take(RECENT as usize)
+                .rev()
+                .map(release_ref)
+                .collect(),
         })
     }
 }
@@ -109,10 +134,16 @@ fn internal(e: StoreError) -> AppError {
 fn display_order(a: &StreamSummary, b: &StreamSummary) -> std::cmp::Ordering {
     let minor = |s: &StreamSummary| {
         app::model::minor_version(&s.name)
-            .and_then(|m| m.split_once('.').and_then(|(x, y)| Some((x.parse::<u32>().ok()?, y.parse::<u32>().ok()?))))
+            .and_then(|m| {
+                m.split_once('.')
+                    .and_then(|(x, y)| Some((x.parse::<u32>().ok()?, y.parse::<u32>().ok()?)))
+            })
             .unwrap_or((0, 0))
     };
-    a.kind.cmp(&b.kind).then(minor(b).cmp(&minor(a))).then(a.name.cmp(&b.name))
+    a.kind
+        .cmp(&b.kind)
+        .then(minor(b).cmp(&minor(a)))
+        .then(a.name.cmp(&b.name))
 }
 
 #[async_trait::async_trait]
@@ -141,7 +172,12 @@ impl Backend for StoreBackend {
         })
     }
 
-    async fn stream_page(&self, stream: &str, phase: Option<Phase>, page: u32) -> Result<StreamPage, AppError> {
+    async fn stream_page(
+        &self,
+        stream: &str,
+        phase: Option<Phase>,
+        page: u32,
+    ) -> Result<StreamPage, AppError> {
         let now = Utc::now();
         let row = self
             .store
@@ -151,10 +187,19 @@ impl Backend for StoreBackend {
             .ok_or_else(|| AppError::NotFound(format!("stream {stream}")))?;
         let summary = self.summary(&row, now).await.map_err(internal)?;
         let phase_str = phase.map(|p| p.as_str());
-        let total = self.store.count_releases(stream, phase_str).await.map_err(internal)?;
-        let pages = u32::try_from(total).unwrap_or(u32::MAX).div_ceil(PER_PAGE).max(1);
+        let total = self
+            .store
+            .count_releases(stream, phase_str)
+            .await
+            .map_err(internal)?;
+        let pages = u32::try_from(total)
+            .unwrap_or(u32::MAX)
+            .div_ceil(PER_PAGE)
+            .max(1);
         if page > pages {
-            return Err(AppError::NotFound(format!("page {page} of stream {stream} (it has {pages})")));
+            return Err(AppError::NotFound(format!(
+                "page {page} of stream {stream} (it has {pages})"
+            )));
         }
         let offset = i64::from(page - 1) * i64::from(PER_PAGE);
         let rows = self
@@ -220,7 +265,8 @@ impl Backend for StoreBackend {
             .map(|g| Gate {
                 kind: GateKind::parse(&g.kind).unwrap_or(GateKind::Informing),
                 retries: u32::try_from(g.retries).unwrap_or(0),
-                previous_attempt_urls: serde_json::from_str(&g.previous_attempt_urls).unwrap_or_default(),
+                previous_attempt_urls: serde_json::from_str(&g.previous_attempt_urls)
+                    .unwrap_or_default(),
                 name: g.name,
                 state: g.state,
                 url: g.url,
@@ -233,11 +279,20 @@ impl Backend for StoreBackend {
             upgrades_into.push(edge(u, other));
         }
         let mut upgrades_out = Vec::new();
-        for u in self.store.upgrades(&r.name, false).await.map_err(internal)? {
+        for u in self
+            .store
+            .upgrades(&r.name, false)
+            .await
+            .map_err(internal)?
+        {
             let other = self.store.stream_of(&u.to_tag).await.map_err(internal)?;
             upgrades_out.push(edge(u, other));
         }
-        let neighbours = self.store.neighbours(&r.stream, &r.name, r.created_at).await.map_err(internal)?;
+        let neighbours = self
+            .store
+            .neighbours(&r.stream, &r.name, r.created_at)
+            .await
+            .map_err(internal)?;
         let changelog = r
             .changelog
             .as_deref()

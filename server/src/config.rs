@@ -66,7 +66,11 @@ pub struct PollArgs {
     )]
     pub include: Vec<String>,
     /// Skip streams matching REGEX, as NAME=REGEX per controller.
-    #[arg(long = "exclude", env = "STREAMGATE_STREAM_EXCLUDE", value_delimiter = ',')]
+    #[arg(
+        long = "exclude",
+        env = "STREAMGATE_STREAM_EXCLUDE",
+        value_delimiter = ','
+    )]
     pub exclude: Vec<String>,
     /// Time between polls (e.g. `90s`, `5m`).
     #[arg(long, env = "STREAMGATE_POLL_INTERVAL", default_value = "5m", value_parser = parse_duration)]
@@ -146,12 +150,20 @@ impl PollArgs {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(ConfigError::Url(url));
             }
-            out.push(Controller { name, base_url: url, include: None, exclude: None });
+            out.push(Controller {
+                name,
+                base_url: url,
+                include: None,
+                exclude: None,
+            });
         }
         for (filters, include) in [(&self.include, true), (&self.exclude, false)] {
             for f in filters {
                 let (name, re) = pair(f)?;
-                let regex = Regex::new(&re).map_err(|e| ConfigError::Regex { name: name.clone(), reason: e.to_string() })?;
+                let regex = Regex::new(&re).map_err(|e| ConfigError::Regex {
+                    name: name.clone(),
+                    reason: e.to_string(),
+                })?;
                 match out.iter_mut().find(|c| c.name == name) {
                     Some(c) if include => c.include = Some(regex),
                     Some(c) => c.exclude = Some(regex),
@@ -185,13 +197,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let (num, unit) = s
         .find(|c: char| !c.is_ascii_digit())
         .map_or((s, ""), |i| (&s[..i], &s[i..]));
-    let n: u64 = num.parse().map_err(|_| format!("invalid duration {s:?}: expected e.g. 90s, 5m, 1h"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?}: expected e.g. 90s, 5m, 1h"))?;
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
         "" | "s" => Ok(Duration::from_secs(n)),
         "m" => Ok(Duration::from_secs(n * 60)),
         "h" => Ok(Duration::from_secs(n * 3600)),
-        other => Err(format!("invalid duration unit {other:?} in {s:?}: use ms, s, m or h")),
+        other => Err(format!(
+            "invalid duration unit {other:?} in {s:?}: use ms, s, m or h"
+        )),
     }
 }
 
@@ -212,7 +228,9 @@ mod tests {
     #[test]
     fn default_controllers_are_origin_and_ocp_with_filters() {
         let cli = Cli::parse_from(["server", "poll"]);
-        let Some(Command::Poll(args)) = cli.command else { panic!("poll") };
+        let Some(Command::Poll(args)) = cli.command else {
+            panic!("poll")
+        };
         let cs = args.controllers().expect("valid");
         assert_eq!(cs.len(), 2);
         assert!(cs[0].wants("4.21.0-0.okd-scos") && !cs[0].wants("4.21.0-0.ci"));
@@ -222,13 +240,36 @@ mod tests {
     #[test]
     fn rejects_bad_controller_config() {
         let cli = Cli::parse_from(["server", "poll", "--controller", "origin=ftp://x"]);
-        let Some(Command::Poll(args)) = cli.command else { panic!("poll") };
+        let Some(Command::Poll(args)) = cli.command else {
+            panic!("poll")
+        };
         assert!(matches!(args.controllers(), Err(ConfigError::Url(_))));
-        let cli = Cli::parse_from(["server", "poll", "--controller", "a=http://x", "--include", "b=okd"]);
-        let Some(Command::Poll(args)) = cli.command else { panic!("poll") };
-        assert!(matches!(args.controllers(), Err(ConfigError::UnknownController(_))));
-        let cli = Cli::parse_from(["server", "poll", "--controller", "a=http://x", "--include", "a=("]);
-        let Some(Command::Poll(args)) = cli.command else { panic!("poll") };
+        let cli = Cli::parse_from([
+            "server",
+            "poll",
+            "--controller",
+            "a=http://x",
+            "--include",
+            "b=okd",
+        ]);
+        let Some(Command::Poll(args)) = cli.command else {
+            panic!("poll")
+        };
+        assert!(matches!(
+            args.controllers(),
+            Err(ConfigError::UnknownController(_))
+        ));
+        let cli = Cli::parse_from([
+            "server",
+            "poll",
+            "--controller",
+            "a=http://x",
+            "--include",
+            "a=(",
+        ]);
+        let Some(Command::Poll(args)) = cli.command else {
+            panic!("poll")
+        };
         assert!(matches!(args.controllers(), Err(ConfigError::Regex { .. })));
     }
 }

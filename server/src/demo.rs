@@ -7,6 +7,7 @@
 //! a Streamgate that had been running all along would have seen it — including releases the
 //! controller has since pruned, which stay here marked "expired upstream".
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -32,14 +33,25 @@ pub struct Loaded {
 }
 
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// Starts the replay controllers, plays the history not yet played into `store`, and
 /// returns the controllers to poll from now on.
-pub async fn load(store: &Store, polls: &PollRegistry, args: &PollArgs) -> Result<Loaded, ServeError> {
+pub async fn load(
+    store: &Store,
+    polls: &PollRegistry,
+    args: &PollArgs,
+) -> Result<Loaded, ServeError> {
     let now = Utc::now();
-    let anchor = match store.setting(ANCHOR_KEY).await?.as_deref().and_then(parse_time) {
+    let anchor = match store
+        .setting(ANCHOR_KEY)
+        .await?
+        .as_deref()
+        .and_then(parse_time)
+    {
         Some(a) => a,
         None => {
             store.set_setting(ANCHOR_KEY, &now.to_rfc3339()).await?;
@@ -51,10 +63,14 @@ pub async fn load(store: &Store, polls: &PollRegistry, args: &PollArgs) -> Resul
     let state = ReplayState::new(dataset, times.first().copied().unwrap_or(now));
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
-        .map_err(|source| ServeError::Io { context: "binding the demo replay".into(), source })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|source| ServeError::Io { context: "demo replay address".into(), source })?;
+        .map_err(|source| ServeError::Io {
+            context: "binding the demo replay".into(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Io {
+        context: "demo replay address".into(),
+        source,
+    })?;
     let server_state = state.clone();
     tokio::spawn(async move {
         if let Err(e) = replay::serve(listener, server_state).await {
@@ -76,7 +92,11 @@ pub async fn load(store: &Store, polls: &PollRegistry, args: &PollArgs) -> Resul
         max_backoff: Duration::from_secs(60),
         max_retry_after: Duration::from_secs(5),
     };
-    let played = store.setting(PLAYED_KEY).await?.as_deref().and_then(parse_time);
+    let played = store
+        .setting(PLAYED_KEY)
+        .await?
+        .as_deref()
+        .and_then(parse_time);
     let pending: Vec<DateTime<Utc>> = times
         .into_iter()
         .filter(|t| played.is_none_or(|p| *t > p) && *t <= now)
@@ -84,9 +104,16 @@ pub async fn load(store: &Store, polls: &PollRegistry, args: &PollArgs) -> Resul
         .collect();
     let pollers = controllers
         .iter()
-        .map(|c| Poller::new(store.clone(), c.clone(), timing, polls.clone()))
+        .map(|c| {
+            let replay_clock = state.clone();
+            Poller::new(store.clone(), c.clone(), timing, polls.clone())
+                .map(|p| p.with_clock(Arc::new(move || replay_clock.now())))
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    tracing::info!(steps = pending.len(), "playing the demo history into the store");
+    tracing::info!(
+        steps = pending.len(),
+        "playing the demo history into the store"
+    );
     let started = std::time::Instant::now();
     for (i, t) in pending.iter().enumerate() {
         state.set_now(*t);
@@ -97,7 +124,10 @@ pub async fn load(store: &Store, polls: &PollRegistry, args: &PollArgs) -> Resul
         }
     }
     store.set_setting(PLAYED_KEY, &now.to_rfc3339()).await?;
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "demo history loaded");
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "demo history loaded"
+    );
     // from here on the replay's clock follows real time
     let clock = state.clone();
     tokio::spawn(async move {
@@ -106,5 +136,9 @@ pub async fn load(store: &Store, polls: &PollRegistry, args: &PollArgs) -> Resul
             tokio::time::sleep(Duration::from_secs(5)).await;
         }
     });
-    Ok(Loaded { controllers, timing, replay: state })
+    Ok(Loaded {
+        controllers,
+        timing,
+        replay: state,
+    })
 }

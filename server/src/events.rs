@@ -48,7 +48,10 @@ pub enum EventError {
 enum Parsed {
     Streams(ReleaseStreams),
     Tags(ApiRelease),
-    Release { stream: String, info: Box<ApiReleaseInfo> },
+    Release {
+        stream: String,
+        info: Box<ApiReleaseInfo>,
+    },
 }
 
 fn malformed(kind: &str, subject: &str, reason: impl ToString) -> EventError {
@@ -65,12 +68,21 @@ fn parse(kind: &str, subject: &str, payload: &str) -> Result<Parsed, EventError>
             .map(Parsed::Streams)
             .map_err(|e| malformed(kind, subject, e)),
         RC_TAGS => {
-            let tags: ApiRelease = serde_json::from_str(payload).map_err(|e| malformed(kind, subject, e))?;
+            let tags: ApiRelease =
+                serde_json::from_str(payload).map_err(|e| malformed(kind, subject, e))?;
             if tags.name != subject {
-                return Err(malformed(kind, subject, format!("body names stream {:?}", tags.name)));
+                return Err(malformed(
+                    kind,
+                    subject,
+                    format!("body names stream {:?}", tags.name),
+                ));
             }
             if let Some(t) = tags.tags.iter().find(|t| t.name.trim().is_empty()) {
-                return Err(malformed(kind, subject, format!("tag with empty name ({t:?})")));
+                return Err(malformed(
+                    kind,
+                    subject,
+                    format!("tag with empty name ({t:?})"),
+                ));
             }
             Ok(Parsed::Tags(tags))
         }
@@ -78,9 +90,14 @@ fn parse(kind: &str, subject: &str, payload: &str) -> Result<Parsed, EventError>
             let (stream, tag) = subject
                 .split_once('/')
                 .ok_or_else(|| malformed(kind, subject, "subject is not stream/tag"))?;
-            let info: ApiReleaseInfo = serde_json::from_str(payload).map_err(|e| malformed(kind, subject, e))?;
+            let info: ApiReleaseInfo =
+                serde_json::from_str(payload).map_err(|e| malformed(kind, subject, e))?;
             if info.name != tag {
-                return Err(malformed(kind, subject, format!("body names release {:?}", info.name)));
+                return Err(malformed(
+                    kind,
+                    subject,
+                    format!("body names release {:?}", info.name),
+                ));
             }
             Ok(Parsed::Release {
                 stream: stream.to_string(),
@@ -140,7 +157,12 @@ pub async fn reproject(store: &Store) -> Result<ReprojectStats, EventError> {
     Ok(stats)
 }
 
-async fn project(tx: &mut Tx, source: &str, parsed: &Parsed, at: DateTime<Utc>) -> Result<(), EventError> {
+async fn project(
+    tx: &mut Tx,
+    source: &str,
+    parsed: &Parsed,
+    at: DateTime<Utc>,
+) -> Result<(), EventError> {
     match parsed {
         Parsed::Streams(map) => {
             let listed: Vec<String> = map.keys().cloned().collect();
@@ -152,7 +174,12 @@ async fn project(tx: &mut Tx, source: &str, parsed: &Parsed, at: DateTime<Utc>) 
     Ok(())
 }
 
-async fn project_tags(tx: &mut Tx, controller: &str, list: &ApiRelease, at: DateTime<Utc>) -> Result<(), EventError> {
+async fn project_tags(
+    tx: &mut Tx,
+    controller: &str,
+    list: &ApiRelease,
+    at: DateTime<Utc>,
+) -> Result<(), EventError> {
     let (variant, kind) = app::model::classify_stream(controller, &list.name);
     tx.ensure_stream(&NewStream {
         name: list.name.clone(),
@@ -183,8 +210,16 @@ async fn project_tags(tx: &mut Tx, controller: &str, list: &ApiRelease, at: Date
     Ok(())
 }
 
-async fn project_release(tx: &mut Tx, stream: &str, info: &ApiReleaseInfo, at: DateTime<Utc>) -> Result<(), EventError> {
-    let changelog = info.change_log_json.as_ref().filter(|c| !c.to.name.is_empty() || !c.from.name.is_empty());
+async fn project_release(
+    tx: &mut Tx,
+    stream: &str,
+    info: &ApiReleaseInfo,
+    at: DateTime<Utc>,
+) -> Result<(), EventError> {
+    let changelog = info
+        .change_log_json
+        .as_ref()
+        .filter(|c| !c.to.name.is_empty() || !c.from.name.is_empty());
     let created_at = changelog
         .filter(|c| c.to.name == info.name)
         .and_then(|c| DateTime::parse_from_rfc3339(&c.to.created).ok())
@@ -212,7 +247,12 @@ async fn project_release(tx: &mut Tx, stream: &str, info: &ApiReleaseInfo, at: D
         }
     }
     tx.replace_gates(stream, &info.name, &gates).await?;
-    for edge in info.upgrades_to.iter().flatten().chain(info.upgrades_from.iter().flatten()) {
+    for edge in info
+        .upgrades_to
+        .iter()
+        .flatten()
+        .chain(info.upgrades_from.iter().flatten())
+    {
         tx.upsert_upgrade(&new_upgrade(edge, at)).await?;
     }
     Ok(())
@@ -225,8 +265,10 @@ fn new_gate(name: &str, kind: &str, s: &VerificationStatus) -> NewGate {
         state: s.state.clone(),
         url: s.url.clone(),
         retries: s.retries.unwrap_or(0).max(0),
-        previous_attempt_urls: serde_json::to_string(s.previous_attempt_urls.as_deref().unwrap_or_default())
-            .unwrap_or_else(|_| "[]".to_string()),
+        previous_attempt_urls: serde_json::to_string(
+            s.previous_attempt_urls.as_deref().unwrap_or_default(),
+        )
+        .unwrap_or_else(|_| "[]".to_string()),
         transition_time: s
             .transition_time
             .as_deref()
@@ -324,42 +366,77 @@ mod tests {
     /// The whole life of two releases: listed, detailed, re-delivered, expired, replayed.
     async fn release_history_story(store: Store) {
         let subject = format!("{STREAM}/{NEW}");
-        assert!(ingest(&store, event(RC_TAGS, STREAM, &tags(&[(NEW, "Ready"), (OLD, "Accepted")]), 0))
-            .await
-            .expect("tags")
-            .is_some());
-        ingest(&store, event(RC_RELEASE, &subject, &release(NEW, "Rejected", "Failed"), 1))
-            .await
-            .expect("details");
+        assert!(ingest(
+            &store,
+            event(
+                RC_TAGS,
+                STREAM,
+                &tags(&[(NEW, "Ready"), (OLD, "Accepted")]),
+                0
+            )
+        )
+        .await
+        .expect("tags")
+        .is_some());
+        ingest(
+            &store,
+            event(RC_RELEASE, &subject, &release(NEW, "Rejected", "Failed"), 1),
+        )
+        .await
+        .expect("details");
         // delivering the same inputs again changes nothing
         let before = store.projection_dump().await.expect("dump");
         let events_before = store.event_count().await.expect("count");
-        assert!(ingest(&store, event(RC_TAGS, STREAM, &tags(&[(NEW, "Ready"), (OLD, "Accepted")]), 2))
-            .await
-            .expect("tags again")
-            .is_none());
-        assert!(ingest(&store, event(RC_RELEASE, &subject, &release(NEW, "Rejected", "Failed"), 3))
-            .await
-            .expect("details again")
-            .is_none());
+        assert!(ingest(
+            &store,
+            event(
+                RC_TAGS,
+                STREAM,
+                &tags(&[(NEW, "Ready"), (OLD, "Accepted")]),
+                2
+            )
+        )
+        .await
+        .expect("tags again")
+        .is_none());
+        assert!(ingest(
+            &store,
+            event(RC_RELEASE, &subject, &release(NEW, "Rejected", "Failed"), 3)
+        )
+        .await
+        .expect("details again")
+        .is_none());
         assert_eq!(store.projection_dump().await.expect("dump"), before);
         assert_eq!(store.event_count().await.expect("count"), events_before);
 
         let gates = store.gates(STREAM, NEW).await.expect("gates");
         assert_eq!(gates.len(), 2);
-        assert_eq!((gates[0].name.as_str(), gates[0].kind.as_str(), gates[0].state.as_str()), ("aws", "blocking", "Failed"));
+        assert_eq!(
+            (
+                gates[0].name.as_str(),
+                gates[0].kind.as_str(),
+                gates[0].state.as_str()
+            ),
+            ("aws", "blocking", "Failed")
+        );
         assert_eq!(gates[0].retries, 2);
         let into = store.upgrades(NEW, true).await.expect("upgrades");
         assert_eq!(into.len(), 1);
         assert_eq!(into[0].from_tag, OLD);
         let full = store.releases_named(NEW).await.expect("release");
         assert_eq!(full[0].phase, "Rejected");
-        assert!(full[0].changelog.as_deref().is_some_and(|c| c.contains("1.34.2")));
+        assert!(full[0]
+            .changelog
+            .as_deref()
+            .is_some_and(|c| c.contains("1.34.2")));
 
         // the controller prunes the old tag: it is kept, marked expired
-        ingest(&store, event(RC_TAGS, STREAM, &tags(&[(NEW, "Rejected")]), 10))
-            .await
-            .expect("pruned list");
+        ingest(
+            &store,
+            event(RC_TAGS, STREAM, &tags(&[(NEW, "Rejected")]), 10),
+        )
+        .await
+        .expect("pruned list");
         let old = store.releases_named(OLD).await.expect("old");
         assert_eq!(old.len(), 1);
         assert!(old[0].expired_at.is_some());
@@ -384,7 +461,12 @@ mod tests {
     }
 
     async fn malformed_input_is_refused_and_nothing_is_written(store: Store) {
-        ingest(&store, event(RC_TAGS, STREAM, &tags(&[(OLD, "Accepted")]), 0)).await.expect("tags");
+        ingest(
+            &store,
+            event(RC_TAGS, STREAM, &tags(&[(OLD, "Accepted")]), 0),
+        )
+        .await
+        .expect("tags");
         let before = store.projection_dump().await.expect("dump");
         for (kind, subject, body) in [
             (RC_TAGS, STREAM, "{\"name\": "),
@@ -398,9 +480,17 @@ mod tests {
             assert!(matches!(err, EventError::Malformed { .. } | EventError::UnknownKind(_)), "{err}");
         }
         // details for a release never listed are refused and roll back the appended event
-        let err = ingest(&store, event(RC_RELEASE, &format!("{STREAM}/{NEW}"), &release(NEW, "Accepted", "Succeeded"), 6))
-            .await
-            .expect_err("unknown release");
+        let err = ingest(
+            &store,
+            event(
+                RC_RELEASE,
+                &format!("{STREAM}/{NEW}"),
+                &release(NEW, "Accepted", "Succeeded"),
+                6,
+            ),
+        )
+        .await
+        .expect_err("unknown release");
         assert!(matches!(err, EventError::Store(StoreError::NotFound(_))));
         assert_eq!(store.projection_dump().await.expect("dump"), before);
         assert_eq!(store.event_count().await.expect("count"), 1);

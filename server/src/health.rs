@@ -37,7 +37,10 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         })
         .collect();
     let (status, store_detail) = match &store {
-        Ok(()) => (StatusCode::OK, json!({"backend": state.store.backend(), "status": "ok"})),
+        Ok(()) => (
+            StatusCode::OK,
+            json!({"backend": state.store.backend(), "status": "ok"}),
+        ),
         Err(e) => {
             tracing::error!(error = %e, "readiness check failed");
             (

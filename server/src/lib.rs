@@ -2,6 +2,7 @@
 //! SQLite or PostgreSQL, and serves the Leptos pages, health endpoints and the replay of
 //! recorded upstream data. [`router`] builds the whole HTTP surface, for `main` and tests.
 
+pub mod assets;
 pub mod backend;
 pub mod config;
 pub mod demo;
@@ -12,7 +13,9 @@ pub mod replay;
 pub mod serve;
 pub mod store;
 
-use axum::extract::FromRef;
+use axum::body::Body;
+use axum::extract::{FromRef, State};
+use axum::http::Request;
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
@@ -20,6 +23,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::assets::Assets;
 use crate::backend::StoreBackend;
 use crate::ingest::release_controller::PollRegistry;
 use crate::store::Store;
@@ -33,6 +37,21 @@ pub struct AppState {
     pub polls: PollRegistry,
     /// Leptos site options (site root, output name).
     pub leptos: LeptosOptions,
+    /// The site's static files, in memory.
+    pub assets: Assets,
+}
+
+impl AppState {
+    /// State over `store`, loading the static assets from the site root.
+    pub fn new(store: Store, polls: PollRegistry, leptos: LeptosOptions) -> AppState {
+        let assets = Assets::load(std::path::Path::new(leptos.site_root.as_ref()));
+        AppState {
+            store,
+            polls,
+            leptos,
+            assets,
+        }
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -46,6 +65,7 @@ pub fn router(state: AppState) -> Router {
     let backend = StoreBackend::new(state.store.clone(), state.polls.clone()).shared();
     let routes = generate_route_list(app::App);
     let options = state.leptos.clone();
+    let error_page = leptos_axum::file_and_error_handler::<AppState, _>(app::shell);
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -55,7 +75,21 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(backend.clone()),
             move || app::shell(options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .fallback(
+            move |State(state): State<AppState>, request: Request<Body>| {
+                let error_page = error_page.clone();
+                async move {
+                    if let Some(asset) = state
+                        .assets
+                        .respond(request.uri().path(), request.headers())
+                    {
+                        return asset;
+                    }
+                    let uri = request.uri().clone();
+                    error_page(uri, State(state), request).await
+                }
+            },
+        )
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

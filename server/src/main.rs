@@ -11,7 +11,8 @@ async fn main() -> std::process::ExitCode {
         let Cli { command } = Cli::parse_from(["server", "serve"]);
         command.unwrap_or_else(|| unreachable!("serve parses"))
     });
-    let json_logs = matches!(&command, Command::Serve(ServeArgs { log_format, .. }) if log_format == "json");
+    let json_logs =
+        matches!(&command, Command::Serve(ServeArgs { log_format, .. }) if log_format == "json");
     server::serve::init_tracing(json_logs);
     let result = match command {
         Command::Serve(args) => server::serve::serve(args).await,

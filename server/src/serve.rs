@@ -49,7 +49,11 @@ pub fn init_tracing(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 async fn open(url: &str) -> Result<Store, ServeError> {
@@ -70,8 +74,15 @@ pub async fn migrate(url: &str) -> Result<(), ServeError> {
 pub async fn reproject(url: &str) -> Result<(), ServeError> {
     let store = open(url).await?;
     let stats = crate::events::reproject(&store).await?;
-    tracing::info!(events = stats.events, skipped = stats.skipped, "tables rebuilt from the event log");
-    println!("replayed {} events ({} skipped)", stats.events, stats.skipped);
+    tracing::info!(
+        events = stats.events,
+        skipped = stats.skipped,
+        "tables rebuilt from the event log"
+    );
+    println!(
+        "replayed {} events ({} skipped)",
+        stats.events, stats.skipped
+    );
     store.close().await;
     Ok(())
 }
@@ -101,11 +112,17 @@ pub async fn replay(addr: SocketAddr) -> Result<(), ServeError> {
     let state = replay::ReplayState::new(replay::dataset::Dataset::demo(now), now);
     let listener = TcpListener::bind(addr)
         .await
-        .map_err(|source| ServeError::Io { context: format!("binding {addr}"), source })?;
+        .map_err(|source| ServeError::Io {
+            context: format!("binding {addr}"),
+            source,
+        })?;
     tracing::info!("replay release-controllers on http://{addr}/origin and http://{addr}/ocp");
     replay::serve(listener, state)
         .await
-        .map_err(|source| ServeError::Io { context: "serving replay".into(), source })
+        .map_err(|source| ServeError::Io {
+            context: "serving replay".into(),
+            source,
+        })
 }
 
 /// `serve`: the whole server.
@@ -133,15 +150,21 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         }
     }
 
-    let app = router(AppState { store: store.clone(), polls, leptos });
+    let app = router(AppState::new(store.clone(), polls, leptos));
     let listener = TcpListener::bind(addr)
         .await
-        .map_err(|source| ServeError::Io { context: format!("binding {addr}"), source })?;
+        .map_err(|source| ServeError::Io {
+            context: format!("binding {addr}"),
+            source,
+        })?;
     tracing::info!("serving on http://{addr}");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|source| ServeError::Io { context: "serving".into(), source })?;
+        .map_err(|source| ServeError::Io {
+            context: "serving".into(),
+            source,
+        })?;
     let _ = stop.send(true);
     store.close().await;
     tracing::info!("stopped");

@@ -222,7 +222,9 @@ pub(crate) mod testing {
     pub async fn postgres() -> Store {
         let admin_url = std::env::var("STREAMGATE_TEST_PG")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-        let admin = PgPool::connect(&admin_url).await.expect("postgres reachable for tests");
+        let admin = PgPool::connect(&admin_url)
+            .await
+            .expect("postgres reachable for tests");
         let name = format!(
             "sg_test_{}_{}",
             std::process::id(),
@@ -237,8 +239,13 @@ pub(crate) mod testing {
             .await
             .expect("create database");
         admin.close().await;
-        let base = admin_url.rsplit_once('/').map(|(b, _)| b).expect("url has a database");
-        let store = Store::connect(&format!("{base}/{name}")).await.expect("connects");
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b)
+            .expect("url has a database");
+        let store = Store::connect(&format!("{base}/{name}"))
+            .await
+            .expect("connects");
         store.migrate().await.expect("migrates");
         store
     }
@@ -252,8 +259,14 @@ mod tests {
 
     #[test]
     fn redacts_password() {
-        assert_eq!(redact_url("postgres://sg:secret@db:5432/sg"), "postgres://sg:***@db:5432/sg");
-        assert_eq!(redact_url("sqlite://streamgate.db"), "sqlite://streamgate.db");
+        assert_eq!(
+            redact_url("postgres://sg:secret@db:5432/sg"),
+            "postgres://sg:***@db:5432/sg"
+        );
+        assert_eq!(
+            redact_url("sqlite://streamgate.db"),
+            "sqlite://streamgate.db"
+        );
     }
 
     #[tokio::test]

@@ -2,6 +2,11 @@
 //! SQLite and on PostgreSQL: history accumulates and outlives upstream, repeat polls write
 //! nothing, only needed requests are made, and upstream failures lose nothing.
 
+#![expect(
+    clippy::expect_used,
+    reason = "a test fails loudly when its set-up fails"
+)]
+
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -11,7 +16,9 @@ use server::replay::{self, dataset::Dataset, Fault, ReplayState};
 use server::store::Store;
 
 fn anchor() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).single().expect("valid time")
+    Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0)
+        .single()
+        .expect("valid time")
 }
 
 async fn sqlite() -> (Store, tempfile::TempDir) {
@@ -26,14 +33,32 @@ async fn sqlite() -> (Store, tempfile::TempDir) {
 async fn postgres() -> Store {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    let admin_url = std::env::var("STREAMGATE_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let admin = sqlx::PgPool::connect(&admin_url).await.expect("postgres reachable");
-    let name = format!("sg_ingest_{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
-    sqlx::query(&format!("drop database if exists {name}")).execute(&admin).await.expect("drop");
-    sqlx::query(&format!("create database {name}")).execute(&admin).await.expect("create");
+    let admin_url = std::env::var("STREAMGATE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let admin = sqlx::PgPool::connect(&admin_url)
+        .await
+        .expect("postgres reachable");
+    let name = format!(
+        "sg_ingest_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    );
+    sqlx::query(&format!("drop database if exists {name}"))
+        .execute(&admin)
+        .await
+        .expect("drop");
+    sqlx::query(&format!("create database {name}"))
+        .execute(&admin)
+        .await
+        .expect("create");
     admin.close().await;
-    let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_string()).expect("db in url");
-    let store = Store::connect(&format!("{base}/{name}")).await.expect("connect");
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .expect("db in url");
+    let store = Store::connect(&format!("{base}/{name}"))
+        .await
+        .expect("connect");
     store.migrate().await.expect("migrate");
     store
 }
@@ -67,7 +92,13 @@ fn timing() -> PollTiming {
 }
 
 fn poller(store: &Store, up: &Upstream) -> Poller {
-    Poller::new(store.clone(), up.origin.clone(), timing(), PollRegistry::default()).expect("poller")
+    Poller::new(
+        store.clone(),
+        up.origin.clone(),
+        timing(),
+        PollRegistry::default(),
+    )
+    .expect("poller")
 }
 
 /// Steps the virtual clock through the history and polls at each step.
@@ -92,22 +123,62 @@ async fn history_accumulates_and_outlives_upstream(store: Store) {
 
     let stream = "4.21.0-0.okd-scos";
     let stored = store.count_releases(stream, None).await.expect("count");
-    let listed = up.state.dataset().tags("origin", stream, anchor(), &[]).expect("stream").tags.len();
-    assert!(stored as usize > listed, "Streamgate keeps more ({stored}) than upstream lists ({listed})");
-    let rows = store.stream_releases(stream, None, 1000, 0).await.expect("rows");
+    let listed = up
+        .state
+        .dataset()
+        .tags("origin", stream, anchor(), &[])
+        .expect("stream")
+        .tags
+        .len();
+    assert!(
+        stored as usize > listed,
+        "Streamgate keeps more ({stored}) than upstream lists ({listed})"
+    );
+    let rows = store
+        .stream_releases(stream, None, 1000, 0)
+        .await
+        .expect("rows");
     let expired = rows.iter().filter(|r| r.expired_at.is_some()).count();
-    assert_eq!(expired, stored as usize - listed, "exactly the pruned tags are marked expired");
+    assert_eq!(
+        expired,
+        stored as usize - listed,
+        "exactly the pruned tags are marked expired"
+    );
     // an expired release keeps its gates
-    let old = rows.iter().find(|r| r.expired_at.is_some()).expect("an expired release");
-    assert!(!store.gates(stream, &old.name).await.expect("gates").is_empty());
+    let old = rows
+        .iter()
+        .find(|r| r.expired_at.is_some())
+        .expect("an expired release");
+    assert!(!store
+        .gates(stream, &old.name)
+        .await
+        .expect("gates")
+        .is_empty());
     // rejected releases carry the failed blocking job with its URL
-    let rejected = rows.iter().find(|r| r.phase == "Rejected").expect("a rejected release");
+    let rejected = rows
+        .iter()
+        .find(|r| r.phase == "Rejected")
+        .expect("a rejected release");
     let gates = store.gates(stream, &rejected.name).await.expect("gates");
-    let failed = gates.iter().find(|g| g.kind == "blocking" && g.state == "Failed").expect("failed blocking job");
-    assert!(failed.url.starts_with("https://prow.ci.openshift.org/view/gs/"));
+    let failed = gates
+        .iter()
+        .find(|g| g.kind == "blocking" && g.state == "Failed")
+        .expect("failed blocking job");
+    assert!(failed
+        .url
+        .starts_with("https://prow.ci.openshift.org/view/gs/"));
     // the stream's upstream phases agree with what was stored for listed tags
-    for tag in up.state.dataset().tags("origin", stream, anchor(), &[]).expect("stream").tags {
-        let row = rows.iter().find(|r| r.name == tag.name).expect("listed tag stored");
+    for tag in up
+        .state
+        .dataset()
+        .tags("origin", stream, anchor(), &[])
+        .expect("stream")
+        .tags
+    {
+        let row = rows
+            .iter()
+            .find(|r| r.name == tag.name)
+            .expect("listed tag stored");
         assert_eq!(row.phase, tag.phase, "{}", tag.name);
     }
 
@@ -129,10 +200,19 @@ async fn history_accumulates_and_outlives_upstream(store: Store) {
         .streams
         .iter()
         .filter(|s| up.origin.wants(&s.name))
-        .flat_map(|s| up.state.dataset().tags("origin", &s.name, anchor(), &[]).map(|t| t.tags).unwrap_or_default())
+        .flat_map(|s| {
+            up.state
+                .dataset()
+                .tags("origin", &s.name, anchor(), &[])
+                .map(|t| t.tags)
+                .unwrap_or_default()
+        })
         .filter(|t| !matches!(t.phase.as_str(), "Accepted" | "Rejected" | "Failed"))
         .count();
-    assert_eq!(detail_requests, unsettled, "details only for releases still changing: {requests:?}");
+    assert_eq!(
+        detail_requests, unsettled,
+        "details only for releases still changing: {requests:?}"
+    );
 
     // replaying the log rebuilds the same tables
     let stats = events::reproject(&store).await.expect("reproject");
@@ -160,15 +240,39 @@ async fn upstream_failures_lose_nothing(store: Store) {
     up.state.set_now(anchor() + chrono::Duration::hours(12));
 
     // 5xx on the stream list
-    up.state.inject(Fault { path_contains: "/releasestreams/all".into(), status: Some(503), retry_after: None, body: None, delay_ms: None, times: 1 });
+    up.state.inject(Fault {
+        path_contains: "/releasestreams/all".into(),
+        status: Some(503),
+        retry_after: None,
+        body: None,
+        delay_ms: None,
+        times: 1,
+    });
     let err = p.poll_once().await.expect_err("503 fails the poll");
-    assert!(matches!(err, PollError::Status { status: 503, .. }), "{err}");
+    assert!(
+        matches!(err, PollError::Status { status: 503, .. }),
+        "{err}"
+    );
     // malformed JSON on one stream's tags: that stream fails, nothing of it is written
-    up.state.inject(Fault { path_contains: "4.21.0-0.okd-scos/tags".into(), status: None, retry_after: None, body: Some("{\"name\": \"4.21.0-0.okd-scos\", \"tags\": [".into()), delay_ms: None, times: 1 });
+    up.state.inject(Fault {
+        path_contains: "4.21.0-0.okd-scos/tags".into(),
+        status: None,
+        retry_after: None,
+        body: Some("{\"name\": \"4.21.0-0.okd-scos\", \"tags\": [".into()),
+        delay_ms: None,
+        times: 1,
+    });
     let err = p.poll_once().await.expect_err("malformed fails the stream");
     assert!(err.to_string().contains("malformed"), "{err}");
     // a timeout
-    up.state.inject(Fault { path_contains: "/releasestreams/all".into(), status: None, retry_after: None, body: None, delay_ms: Some(2500), times: 1 });
+    up.state.inject(Fault {
+        path_contains: "/releasestreams/all".into(),
+        status: None,
+        retry_after: None,
+        body: None,
+        delay_ms: Some(2500),
+        times: 1,
+    });
     let err = p.poll_once().await.expect_err("timeout fails the poll");
     assert!(err.to_string().contains("timed out"), "{err}");
     // nothing stored before was lost or altered by the failures
@@ -181,21 +285,43 @@ async fn upstream_failures_lose_nothing(store: Store) {
     assert!(store.event_count().await.expect("count") >= events_before);
 
     // 429 with Retry-After is honoured, then the poll goes through
-    up.state.inject(Fault { path_contains: "/releasestreams/all".into(), status: Some(429), retry_after: Some(1), body: None, delay_ms: None, times: 1 });
+    up.state.inject(Fault {
+        path_contains: "/releasestreams/all".into(),
+        status: Some(429),
+        retry_after: Some(1),
+        body: None,
+        delay_ms: None,
+        times: 1,
+    });
     let started = std::time::Instant::now();
     p.poll_once().await.expect("poll after waiting as asked");
-    assert!(started.elapsed() >= Duration::from_millis(950), "waited for Retry-After");
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "waited for Retry-After"
+    );
 
     // a dead upstream
-    let dead = Controller { base_url: "http://127.0.0.1:9/origin".into(), ..up.origin.clone() };
+    let dead = Controller {
+        base_url: "http://127.0.0.1:9/origin".into(),
+        ..up.origin.clone()
+    };
     let registry = PollRegistry::default();
     let dead_poller = Poller::new(store.clone(), dead, timing(), registry.clone()).expect("poller");
-    let err = dead_poller.poll_and_record().await.expect_err("nobody listens");
+    let err = dead_poller
+        .poll_and_record()
+        .await
+        .expect_err("nobody listens");
     assert!(matches!(err, PollError::Transport { .. }), "{err}");
     let status = registry.get("origin").expect("status");
     assert_eq!(status.consecutive_failures, 1);
     assert!(status.last_success_at.is_none() && status.last_error.is_some());
-    assert!(store.count_releases("4.21.0-0.okd-scos", None).await.expect("count") > 0);
+    assert!(
+        store
+            .count_releases("4.21.0-0.okd-scos", None)
+            .await
+            .expect("count")
+            > 0
+    );
 }
 
 #[tokio::test]
@@ -215,13 +341,23 @@ async fn pending_release_is_followed_until_decided() {
     let up = upstream(anchor()).await;
     play(&store, &up, anchor() - chrono::Duration::days(3)).await;
     let stream = "4.21.0-0.okd-scos";
-    let newest = store.latest_release(stream, None).await.expect("latest").expect("a release");
+    let newest = store
+        .latest_release(stream, None)
+        .await
+        .expect("latest")
+        .expect("a release");
     // move a day on: whatever was running has been decided, and new releases appeared
     let later = anchor() - chrono::Duration::days(2);
     up.state.set_now(later);
     poller(&store, &up).poll_once().await.expect("poll");
-    let rows = store.stream_releases(stream, None, 1000, 0).await.expect("rows");
-    let same = rows.iter().find(|r| r.name == newest.name).expect("still stored");
+    let rows = store
+        .stream_releases(stream, None, 1000, 0)
+        .await
+        .expect("rows");
+    let same = rows
+        .iter()
+        .find(|r| r.name == newest.name)
+        .expect("still stored");
     let upstream_phase = up
         .state
         .dataset()
@@ -230,5 +366,8 @@ async fn pending_release_is_followed_until_decided() {
         .unwrap_or_else(|| same.phase.clone());
     assert_eq!(same.phase, upstream_phase);
     let details = store.releases_named(&newest.name).await.expect("row");
-    assert_eq!(details[0].details_phase.as_deref(), Some(upstream_phase.as_str()));
+    assert_eq!(
+        details[0].details_phase.as_deref(),
+        Some(upstream_phase.as_str())
+    );
 }

@@ -1,6 +1,11 @@
 //! Pages, server functions and health endpoints through the real router (`oneshot`), over a
 //! store filled by the real poller from the replay release-controller.
 
+#![expect(
+    clippy::expect_used,
+    reason = "a test fails loudly when its set-up fails"
+)]
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{DateTime, TimeZone, Utc};
@@ -13,7 +18,9 @@ use server::{router, AppState};
 use tower::ServiceExt;
 
 fn anchor() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).single().expect("valid time")
+    Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0)
+        .single()
+        .expect("valid time")
 }
 
 struct Fixture {
@@ -24,7 +31,9 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::connect(&format!("sqlite://{}/p.db", dir.path().display())).await.expect("db");
+    let store = Store::connect(&format!("sqlite://{}/p.db", dir.path().display()))
+        .await
+        .expect("db");
     store.migrate().await.expect("migrate");
     let state = ReplayState::new(Dataset::demo(anchor()), anchor());
     let (addr, _task) = replay::start(state.clone()).await.expect("replay");
@@ -35,14 +44,33 @@ async fn fixture() -> Fixture {
         include: regex::Regex::new("^4\\.21\\.0-0\\.okd-scos$|^4-scos-stable$").ok(),
         exclude: None,
     };
-    let poller = Poller::new(store.clone(), controller, PollTiming::default(), polls.clone()).expect("poller");
-    for t in state.dataset().event_times(chrono::Duration::hours(12)).into_iter().filter(|t| *t <= anchor()).chain([anchor()]) {
+    let poller = Poller::new(
+        store.clone(),
+        controller,
+        PollTiming::default(),
+        polls.clone(),
+    )
+    .expect("poller");
+    for t in state
+        .dataset()
+        .event_times(chrono::Duration::hours(12))
+        .into_iter()
+        .filter(|t| *t <= anchor())
+        .chain([anchor()])
+    {
         state.set_now(t);
         poller.poll_and_record().await.expect("poll");
     }
-    let leptos = LeptosOptions::builder().output_name("streamgate").site_root("target/site").build();
-    let app = router(AppState { store: store.clone(), polls, leptos });
-    Fixture { app, store, _dir: dir }
+    let leptos = LeptosOptions::builder()
+        .output_name("streamgate")
+        .site_root("target/site")
+        .build();
+    let app = router(AppState::new(store.clone(), polls, leptos));
+    Fixture {
+        app,
+        store,
+        _dir: dir,
+    }
 }
 
 async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String) {
@@ -52,7 +80,12 @@ async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String) {
         .await
         .expect("response");
     let status = response.status();
-    let body = response.into_body().collect().await.expect("body").to_bytes();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
@@ -62,19 +95,29 @@ async fn pages_render_real_data_and_unknowns_are_404() {
 
     let (status, html) = get(&f.app, "/").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("OKD/SCOS") && html.contains("4.21.0-0.okd-scos") && html.contains("4-scos-stable"));
+    assert!(
+        html.contains("OKD/SCOS")
+            && html.contains("4.21.0-0.okd-scos")
+            && html.contains("4-scos-stable")
+    );
     assert!(html.contains("Accepted, 14 days"));
     assert!(html.contains("last successful poll"));
 
     let (status, html) = get(&f.app, "/streams/4.21.0-0.okd-scos").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("<table class=\"releases\""));
-    assert!(html.contains("expired upstream"), "pruned releases are kept and marked");
+    assert!(
+        html.contains("expired upstream"),
+        "pruned releases are kept and marked"
+    );
 
     let (status, html) = get(&f.app, "/streams/4.21.0-0.okd-scos?phase=Rejected").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("phase-rejected"));
-    assert!(!html.contains("<span class=\"phase phase-accepted\">"), "only rejected rows");
+    assert!(
+        !html.contains("<span class=\"phase phase-accepted\">"),
+        "only rejected rows"
+    );
 
     let rejected = f
         .store
@@ -84,7 +127,10 @@ async fn pages_render_real_data_and_unknowns_are_404() {
         .expect("a rejected release");
     let (status, html) = get(&f.app, &format!("/releases/{}", rejected.name)).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("Rejected because blocking job"), "the page says why");
+    assert!(
+        html.contains("Rejected because blocking job"),
+        "the page says why"
+    );
     assert!(html.contains("https://prow.ci.openshift.org/view/gs/"));
     assert!(html.contains("registry.ci.openshift.org/origin/release-scos:"));
 
@@ -124,7 +170,12 @@ async fn server_function_and_health_endpoints_answer() {
         .await
         .expect("response");
     assert_eq!(response.status(), StatusCode::OK);
-    let body = response.into_body().collect().await.expect("body").to_bytes();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(json["name"], latest.name.as_str());
     assert_eq!(json["phase"], "Accepted");

@@ -13,7 +13,11 @@ pub async fn get_overview() -> Result<Overview, AppError> {
 
 /// One page of a stream's releases; `phase` filters by phase (`Accepted`, `Rejected`, …).
 #[server(endpoint = "stream_page")]
-pub async fn get_stream_page(stream: String, phase: Option<String>, page: u32) -> Result<StreamPage, AppError> {
+pub async fn get_stream_page(
+    stream: String,
+    phase: Option<String>,
+    page: u32,
+) -> Result<StreamPage, AppError> {
     let phase = match phase.as_deref().filter(|p| !p.is_empty()) {
         None => None,
         Some(p) => match crate::model::Phase::parse(p) {
@@ -28,5 +32,7 @@ pub async fn get_stream_page(stream: String, phase: Option<String>, page: u32) -
     if page == 0 {
         return Err(AppError::BadRequest("page numbers start at 1".to_string()));
     }
-    crate::backend::backend()?.stream_page(&stream, phase, page).await
+    crate::backend::backend()?
+        .stream_page(&stream, phase, page)
+        .await
 }

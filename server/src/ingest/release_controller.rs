@@ -132,13 +132,14 @@ impl PollRegistry {
     /// Registers a controller before its first poll.
     pub fn register(&self, controller: &str) {
         if let Ok(mut map) = self.0.write() {
-            map.entry(controller.to_string()).or_insert_with(|| PollStatus {
-                controller: controller.to_string(),
-                last_success_at: None,
-                last_attempt_at: None,
-                last_error: None,
-                consecutive_failures: 0,
-            });
+            map.entry(controller.to_string())
+                .or_insert_with(|| PollStatus {
+                    controller: controller.to_string(),
+                    last_success_at: None,
+                    last_attempt_at: None,
+                    last_error: None,
+                    consecutive_failures: 0,
+                });
         }
     }
 
@@ -165,7 +166,10 @@ impl PollRegistry {
 
     /// Every controller's status.
     pub fn all(&self) -> Vec<PollStatus> {
-        self.0.read().map(|m| m.values().cloned().collect()).unwrap_or_default()
+        self.0
+            .read()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// One controller's status.
@@ -173,6 +177,9 @@ impl PollRegistry {
         self.0.read().ok().and_then(|m| m.get(controller).cloned())
     }
 }
+
+/// Where a poller takes the receive time of what it ingests.
+pub type Clock = Arc<dyn Fn() -> chrono::DateTime<Utc> + Send + Sync>;
 
 /// Polls one controller.
 #[derive(Clone)]
@@ -182,11 +189,17 @@ pub struct Poller {
     controller: Controller,
     timing: PollTiming,
     registry: PollRegistry,
+    clock: Clock,
 }
 
 impl Poller {
     /// A poller for `controller`, writing into `store` and reporting into `registry`.
-    pub fn new(store: Store, controller: Controller, timing: PollTiming, registry: PollRegistry) -> Result<Poller, PollError> {
+    pub fn new(
+        store: Store,
+        controller: Controller,
+        timing: PollTiming,
+        registry: PollRegistry,
+    ) -> Result<Poller, PollError> {
         let client = reqwest::Client::builder()
             .timeout(timing.request_timeout)
             .connect_timeout(timing.request_timeout.min(Duration::from_secs(10)))
@@ -197,7 +210,21 @@ impl Poller {
                 reason: e.to_string(),
             })?;
         registry.register(&controller.name);
-        Ok(Poller { client, store, controller, timing, registry })
+        Ok(Poller {
+            client,
+            store,
+            controller,
+            timing,
+            registry,
+            clock: Arc::new(now_micros),
+        })
+    }
+
+    /// Takes receive times from `clock` instead of the system clock (the demo plays recorded
+    /// history at its own pace and stamps it with the recorded time).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The controller polled.
@@ -211,7 +238,10 @@ impl Poller {
         loop {
             let result = self.poll_once().await;
             self.registry.record(&self.controller.name, &result);
-            let failures = self.registry.get(&self.controller.name).map_or(0, |s| s.consecutive_failures);
+            let failures = self
+                .registry
+                .get(&self.controller.name)
+                .map_or(0, |s| s.consecutive_failures);
             match &result {
                 Ok(report) => tracing::info!(
                     controller = %self.controller.name,
@@ -220,7 +250,9 @@ impl Poller {
                     streams = report.streams,
                     "poll done"
                 ),
-                Err(e) => tracing::warn!(controller = %self.controller.name, failures, error = %e, "poll failed"),
+                Err(e) => {
+                    tracing::warn!(controller = %self.controller.name, failures, error = %e, "poll failed")
+                }
             }
             let delay = next_delay(&self.timing, failures);
             tokio::select! {
@@ -252,7 +284,10 @@ impl Poller {
             })
         })?;
         self.record(RC_STREAMS, "all", body, &mut report).await?;
-        let wanted: Vec<&String> = streams.keys().filter(|s| self.controller.wants(s)).collect();
+        let wanted: Vec<&String> = streams
+            .keys()
+            .filter(|s| self.controller.wants(s))
+            .collect();
         let mut failures = Vec::new();
         for stream in &wanted {
             report.streams += 1;
@@ -264,12 +299,20 @@ impl Poller {
         if failures.is_empty() {
             Ok(report)
         } else {
-            Err(PollError::Partial { total: wanted.len(), failures })
+            Err(PollError::Partial {
+                total: wanted.len(),
+                failures,
+            })
         }
     }
 
     async fn poll_stream(&self, stream: &str, report: &mut PollReport) -> Result<(), PollError> {
-        let body = self.get(&format!("/api/v1/releasestream/{}/tags", segment(stream)), report).await?;
+        let body = self
+            .get(
+                &format!("/api/v1/releasestream/{}/tags", segment(stream)),
+                report,
+            )
+            .await?;
         let listed: wire::ApiRelease = serde_json::from_str(&body).map_err(|e| {
             PollError::Event(EventError::Malformed {
                 kind: RC_TAGS.to_string(),
@@ -286,10 +329,15 @@ impl Poller {
             if fresh && phase.is_terminal() {
                 continue;
             }
-            let path = format!("/api/v1/releasestream/{}/release/{}", segment(stream), segment(&tag.name));
+            let path = format!(
+                "/api/v1/releasestream/{}/release/{}",
+                segment(stream),
+                segment(&tag.name)
+            );
             match self.get(&path, report).await {
                 Ok(body) => {
-                    self.record(RC_RELEASE, &format!("{stream}/{}", tag.name), body, report).await?;
+                    self.record(RC_RELEASE, &format!("{stream}/{}", tag.name), body, report)
+                        .await?;
                 }
                 // deleted between the two requests: the next tag list will say so
                 Err(PollError::Status { status: 404, .. }) => {
@@ -301,13 +349,19 @@ impl Poller {
         Ok(())
     }
 
-    async fn record(&self, kind: &str, subject: &str, payload: String, report: &mut PollReport) -> Result<(), PollError> {
+    async fn record(
+        &self,
+        kind: &str,
+        subject: &str,
+        payload: String,
+        report: &mut PollReport,
+    ) -> Result<(), PollError> {
         let event = NewEvent {
             source: self.controller.name.clone(),
             kind: kind.to_string(),
             subject: subject.to_string(),
             payload,
-            received_at: now_micros(),
+            received_at: (self.clock)(),
             external_id: None,
         };
         if events::ingest(&self.store, event).await?.is_some() {
@@ -348,7 +402,11 @@ impl Poller {
             let body = response.text().await.map_err(|e| transport(&url, &e))?;
             if !status.is_success() {
                 let snippet: String = body.chars().take(200).collect();
-                return Err(PollError::Status { url, status: status.as_u16(), body: snippet.trim().to_string() });
+                return Err(PollError::Status {
+                    url,
+                    status: status.as_u16(),
+                    body: snippet.trim().to_string(),
+                });
             }
             return Ok(body);
         }
@@ -363,7 +421,10 @@ fn transport(url: &str, e: &reqwest::Error) -> PollError {
     } else {
         e.to_string()
     };
-    PollError::Transport { url: url.to_string(), reason }
+    PollError::Transport {
+        url: url.to_string(),
+        reason,
+    }
 }
 
 /// Percent-encodes a path segment (stream and tag names are plain, but never trust them).
@@ -394,7 +455,9 @@ pub fn next_delay(timing: &PollTiming, failures: u32) -> Duration {
         return timing.interval.mul_f64(rng.random_range(0.9..1.1));
     }
     let exp = Duration::from_secs(5).saturating_mul(1u32 << failures.min(16).saturating_sub(1));
-    let capped = exp.min(timing.max_backoff).min(timing.interval.max(Duration::from_secs(5)));
+    let capped = exp
+        .min(timing.max_backoff)
+        .min(timing.interval.max(Duration::from_secs(5)));
     capped.mul_f64(rng.random_range(0.8..1.2))
 }
 

@@ -73,8 +73,14 @@ impl Tx {
                 });
                 match latest {
                     Some((_, latest_hash)) if latest_hash == hash => return Ok(None),
-                    Some((id, _)) => format!("{}:{}:{}:{}:{}", event.source, event.kind, event.subject, hash, id),
-                    None => format!("{}:{}:{}:{}:0", event.source, event.kind, event.subject, hash),
+                    Some((id, _)) => format!(
+                        "{}:{}:{}:{}:{}",
+                        event.source, event.kind, event.subject, hash, id
+                    ),
+                    None => format!(
+                        "{}:{}:{}:{}:0",
+                        event.source, event.kind, event.subject, hash
+                    ),
                 }
             }
         };
@@ -158,7 +164,10 @@ mod tests {
 
     async fn snapshots_are_stored_only_when_they_change(store: Store) {
         assert!(append(&store, &snapshot("a")).await.is_some());
-        assert!(append(&store, &snapshot("a")).await.is_none(), "same snapshot twice");
+        assert!(
+            append(&store, &snapshot("a")).await.is_none(),
+            "same snapshot twice"
+        );
         assert!(append(&store, &snapshot("b")).await.is_some());
         // going back to an earlier content is a change too
         assert!(append(&store, &snapshot("a")).await.is_some());
@@ -169,7 +178,10 @@ mod tests {
         hook.external_id = Some("evt-1".into());
         assert!(append(&store, &hook).await.is_some());
         hook.payload = "y".into();
-        assert!(append(&store, &hook).await.is_none(), "same external id twice");
+        assert!(
+            append(&store, &hook).await.is_none(),
+            "same external id twice"
+        );
 
         let mut tx = store.begin().await.expect("begin");
         let all = tx.events_after(0, 100).await.expect("list");

@@ -204,7 +204,11 @@ impl Store {
     }
 
     /// Releases of a stream created since `since`, counted by phase.
-    pub async fn phase_counts_since(&self, stream: &str, since: DateTime<Utc>) -> StoreResult<Vec<(String, i64)>> {
+    pub async fn phase_counts_since(
+        &self,
+        stream: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<(String, i64)>> {
         let rows = on_pool!(self, p => {
             sqlx::query_as(
                 "select phase, count(*) from releases where stream = $1 and created_at >= $2 \
@@ -219,8 +223,16 @@ impl Store {
     }
 
     /// The newest release of a stream, optionally of one phase.
-    pub async fn latest_release(&self, stream: &str, phase: Option<&str>) -> StoreResult<Option<ReleaseListRow>> {
-        Ok(self.stream_releases(stream, phase, 1, 0).await?.into_iter().next())
+    pub async fn latest_release(
+        &self,
+        stream: &str,
+        phase: Option<&str>,
+    ) -> StoreResult<Option<ReleaseListRow>> {
+        Ok(self
+            .stream_releases(stream, phase, 1, 0)
+            .await?
+            .into_iter()
+            .next())
     }
 
     /// Every stored release named `name` (a promoted release can share its CI name).

@@ -133,7 +133,11 @@ impl Tx {
     }
 
     /// Marks which of a controller's known streams it still lists.
-    pub async fn set_stream_listing(&mut self, controller: &str, listed: &[String]) -> StoreResult<()> {
+    pub async fn set_stream_listing(
+        &mut self,
+        controller: &str,
+        listed: &[String],
+    ) -> StoreResult<()> {
         let known: Vec<(String, bool)> = on_tx!(self, c => {
             sqlx::query_as("select name, listed_upstream from streams where controller = $1")
                 .bind(controller)
@@ -191,7 +195,12 @@ impl Tx {
     }
 
     /// Marks a release as no longer listed upstream; it and its gates are kept.
-    pub async fn expire_release(&mut self, stream: &str, name: &str, at: DateTime<Utc>) -> StoreResult<()> {
+    pub async fn expire_release(
+        &mut self,
+        stream: &str,
+        name: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         on_tx!(self, c => {
             sqlx::query("update releases set expired_at = $3 where stream = $1 and name = $2")
                 .bind(stream)
@@ -222,13 +231,21 @@ impl Tx {
             .execute(c).await?.rows_affected()
         });
         if done == 0 {
-            return Err(StoreError::NotFound(format!("release {}/{}", d.stream, d.name)));
+            return Err(StoreError::NotFound(format!(
+                "release {}/{}",
+                d.stream, d.name
+            )));
         }
         Ok(())
     }
 
     /// Replaces a release's verification jobs.
-    pub async fn replace_gates(&mut self, stream: &str, release: &str, gates: &[NewGate]) -> StoreResult<()> {
+    pub async fn replace_gates(
+        &mut self,
+        stream: &str,
+        release: &str,
+        gates: &[NewGate],
+    ) -> StoreResult<()> {
         on_tx!(self, c => {
             sqlx::query("delete from gates where stream = $1 and release = $2")
                 .bind(stream)

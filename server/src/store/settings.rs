@@ -38,7 +38,10 @@ mod tests {
         assert_eq!(store.setting("k").await.expect("read"), None);
         store.set_setting("k", "1").await.expect("write");
         store.set_setting("k", "2").await.expect("overwrite");
-        assert_eq!(store.setting("k").await.expect("read").as_deref(), Some("2"));
+        assert_eq!(
+            store.setting("k").await.expect("read").as_deref(),
+            Some("2")
+        );
     }
 
     #[tokio::test]

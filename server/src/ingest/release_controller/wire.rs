@@ -50,16 +50,28 @@ pub struct ApiReleaseInfo {
     #[serde(default)]
     pub results: Option<VerificationJobsSummary>,
     /// Upgrades tested *into* this release.
-    #[serde(rename = "upgradesTo", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "upgradesTo",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub upgrades_to: Option<Vec<UpgradeHistory>>,
     /// Upgrades tested *from* this release.
-    #[serde(rename = "upgradesFrom", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "upgradesFrom",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub upgrades_from: Option<Vec<UpgradeHistory>>,
     /// Base64 of the rendered HTML changelog (Go `[]byte`); never rendered as-is.
     #[serde(rename = "changeLog", default, skip_serializing_if = "Option::is_none")]
     pub change_log: Option<String>,
     /// The structured changelog; a zero value when there is no previous tag.
-    #[serde(rename = "changeLogJson", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "changeLogJson",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub change_log_json: Option<ChangeLog>,
 }
 
@@ -67,16 +79,28 @@ pub struct ApiReleaseInfo {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct VerificationJobsSummary {
     /// Jobs that must succeed for the release to be accepted.
-    #[serde(rename = "blockingJobs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "blockingJobs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub blocking_jobs: Option<BTreeMap<String, VerificationStatus>>,
     /// Optional jobs, reported but not gating.
-    #[serde(rename = "informingJobs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "informingJobs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub informing_jobs: Option<BTreeMap<String, VerificationStatus>>,
     /// Asynchronous optional jobs.
     #[serde(rename = "asyncJobs", default, skip_serializing_if = "Option::is_none")]
     pub async_jobs: Option<BTreeMap<String, VerificationStatus>>,
     /// Declared upstream, never filled in practice.
-    #[serde(rename = "pendingJobs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "pendingJobs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub pending_jobs: Option<BTreeMap<String, VerificationStatus>>,
 }
 
@@ -92,10 +116,18 @@ pub struct VerificationStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<i64>,
     /// URLs of the earlier attempts.
-    #[serde(rename = "previousAttemptURLs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "previousAttemptURLs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub previous_attempt_urls: Option<Vec<String>>,
     /// When the state last changed (RFC 3339).
-    #[serde(rename = "transitionTime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "transitionTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub transition_time: Option<String>,
 }
 
@@ -147,13 +179,25 @@ pub struct ChangeLog {
     #[serde(rename = "newImages", default, skip_serializing_if = "Option::is_none")]
     pub new_images: Option<Vec<ChangeLogImage>>,
     /// Images dropped from this release.
-    #[serde(rename = "removedImages", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "removedImages",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub removed_images: Option<Vec<ChangeLogImage>>,
     /// Images rebuilt without a code change.
-    #[serde(rename = "rebuiltImages", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "rebuiltImages",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub rebuilt_images: Option<Vec<ChangeLogImage>>,
     /// Images with code changes.
-    #[serde(rename = "updatedImages", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "updatedImages",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub updated_images: Option<Vec<ChangeLogImage>>,
 }
 
@@ -170,7 +214,11 @@ pub struct ChangeLogReleaseInfo {
     #[serde(default)]
     pub digest: String,
     /// The pull spec this release was promoted from.
-    #[serde(rename = "promotedFrom", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "promotedFrom",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub promoted_from: Option<String>,
 }
 
@@ -183,7 +231,11 @@ pub struct ChangeLogComponent {
     #[serde(default)]
     pub version: String,
     /// Link for the version.
-    #[serde(rename = "versionUrl", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "versionUrl",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub version_url: Option<String>,
     /// Version in the older release.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -205,7 +257,11 @@ pub struct ChangeLogImage {
     #[serde(default)]
     pub path: String,
     /// Abbreviated commit.
-    #[serde(rename = "shortCommit", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "shortCommit",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub short_commit: Option<String>,
     /// Full commit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -217,7 +273,11 @@ pub struct ChangeLogImage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commits: Option<Vec<CommitInfo>>,
     /// Link to the full comparison.
-    #[serde(rename = "fullChangeLog", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fullChangeLog",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub full_change_log: Option<String>,
 }
 
@@ -263,7 +323,11 @@ mod tests {
         assert!(to.iter().any(|u| u.from == "4.12.0-rc.4" && u.failure == 1));
         let log = info.change_log_json.expect("changelog");
         assert_eq!(log.from.name, "4.12.0");
-        assert!(log.updated_images.expect("updated").iter().any(|i| i.commits.is_some()));
+        assert!(log
+            .updated_images
+            .expect("updated")
+            .iter()
+            .any(|i| i.commits.is_some()));
     }
 
     #[test]
@@ -274,7 +338,8 @@ mod tests {
         assert_eq!(tags.tags.len(), 3);
         assert_eq!(tags.tags[1].phase, "Rejected");
         let latest: ApiTag =
-            serde_json::from_str(&fixture("api-v1-releasestream-latest-4.11.15.json")).expect("parses");
+            serde_json::from_str(&fixture("api-v1-releasestream-latest-4.11.15.json"))
+                .expect("parses");
         assert_eq!(latest.name, "4.11.15");
     }
 
@@ -283,15 +348,17 @@ mod tests {
         let raw = fixture("api-v1-release-info-4.12.1.json");
         let info: ApiReleaseInfo = serde_json::from_str(&raw).expect("parses");
         let again: ApiReleaseInfo =
-            serde_json::from_str(&serde_json::to_string(&info).expect("serializes")).expect("parses");
+            serde_json::from_str(&serde_json::to_string(&info).expect("serializes"))
+                .expect("parses");
         assert_eq!(info, again);
     }
 
     #[test]
     fn null_stream_entries_parse() {
-        let streams: ReleaseStreams =
-            serde_json::from_str(r#"{"4-scos-next": ["4.22.0-okd-scos.ec.3"], "4.22.0-0.okd-scos-nightly": null}"#)
-                .expect("parses");
+        let streams: ReleaseStreams = serde_json::from_str(
+            r#"{"4-scos-next": ["4.22.0-okd-scos.ec.3"], "4.22.0-0.okd-scos-nightly": null}"#,
+        )
+        .expect("parses");
         assert_eq!(streams["4.22.0-0.okd-scos-nightly"], None);
     }
 }

@@ -1,0 +1,219 @@
+//! Ingest benchmark: plays the demo history and a 10x larger generated one from the replay
+//! release-controllers into SQLite and PostgreSQL with the real poller, and reports events
+//! per second against a baseline measured in the same run: the same playback with the
+//! answers fetched and parsed but not stored. It also checks that a repeat poll with nothing
+//! changed writes nothing. Run through `bench/run` (or `./dev bench`).
+
+use std::time::Instant;
+
+use chrono::{DateTime, TimeZone, Utc};
+use server::ingest::release_controller::{wire, Controller, PollRegistry, PollTiming, Poller};
+use server::replay::{self, dataset::Dataset, ReplayState};
+use server::store::Store;
+
+#[derive(Debug, thiserror::Error)]
+enum BenchError {
+    #[error("{0}")]
+    Msg(String),
+}
+
+fn err(e: impl std::fmt::Display) -> BenchError {
+    BenchError::Msg(e.to_string())
+}
+
+fn anchor() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0)
+        .single()
+        .unwrap_or_else(Utc::now)
+}
+
+struct Run {
+    seconds: f64,
+    events: i64,
+    requests: u64,
+    /// The requests made at each clock step, for the baseline.
+    steps: Vec<(DateTime<Utc>, Vec<String>)>,
+}
+
+async fn fresh_postgres(admin_url: &str, name: &str) -> Result<Store, BenchError> {
+    let admin = sqlx::PgPool::connect(admin_url).await.map_err(err)?;
+    sqlx::query(&format!("drop database if exists {name}"))
+        .execute(&admin)
+        .await
+        .map_err(err)?;
+    sqlx::query(&format!("create database {name}"))
+        .execute(&admin)
+        .await
+        .map_err(err)?;
+    admin.close().await;
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .ok_or_else(|| err("url without database"))?;
+    let store = Store::connect(&format!("{base}/{name}"))
+        .await
+        .map_err(err)?;
+    store.migrate().await.map_err(err)?;
+    Ok(store)
+}
+
+fn controllers(addr: std::net::SocketAddr) -> Vec<Controller> {
+    ["origin", "ocp"]
+        .into_iter()
+        .map(|n| Controller {
+            name: n.into(),
+            base_url: format!("http://{addr}/{n}"),
+            include: None,
+            exclude: None,
+        })
+        .collect()
+}
+
+/// Plays the whole history into `store` and returns the time, events and requests.
+async fn play(
+    state: &ReplayState,
+    addr: std::net::SocketAddr,
+    store: &Store,
+) -> Result<Run, BenchError> {
+    let times: Vec<_> = state
+        .dataset()
+        .event_times(chrono::Duration::hours(6))
+        .into_iter()
+        .filter(|t| *t <= anchor())
+        .chain([anchor()])
+        .collect();
+    let registry = PollRegistry::default();
+    let mut pollers = Vec::new();
+    for c in controllers(addr) {
+        let clock = state.clone();
+        pollers.push(
+            Poller::new(store.clone(), c, PollTiming::default(), registry.clone())
+                .map_err(err)?
+                .with_clock(std::sync::Arc::new(move || clock.now())),
+        );
+    }
+    let started = Instant::now();
+    let mut requests = 0u64;
+    let mut steps = Vec::new();
+    for t in times {
+        state.set_now(t);
+        let before = state.requests().len();
+        for p in &pollers {
+            let report = p.poll_once().await.map_err(err)?;
+            requests += u64::from(report.requests);
+        }
+        steps.push((t, state.requests()[before..].to_vec()));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let events = store.event_count().await.map_err(err)?;
+    // a repeat poll when nothing changed must write nothing
+    for p in &pollers {
+        let report = p.poll_once().await.map_err(err)?;
+        if report.events != 0 {
+            return Err(err(format!("repeat poll wrote {} events", report.events)));
+        }
+    }
+    if store.event_count().await.map_err(err)? != events {
+        return Err(err("repeat poll changed the event count"));
+    }
+    Ok(Run {
+        seconds,
+        events,
+        requests,
+        steps,
+    })
+}
+
+/// The baseline: the same requests, fetched and parsed, nothing stored.
+async fn fetch_only(
+    state: &ReplayState,
+    addr: std::net::SocketAddr,
+    steps: &[(DateTime<Utc>, Vec<String>)],
+) -> Result<f64, BenchError> {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    for (t, paths) in steps {
+        state.set_now(*t);
+        for p in paths {
+            let body = client
+                .get(format!("http://{addr}{p}"))
+                .send()
+                .await
+                .map_err(err)?
+                .text()
+                .await
+                .map_err(err)?;
+            if p.contains("/release/") {
+                let _: wire::ApiReleaseInfo = serde_json::from_str(&body).map_err(err)?;
+            } else if p.contains("/tags") {
+                let _: wire::ApiRelease = serde_json::from_str(&body).map_err(err)?;
+            } else {
+                let _: wire::ReleaseStreams = serde_json::from_str(&body).map_err(err)?;
+            }
+        }
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+async fn run() -> Result<(), BenchError> {
+    let pg_url = std::env::var("STREAMGATE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let dir = tempfile_dir()?;
+    println!("| data set | backend | tags | events | requests | seconds | events/s | baseline s (fetch+parse only) | ratio (store / baseline) |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (label, factor) in [("demo", 1usize), ("10x", 10)] {
+        let dataset = if factor == 1 {
+            Dataset::demo(anchor())
+        } else {
+            Dataset::scaled(anchor(), factor)
+        };
+        let tags = dataset.tag_count();
+        let state = ReplayState::new(dataset, anchor());
+        let (addr, _task) = replay::start(state.clone()).await.map_err(err)?;
+        for backend in ["sqlite", "postgres"] {
+            let store = match backend {
+                "sqlite" => {
+                    let store = Store::connect(&format!("sqlite://{dir}/bench-{label}.db"))
+                        .await
+                        .map_err(err)?;
+                    store.migrate().await.map_err(err)?;
+                    store
+                }
+                _ => fresh_postgres(&pg_url, &format!("sg_bench_{label}")).await?,
+            };
+            state.clear_requests();
+            let result = play(&state, addr, &store).await?;
+            // the same requests at the same clock steps, fetched and parsed but not stored
+            let baseline = fetch_only(&state, addr, &result.steps).await?;
+            println!(
+                "| {label} | {backend} | {tags} | {} | {} | {:.2} | {:.0} | {:.2} | {:.2} |",
+                result.events,
+                result.requests,
+                result.seconds,
+                result.events as f64 / result.seconds,
+                baseline,
+                result.seconds / baseline
+            );
+            store.close().await;
+        }
+    }
+    println!("\nrepeat poll with nothing changed: 0 events written (checked for every row above)");
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<String, BenchError> {
+    let dir = std::env::temp_dir().join(format!("streamgate-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(err)?;
+    Ok(dir.display().to_string())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench failed: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
