@@ -191,6 +191,36 @@ impl Tx {
     }
 }
 
+/// Creates database `name` afresh (dropping an earlier one) on the PostgreSQL server that
+/// `admin_url` points at, and returns a migrated store on it. For tests and benchmarks,
+/// which each need a clean database; `name` must be a plain lowercase identifier.
+pub async fn fresh_postgres(admin_url: &str, name: &str) -> StoreResult<Store> {
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(StoreError::Conflict(format!(
+            "not a plain database name: {name:?}"
+        )));
+    }
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(base, _)| base.to_string())
+        .ok_or_else(|| StoreError::UnsupportedUrl(redact_url(admin_url)))?;
+    let admin = PgPool::connect(admin_url).await?;
+    sqlx::query(&format!("drop database if exists {name} with (force)"))
+        .execute(&admin)
+        .await?;
+    sqlx::query(&format!("create database {name}"))
+        .execute(&admin)
+        .await?;
+    admin.close().await;
+    let store = Store::connect(&format!("{base}/{name}")).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
 /// Hides the password of a database URL for logs and errors.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -218,36 +248,18 @@ pub(crate) mod testing {
     }
 
     /// A fresh PostgreSQL database on the local server (`STREAMGATE_TEST_PG`, default
-    /// `postgres://postgres@127.0.0.1:5432/test`), dropped by nobody: names are unique.
+    /// `postgres://postgres@127.0.0.1:5432/test`); names are unique per process and call.
     pub async fn postgres() -> Store {
         let admin_url = std::env::var("STREAMGATE_TEST_PG")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-        let admin = PgPool::connect(&admin_url)
-            .await
-            .expect("postgres reachable for tests");
         let name = format!(
             "sg_test_{}_{}",
             std::process::id(),
             NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
         );
-        sqlx::query(&format!("drop database if exists {name}"))
-            .execute(&admin)
+        fresh_postgres(&admin_url, &name)
             .await
-            .expect("drop");
-        sqlx::query(&format!("create database {name}"))
-            .execute(&admin)
-            .await
-            .expect("create database");
-        admin.close().await;
-        let base = admin_url
-            .rsplit_once('/')
-            .map(|(b, _)| b)
-            .expect("url has a database");
-        let store = Store::connect(&format!("{base}/{name}"))
-            .await
-            .expect("connects");
-        store.migrate().await.expect("migrates");
-        store
+            .expect("postgres reachable for tests")
     }
 
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);

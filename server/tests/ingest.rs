@@ -35,32 +35,14 @@ async fn postgres() -> Store {
     static N: AtomicU32 = AtomicU32::new(0);
     let admin_url = std::env::var("STREAMGATE_TEST_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let admin = sqlx::PgPool::connect(&admin_url)
-        .await
-        .expect("postgres reachable");
     let name = format!(
         "sg_ingest_{}_{}",
         std::process::id(),
         N.fetch_add(1, Ordering::SeqCst)
     );
-    sqlx::query(&format!("drop database if exists {name}"))
-        .execute(&admin)
+    server::store::fresh_postgres(&admin_url, &name)
         .await
-        .expect("drop");
-    sqlx::query(&format!("create database {name}"))
-        .execute(&admin)
-        .await
-        .expect("create");
-    admin.close().await;
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_string())
-        .expect("db in url");
-    let store = Store::connect(&format!("{base}/{name}"))
-        .await
-        .expect("connect");
-    store.migrate().await.expect("migrate");
-    store
+        .expect("postgres reachable")
 }
 
 struct Upstream {

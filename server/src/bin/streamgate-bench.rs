@@ -35,28 +35,6 @@ struct Run {
     steps: Vec<(DateTime<Utc>, Vec<String>)>,
 }
 
-async fn fresh_postgres(admin_url: &str, name: &str) -> Result<Store, BenchError> {
-    let admin = sqlx::PgPool::connect(admin_url).await.map_err(err)?;
-    sqlx::query(&format!("drop database if exists {name}"))
-        .execute(&admin)
-        .await
-        .map_err(err)?;
-    sqlx::query(&format!("create database {name}"))
-        .execute(&admin)
-        .await
-        .map_err(err)?;
-    admin.close().await;
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_string())
-        .ok_or_else(|| err("url without database"))?;
-    let store = Store::connect(&format!("{base}/{name}"))
-        .await
-        .map_err(err)?;
-    store.migrate().await.map_err(err)?;
-    Ok(store)
-}
-
 fn controllers(addr: std::net::SocketAddr) -> Vec<Controller> {
     ["origin", "ocp"]
         .into_iter()
@@ -179,7 +157,9 @@ async fn run() -> Result<(), BenchError> {
                     store.migrate().await.map_err(err)?;
                     store
                 }
-                _ => fresh_postgres(&pg_url, &format!("sg_bench_{label}")).await?,
+                _ => server::store::fresh_postgres(&pg_url, &format!("sg_bench_{label}"))
+                    .await
+                    .map_err(err)?,
             };
             state.clear_requests();
             let result = play(&state, addr, &store).await?;
