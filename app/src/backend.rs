@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::error::AppError;
-use crate::model::{Overview, Phase, ReleaseDetail, StreamPage};
+use crate::model::{BadgePage, Overview, Phase, ReleaseDetail, StreamPage};
 
 /// What the pages need from the server.
 #[async_trait::async_trait]
@@ -22,6 +22,9 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<StreamPage, AppError>;
     /// One release; `stream` picks among streams sharing the tag name.
     async fn release(&self, tag: &str, stream: Option<&str>) -> Result<ReleaseDetail, AppError>;
+    /// The streams a badge can be made for, and the configured public URL (empty when not
+    /// configured: the page then uses the request's host).
+    async fn badge_page(&self) -> Result<BadgePage, AppError>;
 }
 
 /// The backend as shared context.

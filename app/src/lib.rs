@@ -8,6 +8,7 @@
 
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod badges;
 pub mod error;
 pub mod model;
 pub mod release;
@@ -56,12 +57,16 @@ pub fn App() -> impl IntoView {
                     "Streamgate"
                 </A>
                 <span class="tagline">"OKD release streams"</span>
+                <nav class="links">
+                    <A href="/badges">"Badges"</A>
+                </nav>
             </header>
             <main>
                 <Routes fallback=|| view! { <widgets::NotFound what="page".to_string() /> }>
                     <Route path=path!("/") view=streams::OverviewPage ssr=SsrMode::Async />
                     <Route path=path!("/streams/:stream") view=streams::StreamPage ssr=SsrMode::Async />
                     <Route path=path!("/releases/:tag") view=release::ReleasePage ssr=SsrMode::Async />
+                    <Route path=path!("/badges") view=badges::BadgesPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer class="bottom">

@@ -501,3 +501,21 @@ pub struct ReleaseDetail {
     /// The previous and next release of the same stream.
     pub neighbours: (Option<String>, Option<String>),
 }
+
+/// A stream offered on the badge page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BadgeStream {
+    /// Stream name.
+    pub name: String,
+    /// The badge's default label (`OKD/SCOS 4-scos-stable`).
+    pub label: String,
+}
+
+/// The badge page's data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BadgePage {
+    /// Streams to choose from, OKD/SCOS first.
+    pub streams: Vec<BadgeStream>,
+    /// The URL users reach this Streamgate at, for the snippets.
+    pub base_url: String,
+}

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use app::backend::Backend;
 use app::error::AppError;
 use app::model::{
-    ChangedCommit, ChangedComponent, ChangedImage, Changelog, Gate, GateKind, Overview, Phase,
-    ReleaseDetail, ReleaseRef, ReleaseRow, StreamHealth, StreamKind, StreamPage, StreamSummary,
-    UpgradeEdge, UpgradeRun, Variant,
+    BadgePage, BadgeStream, ChangedCommit, ChangedComponent, ChangedImage, Changelog, Gate,
+    GateKind, Overview, Phase, ReleaseDetail, ReleaseRef, ReleaseRow, StreamHealth, StreamKind,
+    StreamPage, StreamSummary, UpgradeEdge, UpgradeRun, Variant,
 };
 use chrono::{Duration, Utc};
 
@@ -30,12 +30,23 @@ const STREAK_WINDOW: i64 = 200;
 pub struct StoreBackend {
     store: Store,
     polls: PollRegistry,
+    public_url: Option<String>,
 }
 
 impl StoreBackend {
     /// A backend over `store`, reporting `polls`.
     pub fn new(store: Store, polls: PollRegistry) -> Self {
-        StoreBackend { store, polls }
+        StoreBackend {
+            store,
+            polls,
+            public_url: None,
+        }
+    }
+
+    /// Uses `url` as the address users reach Streamgate at.
+    pub fn with_public_url(mut self, url: Option<String>) -> Self {
+        self.public_url = url;
+        self
     }
 
     /// As shared Leptos context.
@@ -318,6 +329,50 @@ impl Backend for StoreBackend {
             changelog,
             neighbours,
         })
+    }
+
+    async fn badge_page(&self) -> Result<BadgePage, AppError> {
+        let mut streams: Vec<(Variant, StreamKind, BadgeStream)> = self
+            .store
+            .streams()
+            .await
+            .map_err(internal)?
+            .iter()
+            .map(|s| {
+                let (variant, kind) = stream_class(s);
+                (
+                    variant,
+                    kind,
+                    BadgeStream {
+                        label: badge_label(&s.controller, &s.name),
+                        name: s.name.clone(),
+                    },
+                )
+            })
+            .collect();
+        streams.sort_by(|a, b| {
+            let rank = |v: Variant| match v {
+                Variant::OkdScos => 0,
+                Variant::OkdFcos => 1,
+                Variant::Ocp => 2,
+            };
+            rank(a.0)
+                .cmp(&rank(b.0))
+                .then(a.1.cmp(&b.1))
+                .then(b.2.name.cmp(&a.2.name))
+        });
+        Ok(BadgePage {
+            streams: streams.into_iter().map(|(_, _, s)| s).collect(),
+            base_url: self.public_url.clone().unwrap_or_default(),
+        })
+    }
+}
+
+/// The default left-hand text of a stream's badge: `OKD/SCOS 4-scos-stable`.
+pub fn badge_label(controller: &str, stream: &str) -> String {
+    match app::model::classify_stream(controller, stream).0 {
+        Variant::Ocp => format!("OCP {stream}"),
+        v => format!("{} {stream}", v.label()),
     }
 }
 

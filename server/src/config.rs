@@ -99,6 +99,13 @@ pub struct ServeArgs {
     /// history into the store, and keep polling them instead of the real controllers.
     #[arg(long, env = "STREAMGATE_DEMO")]
     pub demo: bool,
+    /// Badges say "data stale" when no poll succeeded for this long.
+    #[arg(long, env = "STREAMGATE_STALE_AFTER", default_value = "6h", value_parser = parse_duration)]
+    pub stale_after: Duration,
+    /// The URL users reach Streamgate at (for badge snippets and feed links); taken from
+    /// each request's Host header when unset.
+    #[arg(long, env = "STREAMGATE_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Log format.
     #[arg(long, env = "STREAMGATE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,

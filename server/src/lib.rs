@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod backend;
+pub mod badges;
 pub mod config;
 pub mod demo;
 pub mod events;
@@ -39,6 +40,29 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     /// The site's static files, in memory.
     pub assets: Assets,
+    /// Recently rendered badges.
+    pub badges: badges::BadgeCache,
+    /// Behaviour settings.
+    pub settings: Settings,
+}
+
+/// Settings the handlers read.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Data older than this (no successful poll) is shown as stale on badges.
+    pub stale_after: std::time::Duration,
+    /// The URL users reach Streamgate at, for links and badge snippets; taken from the
+    /// request's `Host` when unset.
+    pub public_url: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            stale_after: std::time::Duration::from_secs(6 * 3600),
+            public_url: None,
+        }
+    }
 }
 
 impl AppState {
@@ -50,6 +74,8 @@ impl AppState {
             polls,
             leptos,
             assets,
+            badges: badges::BadgeCache::default(),
+            settings: Settings::default(),
         }
     }
 }
@@ -62,13 +88,16 @@ impl FromRef<AppState> for LeptosOptions {
 
 /// The whole HTTP surface: pages (SSR + server functions), health, static assets.
 pub fn router(state: AppState) -> Router {
-    let backend = StoreBackend::new(state.store.clone(), state.polls.clone()).shared();
+    let backend = StoreBackend::new(state.store.clone(), state.polls.clone())
+        .with_public_url(state.settings.public_url.clone())
+        .shared();
     let routes = generate_route_list(app::App);
     let options = state.leptos.clone();
     let error_page = leptos_axum::file_and_error_handler::<AppState, _>(app::shell);
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(badges::router())
         .leptos_routes_with_context(
             &state,
             routes,

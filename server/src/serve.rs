@@ -11,7 +11,7 @@ use crate::config::{ConfigError, PollArgs, ServeArgs};
 use crate::events::EventError;
 use crate::ingest::release_controller::{PollError, PollRegistry, Poller};
 use crate::store::{Store, StoreError};
-use crate::{demo, replay, router, AppState};
+use crate::{demo, replay, router, AppState, Settings};
 
 /// Why the server could not start or a subcommand failed.
 #[derive(Debug, thiserror::Error)]
@@ -150,7 +150,15 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         }
     }
 
-    let app = router(AppState::new(store.clone(), polls, leptos));
+    let mut state = AppState::new(store.clone(), polls, leptos);
+    state.settings = Settings {
+        stale_after: args.stale_after,
+        public_url: args
+            .public_url
+            .clone()
+            .map(|u| u.trim_end_matches('/').to_string()),
+    };
+    let app = router(state);
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Io {

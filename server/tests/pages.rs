@@ -6,88 +6,14 @@
     reason = "a test fails loudly when its set-up fails"
 )]
 
+#[path = "support/fixture.rs"]
+mod fixture;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use chrono::{DateTime, TimeZone, Utc};
+use fixture::{fixture, get};
 use http_body_util::BodyExt;
-use leptos::prelude::LeptosOptions;
-use server::ingest::release_controller::{Controller, PollRegistry, PollTiming, Poller};
-use server::replay::{self, dataset::Dataset, ReplayState};
-use server::store::Store;
-use server::{router, AppState};
 use tower::ServiceExt;
-
-fn anchor() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0)
-        .single()
-        .expect("valid time")
-}
-
-struct Fixture {
-    app: axum::Router,
-    store: Store,
-    _dir: tempfile::TempDir,
-}
-
-async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::connect(&format!("sqlite://{}/p.db", dir.path().display()))
-        .await
-        .expect("db");
-    store.migrate().await.expect("migrate");
-    let state = ReplayState::new(Dataset::demo(anchor()), anchor());
-    let (addr, _task) = replay::start(state.clone()).await.expect("replay");
-    let polls = PollRegistry::default();
-    let controller = Controller {
-        name: "origin".into(),
-        base_url: format!("http://{addr}/origin"),
-        include: regex::Regex::new("^4\\.21\\.0-0\\.okd-scos$|^4-scos-stable$").ok(),
-        exclude: None,
-    };
-    let poller = Poller::new(
-        store.clone(),
-        controller,
-        PollTiming::default(),
-        polls.clone(),
-    )
-    .expect("poller");
-    for t in state
-        .dataset()
-        .event_times(chrono::Duration::hours(12))
-        .into_iter()
-        .filter(|t| *t <= anchor())
-        .chain([anchor()])
-    {
-        state.set_now(t);
-        poller.poll_and_record().await.expect("poll");
-    }
-    let leptos = LeptosOptions::builder()
-        .output_name("streamgate")
-        .site_root("target/site")
-        .build();
-    let app = router(AppState::new(store.clone(), polls, leptos));
-    Fixture {
-        app,
-        store,
-        _dir: dir,
-    }
-}
-
-async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String) {
-    let response = app
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
-}
 
 #[tokio::test]
 async fn pages_render_real_data_and_unknowns_are_404() {

@@ -1,0 +1,125 @@
+//! Shared set-up of the HTTP tests: a SQLite store filled by the real poller from the replay
+//! release-controller, and the real router over it. Included with `#[path]` by each test.
+
+#![allow(dead_code, reason = "each test file uses its own part of the set-up")]
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::{DateTime, TimeZone, Utc};
+use http_body_util::BodyExt;
+use leptos::prelude::LeptosOptions;
+use server::ingest::release_controller::{Controller, PollRegistry, PollTiming, Poller};
+use server::replay::{self, dataset::Dataset, ReplayState};
+use server::store::Store;
+use server::{router, AppState};
+use tower::ServiceExt;
+
+pub fn anchor() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0)
+        .single()
+        .expect("valid time")
+}
+
+/// A router over a filled store.
+pub struct Fixture {
+    pub app: axum::Router,
+    pub store: Store,
+    pub polls: PollRegistry,
+    _dir: tempfile::TempDir,
+}
+
+/// The 4.21 OKD/SCOS CI stream and 4-scos-stable, played up to [`anchor`].
+pub async fn fixture() -> Fixture {
+    fixture_with(|_| {}).await
+}
+
+/// As [`fixture`], with `adjust` applied to the state before the router is built.
+pub async fn fixture_with(adjust: impl FnOnce(&mut AppState)) -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::connect(&format!("sqlite://{}/p.db", dir.path().display()))
+        .await
+        .expect("db");
+    store.migrate().await.expect("migrate");
+    let state = ReplayState::new(Dataset::demo(anchor()), anchor());
+    let (addr, _task) = replay::start(state.clone()).await.expect("replay");
+    let polls = PollRegistry::default();
+    let controller = Controller {
+        name: "origin".into(),
+        base_url: format!("http://{addr}/origin"),
+        include: regex::Regex::new("^4\\.21\\.0-0\\.okd-scos$|^4-scos-stable$").ok(),
+        exclude: None,
+    };
+    let poller = Poller::new(
+        store.clone(),
+        controller,
+        PollTiming::default(),
+        polls.clone(),
+    )
+    .expect("poller");
+    for t in state
+        .dataset()
+        .event_times(chrono::Duration::hours(12))
+        .into_iter()
+        .filter(|t| *t <= anchor())
+        .chain([anchor()])
+    {
+        state.set_now(t);
+        poller.poll_and_record().await.expect("poll");
+    }
+    let leptos = LeptosOptions::builder()
+        .output_name("streamgate")
+        .site_root("target/site")
+        .build();
+    let mut state = AppState::new(store.clone(), polls.clone(), leptos);
+    adjust(&mut state);
+    let app = router(state);
+    Fixture {
+        app,
+        store,
+        polls,
+        _dir: dir,
+    }
+}
+
+/// GETs `uri`: status and body.
+pub async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String) {
+    let response = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// GETs `uri` with extra headers: the whole response with its body collected.
+pub async fn get_with(
+    app: &axum::Router,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut request = Request::get(uri);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, headers, body.to_vec())
+}
