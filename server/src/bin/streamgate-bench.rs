@@ -178,6 +178,73 @@ async fn run() -> Result<(), BenchError> {
         }
     }
     println!("\nrepeat poll with nothing changed: 0 events written (checked for every row above)");
+    badge_cost(&dir, &pg_url).await
+}
+
+/// A stream's tag list with `n` tags, one a day backwards from the anchor, mixed phases.
+fn synthetic_tags(stream: &str, n: usize) -> String {
+    let tags: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let t = anchor() - chrono::Duration::hours(i as i64);
+            let name = format!("{stream}-{}", t.format("%Y-%m-%d-%H%M%S"));
+            let phase = if i % 3 == 1 { "Rejected" } else { "Accepted" };
+            serde_json::json!({"name": name, "phase": phase, "pullSpec": format!("example.org/r:{name}"), "downloadURL": ""})
+        })
+        .collect();
+    serde_json::json!({"name": stream, "tags": tags}).to_string()
+}
+
+/// What a badge asks of the store (stream, latest accepted, latest) for a stream of 10 and
+/// one of 10,000 releases: the cost must not grow with the stream.
+async fn badge_cost(dir: &str, pg_url: &str) -> Result<(), BenchError> {
+    println!("\n## Badge queries: 10 vs 10,000 releases (2,000 badge lookups each, uncached)\n");
+    println!("| backend | 10 releases µs/badge | 10,000 releases µs/badge | ratio (10,000 / 10) |");
+    println!("|---|---|---|---|");
+    for backend in ["sqlite", "postgres"] {
+        let store = match backend {
+            "sqlite" => {
+                let store = Store::connect(&format!("sqlite://{dir}/bench-badges.db"))
+                    .await
+                    .map_err(err)?;
+                store.migrate().await.map_err(err)?;
+                store
+            }
+            _ => server::store::fresh_postgres(pg_url, "sg_bench_badges")
+                .await
+                .map_err(err)?,
+        };
+        for (stream, n) in [("9.9.0-0.okd-scos", 10usize), ("9.8.0-0.okd-scos", 10_000)] {
+            let event = server::store::events::NewEvent {
+                source: "bench".into(),
+                kind: server::events::RC_TAGS.into(),
+                subject: stream.into(),
+                payload: synthetic_tags(stream, n),
+                received_at: anchor(),
+                external_id: None,
+            };
+            server::events::ingest(&store, event).await.map_err(err)?;
+        }
+        let mut per_badge = Vec::new();
+        for stream in ["9.9.0-0.okd-scos", "9.8.0-0.okd-scos"] {
+            let started = Instant::now();
+            for _ in 0..2000 {
+                store.stream(stream).await.map_err(err)?;
+                store
+                    .latest_release(stream, Some("Accepted"))
+                    .await
+                    .map_err(err)?;
+                store.latest_release(stream, None).await.map_err(err)?;
+            }
+            per_badge.push(started.elapsed().as_secs_f64() * 1e6 / 2000.0);
+        }
+        println!(
+            "| {backend} | {:.0} | {:.0} | {:.2} |",
+            per_badge[0],
+            per_badge[1],
+            per_badge[1] / per_badge[0]
+        );
+        store.close().await;
+    }
     Ok(())
 }
 
