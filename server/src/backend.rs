@@ -15,7 +15,7 @@ use chrono::{Duration, Utc};
 
 use crate::ingest::release_controller::wire;
 use crate::ingest::release_controller::PollRegistry;
-use crate::store::queries::{ReleaseListRow, StreamRow, UpgradeRow};
+use crate::store::queries::{RecentRow, StreamRow, UpgradeRow};
 use crate::store::{Store, StoreError};
 
 /// Releases per stream page.
@@ -59,10 +59,7 @@ impl StoreBackend {
         s: &StreamRow,
         now: chrono::DateTime<Utc>,
     ) -> Result<StreamSummary, StoreError> {
-        let recent_rows = self
-            .store
-            .stream_releases(&s.name, None, STREAK_WINDOW, 0)
-            .await?;
+        let recent_rows = self.store.recent_releases(&s.name, STREAK_WINDOW).await?;
         let latest_accepted = self.store.latest_release(&s.name, Some("Accepted")).await?;
         let counts = self
             .store
@@ -101,7 +98,12 @@ impl StoreBackend {
             listed_upstream: s.listed_upstream,
             release_count: u32::try_from(self.store.count_releases(&s.name, None).await?)
                 .unwrap_or(u32::MAX),
-            latest_accepted: latest_accepted.as_ref().map(release_ref),
+            latest_accepted: latest_accepted.as_ref().map(|r| ReleaseRef {
+                name: r.name.clone(),
+                stream: r.stream.clone(),
+                phase: Phase::parse(&r.phase),
+                created_at: r.created_at,
+            }),
             latest: recent_rows.first().map(release_ref),
             health: StreamHealth {
                 accepted_14d: count_of(&["Accepted"]),
@@ -127,7 +129,7 @@ fn stream_class(s: &StreamRow) -> (Variant, StreamKind) {
     )
 }
 
-fn release_ref(r: &ReleaseListRow) -> ReleaseRef {
+fn release_ref(r: &RecentRow) -> ReleaseRef {
     ReleaseRef {
         name: r.name.clone(),
         stream: r.stream.clone(),

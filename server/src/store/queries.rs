@@ -44,6 +44,19 @@ pub struct ReleaseListRow {
     pub blocking_total: i64,
 }
 
+/// A release's name, phase and age.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RecentRow {
+    /// Stream.
+    pub stream: String,
+    /// Tag name.
+    pub name: String,
+    /// Phase.
+    pub phase: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
 /// A full release row.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ReleaseFullRow {
@@ -222,17 +235,46 @@ impl Store {
         Ok(rows)
     }
 
-    /// The newest release of a stream, optionally of one phase.
+    /// The newest release of a stream, optionally of one phase: an index seek, whatever
+    /// the stream's length.
     pub async fn latest_release(
         &self,
         stream: &str,
         phase: Option<&str>,
     ) -> StoreResult<Option<ReleaseListRow>> {
-        Ok(self
-            .stream_releases(stream, phase, 1, 0)
+        let filter = if phase.is_some() {
+            "and r.phase = $2"
+        } else {
+            "and $2 = ''"
+        };
+        let sql = format!(
+            "select {LIST_COLUMNS} from releases r where r.stream = $1 {filter} \
+             order by r.created_at desc, r.name desc limit 1"
+        );
+        let row = on_pool!(self, p => {
+            sqlx::query_as::<_, ReleaseListRow>(&sql)
+                .bind(stream)
+                .bind(phase.unwrap_or_default())
+                .fetch_optional(p)
+                .await?
+        });
+        Ok(row)
+    }
+
+    /// A stream's newest releases without gate figures (name, phase, creation time), for
+    /// streaks and charts.
+    pub async fn recent_releases(&self, stream: &str, limit: i64) -> StoreResult<Vec<RecentRow>> {
+        let rows = on_pool!(self, p => {
+            sqlx::query_as::<_, RecentRow>(
+                "select stream, name, phase, created_at from releases where stream = $1 \
+                 order by created_at desc, name desc limit $2",
+            )
+            .bind(stream)
+            .bind(limit)
+            .fetch_all(p)
             .await?
-            .into_iter()
-            .next())
+        });
+        Ok(rows)
     }
 
     /// Every stored release named `name` (a promoted release can share its CI name).
