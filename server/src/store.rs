@@ -4,8 +4,10 @@
 //! Query bodies are written once and expanded for both pools by the [`on_pool!`] and
 //! [`on_tx!`] macros; where the dialects differ, each gets its own branch. Each aggregate has
 //! its own file: [`events`] (the append-only log), [`releases`] (streams, releases, gates and
-//! upgrade edges as projected from the log) and [`queries`] (the read models the pages use).
+//! upgrade edges as projected from the log), [`queries`] (the read models the pages use) and
+//! [`api_queries`] (the reads only the JSON API and the feeds make).
 
+pub mod api_queries;
 pub mod events;
 pub mod queries;
 pub mod releases;
