@@ -60,7 +60,7 @@ pub(crate) fn backend(state: &AppState) -> StoreBackend {
 }
 
 async fn unknown_path(method: Method, uri: axum::http::Uri) -> ApiError {
-    ApiError::NotFound(format!("no api route {method} {}", uri.path()))
+    ApiError::NotFound(format!("api route {method} {}", uri.path()))
 }
 
 /// Answer for a method a route does not serve.
