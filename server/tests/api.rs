@@ -615,7 +615,8 @@ async fn openapi_document_lists_every_route_and_the_docs_page_renders_it() {
         );
     }
     assert!(page.body.contains("<td>cursor</td>"));
-    assert!(page.body.contains("ReleasePage"));
+    assert!(page.body.contains("<a href=\"#schema-ReleasePage\">ReleasePage</a>"));
+    assert!(page.body.contains("id=\"schema-ReleasePage\""));
     well_formed(&page.body);
 }
 
@@ -803,4 +804,20 @@ async fn hostile_names_cannot_break_the_feed_or_the_api() {
     .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(a.json()["stream"], stream);
+}
+
+#[tokio::test]
+async fn store_failures_are_a_500_that_tells_nothing_internal() {
+    let f = sqlite_fixture().await;
+    f.store.close().await;
+    for uri in [
+        "/api/v1/streams",
+        "/api/v1/streams/4.21.0-0.okd-scos/releases",
+        "/streams/4.21.0-0.okd-scos/feed.atom",
+    ] {
+        let a = get(&f.app, uri).await;
+        assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR, "{uri}");
+        assert_eq!(a.error(), "internal server error; try again shortly");
+        assert!(a.header("etag").is_empty() && a.header("cache-control").is_empty());
+    }
 }

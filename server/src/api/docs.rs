@@ -134,15 +134,19 @@ pub fn render(doc: &Value) -> std::io::Result<String> {
                     text(w, doc["openapi"].as_str().unwrap_or(""))?;
                     text(w, ").")
                 })?;
-                paths(w, doc)?;
-                schemas(w, doc)
+                let names: Vec<&str> = doc["components"]["schemas"]
+                    .as_object()
+                    .map(|m| m.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                paths(w, &names, doc)?;
+                schemas(w, &names, doc)
             })?;
             Ok(())
         })?;
     String::from_utf8(w.into_inner()).map_err(std::io::Error::other)
 }
 
-fn paths(w: &mut W, doc: &Value) -> std::io::Result<()> {
+fn paths(w: &mut W, names: &[&str], doc: &Value) -> std::io::Result<()> {
     let Some(paths) = doc["paths"].as_object() else {
         return Ok(());
     };
@@ -165,46 +169,43 @@ fn paths(w: &mut W, doc: &Value) -> std::io::Result<()> {
                 if let Some(description) = op["description"].as_str() {
                     element(w, "p", description)?;
                 }
-                parameters(w, op)?;
-                responses(w, op)
+                parameters(w, names, op)?;
+                responses(w, names, op)
             })?;
         }
     }
     Ok(())
 }
 
-fn parameters(w: &mut W, op: &Value) -> std::io::Result<()> {
+fn parameters(w: &mut W, names: &[&str], op: &Value) -> std::io::Result<()> {
     let Some(params) = op["parameters"].as_array().filter(|p| !p.is_empty()) else {
         return Ok(());
     };
     element(w, "h3", "Parameters")?;
     table(
         w,
+        names,
         &["name", "in", "required", "type", "description"],
         params.iter().map(|p| {
             vec![
-                p["name"].as_str().unwrap_or("").to_string(),
-                p["in"].as_str().unwrap_or("").to_string(),
-                if p["required"].as_bool().unwrap_or(false) {
-                    "yes"
-                } else {
-                    "no"
-                }
-                .to_string(),
-                type_name(&p["schema"]),
-                p["description"].as_str().unwrap_or("").to_string(),
+                Cell::Text(p["name"].as_str().unwrap_or("").to_string()),
+                Cell::Text(p["in"].as_str().unwrap_or("").to_string()),
+                Cell::Text(yes_no(p["required"].as_bool().unwrap_or(false))),
+                Cell::Type(type_name(&p["schema"])),
+                Cell::Text(p["description"].as_str().unwrap_or("").to_string()),
             ]
         }),
     )
 }
 
-fn responses(w: &mut W, op: &Value) -> std::io::Result<()> {
+fn responses(w: &mut W, names: &[&str], op: &Value) -> std::io::Result<()> {
     let Some(responses) = op["responses"].as_object() else {
         return Ok(());
     };
     element(w, "h3", "Responses")?;
     table(
         w,
+        names,
         &["status", "description", "content type", "schema"],
         responses.iter().map(|(status, r)| {
             let content = r["content"].as_object();
@@ -213,16 +214,16 @@ fn responses(w: &mut W, op: &Value) -> std::io::Result<()> {
                 .map(|(ct, c)| (ct.clone(), type_name(&c["schema"])))
                 .unwrap_or_default();
             vec![
-                status.clone(),
-                r["description"].as_str().unwrap_or("").to_string(),
-                content_type,
-                schema,
+                Cell::Text(status.clone()),
+                Cell::Text(r["description"].as_str().unwrap_or("").to_string()),
+                Cell::Text(content_type),
+                Cell::Type(schema),
             ]
         }),
     )
 }
 
-fn schemas(w: &mut W, doc: &Value) -> std::io::Result<()> {
+fn schemas(w: &mut W, names: &[&str], doc: &Value) -> std::io::Result<()> {
     let Some(schemas) = doc["components"]["schemas"].as_object() else {
         return Ok(());
     };
@@ -244,18 +245,14 @@ fn schemas(w: &mut W, doc: &Value) -> std::io::Result<()> {
                 if let Some(properties) = schema["properties"].as_object() {
                     table(
                         w,
+                        names,
                         &["field", "type", "required", "description"],
                         properties.iter().map(|(field, p)| {
                             vec![
-                                field.clone(),
-                                type_name(p),
-                                if required.contains(&field.as_str()) {
-                                    "yes"
-                                } else {
-                                    "no"
-                                }
-                                .to_string(),
-                                p["description"].as_str().unwrap_or("").to_string(),
+                                Cell::Text(field.clone()),
+                                Cell::Type(type_name(p)),
+                                Cell::Text(yes_no(required.contains(&field.as_str()))),
+                                Cell::Text(p["description"].as_str().unwrap_or("").to_string()),
                             ]
                         }),
                     )?;
@@ -266,10 +263,21 @@ fn schemas(w: &mut W, doc: &Value) -> std::io::Result<()> {
     Ok(())
 }
 
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
+}
+
+/// A table cell: text, or a type whose schema names link to their descriptions.
+enum Cell {
+    Text(String),
+    Type(String),
+}
+
 fn table(
     w: &mut W,
+    names: &[&str],
     headings: &[&str],
-    rows: impl Iterator<Item = Vec<String>>,
+    rows: impl Iterator<Item = Vec<Cell>>,
 ) -> std::io::Result<()> {
     w.create_element("table").write_inner_content(|w| {
         w.create_element("tr").write_inner_content(|w| {
@@ -281,10 +289,32 @@ fn table(
         for row in rows {
             w.create_element("tr").write_inner_content(|w| {
                 for cell in &row {
-                    element(w, "td", cell)?;
+                    match cell {
+                        Cell::Text(t) => element(w, "td", t)?,
+                        Cell::Type(t) => type_cell(w, names, t)?,
+                    }
                 }
                 Ok(())
             })?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn type_cell(w: &mut W, names: &[&str], type_name: &str) -> std::io::Result<()> {
+    w.create_element("td").write_inner_content(|w| {
+        for (i, word) in type_name.split(' ').enumerate() {
+            if i > 0 {
+                text(w, " ")?;
+            }
+            if names.contains(&word) {
+                w.create_element("a")
+                    .with_attribute(("href", format!("#schema-{word}").as_str()))
+                    .write_text_content(BytesText::new(word))?;
+            } else {
+                text(w, word)?;
+            }
         }
         Ok(())
     })?;
