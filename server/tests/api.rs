@@ -302,6 +302,10 @@ async fn malformed_input_is_a_precise_400_in_the_envelope() {
     }
     let a = get(&f.app, &format!("{base}?limit=ten")).await;
     assert!(a.error().contains("invalid digit"), "{}", a.error());
+
+    let a = get(&f.app, "/api/v1/streams/%FF").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
+    assert_eq!(a.error(), "invalid URL: Invalid UTF-8 in `stream`");
 }
 
 #[tokio::test]
@@ -615,7 +619,9 @@ async fn openapi_document_lists_every_route_and_the_docs_page_renders_it() {
         );
     }
     assert!(page.body.contains("<td>cursor</td>"));
-    assert!(page.body.contains("<a href=\"#schema-ReleasePage\">ReleasePage</a>"));
+    assert!(page
+        .body
+        .contains("<a href=\"#schema-ReleasePage\">ReleasePage</a>"));
     assert!(page.body.contains("id=\"schema-ReleasePage\""));
     well_formed(&page.body);
 }
