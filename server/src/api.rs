@@ -22,7 +22,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
 use serde::Serialize;
-use tower_http::cors::{Any, CorsLayer};
 use utoipa::ToSchema;
 
 use crate::backend::StoreBackend;
@@ -34,24 +33,15 @@ pub const PREFIX: &str = "/api/v1";
 
 /// Every `/api/v1` route, with caching and CORS, and a JSON 404 for unknown paths below it.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(streams::router())
-        .merge(releases::router())
-        .merge(compare::router())
-        .merge(docs::router())
-        .route("/api/v1", any(unknown_path))
-        .route("/api/v1/{*rest}", any(unknown_path))
-        .layer(axum::middleware::from_fn(cache::etag))
-        .layer(cors())
-}
-
-/// CORS for public reads: any origin, `GET`, `HEAD` and `OPTIONS`, no credentials.
-pub fn cors() -> CorsLayer {
-    CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
-        .allow_headers(Any)
-        .expose_headers(Any)
+    cache::public_reads(
+        Router::new()
+            .merge(streams::router())
+            .merge(releases::router())
+            .merge(compare::router())
+            .merge(docs::router())
+            .route("/api/v1", any(unknown_path))
+            .route("/api/v1/{*rest}", any(unknown_path)),
+    )
 }
 
 /// The page backend over the request's store: the API reuses its row-to-model mapping.

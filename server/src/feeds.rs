@@ -23,7 +23,7 @@ use quick_xml::Writer;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::api::{cache, cors, method_not_allowed, ApiError, ApiPath, ApiQuery, ErrorBody};
+use crate::api::{cache, method_not_allowed, ApiError, ApiPath, ApiQuery, ErrorBody};
 use crate::store::api_queries::FeedRow;
 use crate::AppState;
 
@@ -44,13 +44,10 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 
 /// The feed routes, with caching and CORS.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/streams/{stream}/feed.atom",
-            get(stream_feed).fallback(method_not_allowed),
-        )
-        .layer(axum::middleware::from_fn(cache::etag))
-        .layer(cors())
+    cache::public_reads(Router::new().route(
+        "/streams/{stream}/feed.atom",
+        get(stream_feed).fallback(method_not_allowed),
+    ))
 }
 
 /// `name` percent-encoded for use as one path segment or query value.

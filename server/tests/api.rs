@@ -506,6 +506,32 @@ async fn public_reads_carry_etag_cache_control_and_cors_and_revalidate_to_304() 
         assert_eq!(stale.status, StatusCode::OK, "{uri}");
     }
 
+    // a gzip answer is other bytes than an identity one, so it has its own strong tag
+    let gzip = |tag: Option<&str>| {
+        let mut request = Request::get("/api/v1/streams").header("accept-encoding", "gzip");
+        if let Some(tag) = tag {
+            request = request.header("if-none-match", tag);
+        }
+        request.body(Body::empty()).expect("request")
+    };
+    let identity = get(&f.app, "/api/v1/streams").await;
+    let compressed = send(&f.app, gzip(None)).await;
+    assert_eq!(compressed.status, StatusCode::OK);
+    assert_eq!(compressed.header("content-encoding"), "gzip");
+    assert!(compressed.header("vary").contains("accept-encoding"));
+    let gzip_tag = compressed.header("etag").to_string();
+    assert_ne!(gzip_tag, identity.header("etag"));
+    assert_eq!(send(&f.app, gzip(None)).await.header("etag"), gzip_tag);
+    let revalidated = send(&f.app, gzip(Some(&gzip_tag))).await;
+    assert_eq!(revalidated.status, StatusCode::NOT_MODIFIED);
+    assert!(revalidated.header("content-encoding").is_empty());
+    assert_eq!(
+        send(&f.app, gzip(Some(identity.header("etag"))))
+            .await
+            .status,
+        StatusCode::OK
+    );
+
     let preflight = send(
         &f.app,
         Request::builder()

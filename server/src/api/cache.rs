@@ -2,6 +2,11 @@
 //! a hash of the body, `304 Not Modified` when the client's `If-None-Match` holds it, and
 //! `Cache-Control: public, max-age=30`. Only successful `GET`/`HEAD` answers are tagged;
 //! errors are never cached.
+//!
+//! [`public_reads`] puts the layers in order: compression innermost, so the tag is a hash
+//! of the bytes actually sent and a gzip answer and an identity answer (different bytes)
+//! get different strong tags, as RFC 9110 requires; the server-wide compression layer
+//! leaves an already encoded answer alone. CORS is outermost so `304`s carry it too.
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -9,13 +14,36 @@ use axum::http::header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::Router;
 use sha2::{Digest, Sha256};
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{Any, CorsLayer};
 
 /// What public reads may be cached for.
 pub const CACHE_CONTROL_VALUE: &str = "public, max-age=30";
 
 /// The largest body hashed; anything larger passes through untagged.
 const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// `router`'s routes as public reads: compressed, tagged and cached, open to any origin.
+pub fn public_reads<S>(router: Router<S>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    router
+        .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(etag))
+        .layer(cors())
+}
+
+/// CORS for public reads: any origin, `GET`, `HEAD` and `OPTIONS`, no credentials.
+pub fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
+        .allow_headers(Any)
+        .expose_headers(Any)
+}
 
 /// Middleware: tags a successful `GET`/`HEAD` answer with a strong `ETag` and
 /// `Cache-Control`, and answers `304` (no body) when `If-None-Match` matches.
