@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
             .merge(compare::router())
             .merge(docs::router())
             .route("/api/v1", any(unknown_path))
+            .route("/api/v1/", any(unknown_path))
             .route("/api/v1/{*rest}", any(unknown_path)),
     )
 }

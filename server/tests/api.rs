@@ -333,6 +333,7 @@ async fn unknown_streams_releases_and_routes_are_404_envelopes() {
             "api route GET /api/v1/no/such/thing not found",
         ),
         ("/api/v1", "api route GET /api/v1 not found"),
+        ("/api/v1/", "api route GET /api/v1/ not found"),
         (
             "/streams/no-such-stream/feed.atom",
             "stream no-such-stream not found",
