@@ -54,7 +54,9 @@ impl StoreBackend {
         Arc::new(self)
     }
 
-    async fn summary(
+    /// A stream's summary as the overview shows it: latest and latest accepted release,
+    /// health over the 14 days before `now`, and the recent releases.
+    pub async fn summary(
         &self,
         s: &StreamRow,
         now: chrono::DateTime<Utc>,
@@ -117,6 +119,97 @@ impl StoreBackend {
                 .rev()
                 .map(release_ref)
                 .collect(),
+        })
+    }
+
+    /// One release with its gates, upgrade edges, neighbours and changelog; `stream` picks
+    /// among streams sharing the tag name, otherwise the CI or nightly one is preferred
+    /// (it has the gates). A missing release is [`StoreError::NotFound`].
+    pub async fn release_detail(
+        &self,
+        tag: &str,
+        stream: Option<&str>,
+    ) -> Result<ReleaseDetail, StoreError> {
+        let now = Utc::now();
+        let mut all = self.store.releases_named(tag).await?;
+        if all.is_empty() {
+            return Err(StoreError::NotFound(format!("release {tag}")));
+        }
+        let streams = self.store.streams().await?;
+        let class_of = |name: &str| {
+            streams
+                .iter()
+                .find(|s| s.name == name)
+                .map(stream_class)
+                .unwrap_or_else(|| app::model::classify_stream("", name))
+        };
+        // a promoted release that kept its CI name: show the CI one (it has the gates) unless asked
+        let index = match stream {
+            Some(s) => all
+                .iter()
+                .position(|r| r.stream == s)
+                .ok_or_else(|| StoreError::NotFound(format!("release {tag} in stream {s}")))?,
+            None => all
+                .iter()
+                .position(|r| matches!(class_of(&r.stream).1, StreamKind::Ci | StreamKind::Nightly))
+                .unwrap_or(0),
+        };
+        let r = all.swap_remove(index);
+        let (variant, kind) = class_of(&r.stream);
+        let gates = self
+            .store
+            .gates(&r.stream, &r.name)
+            .await?
+            .into_iter()
+            .map(|g| Gate {
+                kind: GateKind::parse(&g.kind).unwrap_or(GateKind::Informing),
+                retries: u32::try_from(g.retries).unwrap_or(0),
+                previous_attempt_urls: serde_json::from_str(&g.previous_attempt_urls)
+                    .unwrap_or_default(),
+                name: g.name,
+                state: g.state,
+                url: g.url,
+                transition_time: g.transition_time,
+            })
+            .collect();
+        let mut upgrades_into = Vec::new();
+        for u in self.store.upgrades(&r.name, true).await? {
+            let other = self.store.stream_of(&u.from_tag).await?;
+            upgrades_into.push(edge(u, other));
+        }
+        let mut upgrades_out = Vec::new();
+        for u in self.store.upgrades(&r.name, false).await? {
+            let other = self.store.stream_of(&u.to_tag).await?;
+            upgrades_out.push(edge(u, other));
+        }
+        let neighbours = self
+            .store
+            .neighbours(&r.stream, &r.name, r.created_at)
+            .await?;
+        let changelog = r
+            .changelog
+            .as_deref()
+            .and_then(|c| serde_json::from_str::<wire::ChangeLog>(c).ok())
+            .map(changelog);
+        Ok(ReleaseDetail {
+            now,
+            phase: Phase::parse(&r.phase),
+            has_details: r.details_at.is_some(),
+            also_in: all.into_iter().map(|o| o.stream).collect(),
+            name: r.name,
+            stream: r.stream,
+            variant,
+            kind,
+            pull_spec: r.pull_spec,
+            created_at: r.created_at,
+            first_seen_at: r.first_seen_at,
+            expired_at: r.expired_at,
+            gates,
+            upgrades_into,
+            upgrades_out,
+            declared_previous: None,
+            changelog,
+            neighbours,
         })
     }
 }
@@ -243,93 +336,9 @@ impl Backend for StoreBackend {
     }
 
     async fn release(&self, tag: &str, stream: Option<&str>) -> Result<ReleaseDetail, AppError> {
-        let now = Utc::now();
-        let mut all = self.store.releases_named(tag).await.map_err(internal)?;
-        if all.is_empty() {
-            return Err(AppError::NotFound(format!("release {tag}")));
-        }
-        let streams = self.store.streams().await.map_err(internal)?;
-        let class_of = |name: &str| {
-            streams
-                .iter()
-                .find(|s| s.name == name)
-                .map(stream_class)
-                .unwrap_or_else(|| app::model::classify_stream("", name))
-        };
-        // a promoted release that kept its CI name: show the CI one (it has the gates) unless asked
-        let index = match stream {
-            Some(s) => all
-                .iter()
-                .position(|r| r.stream == s)
-                .ok_or_else(|| AppError::NotFound(format!("release {tag} in stream {s}")))?,
-            None => all
-                .iter()
-                .position(|r| matches!(class_of(&r.stream).1, StreamKind::Ci | StreamKind::Nightly))
-                .unwrap_or(0),
-        };
-        let r = all.swap_remove(index);
-        let (variant, kind) = class_of(&r.stream);
-        let gates = self
-            .store
-            .gates(&r.stream, &r.name)
-            .await
-            .map_err(internal)?
-            .into_iter()
-            .map(|g| Gate {
-                kind: GateKind::parse(&g.kind).unwrap_or(GateKind::Informing),
-                retries: u32::try_from(g.retries).unwrap_or(0),
-                previous_attempt_urls: serde_json::from_str(&g.previous_attempt_urls)
-                    .unwrap_or_default(),
-                name: g.name,
-                state: g.state,
-                url: g.url,
-                transition_time: g.transition_time,
-            })
-            .collect();
-        let mut upgrades_into = Vec::new();
-        for u in self.store.upgrades(&r.name, true).await.map_err(internal)? {
-            let other = self.store.stream_of(&u.from_tag).await.map_err(internal)?;
-            upgrades_into.push(edge(u, other));
-        }
-        let mut upgrades_out = Vec::new();
-        for u in self
-            .store
-            .upgrades(&r.name, false)
-            .await
-            .map_err(internal)?
-        {
-            let other = self.store.stream_of(&u.to_tag).await.map_err(internal)?;
-            upgrades_out.push(edge(u, other));
-        }
-        let neighbours = self
-            .store
-            .neighbours(&r.stream, &r.name, r.created_at)
-            .await
-            .map_err(internal)?;
-        let changelog = r
-            .changelog
-            .as_deref()
-            .and_then(|c| serde_json::from_str::<wire::ChangeLog>(c).ok())
-            .map(changelog);
-        Ok(ReleaseDetail {
-            now,
-            phase: Phase::parse(&r.phase),
-            has_details: r.details_at.is_some(),
-            also_in: all.into_iter().map(|o| o.stream).collect(),
-            name: r.name,
-            stream: r.stream,
-            variant,
-            kind,
-            pull_spec: r.pull_spec,
-            created_at: r.created_at,
-            first_seen_at: r.first_seen_at,
-            expired_at: r.expired_at,
-            gates,
-            upgrades_into,
-            upgrades_out,
-            declared_previous: None,
-            changelog,
-            neighbours,
+        self.release_detail(tag, stream).await.map_err(|e| match e {
+            StoreError::NotFound(what) => AppError::NotFound(what),
+            e => internal(e),
         })
     }
 

@@ -2,12 +2,14 @@
 //! SQLite or PostgreSQL, and serves the Leptos pages, health endpoints and the replay of
 //! recorded upstream data. [`router`] builds the whole HTTP surface, for `main` and tests.
 
+pub mod api;
 pub mod assets;
 pub mod backend;
 pub mod badges;
 pub mod config;
 pub mod demo;
 pub mod events;
+pub mod feeds;
 pub mod health;
 pub mod ingest;
 pub mod replay;
@@ -98,6 +100,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(badges::router())
+        .merge(api::router())
+        .merge(feeds::router())
         .leptos_routes_with_context(
             &state,
             routes,

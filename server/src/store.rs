@@ -4,8 +4,10 @@
 //! Query bodies are written once and expanded for both pools by the [`on_pool!`] and
 //! [`on_tx!`] macros; where the dialects differ, each gets its own branch. Each aggregate has
 //! its own file: [`events`] (the append-only log), [`releases`] (streams, releases, gates and
-//! upgrade edges as projected from the log) and [`queries`] (the read models the pages use).
+//! upgrade edges as projected from the log), [`queries`] (the read models the pages use) and
+//! [`api_queries`] (the reads only the JSON API and the feeds make).
 
+pub mod api_queries;
 pub mod events;
 pub mod queries;
 pub mod releases;
@@ -248,13 +250,12 @@ pub(crate) mod testing {
     }
 
     /// A fresh PostgreSQL database on the local server (`STREAMGATE_TEST_PG`, default
-    /// `postgres://postgres@127.0.0.1:5432/test`); names are unique per process and call.
+    /// `postgres://postgres@127.0.0.1:5432/test`); names are numbered per call and re-created by the next run, so runs leave a bounded set.
     pub async fn postgres() -> Store {
         let admin_url = std::env::var("STREAMGATE_TEST_PG")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
         let name = format!(
-            "sg_test_{}_{}",
-            std::process::id(),
+            "sg_test_{}",
             NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
         );
         fresh_postgres(&admin_url, &name)

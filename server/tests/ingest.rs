@@ -35,11 +35,7 @@ async fn postgres() -> Store {
     static N: AtomicU32 = AtomicU32::new(0);
     let admin_url = std::env::var("STREAMGATE_TEST_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let name = format!(
-        "sg_ingest_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    );
+    let name = format!("sg_ingest_{}", N.fetch_add(1, Ordering::SeqCst));
     server::store::fresh_postgres(&admin_url, &name)
         .await
         .expect("postgres reachable")

@@ -139,7 +139,7 @@ pub struct ReleaseState {
     pub details_phase: Option<String>,
 }
 
-const LIST_COLUMNS: &str = "r.stream, r.name, r.phase, r.created_at, r.expired_at, \
+pub(super) const LIST_COLUMNS: &str = "r.stream, r.name, r.phase, r.created_at, r.expired_at, \
     (select count(*) from gates g where g.stream = r.stream and g.release = r.name \
         and g.kind = 'blocking' and g.state = 'Succeeded') as blocking_passed, \
     (select count(*) from gates g where g.stream = r.stream and g.release = r.name \

@@ -25,10 +25,10 @@ pub struct Fixture {
     pub app: axum::Router,
     pub store: Store,
     pub polls: PollRegistry,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
-/// The 4.21 OKD/SCOS CI stream and 4-scos-stable, played up to [`anchor`].
+/// The 4.21 OKD/SCOS CI stream and 4-scos-stable, played up to [`anchor`], on SQLite.
 pub async fn fixture() -> Fixture {
     fixture_with(|_| {}).await
 }
@@ -40,6 +40,26 @@ pub async fn fixture_with(adjust: impl FnOnce(&mut AppState)) -> Fixture {
         .await
         .expect("db");
     store.migrate().await.expect("migrate");
+    fill(store, Some(dir), adjust).await
+}
+
+/// As [`fixture`], on a fresh PostgreSQL database named `sg_<name>` (re-created each run).
+pub async fn postgres_fixture(name: &str) -> Fixture {
+    let admin = std::env::var("STREAMGATE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    let store = server::store::fresh_postgres(&admin, &format!("sg_{name}"))
+        .await
+        .expect("postgres reachable for tests");
+    fill(store, None, |_| {}).await
+}
+
+/// Plays the demo data set's history into `store` through the real poller, then builds the
+/// router over it.
+pub async fn fill(
+    store: Store,
+    dir: Option<tempfile::TempDir>,
+    adjust: impl FnOnce(&mut AppState),
+) -> Fixture {
     let state = ReplayState::new(Dataset::demo(anchor()), anchor());
     let (addr, _task) = replay::start(state.clone()).await.expect("replay");
     let polls = PollRegistry::default();
@@ -70,11 +90,10 @@ pub async fn fixture_with(adjust: impl FnOnce(&mut AppState)) -> Fixture {
         .output_name("streamgate")
         .site_root("target/site")
         .build();
-    let mut state = AppState::new(store.clone(), polls.clone(), leptos);
-    adjust(&mut state);
-    let app = router(state);
+    let mut app_state = AppState::new(store.clone(), polls.clone(), leptos);
+    adjust(&mut app_state);
     Fixture {
-        app,
+        app: router(app_state),
         store,
         polls,
         _dir: dir,

@@ -1,0 +1,180 @@
+//! The public JSON API under `/api/v1`: streams, their releases (cursor-paginated), one
+//! release, and the comparison of two releases, described by an OpenAPI document generated
+//! from this code ([`docs`]).
+//!
+//! Each resource has its own file and `router()`; this module merges them and owns the edge:
+//! [`ApiError`] turns every failure into a status and `{"errors":[{"detail": "…"}]}`, logging
+//! internal errors once and never sending their details; [`ApiQuery`] and [`ApiPath`] give
+//! malformed input the same envelope. Every response goes through [`cache`] (strong `ETag`,
+//! `304`, `Cache-Control`) and carries CORS headers for any origin.
+
+pub mod cache;
+pub mod compare;
+pub mod docs;
+pub mod releases;
+pub mod schema;
+pub mod streams;
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::{Json, Router};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::backend::StoreBackend;
+use crate::store::StoreError;
+use crate::AppState;
+
+/// Where the API lives.
+pub const PREFIX: &str = "/api/v1";
+
+/// Every `/api/v1` route, with caching and CORS, and a JSON 404 for unknown paths below it.
+pub fn router() -> Router<AppState> {
+    cache::public_reads(
+        Router::new()
+            .merge(streams::router())
+            .merge(releases::router())
+            .merge(compare::router())
+            .merge(docs::router())
+            .route("/api/v1", any(unknown_path))
+            .route("/api/v1/", any(unknown_path))
+            .route("/api/v1/{*rest}", any(unknown_path)),
+    )
+}
+
+/// The page backend over the request's store: the API reuses its row-to-model mapping.
+pub(crate) fn backend(state: &AppState) -> StoreBackend {
+    StoreBackend::new(state.store.clone(), state.polls.clone())
+}
+
+async fn unknown_path(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("api route {method} {}", uri.path()))
+}
+
+/// Answer for a method a route does not serve.
+pub(crate) async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!(
+        "{method} is not allowed on {} (use GET)",
+        uri.path()
+    ))
+}
+
+/// A failure at the HTTP edge, answered as a status and the error envelope.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The stream, release or route does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request is malformed; the message says how.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The route exists but not for this method.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// Something failed inside; logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ApiError::NotFound(what),
+            e => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::BadRequest(lowercase_first(&r.body_text()))
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        ApiError::BadRequest(lowercase_first(&r.body_text()))
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        ApiError::BadRequest(lowercase_first(&r.body_text()))
+    }
+}
+
+/// axum's rejection text ("Failed to deserialize query string: limit: invalid digit …")
+/// in the envelope's lowercase style.
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The error envelope: `{"errors":[{"detail": "…"}]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong; one entry per problem.
+    pub errors: Vec<ErrorDetail>,
+}
+
+/// One problem.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Lowercase, human-readable, safe to show.
+    pub detail: String,
+}
+
+impl ErrorBody {
+    /// An envelope with one message.
+    pub fn one(detail: impl Into<String>) -> ErrorBody {
+        ErrorBody {
+            errors: vec![ErrorDetail {
+                detail: detail.into(),
+            }],
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let detail = match &self {
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "internal error answering an api request");
+                "internal server error; try again shortly".to_string()
+            }
+            other => other.to_string(),
+        };
+        (status, Json(ErrorBody::one(detail))).into_response()
+    }
+}
+
+/// `Query` whose rejection is an [`ApiError`] (a 400 in the envelope).
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// `Path` whose rejection is an [`ApiError`] (a 400 in the envelope).
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+/// `Json` body whose rejection is an [`ApiError`] (a 400 in the envelope), for the write
+/// endpoints to come.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+/// The successful JSON answer of a handler.
+pub type ApiResult<T> = Result<Json<T>, ApiError>;

@@ -1,0 +1,269 @@
+//! Atom 1.0 feeds for feed readers: `GET /streams/{stream}/feed.atom` lists a stream's
+//! accepted releases newest first (`?all` lists every phase), 50 entries, each linking to
+//! the release's page and summarising its blocking gates.
+//!
+//! The XML is written with quick-xml, which escapes every string. Absolute links are built
+//! from the request's `Host` header and `X-Forwarded-Proto` (default `http`), so the feed is
+//! right behind any proxy that forwards them. Responses share the API's caching ([`cache`])
+//! and CORS.
+//!
+//! [`cache`]: crate::api::cache
+
+use axum::extract::State;
+use axum::http::header::{CONTENT_TYPE, HOST};
+use axum::http::uri::Authority;
+use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, SecondsFormat, Utc};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use quick_xml::events::{BytesDecl, BytesText, Event};
+use quick_xml::Writer;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::api::{cache, method_not_allowed, ApiError, ApiPath, ApiQuery, ErrorBody};
+use crate::store::api_queries::FeedRow;
+use crate::AppState;
+
+/// Entries per feed.
+pub const FEED_ENTRIES: i64 = 50;
+
+/// The feed's media type.
+pub const ATOM: &str = "application/atom+xml; charset=utf-8";
+
+const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
+
+/// Characters left as they are in a path segment or query value: RFC 3986's unreserved set.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The feed routes, with caching and CORS.
+pub fn router() -> Router<AppState> {
+    cache::public_reads(Router::new().route(
+        "/streams/{stream}/feed.atom",
+        get(stream_feed).fallback(method_not_allowed),
+    ))
+}
+
+/// `name` percent-encoded for use as one path segment or query value.
+pub fn path_segment(name: &str) -> String {
+    utf8_percent_encode(name, SEGMENT).to_string()
+}
+
+/// Which releases the feed lists.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FeedQuery {
+    /// Present (`?all`): every phase, not only accepted releases.
+    pub all: Option<String>,
+}
+
+/// A stream's newest accepted releases (or, with `?all`, releases of every phase) as an
+/// Atom 1.0 feed.
+#[utoipa::path(
+    get,
+    path = "/streams/{stream}/feed.atom",
+    tag = "feeds",
+    params(
+        ("stream" = String, Path, description = "stream name", example = "4-scos-stable"),
+        FeedQuery,
+    ),
+    responses(
+        (status = 200, description = "the Atom feed, newest first, 50 entries", content_type = "application/atom+xml"),
+        (status = 400, description = "no usable Host header", body = ErrorBody),
+        (status = 404, description = "no such stream", body = ErrorBody),
+    )
+)]
+pub async fn stream_feed(
+    State(state): State<AppState>,
+    ApiPath(stream): ApiPath<String>,
+    ApiQuery(query): ApiQuery<FeedQuery>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let all = query
+        .all
+        .as_deref()
+        .is_some_and(|v| !matches!(v, "false" | "0" | "no"));
+    let base = match &state.settings.public_url {
+        Some(url) => url.clone(),
+        None => base_url(&headers, &uri)?,
+    };
+    let row = state
+        .store
+        .stream(&stream)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("stream {stream}")))?;
+    let phase = (!all).then_some("Accepted");
+    let entries = state
+        .store
+        .feed_releases(&stream, phase, FEED_ENTRIES)
+        .await?;
+    let feed = Feed {
+        base: &base,
+        stream: &stream,
+        all,
+        first_seen_at: row.first_seen_at,
+        entries: &entries,
+    };
+    let xml = feed
+        .render()
+        .map_err(|e| ApiError::Internal(format!("writing the atom feed: {e}")))?;
+    Ok(([(CONTENT_TYPE, ATOM)], xml).into_response())
+}
+
+/// `scheme://host[:port]` of the request, from `Host` (or the URI's authority, as HTTP/2
+/// sends it) and `X-Forwarded-Proto` (`http` or `https`; default `http`).
+pub fn base_url(headers: &HeaderMap, uri: &Uri) -> Result<String, ApiError> {
+    let host = headers
+        .get(HOST)
+        .map(|h| {
+            h.to_str()
+                .map_err(|_| ApiError::BadRequest("the Host header is not ascii".to_string()))
+        })
+        .transpose()?
+        .map(str::to_string)
+        .or_else(|| uri.authority().map(|a| a.as_str().to_string()))
+        .ok_or_else(|| {
+            ApiError::BadRequest("a Host header is needed to build the feed's links".to_string())
+        })?;
+    let authority: Authority = host
+        .parse()
+        .ok()
+        .filter(|a: &Authority| !a.as_str().contains('@') && !a.host().is_empty())
+        .ok_or_else(|| ApiError::BadRequest(format!("invalid Host header {host:?}")))?;
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| v == "http" || v == "https")
+        .unwrap_or_else(|| "http".to_string());
+    Ok(format!("{scheme}://{authority}"))
+}
+
+struct Feed<'a> {
+    base: &'a str,
+    stream: &'a str,
+    all: bool,
+    first_seen_at: DateTime<Utc>,
+    entries: &'a [FeedRow],
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Drops the characters XML 1.0 cannot carry at all, escaped or not (C0 controls other
+/// than tab and newlines); escaping is quick-xml's job.
+fn xml_chars(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
+        .collect()
+}
+
+type W = Writer<Vec<u8>>;
+
+fn element(w: &mut W, name: &str, content: &str) -> std::io::Result<()> {
+    w.create_element(name)
+        .write_text_content(BytesText::new(&xml_chars(content)))?;
+    Ok(())
+}
+
+fn link(w: &mut W, rel: &str, media_type: &str, href: &str) -> std::io::Result<()> {
+    w.create_element("link")
+        .with_attribute(("rel", rel))
+        .with_attribute(("type", media_type))
+        .with_attribute(("href", xml_chars(href).as_str()))
+        .write_empty()?;
+    Ok(())
+}
+
+impl Feed<'_> {
+    fn render(&self) -> std::io::Result<String> {
+        let stream = path_segment(self.stream);
+        let self_url = format!(
+            "{}/streams/{stream}/feed.atom{}",
+            self.base,
+            if self.all { "?all" } else { "" }
+        );
+        let updated = self
+            .entries
+            .iter()
+            .map(entry_updated)
+            .max()
+            .unwrap_or(self.first_seen_at);
+        let title = if self.all {
+            format!("Releases of {}", self.stream)
+        } else {
+            format!("Accepted releases of {}", self.stream)
+        };
+        let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
+        w.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))?;
+        w.create_element("feed")
+            .with_attribute(("xmlns", ATOM_NS))
+            .write_inner_content(|w| {
+                element(w, "id", &self_url)?;
+                element(w, "title", &title)?;
+                element(w, "updated", &time(updated))?;
+                link(w, "self", "application/atom+xml", &self_url)?;
+                link(
+                    w,
+                    "alternate",
+                    "text/html",
+                    &format!("{}/streams/{stream}", self.base),
+                )?;
+                w.create_element("author")
+                    .write_inner_content(|w| element(w, "name", "Streamgate"))?;
+                element(w, "generator", "Streamgate")?;
+                for entry in self.entries {
+                    self.entry(w, entry, &stream)?;
+                }
+                Ok(())
+            })?;
+        String::from_utf8(w.into_inner()).map_err(std::io::Error::other)
+    }
+
+    fn entry(&self, w: &mut W, r: &FeedRow, stream: &str) -> std::io::Result<()> {
+        let url = format!(
+            "{}/releases/{}?stream={stream}",
+            self.base,
+            path_segment(&r.name)
+        );
+        let phase = app::model::Phase::parse(&r.phase).as_str();
+        let gates = if r.blocking_total == 0 {
+            "no blocking gates".to_string()
+        } else {
+            format!(
+                "{} of {} blocking gates passed",
+                r.blocking_passed, r.blocking_total
+            )
+        };
+        w.create_element("entry").write_inner_content(|w| {
+            element(w, "id", &url)?;
+            element(w, "title", &format!("{} ({phase})", r.name))?;
+            element(w, "updated", &time(entry_updated(r)))?;
+            element(w, "published", &time(r.created_at))?;
+            link(w, "alternate", "text/html", &url)?;
+            w.create_element("category")
+                .with_attribute(("term", phase))
+                .write_empty()?;
+            element(
+                w,
+                "summary",
+                &format!("{phase}: {gates}. Pull spec: {}", r.pull_spec),
+            )
+        })?;
+        Ok(())
+    }
+}
+
+/// An entry changes when its phase does.
+fn entry_updated(r: &FeedRow) -> DateTime<Utc> {
+    r.phase_changed_at.max(r.created_at)
+}
