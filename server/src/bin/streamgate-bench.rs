@@ -178,7 +178,9 @@ async fn run() -> Result<(), BenchError> {
         }
     }
     println!("\nrepeat poll with nothing changed: 0 events written (checked for every row above)");
-    badge_cost(&dir, &pg_url).await
+    let result = badge_cost(&dir, &pg_url).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }
 
 /// A stream's tag list with `n` tags, one a day backwards from the anchor, mixed phases.
