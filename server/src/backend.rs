@@ -31,7 +31,12 @@ pub struct StoreBackend {
     store: Store,
     polls: PollRegistry,
     public_url: Option<String>,
+    overview: Arc<std::sync::Mutex<Option<(std::time::Instant, Overview)>>>,
 }
+
+/// How long the front page's figures are reused: they summarise every stream, change at
+/// most every poll, and are what every visitor opens first.
+const OVERVIEW_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl StoreBackend {
     /// A backend over `store`, reporting `polls`.
@@ -40,6 +45,7 @@ impl StoreBackend {
             store,
             polls,
             public_url: None,
+            overview: Arc::default(),
         }
     }
 
@@ -47,6 +53,31 @@ impl StoreBackend {
     pub fn with_public_url(mut self, url: Option<String>) -> Self {
         self.public_url = url;
         self
+    }
+
+    /// Every stream's summary, grouped by variant, computed afresh.
+    async fn compute_overview(&self) -> Result<Overview, AppError> {
+        let now = Utc::now();
+        let mut scos = Vec::new();
+        let mut fcos = Vec::new();
+        let mut others = Vec::new();
+        for s in self.store.streams().await.map_err(internal)? {
+            let summary = self.summary(&s, now).await.map_err(internal)?;
+            match summary.variant {
+                Variant::OkdScos => scos.push(summary),
+                Variant::OkdFcos => fcos.push(summary),
+                Variant::Ocp => others.push(summary),
+            }
+        }
+        for list in [&mut scos, &mut fcos, &mut others] {
+            list.sort_by(display_order);
+        }
+        Ok(Overview {
+            now,
+            groups: vec![(Variant::OkdScos, scos), (Variant::OkdFcos, fcos)],
+            others,
+            polls: self.polls.all(),
+        })
     }
 
     /// As shared Leptos context.
@@ -255,27 +286,24 @@ fn display_order(a: &StreamSummary, b: &StreamSummary) -> std::cmp::Ordering {
 #[async_trait::async_trait]
 impl Backend for StoreBackend {
     async fn overview(&self) -> Result<Overview, AppError> {
-        let now = Utc::now();
-        let mut scos = Vec::new();
-        let mut fcos = Vec::new();
-        let mut others = Vec::new();
-        for s in self.store.streams().await.map_err(internal)? {
-            let summary = self.summary(&s, now).await.map_err(internal)?;
-            match summary.variant {
-                Variant::OkdScos => scos.push(summary),
-                Variant::OkdFcos => fcos.push(summary),
-                Variant::Ocp => others.push(summary),
+        if let Ok(cached) = self.overview.lock() {
+            if let Some((at, overview)) = cached
+                .as_ref()
+                .filter(|(at, _)| at.elapsed() < OVERVIEW_FRESH_FOR)
+            {
+                let mut overview = overview.clone();
+                // ages are relative to `now`; keep them true for the reused figures
+                overview.now += chrono::Duration::from_std(at.elapsed()).unwrap_or_default();
+                overview.polls = self.polls.all();
+                return Ok(overview);
             }
         }
-        for list in [&mut scos, &mut fcos, &mut others] {
-            list.sort_by(display_order);
+        let started = std::time::Instant::now();
+        let overview = self.compute_overview().await?;
+        if let Ok(mut cached) = self.overview.lock() {
+            *cached = Some((started, overview.clone()));
         }
-        Ok(Overview {
-            now,
-            groups: vec![(Variant::OkdScos, scos), (Variant::OkdFcos, fcos)],
-            others,
-            polls: self.polls.all(),
-        })
+        Ok(overview)
     }
 
     async fn stream_page(
