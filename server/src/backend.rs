@@ -306,6 +306,11 @@ impl Backend for StoreBackend {
             .neighbours(&r.stream, &r.name, r.created_at)
             .await
             .map_err(internal)?;
+        let declared_previous = self
+            .store
+            .declared_previous(&r.stream, &r.name)
+            .await
+            .map_err(internal)?;
         let changelog = r
             .changelog
             .as_deref()
@@ -327,7 +332,7 @@ impl Backend for StoreBackend {
             gates,
             upgrades_into,
             upgrades_out,
-            declared_previous: None,
+            declared_previous,
             changelog,
             neighbours,
         })

@@ -4,9 +4,11 @@
 //! Query bodies are written once and expanded for both pools by the [`on_pool!`] and
 //! [`on_tx!`] macros; where the dialects differ, each gets its own branch. Each aggregate has
 //! its own file: [`events`] (the append-only log), [`releases`] (streams, releases, gates and
-//! upgrade edges as projected from the log) and [`queries`] (the read models the pages use).
+//! upgrade edges as projected from the log), [`payloads`] (release payloads read from
+//! registries) and [`queries`] (the read models the pages use).
 
 pub mod events;
+pub mod payloads;
 pub mod queries;
 pub mod releases;
 pub mod settings;
