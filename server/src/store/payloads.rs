@@ -404,3 +404,185 @@ impl Store {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::events::{
+        ingest, reproject, EventError, PAYLOAD_FAILED, PAYLOAD_READ, PAYLOAD_RELEASE,
+    };
+    use crate::ingest::payload::wire::{Component, DeclaredMetadata};
+    use crate::store::events::NewEvent;
+    use crate::store::testing;
+
+    const STREAM: &str = "4.21.0-0.okd-scos";
+    const NEW: &str = "4.21.0-0.okd-scos-2026-02-11-071519";
+    const BROKEN: &str = "4.21.0-0.okd-scos-2026-02-12-010101";
+
+    fn digest(n: u8) -> String {
+        format!("sha256:{}", hex::encode([n; 32]))
+    }
+
+    fn event(kind: &str, subject: &str, payload: String, minute: u32) -> NewEvent {
+        NewEvent {
+            source: "registry.ci.openshift.org".into(),
+            kind: kind.into(),
+            subject: subject.into(),
+            payload,
+            received_at: Utc
+                .with_ymd_and_hms(2026, 2, 11, 12, minute, 0)
+                .single()
+                .expect("valid"),
+            external_id: None,
+        }
+    }
+
+    fn read(d: &str, pull_spec: &str, previous: &[&str]) -> PayloadRead {
+        let component = |name: &str, n: u8, commit: &str| Component {
+            name: name.into(),
+            image: format!("quay.io/okd/scos-content@{}", digest(n)),
+            image_digest: digest(n),
+            source_location: format!("https://github.com/openshift/{name}"),
+            commit_id: commit.into(),
+            commit_ref: String::new(),
+            versions: String::new(),
+        };
+        PayloadRead {
+            digest: d.into(),
+            pull_spec: pull_spec.into(),
+            media_type: crate::ingest::payload::OCI_INDEX.into(),
+            amd64_digest: Some(digest(99)),
+            platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
+            labels: [("io.openshift.release".to_string(), NEW.to_string())].into(),
+            name: NEW.into(),
+            created: Some("2026-02-11T07:15:19Z".into()),
+            annotations: Default::default(),
+            release_metadata: Some(DeclaredMetadata {
+                version: NEW.into(),
+                previous: previous.iter().map(|p| p.to_string()).collect(),
+                metadata: Default::default(),
+            }),
+            components: vec![
+                component("cli", 10, "4ddd828c588c1277361d89e03933a97595795b48"),
+                component("installer", 11, "5b0f1c3d9e8a7f6b5c4d3e2f1a0b9c8d7e6f5a4b"),
+            ],
+        }
+    }
+
+    fn spec(tag: &str) -> String {
+        format!("registry.ci.openshift.org/origin/release-scos:{tag}")
+    }
+
+    /// A payload read, bound to its release, re-delivered, failed elsewhere and replayed.
+    async fn payload_story(store: Store) {
+        let a = digest(1);
+        let body = serde_json::to_string(&read(&a, &spec(NEW), &["4.20.0-okd-scos.1"]))
+            .expect("json");
+        assert!(ingest(&store, event(PAYLOAD_READ, &a, body.clone(), 0))
+            .await
+            .expect("read")
+            .is_some());
+        let binding = serde_json::json!({"digest": a, "pull_spec": spec(NEW)}).to_string();
+        ingest(
+            &store,
+            event(PAYLOAD_RELEASE, &format!("{STREAM}/{NEW}"), binding.clone(), 1),
+        )
+        .await
+        .expect("bound");
+
+        let got = store
+            .release_payload(STREAM, NEW)
+            .await
+            .expect("query")
+            .expect("stored");
+        assert_eq!(got.payload.digest, a);
+        assert_eq!(got.payload.version.as_deref(), Some(NEW));
+        assert_eq!(
+            got.payload.previous_versions(),
+            Some(vec!["4.20.0-okd-scos.1".to_string()])
+        );
+        assert_eq!(got.components.len(), 2);
+        assert_eq!(got.components[0].name, "cli");
+        assert_eq!(
+            got.components[1].commit_id,
+            "5b0f1c3d9e8a7f6b5c4d3e2f1a0b9c8d7e6f5a4b"
+        );
+        assert_eq!(
+            store.declared_previous(STREAM, NEW).await.expect("query"),
+            Some(vec!["4.20.0-okd-scos.1".to_string()])
+        );
+        assert_eq!(store.declared_previous(STREAM, BROKEN).await.expect("query"), None);
+
+        // re-delivery writes nothing
+        let before = store.projection_dump().await.expect("dump");
+        assert!(ingest(&store, event(PAYLOAD_READ, &a, body, 5))
+            .await
+            .expect("again")
+            .is_none());
+        assert_eq!(store.projection_dump().await.expect("dump"), before);
+
+        // a failed read of another release is recorded beside, touching nothing stored
+        let failure = serde_json::json!({"pull_spec": spec(BROKEN), "stream": STREAM,
+            "release": BROKEN, "kind": "corrupt_layer", "message": "corrupt layer sha256:…: bad"})
+        .to_string();
+        ingest(&store, event(PAYLOAD_FAILED, &spec(BROKEN), failure, 6))
+            .await
+            .expect("failure");
+        let f = store
+            .release_payload_failure(STREAM, BROKEN)
+            .await
+            .expect("query")
+            .expect("failure stored");
+        assert_eq!(f.kind, "corrupt_layer");
+        let after = store.projection_dump().await.expect("dump");
+        assert!(before.iter().all(|row| after.contains(row)));
+        assert_eq!(after.len(), before.len() + 1);
+
+        // refused inputs roll back
+        let wrong_subject = serde_json::to_string(&read(&digest(2), &spec(BROKEN), &[]))
+            .expect("json");
+        let err = ingest(&store, event(PAYLOAD_READ, &digest(3), wrong_subject, 7))
+            .await
+            .expect_err("subject mismatch");
+        assert!(matches!(err, EventError::Malformed { .. }), "{err}");
+        let unknown = serde_json::json!({"digest": digest(4), "pull_spec": spec(BROKEN)}).to_string();
+        let err = ingest(
+            &store,
+            event(PAYLOAD_RELEASE, &format!("{STREAM}/{BROKEN}"), unknown, 7),
+        )
+        .await
+        .expect_err("unknown payload");
+        assert!(matches!(err, EventError::Store(StoreError::NotFound(_))), "{err}");
+        assert_eq!(store.projection_dump().await.expect("dump"), after);
+
+        // a later successful read of the broken release clears its failure
+        let b = digest(2);
+        let body = serde_json::to_string(&read(&b, &spec(BROKEN), &[])).expect("json");
+        ingest(&store, event(PAYLOAD_READ, &b, body, 8))
+            .await
+            .expect("read b");
+        assert_eq!(
+            store.release_payload_failure(STREAM, BROKEN).await.expect("query"),
+            None
+        );
+
+        // replaying the log rebuilds identical rows
+        let projected = store.projection_dump().await.expect("dump");
+        let stats = reproject(&store).await.expect("reproject");
+        assert_eq!(stats.skipped, 0);
+        assert_eq!(store.projection_dump().await.expect("dump"), projected);
+    }
+
+    #[tokio::test]
+    async fn payload_story_on_sqlite() {
+        let (store, _dir) = testing::sqlite().await;
+        payload_story(store).await;
+    }
+
+    #[tokio::test]
+    async fn payload_story_on_postgres() {
+        payload_story(testing::postgres().await).await;
+    }
+}

@@ -202,6 +202,7 @@ mod tests {
         let err = Credentials::from_auth_json(r#"{"auths": {"q.io": {"auth": "***"}}}"#)
             .expect_err("not base64");
         assert!(err.contains("not base64"), "{err}");
-        assert!(Credentials::from_auth_json("[]").is_err());
+        assert!(Credentials::from_auth_json(r#"{"auths": 5}"#).is_err());
+        assert!(Credentials::from_auth_json("not json").is_err());
     }
 }

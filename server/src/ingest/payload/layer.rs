@@ -227,6 +227,7 @@ mod tests {
         );
         let tight = ScanLimits {
             unpacked_bytes: 100 << 10,
+            file_bytes: 1 << 20,
             ..LIMITS
         };
         let err = scan(&layer[..], Compression::Gzip, tight).expect_err("bomb");
