@@ -8,11 +8,11 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
+use crate::ingest::payload::wire::PayloadRead;
+use crate::ingest::payload::{PayloadBinding, PayloadFailure};
 use crate::ingest::release_controller::wire::{
     ApiRelease, ApiReleaseInfo, ChangeLog, ReleaseStreams, UpgradeHistory, VerificationStatus,
 };
-use crate::ingest::payload::wire::PayloadRead;
-use crate::ingest::payload::{PayloadBinding, PayloadFailure};
 use crate::store::events::{Event, NewEvent};
 use crate::store::releases::{NewGate, NewRelease, NewStream, NewUpgrade, ReleaseDetails};
 use crate::store::{Store, StoreError, Tx};

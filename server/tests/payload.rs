@@ -241,7 +241,10 @@ async fn fixture() -> Fixture {
     let host = registry.host().to_string();
     let pusher = Pusher::new(&host).await;
     let base = registry::tar_gz(&[
-        ("etc/os-release", b"NAME=\"CentOS Stream\"\nVERSION_ID=\"9\"\n"),
+        (
+            "etc/os-release",
+            b"NAME=\"CentOS Stream\"\nVERSION_ID=\"9\"\n",
+        ),
         ("etc/passwd", b"root:x:0:0:root:/root:/bin/bash\n"),
     ]);
 
@@ -253,7 +256,10 @@ async fn fixture() -> Fixture {
             commit: "0123456789abcdef0123456789abcdef01234567",
             ..*s
         };
-        ci.push((ocp, push_component(&pusher, "ocp/4.21-art-dev", s, &base).await));
+        ci.push((
+            ocp,
+            push_component(&pusher, "ocp/4.21-art-dev", s, &base).await,
+        ));
     }
     let refs: Vec<(&Spec, &Pushed)> = ci.iter().map(|(s, p)| (s, p)).collect();
     let references = image_references(OCP_CI_TAG, &ci_repo, &refs);
@@ -391,7 +397,10 @@ async fn payloads_are_read_end_to_end(store: Store) {
     assert_eq!(got.payload.name, OKD1);
     assert_eq!(got.payload.version.as_deref(), Some("4.21.0-okd-scos.1"));
     assert_eq!(
-        store.declared_previous(OKD_STREAM, OKD1).await.expect("query"),
+        store
+            .declared_previous(OKD_STREAM, OKD1)
+            .await
+            .expect("query"),
         Some(vec![
             "4.20.0-okd-scos.6".to_string(),
             "4.20.0-okd-scos.7".to_string()
@@ -417,17 +426,34 @@ async fn payloads_are_read_end_to_end(store: Store) {
         ]
     );
     let hyperkube = &got.components[2];
-    assert_eq!(hyperkube.commit_id, "f773b8b2b47b6f908236a76f4cafcb04bb2a43fe");
-    assert_eq!(hyperkube.source_location, "https://github.com/openshift/kubernetes");
+    assert_eq!(
+        hyperkube.commit_id,
+        "f773b8b2b47b6f908236a76f4cafcb04bb2a43fe"
+    );
+    assert_eq!(
+        hyperkube.source_location,
+        "https://github.com/openshift/kubernetes"
+    );
     assert_eq!(hyperkube.versions, "kubernetes=1.34.2");
     assert_eq!(
         hyperkube.image,
-        format!("{}/okd/scos-content@{}", f.registry.host(), hyperkube.image_digest)
+        format!(
+            "{}/okd/scos-content@{}",
+            f.registry.host(),
+            hyperkube.image_digest
+        )
     );
     let coreos = &got.components[5];
-    assert_eq!((coreos.commit_id.as_str(), coreos.source_location.as_str()), ("", ""));
+    assert_eq!(
+        (coreos.commit_id.as_str(), coreos.source_location.as_str()),
+        ("", "")
+    );
     assert_eq!(coreos.versions, "machine-os=9.0.20260210-0");
-    let stored: BTreeSet<&str> = got.components.iter().map(|c| c.image_digest.as_str()).collect();
+    let stored: BTreeSet<&str> = got
+        .components
+        .iter()
+        .map(|c| c.image_digest.as_str())
+        .collect();
     let pushed: BTreeSet<&str> = f.okd1_components.iter().map(String::as_str).collect();
     assert_eq!(stored, pushed);
 
@@ -441,8 +467,14 @@ async fn payloads_are_read_end_to_end(store: Store) {
         .await
         .expect("query")
         .expect("stored");
-    assert_eq!(okd2.payload.media_type, "application/vnd.oci.image.index.v1+json");
-    assert_eq!(okd2.payload.platforms, r#"["linux/arm64/v8","linux/amd64"]"#);
+    assert_eq!(
+        okd2.payload.media_type,
+        "application/vnd.oci.image.index.v1+json"
+    );
+    assert_eq!(
+        okd2.payload.platforms,
+        r#"["linux/arm64/v8","linux/amd64"]"#
+    );
     let labels: serde_json::Value = serde_json::from_str(&okd2.payload.labels).expect("labels");
     assert_eq!(labels["io.openshift.release"], OKD2);
     let shared = okd2
@@ -461,7 +493,10 @@ async fn payloads_are_read_end_to_end(store: Store) {
 
     // OCP CI: Docker schema 2, no declared previous
     reader
-        .read_into(&store, &request(&f.ocp_ci, Some(("4.21.0-0.ci", OCP_CI_TAG))))
+        .read_into(
+            &store,
+            &request(&f.ocp_ci, Some(("4.21.0-0.ci", OCP_CI_TAG))),
+        )
         .await
         .expect("ocp ci read");
     let ci = store
@@ -479,7 +514,10 @@ async fn payloads_are_read_end_to_end(store: Store) {
         .iter()
         .all(|c| c.commit_id == "0123456789abcdef0123456789abcdef01234567"));
     assert_eq!(
-        store.declared_previous("4.21.0-0.ci", OCP_CI_TAG).await.expect("query"),
+        store
+            .declared_previous("4.21.0-0.ci", OCP_CI_TAG)
+            .await
+            .expect("query"),
         Some(vec![])
     );
 
@@ -522,9 +560,12 @@ async fn a_digest_read_once_is_never_fetched_again() {
         .read_into(&store, &request(&f.okd1, Some((OKD_STREAM, OKD1))))
         .await
         .expect("second read");
-    assert_eq!(again, ReadOutcome::Cached {
-        digest: digest.clone()
-    });
+    assert_eq!(
+        again,
+        ReadOutcome::Cached {
+            digest: digest.clone()
+        }
+    );
     assert_eq!(f.registry.content_requests(), requests);
 
     // the same payload under another release name, by tag: one HEAD to resolve the tag
@@ -532,12 +573,18 @@ async fn a_digest_read_once_is_never_fetched_again() {
         .read_into(&store, &request(&f.okd1, Some(("4-scos-next", OKD1))))
         .await
         .expect("other release");
-    assert_eq!(other, ReadOutcome::Cached {
-        digest: digest.clone()
-    });
+    assert_eq!(
+        other,
+        ReadOutcome::Cached {
+            digest: digest.clone()
+        }
+    );
     assert_eq!(f.registry.content_requests(), requests + 1);
     assert_eq!(
-        store.release_payload_digest("4-scos-next", OKD1).await.expect("query"),
+        store
+            .release_payload_digest("4-scos-next", OKD1)
+            .await
+            .expect("query"),
         Some(digest.clone())
     );
 
@@ -578,7 +625,13 @@ async fn bad_payload(f: &Fixture, tag: &str, top: Layer) -> String {
         media_type: registry::OCI_MANIFEST.into(),
     };
     f.pusher
-        .image("okd/broken", Some(tag), &payload_config(tag, "amd64", &cvo), &layers, false)
+        .image(
+            "okd/broken",
+            Some(tag),
+            &payload_config(tag, "amd64", &cvo),
+            &layers,
+            false,
+        )
         .await;
     format!("{}/okd/broken:{tag}", f.registry.host())
 }
@@ -600,7 +653,9 @@ async fn bad_payloads_fail_precisely_and_store_nothing() {
 
     let mut corrupt = registry::tar_gz(&[(
         "release-manifests/image-references",
-        "{\"kind\": \"ImageStream\", \"spec\": {\"tags\": []}} ".repeat(200).as_bytes(),
+        "{\"kind\": \"ImageStream\", \"spec\": {\"tags\": []}} "
+            .repeat(200)
+            .as_bytes(),
     )]);
     let mid = corrupt.len() / 2;
     corrupt[mid..].iter_mut().for_each(|b| *b ^= 0x5a);
@@ -612,7 +667,8 @@ async fn bad_payloads_fail_precisely_and_store_nothing() {
         x ^= x << 5;
         *b = x as u8;
     }
-    let cases: Vec<(&str, Layer, &str, &str)> = vec![
+    let cases: Vec<(&str, Layer, &str, &str)> =
+        vec![
         (
             "corrupt-gzip",
             Layer {
@@ -662,7 +718,10 @@ async fn bad_payloads_fail_precisely_and_store_nothing() {
             .expect_err(tag);
         assert_eq!(err.kind(), kind, "{tag}: {err}");
         assert!(err.to_string().contains(message), "{tag}: {err}");
-        assert!(started.elapsed() < Duration::from_secs(5), "{tag} fails fast");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{tag} fails fast"
+        );
         let failure = store
             .release_payload_failure("4-scos-next", tag)
             .await
@@ -692,7 +751,11 @@ async fn bad_payloads_fail_precisely_and_store_nothing() {
         )
         .await;
     f.pusher
-        .index("okd/broken", Some("arm-only"), &[(&arm, "linux", "arm64", None)])
+        .index(
+            "okd/broken",
+            Some("arm-only"),
+            &[(&arm, "linux", "arm64", None)],
+        )
         .await;
     let err = reader
         .read_into(

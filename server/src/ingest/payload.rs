@@ -38,11 +38,15 @@ pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 /// Docker schema 2 image manifest.
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 /// Docker schema 2 manifest list.
-pub const DOCKER_MANIFEST_LIST: &str =
-    "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
-const ACCEPTED: &[&str] = &[OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST];
+const ACCEPTED: &[&str] = &[
+    OCI_MANIFEST,
+    OCI_INDEX,
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+];
 
 /// Byte limits of one read.
 #[derive(Debug, Clone, Copy)]
@@ -360,11 +364,10 @@ impl PayloadReader {
     }
 
     fn reference(&self, spec: &str) -> Result<(Reference, RegistryAuth), PayloadError> {
-        let reference =
-            Reference::from_str(spec).map_err(|e| PayloadError::InvalidReference {
-                spec: spec.to_string(),
-                reason: e.to_string(),
-            })?;
+        let reference = Reference::from_str(spec).map_err(|e| PayloadError::InvalidReference {
+            spec: spec.to_string(),
+            reason: e.to_string(),
+        })?;
         let auth = self
             .config
             .credentials
@@ -451,10 +454,7 @@ impl PayloadReader {
                 config.architecture.as_deref().unwrap_or("amd64")
             )]
         });
-        let labels = config
-            .config
-            .and_then(|c| c.labels)
-            .unwrap_or_default();
+        let labels = config.config.and_then(|c| c.labels).unwrap_or_default();
         let layers = image.layers.unwrap_or_default();
         let (references, metadata) = self.read_release_manifests(&reference, &layers).await?;
         let mut components = Vec::new();
@@ -490,8 +490,8 @@ impl PayloadReader {
         image_digest: &str,
         descriptor: Option<&Descriptor>,
     ) -> Result<ImageConfig, PayloadError> {
-        let descriptor = descriptor
-            .ok_or_else(|| malformed(format!("manifest {image_digest}"), "no config"))?;
+        let descriptor =
+            descriptor.ok_or_else(|| malformed(format!("manifest {image_digest}"), "no config"))?;
         if descriptor.media_type != OCI_CONFIG && descriptor.media_type != DOCKER_CONFIG {
             return Err(PayloadError::UnknownMediaType {
                 what: format!("config of {image_digest}"),
@@ -511,7 +511,8 @@ impl PayloadReader {
             .pull_blob(reference, descriptor.digest.as_str(), &mut raw)
             .await
             .map_err(registry_error(format!("config {}", descriptor.digest)))?;
-        serde_json::from_slice(&raw).map_err(|e| malformed(format!("config {}", descriptor.digest), e))
+        serde_json::from_slice(&raw)
+            .map_err(|e| malformed(format!("config {}", descriptor.digest), e))
     }
 
     /// Scans layers from the top down until one holds `release-manifests/`.
@@ -542,11 +543,13 @@ impl PayloadReader {
             if !scan.has_release_manifests {
                 continue;
             }
-            let references = scan.image_references.ok_or_else(|| PayloadError::MissingFile {
-                path: IMAGE_REFERENCES.to_string(),
-            })?;
-            let references: ImageStream = serde_json::from_slice(&references)
-                .map_err(|e| malformed(IMAGE_REFERENCES, e))?;
+            let references = scan
+                .image_references
+                .ok_or_else(|| PayloadError::MissingFile {
+                    path: IMAGE_REFERENCES.to_string(),
+                })?;
+            let references: ImageStream =
+                serde_json::from_slice(&references).map_err(|e| malformed(IMAGE_REFERENCES, e))?;
             if references.kind != "ImageStream" {
                 return Err(malformed(
                     IMAGE_REFERENCES,
@@ -556,8 +559,8 @@ impl PayloadReader {
             let metadata = match scan.release_metadata {
                 None => None,
                 Some(raw) => {
-                    let m: ReleaseMetadata = serde_json::from_slice(&raw)
-                        .map_err(|e| malformed(RELEASE_METADATA, e))?;
+                    let m: ReleaseMetadata =
+                        serde_json::from_slice(&raw).map_err(|e| malformed(RELEASE_METADATA, e))?;
                     if m.kind != "cincinnati-metadata-v0" {
                         return Err(malformed(
                             RELEASE_METADATA,
@@ -587,20 +590,20 @@ impl PayloadReader {
             .await
             .map_err(registry_error(format!("layer {digest}")))?;
         // the scan is blocking I/O (gunzip + tar) over the async stream: bridge it
-        let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(
-            blob.stream,
-        ));
+        let reader =
+            tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(blob.stream));
         let scan_limits = ScanLimits {
             layer_bytes: limits.layer_bytes,
             unpacked_bytes: limits.unpacked_bytes,
             file_bytes: limits.file_bytes,
         };
-        let scanned = tokio::task::spawn_blocking(move || layer::scan(reader, compression, scan_limits))
-            .await
-            .map_err(|e| PayloadError::CorruptLayer {
-                digest: digest.to_string(),
-                reason: format!("scan aborted: {e}"),
-            })?;
+        let scanned =
+            tokio::task::spawn_blocking(move || layer::scan(reader, compression, scan_limits))
+                .await
+                .map_err(|e| PayloadError::CorruptLayer {
+                    digest: digest.to_string(),
+                    reason: format!("scan aborted: {e}"),
+                })?;
         scanned.map_err(|e| match e {
             ScanError::TooLarge { what, limit } => PayloadError::TooLarge {
                 what: if what == "layer" || what == "unpacked layer" {
@@ -655,14 +658,16 @@ impl PayloadReader {
                 Err(e) => return Err(self.record_failure(store, request, e).await),
             };
             read.pull_spec = request.pull_spec.clone();
-            let body = serde_json::to_string(&read).map_err(|e| {
-                EventError::Malformed {
-                    kind: PAYLOAD_READ.to_string(),
-                    subject: digest.clone(),
-                    reason: e.to_string(),
-                }
+            let body = serde_json::to_string(&read).map_err(|e| EventError::Malformed {
+                kind: PAYLOAD_READ.to_string(),
+                subject: digest.clone(),
+                reason: e.to_string(),
             })?;
-            events::ingest(store, event(&request.pull_spec, PAYLOAD_READ, &digest, body)).await?;
+            events::ingest(
+                store,
+                event(&request.pull_spec, PAYLOAD_READ, &digest, body),
+            )
+            .await?;
             ReadOutcome::Read {
                 digest: digest.clone(),
             }
@@ -756,7 +761,8 @@ mod tests {
             DOCKER_MANIFEST_LIST
         );
         assert_eq!(
-            manifest_media_type(&manifest(r#"{"schemaVersion": 2, "manifests": []}"#)).expect("index"),
+            manifest_media_type(&manifest(r#"{"schemaVersion": 2, "manifests": []}"#))
+                .expect("index"),
             OCI_INDEX
         );
         assert_eq!(
@@ -783,6 +789,9 @@ mod tests {
             layer_compression("application/vnd.docker.image.rootfs.diff.tar"),
             Some(Compression::None)
         );
-        assert_eq!(layer_compression("application/vnd.oci.image.layer.v1.tar+zstd"), None);
+        assert_eq!(
+            layer_compression("application/vnd.oci.image.layer.v1.tar+zstd"),
+            None
+        );
     }
 }

@@ -478,8 +478,8 @@ mod tests {
     /// A payload read, bound to its release, re-delivered, failed elsewhere and replayed.
     async fn payload_story(store: Store) {
         let a = digest(1);
-        let body = serde_json::to_string(&read(&a, &spec(NEW), &["4.20.0-okd-scos.1"]))
-            .expect("json");
+        let body =
+            serde_json::to_string(&read(&a, &spec(NEW), &["4.20.0-okd-scos.1"])).expect("json");
         assert!(ingest(&store, event(PAYLOAD_READ, &a, body.clone(), 0))
             .await
             .expect("read")
@@ -487,7 +487,12 @@ mod tests {
         let binding = serde_json::json!({"digest": a, "pull_spec": spec(NEW)}).to_string();
         ingest(
             &store,
-            event(PAYLOAD_RELEASE, &format!("{STREAM}/{NEW}"), binding.clone(), 1),
+            event(
+                PAYLOAD_RELEASE,
+                &format!("{STREAM}/{NEW}"),
+                binding.clone(),
+                1,
+            ),
         )
         .await
         .expect("bound");
@@ -513,7 +518,13 @@ mod tests {
             store.declared_previous(STREAM, NEW).await.expect("query"),
             Some(vec!["4.20.0-okd-scos.1".to_string()])
         );
-        assert_eq!(store.declared_previous(STREAM, BROKEN).await.expect("query"), None);
+        assert_eq!(
+            store
+                .declared_previous(STREAM, BROKEN)
+                .await
+                .expect("query"),
+            None
+        );
 
         // re-delivery writes nothing
         let before = store.projection_dump().await.expect("dump");
@@ -541,20 +552,24 @@ mod tests {
         assert_eq!(after.len(), before.len() + 1);
 
         // refused inputs roll back
-        let wrong_subject = serde_json::to_string(&read(&digest(2), &spec(BROKEN), &[]))
-            .expect("json");
+        let wrong_subject =
+            serde_json::to_string(&read(&digest(2), &spec(BROKEN), &[])).expect("json");
         let err = ingest(&store, event(PAYLOAD_READ, &digest(3), wrong_subject, 7))
             .await
             .expect_err("subject mismatch");
         assert!(matches!(err, EventError::Malformed { .. }), "{err}");
-        let unknown = serde_json::json!({"digest": digest(4), "pull_spec": spec(BROKEN)}).to_string();
+        let unknown =
+            serde_json::json!({"digest": digest(4), "pull_spec": spec(BROKEN)}).to_string();
         let err = ingest(
             &store,
             event(PAYLOAD_RELEASE, &format!("{STREAM}/{BROKEN}"), unknown, 7),
         )
         .await
         .expect_err("unknown payload");
-        assert!(matches!(err, EventError::Store(StoreError::NotFound(_))), "{err}");
+        assert!(
+            matches!(err, EventError::Store(StoreError::NotFound(_))),
+            "{err}"
+        );
         assert_eq!(store.projection_dump().await.expect("dump"), after);
 
         // a later successful read of the broken release clears its failure
@@ -564,7 +579,10 @@ mod tests {
             .await
             .expect("read b");
         assert_eq!(
-            store.release_payload_failure(STREAM, BROKEN).await.expect("query"),
+            store
+                .release_payload_failure(STREAM, BROKEN)
+                .await
+                .expect("query"),
             None
         );
 

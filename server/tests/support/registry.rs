@@ -148,7 +148,9 @@ pub fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
             header.set_mode(0o644);
             header.set_mtime(1_700_000_000);
             header.set_cksum();
-            builder.append_data(&mut header, path, *body).expect("append");
+            builder
+                .append_data(&mut header, path, *body)
+                .expect("append");
         }
         builder.finish().expect("tar finished");
     }
@@ -238,7 +240,11 @@ impl Pusher {
         let digest = sha256(&bytes);
         let reference = self.reference(repo, tag, &digest);
         self.client
-            .push_manifest_raw(&reference, bytes.clone(), media_type.parse().expect("header"))
+            .push_manifest_raw(
+                &reference,
+                bytes.clone(),
+                media_type.parse().expect("header"),
+            )
             .await
             .expect("manifest pushed");
         Pushed {

@@ -187,7 +187,10 @@ mod tests {
                 password: "s3cr:et".into()
             }
         );
-        assert!(matches!(c.for_host("index.docker.io"), Credential::Basic { .. }));
+        assert!(matches!(
+            c.for_host("index.docker.io"),
+            Credential::Basic { .. }
+        ));
         assert_eq!(
             c.for_host("registry.ci.openshift.org"),
             Credential::Bearer("tok".into())

@@ -189,7 +189,9 @@ impl Component {
 /// Whether `s` is `sha256:` followed by 64 lowercase hex digits.
 pub fn is_sha256_digest(s: &str) -> bool {
     s.strip_prefix("sha256:").is_some_and(|h| {
-        h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 
@@ -237,8 +239,14 @@ mod tests {
             .iter()
             .find(|c| c.name == "hyperkube")
             .expect("hyperkube");
-        assert_eq!(hyperkube.commit_id, "f773b8b2b47b6f908236a76f4cafcb04bb2a43fe");
-        assert_eq!(hyperkube.source_location, "https://github.com/openshift/kubernetes");
+        assert_eq!(
+            hyperkube.commit_id,
+            "f773b8b2b47b6f908236a76f4cafcb04bb2a43fe"
+        );
+        assert_eq!(
+            hyperkube.source_location,
+            "https://github.com/openshift/kubernetes"
+        );
         assert_eq!(hyperkube.versions, "kubernetes=1.22.1");
         assert!(hyperkube.image.ends_with(&hyperkube.image_digest));
     }
