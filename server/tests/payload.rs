@@ -54,11 +54,11 @@ fn reader(registry: &Registry, limits: Limits) -> PayloadReader {
 }
 
 /// One component as built: name, commit, source repository, versions label.
-struct Spec {
-    name: &'static str,
-    commit: &'static str,
-    source: &'static str,
-    versions: &'static str,
+struct Spec<'a> {
+    name: &'a str,
+    commit: &'a str,
+    source: &'a str,
+    versions: &'a str,
 }
 
 const fn spec(
@@ -66,7 +66,7 @@ const fn spec(
     commit: &'static str,
     source: &'static str,
     versions: &'static str,
-) -> Spec {
+) -> Spec<'static> {
     Spec {
         name,
         commit,
@@ -75,7 +75,7 @@ const fn spec(
     }
 }
 
-const OKD_COMPONENTS: &[Spec] = &[
+const OKD_COMPONENTS: &[Spec<'static>] = &[
     spec(
         "cluster-version-operator",
         "5b0f1c3d9e8a7f6b5c4d3e2f1a0b9c8d7e6f5a4b",
@@ -110,7 +110,7 @@ const OKD_COMPONENTS: &[Spec] = &[
 ];
 
 /// The component that differs between the two OKD payloads.
-const NEW_INSTALLER: Spec = spec(
+const NEW_INSTALLER: Spec<'static> = spec(
     "installer",
     "9e8a7f6b5c4d3e2f1a0b9c8d7e6f5a4b5b0f1c3d",
     "https://github.com/openshift/installer",
@@ -119,7 +119,7 @@ const NEW_INSTALLER: Spec = spec(
 
 /// Pushes one component image by digest (as `oc adm release mirror` does) and returns its
 /// manifest digest.
-async fn push_component(p: &Pusher, repo: &str, s: &Spec, base: &[u8]) -> Pushed {
+async fn push_component(p: &Pusher, repo: &str, s: &Spec<'_>, base: &[u8]) -> Pushed {
     let config = serde_json::json!({
         "architecture": "amd64", "os": "linux",
         "config": {"Labels": {
@@ -784,4 +784,77 @@ async fn bad_payloads_fail_precisely_and_store_nothing() {
         .filter(|r| !r.starts_with("PayloadFailureRow"))
         .collect();
     assert_eq!(payload_rows, good.iter().collect::<Vec<_>>());
+}
+
+/// A payload the size of a real OCP one (190 components): read time, network and store.
+#[tokio::test]
+async fn a_payload_of_realistic_size_reads_quickly() {
+    let (store, _dir) = sqlite().await;
+    let f = fixture().await;
+    let names: Vec<String> = (0..190).map(|i| format!("component-{i:03}")).collect();
+    let specs: Vec<Spec> = names
+        .iter()
+        .map(|n| Spec {
+            name: n.as_str(),
+            commit: "4ddd828c588c1277361d89e03933a97595795b48",
+            source: "https://github.com/openshift/origin",
+            versions: "",
+        })
+        .collect();
+    let pushed: Vec<Pushed> = (0..190)
+        .map(|i| Pushed {
+            digest: registry::sha256(format!("component {i}").as_bytes()),
+            size: 0,
+            media_type: registry::OCI_MANIFEST.into(),
+        })
+        .collect();
+    let refs: Vec<(&Spec, &Pushed)> = specs.iter().zip(pushed.iter()).collect();
+    let references = image_references("4.21.0-okd-scos.3", "quay.io/okd/scos-content", &refs);
+    let layers = payload_layers(
+        &f.base,
+        &references,
+        Some(&release_metadata(
+            "4.21.0-okd-scos.3",
+            &["4.21.0-okd-scos.2"],
+        )),
+    );
+    f.pusher
+        .image(
+            "okd/scos-release",
+            Some("4.21.0-okd-scos.3"),
+            &payload_config("4.21.0-okd-scos.3", "amd64", &pushed[0]),
+            &layers,
+            false,
+        )
+        .await;
+    let spec = format!("{}/okd/scos-release:4.21.0-okd-scos.3", f.registry.host());
+    let reader = reader(&f.registry, Limits::default());
+    // warm the connection and token, as a long-running reader has them
+    reader.resolve_digest(&f.okd1).await.expect("warm");
+
+    let started = Instant::now();
+    let read = reader.read(&spec).await.expect("network read");
+    let network = started.elapsed();
+    assert_eq!(read.components.len(), 190);
+    let started = Instant::now();
+    reader
+        .read_into(
+            &store,
+            &request(&spec, Some((OKD_STREAM, "4.21.0-okd-scos.3"))),
+        )
+        .await
+        .expect("read and stored");
+    let total = started.elapsed();
+    eprintln!(
+        "190-component payload ({} kB image-references): network read {network:?}, \
+         read + store {total:?}",
+        references.len() / 1000
+    );
+    assert!(total < Duration::from_secs(5), "{total:?}");
+    let stored = store
+        .release_payload(OKD_STREAM, "4.21.0-okd-scos.3")
+        .await
+        .expect("query")
+        .expect("stored");
+    assert_eq!(stored.components.len(), 190);
 }
