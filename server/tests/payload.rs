@@ -858,3 +858,91 @@ async fn a_payload_of_realistic_size_reads_quickly() {
         .expect("stored");
     assert_eq!(stored.components.len(), 190);
 }
+
+/// Credentials from a Podman `auth.json` open a registry that wants Basic auth; without
+/// them the read fails as a recorded registry error, which a later success clears.
+#[tokio::test]
+async fn credentials_from_an_auth_file_open_a_protected_registry() {
+    use base64::Engine;
+    use oci_client::secrets::RegistryAuth;
+    use server::ingest::payload::auth::Credentials;
+
+    let (store, dir) = sqlite().await;
+    let registry = Registry::start_with_basic_auth().await;
+    let pusher = Pusher::with_auth(
+        registry.host(),
+        RegistryAuth::Basic(registry::USER.into(), registry::PASSWORD.into()),
+    )
+    .await;
+    let component = Pushed {
+        digest: registry::sha256(b"cli"),
+        size: 0,
+        media_type: registry::OCI_MANIFEST.into(),
+    };
+    let references = image_references(
+        OKD1,
+        "quay.io/okd/scos-content",
+        &[(&OKD_COMPONENTS[1], &component)],
+    );
+    let layers = payload_layers(&[], &references, Some(&release_metadata(OKD1, &[])));
+    pusher
+        .image(
+            "okd/scos-release",
+            Some(OKD1),
+            &payload_config(OKD1, "amd64", &component),
+            &layers[1..],
+            false,
+        )
+        .await;
+    let spec = format!("{}/okd/scos-release:{OKD1}", registry.host());
+
+    let anonymous = reader(&registry, Limits::default());
+    let err = anonymous
+        .read_into(&store, &request(&spec, Some((OKD_STREAM, OKD1))))
+        .await
+        .expect_err("anonymous is refused");
+    assert_eq!(err.kind(), "registry", "{err}");
+    assert!(store
+        .release_payload_failure(OKD_STREAM, OKD1)
+        .await
+        .expect("query")
+        .is_some());
+
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        registry::USER,
+        registry::PASSWORD
+    ));
+    let auth_file = dir.path().join("auth.json");
+    std::fs::write(
+        &auth_file,
+        format!(
+            r#"{{"auths": {{"{}": {{"auth": "{basic}"}}}}}}"#,
+            registry.host()
+        ),
+    )
+    .expect("auth.json written");
+    let reader = PayloadReader::new(ReaderConfig {
+        credentials: Credentials::from_auth_file(&auth_file).expect("auth file"),
+        insecure_hosts: vec![registry.host().to_string()],
+        ..ReaderConfig::default()
+    });
+    let outcome = reader
+        .read_into(&store, &request(&spec, Some((OKD_STREAM, OKD1))))
+        .await
+        .expect("authenticated read");
+    assert!(matches!(outcome, ReadOutcome::Read { .. }), "{outcome:?}");
+    let stored = store
+        .release_payload(OKD_STREAM, OKD1)
+        .await
+        .expect("query")
+        .expect("stored");
+    assert_eq!(stored.components.len(), 1);
+    assert_eq!(
+        store
+            .release_payload_failure(OKD_STREAM, OKD1)
+            .await
+            .expect("query"),
+        None
+    );
+}

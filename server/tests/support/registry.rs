@@ -30,6 +30,14 @@ pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json"
 /// Docker gzip layer media type.
 pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
+/// User of the registries started with [`Registry::start_with_basic_auth`].
+pub const USER: &str = "streamgate";
+/// Password of [`USER`].
+pub const PASSWORD: &str = "s3cret-pass";
+/// `htpasswd` line of [`USER`] (bcrypt at the lowest cost: the registry checks it on
+/// every request).
+const HTPASSWD: &str = "streamgate:$2b$04$S8MpsmuEoLqWg0MLfh1gDuAgVLPxZBmISt7Z5TbnKTs/xHsKc5V8u";
+
 /// A running `docker-registry`.
 pub struct Registry {
     child: Option<Child>,
@@ -39,8 +47,17 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Starts a registry and waits until `GET /v2/` answers.
+    /// Starts an anonymous registry and waits until `GET /v2/` answers.
     pub async fn start() -> Registry {
+        Registry::start_with(false).await
+    }
+
+    /// Starts a registry that wants HTTP Basic credentials ([`USER`], [`PASSWORD`]).
+    pub async fn start_with_basic_auth() -> Registry {
+        Registry::start_with(true).await
+    }
+
+    async fn start_with(basic_auth: bool) -> Registry {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -48,6 +65,16 @@ impl Registry {
             .port();
         let host = format!("127.0.0.1:{port}");
         let config = dir.path().join("config.yml");
+        let auth = if basic_auth {
+            let htpasswd = dir.path().join("htpasswd");
+            std::fs::write(&htpasswd, format!("{HTPASSWD}\n")).expect("htpasswd written");
+            format!(
+                "auth:\n  htpasswd:\n    realm: streamgate-test\n    path: {}\n",
+                htpasswd.display()
+            )
+        } else {
+            String::new()
+        };
         std::fs::write(
             &config,
             format!(
@@ -55,7 +82,7 @@ impl Registry {
                  log:\n  level: info\n  formatter: text\n\
                  storage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\n\
                  \x20 maintenance:\n    uploadpurging:\n      enabled: false\n\
-                 http:\n  addr: {host}\n  secret: streamgate-test\n",
+                 http:\n  addr: {host}\n  secret: streamgate-test\n{auth}",
                 root = dir.path().join("data").display()
             ),
         )
@@ -84,7 +111,9 @@ impl Registry {
                 .get(format!("http://{}/v2/", registry.host))
                 .send()
                 .await
-                .is_ok_and(|r| r.status().is_success());
+                .is_ok_and(|r| {
+                    r.status().is_success() || r.status() == reqwest::StatusCode::UNAUTHORIZED
+                });
             if ready {
                 break;
             }
@@ -196,14 +225,17 @@ pub struct Pusher {
 impl Pusher {
     /// A pusher for the registry at `host` (plain HTTP, anonymous).
     pub async fn new(host: &str) -> Pusher {
+        Pusher::with_auth(host, RegistryAuth::Anonymous).await
+    }
+
+    /// A pusher for the registry at `host` (plain HTTP) with `auth`.
+    pub async fn with_auth(host: &str, auth: RegistryAuth) -> Pusher {
         let client = Client::new(ClientConfig {
             protocol: ClientProtocol::Http,
             use_monolithic_push: true,
             ..ClientConfig::default()
         });
-        client
-            .store_auth_if_needed(host, &RegistryAuth::Anonymous)
-            .await;
+        client.store_auth_if_needed(host, &auth).await;
         Pusher {
             client,
             host: host.to_string(),
