@@ -642,6 +642,7 @@ async fn bad_payloads_fail_precisely_and_store_nothing() {
     let f = fixture().await;
     let limits = Limits {
         layer_bytes: 8 << 20,
+        unpacked_bytes: 16 << 20,
         ..Limits::default()
     };
     let reader = reader(&f.registry, limits);
@@ -657,8 +658,8 @@ async fn bad_payloads_fail_precisely_and_store_nothing() {
             .repeat(200)
             .as_bytes(),
     )]);
-    let mid = corrupt.len() / 2;
-    corrupt[mid..].iter_mut().for_each(|b| *b ^= 0x5a);
+    // keep the 10-byte gzip header, garble the deflate stream behind it
+    corrupt[10..40].iter_mut().for_each(|b| *b ^= 0x5a);
     let mut noise = vec![0u8; 50 << 20];
     let mut x: u32 = 0x9e37_79b9;
     for b in &mut noise {
@@ -667,8 +668,13 @@ async fn bad_payloads_fail_precisely_and_store_nothing() {
         x ^= x << 5;
         *b = x as u8;
     }
-    let cases: Vec<(&str, Layer, &str, &str)> =
-        vec![
+    // small on the wire, 24 MiB unpacked: stopped by the unpacked cap while streaming
+    let zeros = vec![0u8; 24 << 20];
+    let bomb = Layer::oci(&[
+        ("usr/share/zeros", &zeros),
+        ("release-manifests/image-references", b"{}"),
+    ]);
+    let cases: Vec<(&str, Layer, &str, &str)> = vec![
         (
             "corrupt-gzip",
             Layer {
@@ -676,7 +682,7 @@ async fn bad_payloads_fail_precisely_and_store_nothing() {
                 bytes: corrupt,
             },
             "corrupt_layer",
-            "corrupt layer sha256:",
+            "corrupt deflate stream",
         ),
         (
             "no-image-references",
@@ -686,7 +692,10 @@ async fn bad_payloads_fail_precisely_and_store_nothing() {
         ),
         (
             "malformed-json",
-            Layer::oci(&[("release-manifests/image-references", b"{\"kind\": \"ImageStream\", ")]),
+            Layer::oci(&[(
+                "release-manifests/image-references",
+                b"{\"kind\": \"ImageStream\", ",
+            )]),
             "malformed",
             "malformed release-manifests/image-references: EOF while parsing",
         ),
@@ -708,6 +717,7 @@ async fn bad_payloads_fail_precisely_and_store_nothing() {
             "too_large",
             "is too large: 52428800 bytes, limit 8388608",
         ),
+        ("gzip-bomb", bomb, "too_large", "unpacked layer sha256:"),
     ];
     for (tag, top, kind, message) in cases {
         let spec = bad_payload(&f, tag, top).await;
