@@ -344,7 +344,8 @@ pub struct PayloadFailure {
     pub message: String,
 }
 
-/// Reads payloads from registries; cheap to share, holds one HTTP client and its tokens.
+/// Reads payloads from registries; holds one HTTP client and its tokens (clones share them).
+#[derive(Clone)]
 pub struct PayloadReader {
     client: Client,
     config: ReaderConfig,
@@ -731,10 +732,13 @@ impl PayloadReader {
     }
 }
 
+/// An event about `pull_spec`, its source the registry host.
 fn event(pull_spec: &str, kind: &str, subject: &str, payload: String) -> NewEvent {
-    let host = pull_spec.split('/').next().unwrap_or_default();
+    let source = Reference::from_str(pull_spec)
+        .map(|r| r.resolve_registry().to_string())
+        .unwrap_or_else(|_| "registry".to_string());
     NewEvent {
-        source: host.to_string(),
+        source,
         kind: kind.to_string(),
         subject: subject.to_string(),
         payload,
