@@ -956,3 +956,53 @@ async fn credentials_from_an_auth_file_open_a_protected_registry() {
         None
     );
 }
+
+/// The release page's declared upgrade sources come from the payload's `release-metadata`
+/// once the payload was read, and stay unknown before.
+#[tokio::test]
+async fn release_detail_shows_the_declared_previous_of_its_payload() {
+    use app::backend::Backend;
+    use server::backend::StoreBackend;
+    use server::ingest::release_controller::PollRegistry;
+    use server::store::events::NewEvent;
+
+    let (store, _dir) = sqlite().await;
+    let f = fixture().await;
+    let tags = serde_json::json!({"name": OKD_STREAM, "tags": [
+        {"name": OKD1, "phase": "Accepted", "pullSpec": f.okd1, "downloadURL": ""}]});
+    server::events::ingest(
+        &store,
+        NewEvent {
+            source: "origin".into(),
+            kind: server::events::RC_TAGS.into(),
+            subject: OKD_STREAM.into(),
+            payload: tags.to_string(),
+            received_at: chrono::Utc::now(),
+            external_id: None,
+        },
+    )
+    .await
+    .expect("tags");
+    let backend = StoreBackend::new(store.clone(), PollRegistry::default());
+    let before = backend
+        .release(OKD1, Some(OKD_STREAM))
+        .await
+        .expect("release detail");
+    assert_eq!(before.declared_previous, None);
+
+    reader(&f.registry, Limits::default())
+        .read_into(&store, &request(&f.okd1, Some((OKD_STREAM, OKD1))))
+        .await
+        .expect("read");
+    let after = backend
+        .release(OKD1, Some(OKD_STREAM))
+        .await
+        .expect("release detail");
+    assert_eq!(
+        after.declared_previous,
+        Some(vec![
+            "4.20.0-okd-scos.6".to_string(),
+            "4.20.0-okd-scos.7".to_string()
+        ])
+    );
+}
