@@ -347,6 +347,8 @@ async fn fixture() -> Fixture {
             &[
                 (&arm64, "linux", "arm64", Some("v8")),
                 (&amd64, "linux", "amd64", None),
+                // as buildx writes attestations: not a platform
+                (&arm64, "unknown", "unknown", None),
             ],
         )
         .await;

@@ -404,9 +404,12 @@ impl PayloadReader {
         let (image, amd64_digest, index_platforms) =
             if media_type == OCI_INDEX || media_type == DOCKER_MANIFEST_LIST {
                 let entries = top.manifests.unwrap_or_default();
+                // buildx attestation entries say `unknown/unknown`: not a platform
                 let platforms: Vec<String> = entries
                     .iter()
-                    .filter_map(|e| e.platform.as_ref().map(Platform::name))
+                    .filter_map(|e| e.platform.as_ref())
+                    .filter(|p| p.os != "unknown")
+                    .map(Platform::name)
                     .collect();
                 let amd64 = entries
                     .iter()
