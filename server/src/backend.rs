@@ -217,6 +217,7 @@ impl StoreBackend {
             .store
             .neighbours(&r.stream, &r.name, r.created_at)
             .await?;
+        let declared_previous = self.store.declared_previous(&r.stream, &r.name).await?;
         let changelog = r
             .changelog
             .as_deref()
@@ -238,7 +239,7 @@ impl StoreBackend {
             gates,
             upgrades_into,
             upgrades_out,
-            declared_previous: None,
+            declared_previous,
             changelog,
             neighbours,
         })

@@ -8,6 +8,8 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
+use crate::ingest::payload::wire::PayloadRead;
+use crate::ingest::payload::{PayloadBinding, PayloadFailure};
 use crate::ingest::release_controller::wire::{
     ApiRelease, ApiReleaseInfo, ChangeLog, ReleaseStreams, UpgradeHistory, VerificationStatus,
 };
@@ -21,6 +23,13 @@ pub const RC_STREAMS: &str = "rc.streams";
 pub const RC_TAGS: &str = "rc.tags";
 /// Event kind: a release's `/release/{tag}` body.
 pub const RC_RELEASE: &str = "rc.release";
+
+/// Event kind: what was read from a release payload image (subject: its digest).
+pub const PAYLOAD_READ: &str = "payload.read";
+/// Event kind: the payload a release names (subject: `stream/release`).
+pub const PAYLOAD_RELEASE: &str = "payload.release";
+/// Event kind: a payload read that failed (subject: the pull spec).
+pub const PAYLOAD_FAILED: &str = "payload.failed";
 
 /// Why an input was refused or could not be stored.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +61,13 @@ enum Parsed {
         stream: String,
         info: Box<ApiReleaseInfo>,
     },
+    PayloadRead(Box<PayloadRead>),
+    PayloadRelease {
+        stream: String,
+        release: String,
+        binding: PayloadBinding,
+    },
+    PayloadFailed(PayloadFailure),
 }
 
 fn malformed(kind: &str, subject: &str, reason: impl ToString) -> EventError {
@@ -103,6 +119,43 @@ fn parse(kind: &str, subject: &str, payload: &str) -> Result<Parsed, EventError>
                 stream: stream.to_string(),
                 info: Box::new(info),
             })
+        }
+        PAYLOAD_READ => {
+            let read: PayloadRead =
+                serde_json::from_str(payload).map_err(|e| malformed(kind, subject, e))?;
+            read.validate().map_err(|e| malformed(kind, subject, e))?;
+            if read.digest != subject {
+                return Err(malformed(
+                    kind,
+                    subject,
+                    format!("body reads digest {:?}", read.digest),
+                ));
+            }
+            Ok(Parsed::PayloadRead(Box::new(read)))
+        }
+        PAYLOAD_RELEASE => {
+            let (stream, release) = subject
+                .split_once('/')
+                .ok_or_else(|| malformed(kind, subject, "subject is not stream/tag"))?;
+            let binding: PayloadBinding =
+                serde_json::from_str(payload).map_err(|e| malformed(kind, subject, e))?;
+            Ok(Parsed::PayloadRelease {
+                stream: stream.to_string(),
+                release: release.to_string(),
+                binding,
+            })
+        }
+        PAYLOAD_FAILED => {
+            let failure: PayloadFailure =
+                serde_json::from_str(payload).map_err(|e| malformed(kind, subject, e))?;
+            if failure.pull_spec != subject {
+                return Err(malformed(
+                    kind,
+                    subject,
+                    format!("body names pull spec {:?}", failure.pull_spec),
+                ));
+            }
+            Ok(Parsed::PayloadFailed(failure))
         }
         other => Err(EventError::UnknownKind(other.to_string())),
     }
@@ -170,6 +223,16 @@ async fn project(
         }
         Parsed::Tags(list) => project_tags(tx, source, list, at).await?,
         Parsed::Release { stream, info } => project_release(tx, stream, info, at).await?,
+        Parsed::PayloadRead(read) => tx.insert_payload(read, at).await?,
+        Parsed::PayloadRelease {
+            stream,
+            release,
+            binding,
+        } => {
+            tx.bind_release_payload(stream, release, &binding.digest, &binding.pull_spec, at)
+                .await?
+        }
+        Parsed::PayloadFailed(failure) => tx.record_payload_failure(failure, at).await?,
     }
     Ok(())
 }

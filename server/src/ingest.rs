@@ -1,3 +1,4 @@
-//! Everything that brings data in: today the release-controller poller.
+//! Everything that brings data in: the release-controller poller and the payload reader.
 
+pub mod payload;
 pub mod release_controller;

@@ -408,6 +408,7 @@ impl Store {
             .await?
         });
         out.extend(upgrades.iter().map(|u| format!("{u:?}")));
+        out.extend(self.payload_dump().await?);
         Ok(out)
     }
 }

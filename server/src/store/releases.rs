@@ -297,7 +297,16 @@ impl Tx {
 
     /// Empties every projected table (the log stays), before a replay of the log.
     pub async fn clear_projection(&mut self) -> StoreResult<()> {
-        for table in ["gates", "upgrades", "releases", "streams"] {
+        for table in [
+            "payload_failures",
+            "release_payloads",
+            "payload_components",
+            "payloads",
+            "gates",
+            "upgrades",
+            "releases",
+            "streams",
+        ] {
             on_tx!(self, c => {
                 sqlx::query(&format!("delete from {table}")).execute(c).await?.rows_affected()
             });

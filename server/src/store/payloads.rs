@@ -1,0 +1,606 @@
+//! Release payloads as read from their registry: the payload, its components, the release
+//! each belongs to and reads that failed. Written only by the projection in
+//! [`crate::events`]; read by the release page and, later, provenance.
+
+use chrono::{DateTime, Utc};
+
+use super::{Store, StoreError, StoreResult, Tx};
+use crate::ingest::payload::wire::PayloadRead;
+use crate::ingest::payload::PayloadFailure;
+use crate::{on_pool, on_tx};
+
+/// A stored payload.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Payload {
+    /// Manifest (or index) digest.
+    pub digest: String,
+    /// The pull spec it was first read from.
+    pub pull_spec: String,
+    /// Media type of the manifest or index.
+    pub media_type: String,
+    /// Release name from `image-references`.
+    pub name: String,
+    /// `release-metadata` version, when the payload has the file.
+    pub version: Option<String>,
+    /// `release-metadata` `previous`, JSON array, when the payload has the file.
+    pub previous: Option<String>,
+    /// `release-metadata` `metadata`, JSON object.
+    pub metadata: String,
+    /// Platforms, JSON array of `os/arch[/variant]`.
+    pub platforms: String,
+    /// Image config labels, JSON object.
+    pub labels: String,
+    /// When it was read.
+    pub read_at: DateTime<Utc>,
+}
+
+impl Payload {
+    /// The declared upgrade sources, when the payload has `release-metadata`.
+    pub fn previous_versions(&self) -> Option<Vec<String>> {
+        self.previous
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok())
+    }
+}
+
+/// One component of a stored payload.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PayloadComponent {
+    /// The payload's digest.
+    pub payload_digest: String,
+    /// Component name.
+    pub name: String,
+    /// Pull spec of the component image.
+    pub image: String,
+    /// The component image's digest.
+    pub image_digest: String,
+    /// Source repository URL (may be empty).
+    pub source_location: String,
+    /// Commit (may be empty).
+    pub commit_id: String,
+    /// Git ref (usually empty).
+    pub commit_ref: String,
+    /// `key=version[,…]` (may be empty).
+    pub versions: String,
+}
+
+/// A payload read that failed, as last recorded for a pull spec.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PayloadFailureRow {
+    /// The pull spec.
+    pub pull_spec: String,
+    /// Stream of the release, if known.
+    pub stream: Option<String>,
+    /// Release name, if known.
+    pub release: Option<String>,
+    /// Error kind.
+    pub kind: String,
+    /// Error message.
+    pub message: String,
+    /// When it was recorded.
+    pub failed_at: DateTime<Utc>,
+}
+
+/// A payload with its components.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PayloadWithComponents {
+    /// The payload.
+    pub payload: Payload,
+    /// Its components, by name.
+    pub components: Vec<PayloadComponent>,
+}
+
+const PAYLOAD_COLUMNS: &str = "digest, pull_spec, media_type, name, version, previous, \
+     metadata, platforms, labels, read_at";
+const COMPONENT_COLUMNS: &str = "payload_digest, name, image, image_digest, source_location, \
+     commit_id, commit_ref, versions";
+const FAILURE_COLUMNS: &str = "pull_spec, stream, release, kind, message, failed_at";
+
+fn json(value: &impl serde::Serialize) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl Tx {
+    /// Stores a payload read at `at`, unless its digest is stored already (a digest's
+    /// content never changes), and clears an earlier failure of the same pull spec.
+    pub async fn insert_payload(&mut self, p: &PayloadRead, at: DateTime<Utc>) -> StoreResult<()> {
+        let metadata = p.release_metadata.as_ref();
+        let previous = metadata.map(|m| json(&m.previous)).transpose()?;
+        let meta = match metadata {
+            Some(m) => json(&m.metadata)?,
+            None => "{}".to_string(),
+        };
+        let platforms = json(&p.platforms)?;
+        let labels = json(&p.labels)?;
+        let inserted = on_tx!(self, c => {
+            sqlx::query(
+                "insert into payloads (digest, pull_spec, media_type, name, version, previous, \
+                 metadata, platforms, labels, read_at) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 on conflict (digest) do nothing",
+            )
+            .bind(&p.digest)
+            .bind(&p.pull_spec)
+            .bind(&p.media_type)
+            .bind(&p.name)
+            .bind(metadata.map(|m| m.version.as_str()))
+            .bind(&previous)
+            .bind(&meta)
+            .bind(&platforms)
+            .bind(&labels)
+            .bind(at)
+            .execute(c)
+            .await?
+            .rows_affected()
+        });
+        if inserted == 1 {
+            for comp in &p.components {
+                on_tx!(self, c => {
+                    sqlx::query(
+                        "insert into payload_components (payload_digest, name, image, \
+                         image_digest, source_location, commit_id, commit_ref, versions) \
+                         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(&p.digest)
+                    .bind(&comp.name)
+                    .bind(&comp.image)
+                    .bind(&comp.image_digest)
+                    .bind(&comp.source_location)
+                    .bind(&comp.commit_id)
+                    .bind(&comp.commit_ref)
+                    .bind(&comp.versions)
+                    .execute(c)
+                    .await?
+                    .rows_affected()
+                });
+            }
+        }
+        on_tx!(self, c => {
+            sqlx::query("delete from payload_failures where pull_spec = $1")
+                .bind(&p.pull_spec)
+                .execute(c)
+                .await?
+                .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// Records that release `stream/release` has the stored payload `digest`.
+    pub async fn bind_release_payload(
+        &mut self,
+        stream: &str,
+        release: &str,
+        digest: &str,
+        pull_spec: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let known: Option<String> = on_tx!(self, c => {
+            sqlx::query_scalar("select digest from payloads where digest = $1")
+                .bind(digest)
+                .fetch_optional(c)
+                .await?
+        });
+        if known.is_none() {
+            return Err(StoreError::NotFound(format!("payload {digest}")));
+        }
+        on_tx!(self, c => {
+            sqlx::query(
+                "insert into release_payloads (stream, release, payload_digest, pull_spec, bound_at) \
+                 values ($1, $2, $3, $4, $5) \
+                 on conflict (stream, release) do update set payload_digest = excluded.payload_digest, \
+                 pull_spec = excluded.pull_spec, bound_at = excluded.bound_at",
+            )
+            .bind(stream)
+            .bind(release)
+            .bind(digest)
+            .bind(pull_spec)
+            .bind(at)
+            .execute(c)
+            .await?
+            .rows_affected()
+        });
+        on_tx!(self, c => {
+            sqlx::query("delete from payload_failures where pull_spec = $1")
+                .bind(pull_spec)
+                .execute(c)
+                .await?
+                .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// Records a failed read of a pull spec, replacing the earlier failure of that spec.
+    pub async fn record_payload_failure(
+        &mut self,
+        f: &PayloadFailure,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        on_tx!(self, c => {
+            sqlx::query(
+                "insert into payload_failures (pull_spec, stream, release, kind, message, failed_at) \
+                 values ($1, $2, $3, $4, $5, $6) \
+                 on conflict (pull_spec) do update set stream = excluded.stream, \
+                 release = excluded.release, kind = excluded.kind, message = excluded.message, \
+                 failed_at = excluded.failed_at",
+            )
+            .bind(&f.pull_spec)
+            .bind(&f.stream)
+            .bind(&f.release)
+            .bind(&f.kind)
+            .bind(&f.message)
+            .bind(at)
+            .execute(c)
+            .await?
+            .rows_affected()
+        });
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Whether the payload `digest` is stored.
+    pub async fn has_payload(&self, digest: &str) -> StoreResult<bool> {
+        let n: i64 = on_pool!(self, p => {
+            sqlx::query_scalar("select count(*) from payloads where digest = $1")
+                .bind(digest)
+                .fetch_one(p)
+                .await?
+        });
+        Ok(n > 0)
+    }
+
+    /// The payload digest recorded for release `stream/release`, if its payload was read.
+    pub async fn release_payload_digest(
+        &self,
+        stream: &str,
+        release: &str,
+    ) -> StoreResult<Option<String>> {
+        let digest = on_pool!(self, p => {
+            sqlx::query_scalar(
+                "select payload_digest from release_payloads where stream = $1 and release = $2",
+            )
+            .bind(stream)
+            .bind(release)
+            .fetch_optional(p)
+            .await?
+        });
+        Ok(digest)
+    }
+
+    /// The stored payload `digest` with its components.
+    pub async fn payload(&self, digest: &str) -> StoreResult<Option<PayloadWithComponents>> {
+        let payload = on_pool!(self, p => {
+            sqlx::query_as::<_, Payload>(&format!(
+                "select {PAYLOAD_COLUMNS} from payloads where digest = $1"
+            ))
+            .bind(digest)
+            .fetch_optional(p)
+            .await?
+        });
+        let Some(payload) = payload else {
+            return Ok(None);
+        };
+        let components = on_pool!(self, p => {
+            sqlx::query_as::<_, PayloadComponent>(&format!(
+                "select {COMPONENT_COLUMNS} from payload_components where payload_digest = $1 \
+                 order by name"
+            ))
+            .bind(digest)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(Some(PayloadWithComponents {
+            payload,
+            components,
+        }))
+    }
+
+    /// The payload of release `stream/release`, with its components, if it was read.
+    pub async fn release_payload(
+        &self,
+        stream: &str,
+        release: &str,
+    ) -> StoreResult<Option<PayloadWithComponents>> {
+        match self.release_payload_digest(stream, release).await? {
+            Some(digest) => self.payload(&digest).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The declared upgrade sources (`release-metadata` `previous`) of release
+    /// `stream/release`, when its payload was read and has `release-metadata`.
+    pub async fn declared_previous(
+        &self,
+        stream: &str,
+        release: &str,
+    ) -> StoreResult<Option<Vec<String>>> {
+        let previous: Option<Option<String>> = on_pool!(self, p => {
+            sqlx::query_scalar(
+                "select payloads.previous from release_payloads \
+                 join payloads on payloads.digest = release_payloads.payload_digest \
+                 where release_payloads.stream = $1 and release_payloads.release = $2",
+            )
+            .bind(stream)
+            .bind(release)
+            .fetch_optional(p)
+            .await?
+        });
+        previous
+            .flatten()
+            .map(|p| serde_json::from_str(&p).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()
+    }
+
+    /// The last failed payload read of release `stream/release`, if its payload could not
+    /// be read.
+    pub async fn release_payload_failure(
+        &self,
+        stream: &str,
+        release: &str,
+    ) -> StoreResult<Option<PayloadFailureRow>> {
+        let row = on_pool!(self, p => {
+            sqlx::query_as::<_, PayloadFailureRow>(&format!(
+                "select {FAILURE_COLUMNS} from payload_failures \
+                 where stream = $1 and release = $2 order by failed_at desc limit 1"
+            ))
+            .bind(stream)
+            .bind(release)
+            .fetch_optional(p)
+            .await?
+        });
+        Ok(row)
+    }
+
+    /// The failure recorded for `pull_spec`, if its last read failed.
+    pub async fn payload_failure(&self, pull_spec: &str) -> StoreResult<Option<PayloadFailureRow>> {
+        let row = on_pool!(self, p => {
+            sqlx::query_as::<_, PayloadFailureRow>(&format!(
+                "select {FAILURE_COLUMNS} from payload_failures where pull_spec = $1"
+            ))
+            .bind(pull_spec)
+            .fetch_optional(p)
+            .await?
+        });
+        Ok(row)
+    }
+
+    /// Every payload row, component, binding and failure, in a stable order, for tests
+    /// proving that a replay rebuilds identical rows.
+    pub async fn payload_dump(&self) -> StoreResult<Vec<String>> {
+        let mut out = Vec::new();
+        let payloads = on_pool!(self, p => {
+            sqlx::query_as::<_, Payload>(&format!(
+                "select {PAYLOAD_COLUMNS} from payloads order by digest"
+            ))
+            .fetch_all(p)
+            .await?
+        });
+        out.extend(payloads.iter().map(|r| format!("{r:?}")));
+        let components = on_pool!(self, p => {
+            sqlx::query_as::<_, PayloadComponent>(&format!(
+                "select {COMPONENT_COLUMNS} from payload_components order by payload_digest, name"
+            ))
+            .fetch_all(p)
+            .await?
+        });
+        out.extend(components.iter().map(|r| format!("{r:?}")));
+        let bindings: Vec<(String, String, String, String, DateTime<Utc>)> = on_pool!(self, p => {
+            sqlx::query_as(
+                "select stream, release, payload_digest, pull_spec, bound_at from release_payloads \
+                 order by stream, release",
+            )
+            .fetch_all(p)
+            .await?
+        });
+        out.extend(bindings.iter().map(|r| format!("{r:?}")));
+        let failures = on_pool!(self, p => {
+            sqlx::query_as::<_, PayloadFailureRow>(&format!(
+                "select {FAILURE_COLUMNS} from payload_failures order by pull_spec"
+            ))
+            .fetch_all(p)
+            .await?
+        });
+        out.extend(failures.iter().map(|r| format!("{r:?}")));
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::events::{
+        ingest, reproject, EventError, PAYLOAD_FAILED, PAYLOAD_READ, PAYLOAD_RELEASE,
+    };
+    use crate::ingest::payload::wire::{Component, DeclaredMetadata};
+    use crate::store::events::NewEvent;
+    use crate::store::testing;
+
+    const STREAM: &str = "4.21.0-0.okd-scos";
+    const NEW: &str = "4.21.0-0.okd-scos-2026-02-11-071519";
+    const BROKEN: &str = "4.21.0-0.okd-scos-2026-02-12-010101";
+
+    fn digest(n: u8) -> String {
+        format!("sha256:{}", hex::encode([n; 32]))
+    }
+
+    fn event(kind: &str, subject: &str, payload: String, minute: u32) -> NewEvent {
+        NewEvent {
+            source: "registry.ci.openshift.org".into(),
+            kind: kind.into(),
+            subject: subject.into(),
+            payload,
+            received_at: Utc
+                .with_ymd_and_hms(2026, 2, 11, 12, minute, 0)
+                .single()
+                .expect("valid"),
+            external_id: None,
+        }
+    }
+
+    fn read(d: &str, pull_spec: &str, previous: &[&str]) -> PayloadRead {
+        let component = |name: &str, n: u8, commit: &str| Component {
+            name: name.into(),
+            image: format!("quay.io/okd/scos-content@{}", digest(n)),
+            image_digest: digest(n),
+            source_location: format!("https://github.com/openshift/{name}"),
+            commit_id: commit.into(),
+            commit_ref: String::new(),
+            versions: String::new(),
+        };
+        PayloadRead {
+            digest: d.into(),
+            pull_spec: pull_spec.into(),
+            media_type: crate::ingest::payload::OCI_INDEX.into(),
+            amd64_digest: Some(digest(99)),
+            platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
+            labels: [("io.openshift.release".to_string(), NEW.to_string())].into(),
+            name: NEW.into(),
+            created: Some("2026-02-11T07:15:19Z".into()),
+            annotations: Default::default(),
+            release_metadata: Some(DeclaredMetadata {
+                version: NEW.into(),
+                previous: previous.iter().map(|p| p.to_string()).collect(),
+                metadata: Default::default(),
+            }),
+            components: vec![
+                component("cli", 10, "4ddd828c588c1277361d89e03933a97595795b48"),
+                component("installer", 11, "5b0f1c3d9e8a7f6b5c4d3e2f1a0b9c8d7e6f5a4b"),
+            ],
+        }
+    }
+
+    fn spec(tag: &str) -> String {
+        format!("registry.ci.openshift.org/origin/release-scos:{tag}")
+    }
+
+    /// A payload read, bound to its release, re-delivered, failed elsewhere and replayed.
+    async fn payload_story(store: Store) {
+        let a = digest(1);
+        let body =
+            serde_json::to_string(&read(&a, &spec(NEW), &["4.20.0-okd-scos.1"])).expect("json");
+        assert!(ingest(&store, event(PAYLOAD_READ, &a, body.clone(), 0))
+            .await
+            .expect("read")
+            .is_some());
+        let binding = serde_json::json!({"digest": a, "pull_spec": spec(NEW)}).to_string();
+        ingest(
+            &store,
+            event(
+                PAYLOAD_RELEASE,
+                &format!("{STREAM}/{NEW}"),
+                binding.clone(),
+                1,
+            ),
+        )
+        .await
+        .expect("bound");
+
+        let got = store
+            .release_payload(STREAM, NEW)
+            .await
+            .expect("query")
+            .expect("stored");
+        assert_eq!(got.payload.digest, a);
+        assert_eq!(got.payload.version.as_deref(), Some(NEW));
+        assert_eq!(
+            got.payload.previous_versions(),
+            Some(vec!["4.20.0-okd-scos.1".to_string()])
+        );
+        assert_eq!(got.components.len(), 2);
+        assert_eq!(got.components[0].name, "cli");
+        assert_eq!(
+            got.components[1].commit_id,
+            "5b0f1c3d9e8a7f6b5c4d3e2f1a0b9c8d7e6f5a4b"
+        );
+        assert_eq!(
+            store.declared_previous(STREAM, NEW).await.expect("query"),
+            Some(vec!["4.20.0-okd-scos.1".to_string()])
+        );
+        assert_eq!(
+            store
+                .declared_previous(STREAM, BROKEN)
+                .await
+                .expect("query"),
+            None
+        );
+
+        // re-delivery writes nothing
+        let before = store.projection_dump().await.expect("dump");
+        assert!(ingest(&store, event(PAYLOAD_READ, &a, body, 5))
+            .await
+            .expect("again")
+            .is_none());
+        assert_eq!(store.projection_dump().await.expect("dump"), before);
+
+        // a failed read of another release is recorded beside, touching nothing stored
+        let failure = serde_json::json!({"pull_spec": spec(BROKEN), "stream": STREAM,
+            "release": BROKEN, "kind": "corrupt_layer", "message": "corrupt layer sha256:…: bad"})
+        .to_string();
+        ingest(&store, event(PAYLOAD_FAILED, &spec(BROKEN), failure, 6))
+            .await
+            .expect("failure");
+        let f = store
+            .release_payload_failure(STREAM, BROKEN)
+            .await
+            .expect("query")
+            .expect("failure stored");
+        assert_eq!(f.kind, "corrupt_layer");
+        let after = store.projection_dump().await.expect("dump");
+        assert!(before.iter().all(|row| after.contains(row)));
+        assert_eq!(after.len(), before.len() + 1);
+
+        // refused inputs roll back
+        let wrong_subject =
+            serde_json::to_string(&read(&digest(2), &spec(BROKEN), &[])).expect("json");
+        let err = ingest(&store, event(PAYLOAD_READ, &digest(3), wrong_subject, 7))
+            .await
+            .expect_err("subject mismatch");
+        assert!(matches!(err, EventError::Malformed { .. }), "{err}");
+        let unknown =
+            serde_json::json!({"digest": digest(4), "pull_spec": spec(BROKEN)}).to_string();
+        let err = ingest(
+            &store,
+            event(PAYLOAD_RELEASE, &format!("{STREAM}/{BROKEN}"), unknown, 7),
+        )
+        .await
+        .expect_err("unknown payload");
+        assert!(
+            matches!(err, EventError::Store(StoreError::NotFound(_))),
+            "{err}"
+        );
+        assert_eq!(store.projection_dump().await.expect("dump"), after);
+
+        // a later successful read of the broken release clears its failure
+        let b = digest(2);
+        let body = serde_json::to_string(&read(&b, &spec(BROKEN), &[])).expect("json");
+        ingest(&store, event(PAYLOAD_READ, &b, body, 8))
+            .await
+            .expect("read b");
+        assert_eq!(
+            store
+                .release_payload_failure(STREAM, BROKEN)
+                .await
+                .expect("query"),
+            None
+        );
+
+        // replaying the log rebuilds identical rows
+        let projected = store.projection_dump().await.expect("dump");
+        let stats = reproject(&store).await.expect("reproject");
+        assert_eq!(stats.skipped, 0);
+        assert_eq!(store.projection_dump().await.expect("dump"), projected);
+    }
+
+    #[tokio::test]
+    async fn payload_story_on_sqlite() {
+        let (store, _dir) = testing::sqlite().await;
+        payload_story(store).await;
+    }
+
+    #[tokio::test]
+    async fn payload_story_on_postgres() {
+        payload_story(testing::postgres().await).await;
+    }
+}
