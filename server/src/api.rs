@@ -11,6 +11,7 @@
 pub mod cache;
 pub mod compare;
 pub mod docs;
+pub mod hooks;
 pub mod releases;
 pub mod schema;
 pub mod streams;
@@ -33,7 +34,8 @@ pub const PREFIX: &str = "/api/v1";
 
 /// Every `/api/v1` route, with caching and CORS, and a JSON 404 for unknown paths below it.
 pub fn router() -> Router<AppState> {
-    cache::public_reads(
+    // the hooks are writes: no caching, no CORS
+    hooks::router().merge(cache::public_reads(
         Router::new()
             .merge(streams::router())
             .merge(releases::router())
@@ -42,7 +44,7 @@ pub fn router() -> Router<AppState> {
             .route("/api/v1", any(unknown_path))
             .route("/api/v1/", any(unknown_path))
             .route("/api/v1/{*rest}", any(unknown_path)),
-    )
+    ))
 }
 
 /// The page backend over the request's store: the API reuses its row-to-model mapping.
@@ -74,6 +76,18 @@ pub enum ApiError {
     /// The route exists but not for this method.
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// Credentials are missing or wrong; the message says which.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The route is switched off; the message says how to switch it on.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The body is larger than the route takes.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// The body's content type is not one the route takes.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Something failed inside; logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -147,6 +161,10 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let detail = match &self {
@@ -156,7 +174,14 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        (status, Json(ErrorBody::one(detail))).into_response()
+        let mut response = (status, Json(ErrorBody::one(detail))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"streamgate hooks\""),
+            );
+        }
+        response
     }
 }
 
