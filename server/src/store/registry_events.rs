@@ -196,10 +196,131 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeZone;
+
     use super::*;
+    use crate::events::{ingest, PAYLOAD_FAILED, RC_TAGS};
+    use crate::store::events::NewEvent;
+    use crate::store::testing;
 
     #[test]
     fn like_patterns_escape_wildcards() {
         assert_eq!(like_literal("okd/scos_release%"), "okd/scos\\_release\\%");
+    }
+
+    const STREAM: &str = "4.21.0-0.okd-scos";
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 2, 11, hour, 0, 0)
+            .single()
+            .expect("valid")
+    }
+
+    fn event(kind: &str, subject: &str, payload: String, hour: u32) -> NewEvent {
+        NewEvent {
+            source: "origin".into(),
+            kind: kind.into(),
+            subject: subject.into(),
+            payload,
+            received_at: at(hour),
+            external_id: None,
+        }
+    }
+
+    fn spec(name: &str) -> String {
+        format!("registry.ci.openshift.org/origin/release_scos:{name}")
+    }
+
+    /// Which releases wait for their payload, and which pushes name a release.
+    async fn payload_queue_story(store: Store) {
+        let names = [
+            "4.21.0-0.okd-scos-2026-02-09-010101",
+            "4.21.0-0.okd-scos-2026-02-10-010101",
+            "4.21.0-0.okd-scos-2026-02-11-010101",
+        ];
+        let tags: Vec<_> = names
+            .iter()
+            .map(|n| serde_json::json!({"name": n, "phase": "Accepted", "pullSpec": spec(n), "downloadURL": ""}))
+            .collect();
+        let body = serde_json::json!({"name": STREAM, "tags": tags}).to_string();
+        ingest(&store, event(RC_TAGS, STREAM, body, 1))
+            .await
+            .expect("tags");
+        let waiting = store
+            .releases_awaiting_payload(at(0), 10)
+            .await
+            .expect("query");
+        let order: Vec<&str> = waiting.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(order, [names[2], names[1], names[0]], "newest first");
+        assert_eq!(waiting[0].pull_spec, spec(names[2]));
+        assert_eq!(
+            store
+                .releases_awaiting_payload(at(0), 1)
+                .await
+                .expect("query")
+                .len(),
+            1
+        );
+
+        // a failure at 02:00 keeps the release out until the cut-off passes it
+        let failure = serde_json::json!({"pull_spec": spec(names[2]), "stream": STREAM,
+            "release": names[2], "kind": "registry", "message": "registry error on manifest: 503"})
+        .to_string();
+        ingest(&store, event(PAYLOAD_FAILED, &spec(names[2]), failure, 2))
+            .await
+            .expect("failure");
+        let waiting = store
+            .releases_awaiting_payload(at(1), 10)
+            .await
+            .expect("query");
+        assert_eq!(waiting.len(), 2);
+        assert!(waiting.iter().all(|r| r.name != names[2]));
+        assert_eq!(
+            store
+                .releases_awaiting_payload(at(3), 10)
+                .await
+                .expect("query")
+                .len(),
+            3
+        );
+
+        // an expired release is not read any more
+        let body = serde_json::json!({"name": STREAM, "tags": [tags[1], tags[2]]}).to_string();
+        ingest(&store, event(RC_TAGS, STREAM, body, 4))
+            .await
+            .expect("pruned");
+        let waiting = store
+            .releases_awaiting_payload(at(3), 10)
+            .await
+            .expect("query");
+        assert!(waiting.iter().all(|r| r.name != names[0]));
+
+        // pushes name a release by repository and tag or digest; `_` is no wildcard
+        let repo = "origin/release_scos";
+        let count =
+            |tag: Option<&'static str>, digest: Option<&'static str>, repo: &'static str| {
+                let store = store.clone();
+                async move {
+                    store
+                        .releases_matching_image(repo, tag, digest)
+                        .await
+                        .expect("query")
+                }
+            };
+        assert_eq!(count(Some(names[1]), None, repo).await, 1);
+        assert_eq!(count(Some(names[1]), None, "origin/releasexscos").await, 0);
+        assert_eq!(count(Some("4.21.0"), Some("sha256:aa"), repo).await, 0);
+        assert_eq!(count(None, None, repo).await, 0);
+    }
+
+    #[tokio::test]
+    async fn payload_queue_story_on_sqlite() {
+        let (store, _dir) = testing::sqlite().await;
+        payload_queue_story(store).await;
+    }
+
+    #[tokio::test]
+    async fn payload_queue_story_on_postgres() {
+        payload_queue_story(testing::postgres().await).await;
     }
 }
