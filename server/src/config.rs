@@ -148,7 +148,8 @@ pub struct RegistryArgs {
     #[arg(
         long = "hook-secret",
         env = "STREAMGATE_HOOK_SECRETS",
-        value_delimiter = ','
+        value_delimiter = ',',
+        hide_env_values = true
     )]
     pub hook_secrets: Vec<String>,
 }
