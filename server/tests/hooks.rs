@@ -56,11 +56,8 @@ async fn postgres() -> Store {
     static N: AtomicU32 = AtomicU32::new(0);
     let admin_url = std::env::var("STREAMGATE_TEST_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let name = format!(
-        "sg_hooks_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    );
+    // one database per call, re-created by the next run
+    let name = format!("sg_hooks_{}", N.fetch_add(1, Ordering::SeqCst));
     server::store::fresh_postgres(&admin_url, &name)
         .await
         .expect("postgres reachable")
@@ -357,7 +354,6 @@ async fn registry_notification_wakes_the_payload_worker() {
     let registry =
         Registry::start_notifying(&format!("http://{addr}/api/v1/hooks/registry"), SECRET).await;
 
-    // the worker finds nothing to read and sleeps: only a wake-up can start the next round
     let reader = PayloadReader::new(ReaderConfig {
         insecure_hosts: vec![registry.host().to_string()],
         timeout: Duration::from_secs(5),
@@ -372,13 +368,24 @@ async fn registry_notification_wakes_the_payload_worker() {
             ..WorkerConfig::default()
         },
     );
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(worker.run(stopped));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-
+    // the release is listed before its image is pushed: the first read fails and is
+    // recorded, and the worker sleeps; only the push's notification can start the next round
     let name = "4.21.0-okd-scos.1";
     let repo = "okd/scos-release";
-    known_release(&store, name, &format!("{}/{repo}:{name}", registry.host())).await;
+    let pull_spec = format!("{}/{repo}:{name}", registry.host());
+    known_release(&store, name, &pull_spec).await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(worker.run(stopped));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while store
+        .payload_failure(&pull_spec)
+        .await
+        .expect("query")
+        .is_none()
+    {
+        assert!(Instant::now() < deadline, "first read did not fail");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let pusher = Pusher::new(registry.host()).await;
     let (config, layers) = payload(name);
     let pushed = pusher

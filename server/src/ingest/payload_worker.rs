@@ -8,6 +8,9 @@
 //! store then leaves the pull spec out for `retry_after`, and the worker itself backs off
 //! per pull spec (doubling from one interval up to `retry_after`), so a registry that keeps
 //! failing is not asked again every interval even when the recorded failure does not change.
+//! A push of the image (a webhook) lifts both: the store lists a failed release again once
+//! a registry event newer than its failure names its image, and a wake-up clears the
+//! worker's own backoff.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -119,6 +122,12 @@ impl PayloadWorker {
         );
     }
 
+    fn forget_backoff(&self) {
+        if let Ok(mut map) = self.backoff.lock() {
+            map.clear();
+        }
+    }
+
     /// One round: reads the payloads of up to `batch` releases that wait for one.
     pub async fn run_once(&self) -> Result<RoundReport, StoreError> {
         let retry = chrono::Duration::from_std(self.config.retry_after)
@@ -193,7 +202,8 @@ impl PayloadWorker {
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.config.interval) => {}
-                _ = self.wake.notified() => {}
+                // something a release names was pushed: failed reads may succeed now
+                _ = self.wake.notified() => self.forget_backoff(),
                 _ = stop.changed() => return,
             }
         }

@@ -169,7 +169,9 @@ impl Store {
     }
 
     /// Releases still listed upstream whose payload has not been read and whose last read
-    /// did not fail after `failed_before`, newest first, at most `limit`.
+    /// did not fail after `failed_before` — or did, but its image was pushed again since
+    /// (a registry event names its `repository:tag` or digest) — newest first, at most
+    /// `limit`.
     pub async fn releases_awaiting_payload(
         &self,
         failed_before: DateTime<Utc>,
@@ -182,7 +184,11 @@ impl Store {
                  and not exists (select 1 from release_payloads rp \
                      where rp.stream = r.stream and rp.release = r.name) \
                  and not exists (select 1 from payload_failures f \
-                     where f.pull_spec = r.pull_spec and f.failed_at > $1) \
+                     where f.pull_spec = r.pull_spec and f.failed_at > $1 \
+                     and not exists (select 1 from registry_events e \
+                         where e.action = 'push' and e.received_at > f.failed_at \
+                         and (r.pull_spec like '%/' || e.repository || ':' || e.tag \
+                           or r.pull_spec like '%/' || e.repository || '@' || e.digest))) \
                  order by r.created_at desc, r.stream, r.name limit $2",
             )
             .bind(failed_before)
@@ -199,7 +205,7 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::events::{ingest, PAYLOAD_FAILED, RC_TAGS};
+    use crate::events::{ingest, PAYLOAD_FAILED, RC_TAGS, REGISTRY_EVENT};
     use crate::store::events::NewEvent;
     use crate::store::testing;
 
@@ -283,6 +289,21 @@ mod tests {
                 .len(),
             3
         );
+
+        // ... unless its image is pushed again after the failure
+        let push = serde_json::json!({"id": "push-1", "timestamp": "2026-02-11T03:00:00Z",
+            "action": "push", "target": {"repository": "origin/release_scos", "tag": names[2],
+            "digest": "sha256:aa", "mediaType": "application/vnd.oci.image.index.v1+json"}})
+        .to_string();
+        let mut pushed = event(REGISTRY_EVENT, "origin/release_scos", push, 3);
+        pushed.source = "registry".into();
+        pushed.external_id = Some("push-1".into());
+        ingest(&store, pushed).await.expect("push");
+        let waiting = store
+            .releases_awaiting_payload(at(1), 10)
+            .await
+            .expect("query");
+        assert_eq!(waiting.len(), 3);
 
         // an expired release is not read any more
         let body = serde_json::json!({"name": STREAM, "tags": [tags[1], tags[2]]}).to_string();
