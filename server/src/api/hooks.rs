@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{ApiError, ApiQuery};
+use super::{ApiError, ApiQuery, ErrorBody};
 use crate::events::{self, EventError, QUAY_PUSH, REGISTRY_EVENT};
 use crate::ingest::registry::{self, QuayPush, DISTRIBUTION_EVENTS_V1, DISTRIBUTION_EVENTS_V2};
 use crate::store::events::NewEvent;
@@ -115,7 +115,7 @@ async fn post_only(method: Method, uri: Uri) -> ApiError {
 }
 
 /// What a hook did with a delivery.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HookSummary {
     /// Events stored.
     pub accepted: u64,
@@ -195,8 +195,25 @@ async fn store_event(
     }
 }
 
-/// `POST /api/v1/hooks/registry`: a distribution notification envelope.
-async fn receive_registry_events(
+/// Takes a CNCF distribution notification envelope (`{"events": [...]}`, content type
+/// `application/vnd.docker.distribution.events.v1+json`, `…v2+json` or `application/json`);
+/// stores its manifest pushes and deletes. Send `Authorization: Bearer <secret>`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/hooks/registry",
+    tag = "hooks",
+    request_body(content = String, description = "a distribution notification envelope",
+        content_type = "application/vnd.docker.distribution.events.v1+json"),
+    responses(
+        (status = 202, description = "stored; re-delivered events count as duplicates", body = HookSummary),
+        (status = 400, description = "the body does not parse; nothing was stored", body = ErrorBody),
+        (status = 401, description = "missing or wrong bearer secret", body = ErrorBody),
+        (status = 403, description = "the hook has no secret configured", body = ErrorBody),
+        (status = 413, description = "the body is larger than 1 MiB", body = ErrorBody),
+        (status = 415, description = "another content type", body = ErrorBody)
+    )
+)]
+pub async fn receive_registry_events(
     State(state): State<AppState>,
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
@@ -251,8 +268,25 @@ async fn receive_registry_events(
     Ok((StatusCode::ACCEPTED, Json(summary)))
 }
 
-/// `POST /api/v1/hooks/quay[?secret=…]`: a Quay `repo_push` notification.
-async fn receive_quay_push(
+/// Takes a Quay `repo_push` notification (`application/json`). Quay cannot send headers:
+/// put the secret in the notification URL as `?secret=<secret>` (a bearer header works too).
+#[utoipa::path(
+    post,
+    path = "/api/v1/hooks/quay",
+    tag = "hooks",
+    params(("secret" = Option<String>, Query, description = "the hook's secret")),
+    request_body(content = String, description = "a Quay repo_push notification",
+        content_type = "application/json"),
+    responses(
+        (status = 202, description = "stored; re-delivered events count as duplicates", body = HookSummary),
+        (status = 400, description = "the body does not parse; nothing was stored", body = ErrorBody),
+        (status = 401, description = "missing or wrong secret", body = ErrorBody),
+        (status = 403, description = "the hook has no secret configured", body = ErrorBody),
+        (status = 413, description = "the body is larger than 1 MiB", body = ErrorBody),
+        (status = 415, description = "another content type", body = ErrorBody)
+    )
+)]
+pub async fn receive_quay_push(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<SecretQuery>,
     headers: HeaderMap,
