@@ -127,8 +127,9 @@ pub struct HookSummary {
 
 /// `?secret=` of the Quay hook.
 #[derive(Debug, Deserialize)]
-struct SecretQuery {
-    secret: Option<String>,
+pub struct SecretQuery {
+    /// The hook's secret.
+    pub secret: Option<String>,
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
