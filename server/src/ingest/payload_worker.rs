@@ -209,3 +209,57 @@ impl PayloadWorker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{ingest, RC_TAGS};
+    use crate::ingest::payload::ReaderConfig;
+    use crate::store::events::NewEvent;
+    use crate::store::testing;
+
+    #[tokio::test]
+    async fn failed_reads_are_recorded_and_left_alone() {
+        let (store, _dir) = testing::sqlite().await;
+        // nothing listens on the discard port: every read fails fast
+        let spec = "127.0.0.1:9/okd/scos-release:4.21.0-okd-scos.1";
+        let tags = serde_json::json!({"name": "4-scos-stable", "tags": [{"name": "4.21.0-okd-scos.1",
+            "phase": "Accepted", "pullSpec": spec, "downloadURL": ""}]});
+        ingest(
+            &store,
+            NewEvent {
+                source: "origin".into(),
+                kind: RC_TAGS.into(),
+                subject: "4-scos-stable".into(),
+                payload: tags.to_string(),
+                received_at: chrono::Utc::now(),
+                external_id: None,
+            },
+        )
+        .await
+        .expect("release");
+        let reader = PayloadReader::new(ReaderConfig {
+            insecure_hosts: vec!["127.0.0.1:9".into()],
+            timeout: Duration::from_secs(2),
+            ..ReaderConfig::default()
+        });
+        let worker = PayloadWorker::new(
+            store.clone(),
+            reader,
+            Arc::new(Notify::new()),
+            WorkerConfig::default(),
+        );
+        let first = worker.run_once().await.expect("round");
+        assert_eq!(first.failed, 1, "{first:?}");
+        let failure = store
+            .payload_failure(spec)
+            .await
+            .expect("query")
+            .expect("failure recorded");
+        assert_eq!(failure.kind, "registry");
+        assert_eq!(failure.release.as_deref(), Some("4.21.0-okd-scos.1"));
+        // within the retry window nothing is asked again
+        let second = worker.run_once().await.expect("round");
+        assert_eq!(second, RoundReport::default());
+    }
+}
