@@ -5,8 +5,9 @@
 //! Each resource has its own file and `router()`; this module merges them and owns the edge:
 //! [`ApiError`] turns every failure into a status and `{"errors":[{"detail": "…"}]}`, logging
 //! internal errors once and never sending their details; [`ApiQuery`] and [`ApiPath`] give
-//! malformed input the same envelope. Every response goes through [`cache`] (strong `ETag`,
-//! `304`, `Cache-Control`) and carries CORS headers for any origin.
+//! malformed input the same envelope. Every read goes through [`cache`] (strong `ETag`,
+//! `304`, `Cache-Control`) and carries CORS headers for any origin. The only writes are the
+//! registry webhooks ([`hooks`]), outside that layer.
 
 pub mod cache;
 pub mod compare;
@@ -32,7 +33,8 @@ use crate::AppState;
 /// Where the API lives.
 pub const PREFIX: &str = "/api/v1";
 
-/// Every `/api/v1` route, with caching and CORS, and a JSON 404 for unknown paths below it.
+/// Every `/api/v1` route: the public reads with caching and CORS, the webhooks without, and
+/// a JSON 404 for unknown paths below it.
 pub fn router() -> Router<AppState> {
     // the hooks are writes: no caching, no CORS
     hooks::router().merge(cache::public_reads(
