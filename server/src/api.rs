@@ -5,12 +5,14 @@
 //! Each resource has its own file and `router()`; this module merges them and owns the edge:
 //! [`ApiError`] turns every failure into a status and `{"errors":[{"detail": "…"}]}`, logging
 //! internal errors once and never sending their details; [`ApiQuery`] and [`ApiPath`] give
-//! malformed input the same envelope. Every response goes through [`cache`] (strong `ETag`,
-//! `304`, `Cache-Control`) and carries CORS headers for any origin.
+//! malformed input the same envelope. Every read goes through [`cache`] (strong `ETag`,
+//! `304`, `Cache-Control`) and carries CORS headers for any origin. The only writes are the
+//! registry webhooks ([`hooks`]), outside that layer.
 
 pub mod cache;
 pub mod compare;
 pub mod docs;
+pub mod hooks;
 pub mod releases;
 pub mod schema;
 pub mod streams;
@@ -31,9 +33,11 @@ use crate::AppState;
 /// Where the API lives.
 pub const PREFIX: &str = "/api/v1";
 
-/// Every `/api/v1` route, with caching and CORS, and a JSON 404 for unknown paths below it.
+/// Every `/api/v1` route: the public reads with caching and CORS, the webhooks without, and
+/// a JSON 404 for unknown paths below it.
 pub fn router() -> Router<AppState> {
-    cache::public_reads(
+    // the hooks are writes: no caching, no CORS
+    hooks::router().merge(cache::public_reads(
         Router::new()
             .merge(streams::router())
             .merge(releases::router())
@@ -42,7 +46,7 @@ pub fn router() -> Router<AppState> {
             .route("/api/v1", any(unknown_path))
             .route("/api/v1/", any(unknown_path))
             .route("/api/v1/{*rest}", any(unknown_path)),
-    )
+    ))
 }
 
 /// The page backend over the request's store: the API reuses its row-to-model mapping.
@@ -74,6 +78,18 @@ pub enum ApiError {
     /// The route exists but not for this method.
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// Credentials are missing or wrong; the message says which.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The route is switched off; the message says how to switch it on.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The body is larger than the route takes.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// The body's content type is not one the route takes.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Something failed inside; logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -147,6 +163,10 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let detail = match &self {
@@ -156,7 +176,14 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        (status, Json(ErrorBody::one(detail))).into_response()
+        let mut response = (status, Json(ErrorBody::one(detail))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"streamgate hooks\""),
+            );
+        }
+        response
     }
 }
 

@@ -6,6 +6,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use regex::Regex;
 
+use crate::api::hooks::{HookSecrets, HOOKS};
+use crate::ingest::payload::auth::Credentials;
+use crate::ingest::payload::ReaderConfig;
+use crate::ingest::payload_worker::WorkerConfig;
 use crate::ingest::release_controller::{Controller, PollTiming};
 
 /// Streamgate: release dashboard and promotion console for OKD.
@@ -109,6 +113,94 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "STREAMGATE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
+    /// Payload reading and registry webhooks.
+    #[command(flatten)]
+    pub registry: Box<RegistryArgs>,
+}
+
+/// How release payloads are read, and who may call the registry webhooks.
+#[derive(Debug, Clone, Args)]
+pub struct RegistryArgs {
+    /// Registry credentials: a Docker/Podman `auth.json`.
+    #[arg(long, env = "STREAMGATE_REGISTRY_AUTH_FILE")]
+    pub registry_auth_file: Option<std::path::PathBuf>,
+    /// A registry (HOST[:PORT]) spoken to over plain HTTP; repeat for several.
+    #[arg(
+        long = "insecure-registry",
+        env = "STREAMGATE_INSECURE_REGISTRIES",
+        value_delimiter = ','
+    )]
+    pub insecure_registries: Vec<String>,
+    /// Do not read release payloads.
+    #[arg(long, env = "STREAMGATE_NO_PAYLOADS")]
+    pub no_payloads: bool,
+    /// Time between rounds of the payload reader (a webhook wakes it early).
+    #[arg(long, env = "STREAMGATE_PAYLOAD_INTERVAL", default_value = "2m", value_parser = parse_duration)]
+    pub payload_interval: Duration,
+    /// Payloads read at the same time.
+    #[arg(long, env = "STREAMGATE_PAYLOAD_CONCURRENCY", default_value_t = 4)]
+    pub payload_concurrency: usize,
+    /// How long a payload whose read failed is left alone before it is tried again.
+    #[arg(long, env = "STREAMGATE_PAYLOAD_RETRY_AFTER", default_value = "1h", value_parser = parse_duration)]
+    pub payload_retry_after: Duration,
+    /// A webhook secret as HOOK=SECRET (hooks: `registry`, `quay`); a hook without a
+    /// secret is disabled. Repeat for several.
+    #[arg(
+        long = "hook-secret",
+        env = "STREAMGATE_HOOK_SECRETS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub hook_secrets: Vec<String>,
+}
+
+impl RegistryArgs {
+    /// Whether a registry is configured at all (the demo reads payloads only then).
+    pub fn registry_configured(&self) -> bool {
+        self.registry_auth_file.is_some() || !self.insecure_registries.is_empty()
+    }
+
+    /// The payload reader's configuration.
+    pub fn reader_config(&self) -> Result<ReaderConfig, ConfigError> {
+        let credentials = match &self.registry_auth_file {
+            Some(path) => Credentials::from_auth_file(path)
+                .map_err(|e| ConfigError::AuthFile(e.to_string()))?,
+            None => Credentials::default(),
+        };
+        Ok(ReaderConfig {
+            credentials,
+            insecure_hosts: self
+                .insecure_registries
+                .iter()
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            ..ReaderConfig::default()
+        })
+    }
+
+    /// The payload worker's timing.
+    pub fn worker_config(&self) -> WorkerConfig {
+        WorkerConfig {
+            interval: self.payload_interval,
+            concurrency: self.payload_concurrency.max(1),
+            retry_after: self.payload_retry_after,
+            ..WorkerConfig::default()
+        }
+    }
+
+    /// The webhook secrets.
+    pub fn hook_secrets(&self) -> Result<HookSecrets, ConfigError> {
+        let mut out = HookSecrets::default();
+        for s in &self.hook_secrets {
+            let (hook, secret) = pair(s).map_err(|_| ConfigError::Pair("HOOK=***".into()))?;
+            if !HOOKS.contains(&hook.as_str()) {
+                return Err(ConfigError::UnknownHook(hook));
+            }
+            out.insert(hook, secret);
+        }
+        Ok(out)
+    }
 }
 
 /// Options of `replay`.
@@ -139,6 +231,12 @@ pub enum ConfigError {
     /// A filter for a controller that is not configured.
     #[error("stream filter names unknown controller {0:?}")]
     UnknownController(String),
+    /// A webhook secret for a hook that does not exist.
+    #[error("hook secret names unknown hook {0:?} (hooks: registry, quay)")]
+    UnknownHook(String),
+    /// The registry auth file is unusable.
+    #[error("registry auth file: {0}")]
+    AuthFile(String),
 }
 
 fn pair(s: &str) -> Result<(String, String), ConfigError> {
@@ -278,5 +376,40 @@ mod tests {
             panic!("poll")
         };
         assert!(matches!(args.controllers(), Err(ConfigError::Regex { .. })));
+    }
+
+    #[test]
+    fn registry_options_parse() {
+        let cli = Cli::parse_from([
+            "server",
+            "serve",
+            "--insecure-registry",
+            "127.0.0.1:5000",
+            "--insecure-registry",
+            "localhost:5001",
+            "--hook-secret",
+            "registry=abc",
+            "--hook-secret",
+            "quay=d=ef",
+        ]);
+        let Some(Command::Serve(args)) = cli.command else {
+            panic!("serve")
+        };
+        let r = &args.registry;
+        assert!(r.registry_configured() && !r.no_payloads);
+        assert_eq!(
+            r.reader_config().expect("valid").insecure_hosts,
+            ["127.0.0.1:5000", "localhost:5001"]
+        );
+        let hooks = r.hook_secrets().expect("valid");
+        assert!(hooks.enabled("registry") && hooks.enabled("quay"));
+        let cli = Cli::parse_from(["server", "serve", "--hook-secret", "github=x"]);
+        let Some(Command::Serve(args)) = cli.command else {
+            panic!("serve")
+        };
+        assert!(matches!(
+            args.registry.hook_secrets(),
+            Err(ConfigError::UnknownHook(_))
+        ));
     }
 }

@@ -10,10 +10,12 @@ use serde::Serialize;
 
 use crate::ingest::payload::wire::PayloadRead;
 use crate::ingest::payload::{PayloadBinding, PayloadFailure};
+use crate::ingest::registry::{DistributionEvent, QuayPush};
 use crate::ingest::release_controller::wire::{
     ApiRelease, ApiReleaseInfo, ChangeLog, ReleaseStreams, UpgradeHistory, VerificationStatus,
 };
 use crate::store::events::{Event, NewEvent};
+use crate::store::registry_events::NewRegistryEvent;
 use crate::store::releases::{NewGate, NewRelease, NewStream, NewUpgrade, ReleaseDetails};
 use crate::store::{Store, StoreError, Tx};
 
@@ -30,6 +32,13 @@ pub const PAYLOAD_READ: &str = "payload.read";
 pub const PAYLOAD_RELEASE: &str = "payload.release";
 /// Event kind: a payload read that failed (subject: the pull spec).
 pub const PAYLOAD_FAILED: &str = "payload.failed";
+
+/// Event kind: one CNCF distribution notification event, a manifest push or delete
+/// (subject: the repository; external id: the event's `id`).
+pub const REGISTRY_EVENT: &str = "registry.event";
+/// Event kind: a Quay `repo_push` notification (subject: the repository; external id: its
+/// [`QuayPush::dedup_key`]).
+pub const QUAY_PUSH: &str = "quay.push";
 
 /// Why an input was refused or could not be stored.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +77,8 @@ enum Parsed {
         binding: PayloadBinding,
     },
     PayloadFailed(PayloadFailure),
+    RegistryEvent(Box<DistributionEvent>),
+    QuayPush(QuayPush),
 }
 
 fn malformed(kind: &str, subject: &str, reason: impl ToString) -> EventError {
@@ -157,6 +168,31 @@ fn parse(kind: &str, subject: &str, payload: &str) -> Result<Parsed, EventError>
             }
             Ok(Parsed::PayloadFailed(failure))
         }
+        REGISTRY_EVENT => {
+            let event: DistributionEvent =
+                serde_json::from_str(payload).map_err(|e| malformed(kind, subject, e))?;
+            event.validate().map_err(|e| malformed(kind, subject, e))?;
+            if event.target.repository != subject {
+                return Err(malformed(
+                    kind,
+                    subject,
+                    format!("body names repository {:?}", event.target.repository),
+                ));
+            }
+            Ok(Parsed::RegistryEvent(Box::new(event)))
+        }
+        QUAY_PUSH => {
+            let push =
+                QuayPush::parse(payload.as_bytes()).map_err(|e| malformed(kind, subject, e))?;
+            if push.repository != subject {
+                return Err(malformed(
+                    kind,
+                    subject,
+                    format!("body names repository {:?}", push.repository),
+                ));
+            }
+            Ok(Parsed::QuayPush(push))
+        }
         other => Err(EventError::UnknownKind(other.to_string())),
     }
 }
@@ -233,6 +269,44 @@ async fn project(
                 .await?
         }
         Parsed::PayloadFailed(failure) => tx.record_payload_failure(failure, at).await?,
+        Parsed::RegistryEvent(event) => {
+            // only manifest pushes and deletes are stored; an older log may hold others
+            if event.is_manifest_change() {
+                tx.insert_registry_event(&NewRegistryEvent {
+                    source: source.to_string(),
+                    event_key: event.id.clone(),
+                    position: 0,
+                    action: event.action.clone(),
+                    repository: event.target.repository.clone(),
+                    tag: event.target.tag.clone(),
+                    digest: event.target.digest.clone(),
+                    media_type: event.target.media_type.clone(),
+                    host: event.request.as_ref().and_then(|r| r.host.clone()),
+                    occurred_at: event.occurred_at().unwrap_or(at),
+                    received_at: at,
+                })
+                .await?;
+            }
+        }
+        Parsed::QuayPush(push) => {
+            let key = push.dedup_key(at);
+            for (position, tag) in (0..).zip(push.tags()) {
+                tx.insert_registry_event(&NewRegistryEvent {
+                    source: source.to_string(),
+                    event_key: key.clone(),
+                    position,
+                    action: "push".to_string(),
+                    repository: push.repository.clone(),
+                    tag: Some(tag),
+                    digest: None,
+                    media_type: None,
+                    host: push.host(),
+                    occurred_at: at,
+                    received_at: at,
+                })
+                .await?;
+            }
+        }
     }
     Ok(())
 }

@@ -1,4 +1,7 @@
-//! Everything that brings data in: the release-controller poller and the payload reader.
+//! Everything that brings data in: the release-controller poller, the payload reader and
+//! its background worker, and registry notifications.
 
 pub mod payload;
+pub mod payload_worker;
+pub mod registry;
 pub mod release_controller;

@@ -46,6 +46,8 @@ pub struct AppState {
     pub badges: badges::BadgeCache,
     /// Behaviour settings.
     pub settings: Settings,
+    /// Wakes the payload worker (a webhook saw a release's image pushed).
+    pub payload_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// Settings the handlers read.
@@ -56,6 +58,8 @@ pub struct Settings {
     /// The URL users reach Streamgate at, for links and badge snippets; taken from the
     /// request's `Host` when unset.
     pub public_url: Option<String>,
+    /// Secrets of the registry webhooks; a hook without one is disabled.
+    pub hooks: api::hooks::HookSecrets,
 }
 
 impl Default for Settings {
@@ -63,6 +67,7 @@ impl Default for Settings {
         Settings {
             stale_after: std::time::Duration::from_secs(6 * 3600),
             public_url: None,
+            hooks: api::hooks::HookSecrets::default(),
         }
     }
 }
@@ -78,6 +83,7 @@ impl AppState {
             assets,
             badges: badges::BadgeCache::default(),
             settings: Settings::default(),
+            payload_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
         }
     }
 }

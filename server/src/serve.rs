@@ -9,6 +9,8 @@ use tokio::sync::watch;
 
 use crate::config::{ConfigError, PollArgs, ServeArgs};
 use crate::events::EventError;
+use crate::ingest::payload::PayloadReader;
+use crate::ingest::payload_worker::PayloadWorker;
 use crate::ingest::release_controller::{PollError, PollRegistry, Poller};
 use crate::store::{Store, StoreError};
 use crate::{demo, replay, router, AppState, Settings};
@@ -157,7 +159,33 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             .public_url
             .clone()
             .map(|u| u.trim_end_matches('/').to_string()),
+        hooks: args.registry.hook_secrets()?,
     };
+    for hook in crate::api::hooks::HOOKS {
+        if state.settings.hooks.enabled(hook) {
+            tracing::info!(hook, "webhook enabled at /api/v1/hooks/{hook}");
+        }
+    }
+    if args.registry.no_payloads {
+        tracing::info!("payload reading disabled");
+    } else if args.demo && !args.registry.registry_configured() {
+        // the demo's releases name no registry that exists
+        tracing::info!("demo: payload reading off (no registry configured)");
+    } else {
+        let reader = PayloadReader::new(args.registry.reader_config()?);
+        let worker = PayloadWorker::new(
+            store.clone(),
+            reader,
+            state.payload_wake.clone(),
+            args.registry.worker_config(),
+        );
+        tracing::info!(
+            interval = ?args.registry.payload_interval,
+            concurrency = args.registry.payload_concurrency,
+            "reading release payloads"
+        );
+        tokio::spawn(worker.run(stopped.clone()));
+    }
     let app = router(state);
     let listener = TcpListener::bind(addr)
         .await

@@ -5,13 +5,14 @@
 //! [`on_tx!`] macros; where the dialects differ, each gets its own branch. Each aggregate has
 //! its own file: [`events`] (the append-only log), [`releases`] (streams, releases, gates and
 //! upgrade edges as projected from the log), [`payloads`] (release payloads read from
-//! registries), [`queries`] (the read models the pages use) and [`api_queries`] (the reads
+//! registries), [`registry_events`] (registry notifications), [`queries`] (the read models the pages use) and [`api_queries`] (the reads
 //! only the JSON API and the feeds make).
 
 pub mod api_queries;
 pub mod events;
 pub mod payloads;
 pub mod queries;
+pub mod registry_events;
 pub mod releases;
 pub mod settings;
 

@@ -521,11 +521,15 @@ async fn openapi_document_lists_every_route_and_the_docs_page_renders_it() {
         "/api/v1/docs",
         "/streams/{stream}/feed.atom",
     ];
+    let hooks = ["/api/v1/hooks/registry", "/api/v1/hooks/quay"];
     let mut listed: Vec<&str> = paths.keys().map(String::as_str).collect();
     listed.sort_unstable();
-    let mut expected = routes.to_vec();
+    let mut expected = [&routes[..], &hooks[..]].concat();
     expected.sort_unstable();
     assert_eq!(listed, expected);
+    for hook in hooks {
+        assert!(paths[hook]["post"].is_object(), "{hook} has POST");
+    }
     for route in routes {
         assert!(paths[route]["get"].is_object(), "{route} has GET");
         // every documented route answers (with sample parameters)

@@ -21,7 +21,8 @@ use crate::AppState;
         title = "Streamgate API",
         version = "1",
         description = "OKD release streams, releases, their gates, upgrade edges and changelogs. \
-            Read-only; every answer carries a strong ETag and may be cached for 30 seconds. \
+            Reads carry a strong ETag and may be cached for 30 seconds; the only writes are \
+            the registry webhooks. \
             Errors are {\"errors\":[{\"detail\": \"…\"}]}."
     ),
     paths(
@@ -31,6 +32,8 @@ use crate::AppState;
         super::releases::get_release,
         super::compare::compare_releases,
         crate::feeds::stream_feed,
+        super::hooks::receive_registry_events,
+        super::hooks::receive_quay_push,
         openapi_json,
         docs_page,
     ),
@@ -38,6 +41,7 @@ use crate::AppState;
         (name = "streams", description = "release streams and their health"),
         (name = "releases", description = "releases, their gates and what changed"),
         (name = "feeds", description = "Atom feeds for feed readers"),
+        (name = "hooks", description = "registry webhooks: pushes and deletes of images"),
         (name = "meta", description = "this description"),
     )
 )]

@@ -409,6 +409,7 @@ impl Store {
         });
         out.extend(upgrades.iter().map(|u| format!("{u:?}")));
         out.extend(self.payload_dump().await?);
+        out.extend(self.registry_event_dump().await?);
         Ok(out)
     }
 }

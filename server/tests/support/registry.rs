@@ -49,15 +49,21 @@ pub struct Registry {
 impl Registry {
     /// Starts an anonymous registry and waits until `GET /v2/` answers.
     pub async fn start() -> Registry {
-        Registry::start_with(false).await
+        Registry::start_with(false, None).await
     }
 
     /// Starts a registry that wants HTTP Basic credentials ([`USER`], [`PASSWORD`]).
     pub async fn start_with_basic_auth() -> Registry {
-        Registry::start_with(true).await
+        Registry::start_with(true, None).await
     }
 
-    async fn start_with(basic_auth: bool) -> Registry {
+    /// Starts an anonymous registry that posts its notifications to `url` with
+    /// `Authorization: Bearer <secret>`, retrying every 200 ms until answered.
+    pub async fn start_notifying(url: &str, secret: &str) -> Registry {
+        Registry::start_with(false, Some((url, secret))).await
+    }
+
+    async fn start_with(basic_auth: bool, notify: Option<(&str, &str)>) -> Registry {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -75,6 +81,15 @@ impl Registry {
         } else {
             String::new()
         };
+        let notifications = match notify {
+            Some((url, secret)) => format!(
+                "notifications:\n  events:\n    includereferences: true\n  endpoints:\n\
+                 \x20   - name: streamgate\n      url: {url}\n      headers:\n\
+                 \x20       Authorization: [Bearer {secret}]\n      timeout: 2s\n\
+                 \x20     threshold: 5\n      backoff: 200ms\n"
+            ),
+            None => String::new(),
+        };
         std::fs::write(
             &config,
             format!(
@@ -82,7 +97,7 @@ impl Registry {
                  log:\n  level: info\n  formatter: text\n\
                  storage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\n\
                  \x20 maintenance:\n    uploadpurging:\n      enabled: false\n\
-                 http:\n  addr: {host}\n  secret: streamgate-test\n{auth}",
+                 http:\n  addr: {host}\n  secret: streamgate-test\n{auth}{notifications}",
                 root = dir.path().join("data").display()
             ),
         )

@@ -1,0 +1,347 @@
+//! Registry notifications as projected from `registry.event` and `quay.push`: which
+//! manifest or tag was pushed or deleted where, and when. Written only by the projection in
+//! [`crate::events`]; also the reads the payload worker and the webhooks need.
+
+use chrono::{DateTime, Utc};
+
+use super::{Store, StoreResult, Tx};
+use crate::{on_pool, on_tx};
+
+/// A registry event about to be projected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRegistryEvent {
+    /// The hook it came through (`registry`, `quay`).
+    pub source: String,
+    /// The upstream event id, or the Quay dedup key.
+    pub event_key: String,
+    /// Position within the input (a Quay push names several tags).
+    pub position: i32,
+    /// `push` or `delete`.
+    pub action: String,
+    /// Repository path.
+    pub repository: String,
+    /// Tag, when the event names one.
+    pub tag: Option<String>,
+    /// Manifest digest, when the event names one (never for Quay).
+    pub digest: Option<String>,
+    /// Manifest media type, when known.
+    pub media_type: Option<String>,
+    /// Registry host, when known.
+    pub host: Option<String>,
+    /// The event's own time (the receive time when it has none).
+    pub occurred_at: DateTime<Utc>,
+    /// When Streamgate received it.
+    pub received_at: DateTime<Utc>,
+}
+
+/// A stored registry event.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RegistryEvent {
+    /// The hook it came through.
+    pub source: String,
+    /// Upstream id or dedup key.
+    pub event_key: String,
+    /// Position within the input.
+    pub position: i32,
+    /// `push` or `delete`.
+    pub action: String,
+    /// Repository path.
+    pub repository: String,
+    /// Tag.
+    pub tag: Option<String>,
+    /// Manifest digest.
+    pub digest: Option<String>,
+    /// Manifest media type.
+    pub media_type: Option<String>,
+    /// Registry host.
+    pub host: Option<String>,
+    /// The event's time.
+    pub occurred_at: DateTime<Utc>,
+    /// When it was received.
+    pub received_at: DateTime<Utc>,
+}
+
+/// A release whose payload has not been read yet.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ReleaseToRead {
+    /// Stream.
+    pub stream: String,
+    /// Release name.
+    pub name: String,
+    /// Its pull spec.
+    pub pull_spec: String,
+}
+
+const COLUMNS: &str = "source, event_key, position, action, repository, tag, digest, \
+     media_type, host, occurred_at, received_at";
+
+/// `text` as a literal inside a `like` pattern (escape character `\`).
+fn like_literal(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+impl Tx {
+    /// Projects one registry event; a re-projected one changes nothing.
+    pub async fn insert_registry_event(&mut self, e: &NewRegistryEvent) -> StoreResult<()> {
+        on_tx!(self, c => {
+            sqlx::query(&format!(
+                "insert into registry_events ({COLUMNS}) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 on conflict (source, event_key, position) do nothing"
+            ))
+            .bind(&e.source)
+            .bind(&e.event_key)
+            .bind(e.position)
+            .bind(&e.action)
+            .bind(&e.repository)
+            .bind(&e.tag)
+            .bind(&e.digest)
+            .bind(&e.media_type)
+            .bind(&e.host)
+            .bind(e.occurred_at)
+            .bind(e.received_at)
+            .execute(c)
+            .await?
+            .rows_affected()
+        });
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The registry events of `repository`, oldest first.
+    pub async fn registry_events(&self, repository: &str) -> StoreResult<Vec<RegistryEvent>> {
+        let rows = on_pool!(self, p => {
+            sqlx::query_as::<_, RegistryEvent>(&format!(
+                "select {COLUMNS} from registry_events where repository = $1 \
+                 order by occurred_at, source, event_key, position"
+            ))
+            .bind(repository)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    /// Every registry event in a stable order, for replay tests.
+    pub async fn registry_event_dump(&self) -> StoreResult<Vec<String>> {
+        let rows = on_pool!(self, p => {
+            sqlx::query_as::<_, RegistryEvent>(&format!(
+                "select {COLUMNS} from registry_events order by source, event_key, position"
+            ))
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows.iter().map(|r| format!("{r:?}")).collect())
+    }
+
+    /// How many known releases have a pull spec naming `repository:tag` or
+    /// `repository@digest` (on any registry host).
+    pub async fn releases_matching_image(
+        &self,
+        repository: &str,
+        tag: Option<&str>,
+        digest: Option<&str>,
+    ) -> StoreResult<i64> {
+        let repo = like_literal(repository);
+        // an absent part becomes a pattern no pull spec has
+        let by_tag = tag.map_or_else(
+            || "\n".to_string(),
+            |t| format!("%/{repo}:{}", like_literal(t)),
+        );
+        let by_digest = digest.map_or_else(
+            || "\n".to_string(),
+            |d| format!("%/{repo}@{}", like_literal(d)),
+        );
+        let n = on_pool!(self, p => {
+            sqlx::query_scalar(
+                "select count(*) from releases \
+                 where pull_spec like $1 escape '\\' or pull_spec like $2 escape '\\'",
+            )
+            .bind(&by_tag)
+            .bind(&by_digest)
+            .fetch_one(p)
+            .await?
+        });
+        Ok(n)
+    }
+
+    /// Releases still listed upstream whose payload has not been read and whose last read
+    /// did not fail after `failed_before` — or did, but its image was pushed again since
+    /// (a registry event names its `repository:tag` or digest) — newest first, at most
+    /// `limit`.
+    pub async fn releases_awaiting_payload(
+        &self,
+        failed_before: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<ReleaseToRead>> {
+        let rows = on_pool!(self, p => {
+            sqlx::query_as::<_, ReleaseToRead>(
+                "select r.stream, r.name, r.pull_spec from releases r \
+                 where r.pull_spec <> '' and r.expired_at is null \
+                 and not exists (select 1 from release_payloads rp \
+                     where rp.stream = r.stream and rp.release = r.name) \
+                 and not exists (select 1 from payload_failures f \
+                     where f.pull_spec = r.pull_spec and f.failed_at > $1 \
+                     and not exists (select 1 from registry_events e \
+                         where e.action = 'push' and e.received_at > f.failed_at \
+                         and (r.pull_spec like '%/' || e.repository || ':' || e.tag \
+                           or r.pull_spec like '%/' || e.repository || '@' || e.digest))) \
+                 order by r.created_at desc, r.stream, r.name limit $2",
+            )
+            .bind(failed_before)
+            .bind(limit)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::events::{ingest, PAYLOAD_FAILED, RC_TAGS, REGISTRY_EVENT};
+    use crate::store::events::NewEvent;
+    use crate::store::testing;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_literal("okd/scos_release%"), "okd/scos\\_release\\%");
+    }
+
+    const STREAM: &str = "4.21.0-0.okd-scos";
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 2, 11, hour, 0, 0)
+            .single()
+            .expect("valid")
+    }
+
+    fn event(kind: &str, subject: &str, payload: String, hour: u32) -> NewEvent {
+        NewEvent {
+            source: "origin".into(),
+            kind: kind.into(),
+            subject: subject.into(),
+            payload,
+            received_at: at(hour),
+            external_id: None,
+        }
+    }
+
+    fn spec(name: &str) -> String {
+        format!("registry.ci.openshift.org/origin/release_scos:{name}")
+    }
+
+    /// Which releases wait for their payload, and which pushes name a release.
+    async fn payload_queue_story(store: Store) {
+        let names = [
+            "4.21.0-0.okd-scos-2026-02-09-010101",
+            "4.21.0-0.okd-scos-2026-02-10-010101",
+            "4.21.0-0.okd-scos-2026-02-11-010101",
+        ];
+        let tags: Vec<_> = names
+            .iter()
+            .map(|n| serde_json::json!({"name": n, "phase": "Accepted", "pullSpec": spec(n), "downloadURL": ""}))
+            .collect();
+        let body = serde_json::json!({"name": STREAM, "tags": tags}).to_string();
+        ingest(&store, event(RC_TAGS, STREAM, body, 1))
+            .await
+            .expect("tags");
+        let waiting = store
+            .releases_awaiting_payload(at(0), 10)
+            .await
+            .expect("query");
+        let order: Vec<&str> = waiting.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(order, [names[2], names[1], names[0]], "newest first");
+        assert_eq!(waiting[0].pull_spec, spec(names[2]));
+        assert_eq!(
+            store
+                .releases_awaiting_payload(at(0), 1)
+                .await
+                .expect("query")
+                .len(),
+            1
+        );
+
+        // a failure at 02:00 keeps the release out until the cut-off passes it
+        let failure = serde_json::json!({"pull_spec": spec(names[2]), "stream": STREAM,
+            "release": names[2], "kind": "registry", "message": "registry error on manifest: 503"})
+        .to_string();
+        ingest(&store, event(PAYLOAD_FAILED, &spec(names[2]), failure, 2))
+            .await
+            .expect("failure");
+        let waiting = store
+            .releases_awaiting_payload(at(1), 10)
+            .await
+            .expect("query");
+        assert_eq!(waiting.len(), 2);
+        assert!(waiting.iter().all(|r| r.name != names[2]));
+        assert_eq!(
+            store
+                .releases_awaiting_payload(at(3), 10)
+                .await
+                .expect("query")
+                .len(),
+            3
+        );
+
+        // ... unless its image is pushed again after the failure
+        let push = serde_json::json!({"id": "push-1", "timestamp": "2026-02-11T03:00:00Z",
+            "action": "push", "target": {"repository": "origin/release_scos", "tag": names[2],
+            "digest": "sha256:aa", "mediaType": "application/vnd.oci.image.index.v1+json"}})
+        .to_string();
+        let mut pushed = event(REGISTRY_EVENT, "origin/release_scos", push, 3);
+        pushed.source = "registry".into();
+        pushed.external_id = Some("push-1".into());
+        ingest(&store, pushed).await.expect("push");
+        let waiting = store
+            .releases_awaiting_payload(at(1), 10)
+            .await
+            .expect("query");
+        assert_eq!(waiting.len(), 3);
+
+        // an expired release is not read any more
+        let body = serde_json::json!({"name": STREAM, "tags": [tags[1], tags[2]]}).to_string();
+        ingest(&store, event(RC_TAGS, STREAM, body, 4))
+            .await
+            .expect("pruned");
+        let waiting = store
+            .releases_awaiting_payload(at(3), 10)
+            .await
+            .expect("query");
+        assert!(waiting.iter().all(|r| r.name != names[0]));
+
+        // pushes name a release by repository and tag or digest; `_` is no wildcard
+        let repo = "origin/release_scos";
+        let count =
+            |tag: Option<&'static str>, digest: Option<&'static str>, repo: &'static str| {
+                let store = store.clone();
+                async move {
+                    store
+                        .releases_matching_image(repo, tag, digest)
+                        .await
+                        .expect("query")
+                }
+            };
+        assert_eq!(count(Some(names[1]), None, repo).await, 1);
+        assert_eq!(count(Some(names[1]), None, "origin/releasexscos").await, 0);
+        assert_eq!(count(Some("4.21.0"), Some("sha256:aa"), repo).await, 0);
+        assert_eq!(count(None, None, repo).await, 0);
+    }
+
+    #[tokio::test]
+    async fn payload_queue_story_on_sqlite() {
+        let (store, _dir) = testing::sqlite().await;
+        payload_queue_story(store).await;
+    }
+
+    #[tokio::test]
+    async fn payload_queue_story_on_postgres() {
+        payload_queue_story(testing::postgres().await).await;
+    }
+}
