@@ -405,6 +405,123 @@ impl Store {
     }
 }
 
+/// One sighting of a component image in a payload bound to an OCP CI release.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OcpSighting {
+    /// The component image's digest.
+    pub image_digest: String,
+    /// The OCP CI stream.
+    pub stream: String,
+    /// The OCP CI release.
+    pub release: String,
+    /// When the release was created (when its payload was bound, if the release is unknown).
+    pub created_at: DateTime<Utc>,
+}
+
+/// One release of a stream carrying a component, as its history lists it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ComponentSighting {
+    /// The release.
+    pub release: String,
+    /// When the release was created.
+    pub created_at: DateTime<Utc>,
+    /// The component as that release's payload has it.
+    #[sqlx(flatten)]
+    pub component: PayloadComponent,
+}
+
+/// A stream carrying a component in at least one read payload.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ComponentStream {
+    /// Stream name.
+    pub name: String,
+    /// Stream variant (`okd-scos`, `okd-fcos`, `ocp`).
+    pub variant: String,
+    /// Stream kind (`ci`, `nightly`, `stable`, `next`).
+    pub kind: String,
+    /// When its newest release carrying the component was created.
+    pub newest: DateTime<Utc>,
+}
+
+/// Finds the OCP CI payloads having the images of the components chosen by `where_`.
+const OCP_SIGHTINGS: &str = "select pc.image_digest, rp.stream, rp.release, \
+     coalesce(r.created_at, rp.bound_at) as created_at \
+     from payload_components pc \
+     join release_payloads rp on rp.payload_digest = pc.payload_digest \
+     join streams s on s.name = rp.stream and s.variant = 'ocp' \
+     left join releases r on r.stream = rp.stream and r.name = rp.release \
+     where pc.image_digest in (select image_digest from payload_components where ";
+
+impl Store {
+    /// Every OCP CI release whose payload has an image of payload `digest`, earliest first.
+    pub async fn ocp_sightings_of_payload(&self, digest: &str) -> StoreResult<Vec<OcpSighting>> {
+        let rows = on_pool!(self, p => {
+            sqlx::query_as::<_, OcpSighting>(&format!(
+                "{OCP_SIGHTINGS}payload_digest = $1) order by created_at, rp.release"
+            ))
+            .bind(digest)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    /// Every OCP CI release whose payload has an image that any payload names component
+    /// `name`, earliest first.
+    pub async fn ocp_sightings_of_component(&self, name: &str) -> StoreResult<Vec<OcpSighting>> {
+        let rows = on_pool!(self, p => {
+            sqlx::query_as::<_, OcpSighting>(&format!(
+                "{OCP_SIGHTINGS}name = $1) order by created_at, rp.release"
+            ))
+            .bind(name)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    /// The streams with a read payload carrying component `name`, newest sighting first.
+    pub async fn streams_with_component(&self, name: &str) -> StoreResult<Vec<ComponentStream>> {
+        let rows = on_pool!(self, p => {
+            sqlx::query_as::<_, ComponentStream>(
+                "select s.name, s.variant, s.kind, max(r.created_at) as newest from streams s \
+                 join releases r on r.stream = s.name \
+                 join release_payloads rp on rp.stream = r.stream and rp.release = r.name \
+                 join payload_components pc on pc.payload_digest = rp.payload_digest \
+                 where pc.name = $1 group by s.name, s.variant, s.kind \
+                 order by newest desc, s.name",
+            )
+            .bind(name)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    /// Component `name` in every release of `stream` whose payload was read, oldest first.
+    pub async fn component_in_stream(
+        &self,
+        stream: &str,
+        name: &str,
+    ) -> StoreResult<Vec<ComponentSighting>> {
+        let rows = on_pool!(self, p => {
+            sqlx::query_as::<_, ComponentSighting>(
+                "select r.name as release, r.created_at, pc.payload_digest, pc.name, pc.image, \
+                 pc.image_digest, pc.source_location, pc.commit_id, pc.commit_ref, pc.versions \
+                 from releases r \
+                 join release_payloads rp on rp.stream = r.stream and rp.release = r.name \
+                 join payload_components pc on pc.payload_digest = rp.payload_digest \
+                 where r.stream = $1 and pc.name = $2 order by r.created_at, r.name",
+            )
+            .bind(stream)
+            .bind(name)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
