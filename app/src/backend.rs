@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::error::AppError;
 use crate::model::{
-    BadgePage, ComponentHistory, Comparison, Overview, Phase, ReleaseDetail, StreamPage,
+    BadgePage, Comparison, ComponentHistory, Overview, Phase, ReleaseDetail, StreamPage,
 };
 
 /// What the pages need from the server.

@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::components::{CommitLink, DigestCell, ProvenanceLabel};
-use crate::model::{ComponentInfo, Comparison};
+use crate::model::{Comparison, ComponentInfo};
 use crate::widgets::{ErrorView, PhaseBadge};
 
 /// The compare page.
@@ -39,11 +39,14 @@ pub fn ComparePage() -> impl IntoView {
 fn ComparisonView(comparison: Comparison) -> impl IntoView {
     let c = comparison;
     let (from, to) = (c.from.clone(), c.to.clone());
-    let unread: Vec<String> = [(&from.name, c.payloads_read.0), (&to.name, c.payloads_read.1)]
-        .into_iter()
-        .filter(|(_, read)| !read)
-        .map(|(n, _)| n.clone())
-        .collect();
+    let unread: Vec<String> = [
+        (&from.name, c.payloads_read.0),
+        (&to.name, c.payloads_read.1),
+    ]
+    .into_iter()
+    .filter(|(_, read)| !read)
+    .map(|(n, _)| n.clone())
+    .collect();
     view! {
         <Title text=format!("{} → {}", from.name, to.name) />
         <h1 class="compare-title">"Compare releases"</h1>

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use app::backend::Backend;
 use app::error::AppError;
 use app::model::{
-    BadgePage, BadgeStream, ChangedCommit, ChangedComponent, ChangedImage, Changelog,
-    ComponentHistory, ComponentInfo, Comparison, Gate, GateChange, GateKind, Overview,
-    PayloadView, Phase, ReleaseDetail, ReleaseRef, ReleaseRow, StreamHealth, StreamKind,
-    StreamPage, StreamSummary, UpgradeEdge, UpgradeRun, Variant,
+    BadgePage, BadgeStream, ChangedCommit, ChangedComponent, ChangedImage, Changelog, Comparison,
+    ComponentHistory, ComponentInfo, Gate, GateChange, GateKind, Overview, PayloadView, Phase,
+    ReleaseDetail, ReleaseRef, ReleaseRow, StreamHealth, StreamKind, StreamPage, StreamSummary,
+    UpgradeEdge, UpgradeRun, Variant,
 };
 use chrono::{Duration, Utc};
 
@@ -283,13 +283,15 @@ impl StoreBackend {
         previous: Option<&str>,
     ) -> Result<PayloadView, StoreError> {
         let Some(mut components) = self.components(stream, release).await? else {
-            return Ok(match self.store.release_payload_failure(stream, release).await? {
-                Some(f) => PayloadView::Failed {
-                    message: f.message,
-                    at: f.failed_at,
+            return Ok(
+                match self.store.release_payload_failure(stream, release).await? {
+                    Some(f) => PayloadView::Failed {
+                        message: f.message,
+                        at: f.failed_at,
+                    },
+                    None => PayloadView::NotRead,
                 },
-                None => PayloadView::NotRead,
-            });
+            );
         };
         let digest = self
             .store
@@ -339,7 +341,11 @@ impl StoreBackend {
                 });
             }
         }
-        for g in a.gates.iter().filter(|g| !b.gates.iter().any(|n| n.name == g.name)) {
+        for g in a
+            .gates
+            .iter()
+            .filter(|g| !b.gates.iter().any(|n| n.name == g.name))
+        {
             gates.push(GateChange {
                 name: g.name.clone(),
                 from: Some(g.state.clone()),
@@ -374,7 +380,10 @@ impl StoreBackend {
         stream: Option<&str>,
     ) -> Result<ComponentHistory, StoreError> {
         let streams = self.store.streams_with_component(name).await?;
-        let rank = |s: &crate::store::payloads::ComponentStream| match (s.variant.as_str(), s.kind.as_str()) {
+        let rank = |s: &crate::store::payloads::ComponentStream| match (
+            s.variant.as_str(),
+            s.kind.as_str(),
+        ) {
             ("okd-scos", "ci") => 0,
             ("okd-scos", _) => 1,
             ("okd-fcos", _) => 2,

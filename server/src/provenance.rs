@@ -213,6 +213,9 @@ mod tests {
                  1f666fd6a58bbb6a6e57d02cb4c1e2d029eb0f20...4ddd828c588c1277361d89e03933a97595795b48"
             )
         );
-        assert_eq!(diff_url("https://github.com/openshift/installer", sha, sha), None);
+        assert_eq!(
+            diff_url("https://github.com/openshift/installer", sha, sha),
+            None
+        );
     }
 }

@@ -130,7 +130,10 @@ async fn world() -> World {
     let mut pushed = std::collections::HashMap::new();
     // shared images are in both repositories with the same digest, as a mirror leaves them
     for (repos, s) in [
-        (&["ocp/4.21-art-dev", "okd/scos-content"][..], okd("cluster-version-operator")),
+        (
+            &["ocp/4.21-art-dev", "okd/scos-content"][..],
+            okd("cluster-version-operator"),
+        ),
         (&["ocp/4.21-art-dev", "okd/scos-content"], okd("cli")),
         (&["ocp/4.21-art-dev", "okd/scos-content"], okd("hyperkube")),
         (&["ocp/4.21-art-dev", "okd/scos-content"], okd("installer")),
@@ -243,7 +246,10 @@ async fn fill(store: &Store, w: &World) {
         .await
         .expect("tags");
     }
-    for (tag, aws, upgrade) in [(OKD_A, "Succeeded", Some("Failed")), (OKD_B, "Failed", None)] {
+    for (tag, aws, upgrade) in [
+        (OKD_A, "Succeeded", Some("Failed")),
+        (OKD_B, "Failed", None),
+    ] {
         let mut blocking = serde_json::json!({"aws": {"state": aws, "url": "https://prow.ci.openshift.org/view/gs/aws"}});
         if let Some(u) = upgrade {
             blocking["upgrade"] =
@@ -317,7 +323,11 @@ async fn provenance_story(store: Store) {
     assert_eq!(components.len(), 7);
     for name in ["cli", "cluster-version-operator", "hyperkube"] {
         let c = by_name(components, name);
-        assert_eq!(c.provenance, mirrored(OCP_A), "{name}: the earliest OCP CI release");
+        assert_eq!(
+            c.provenance,
+            mirrored(OCP_A),
+            "{name}: the earliest OCP CI release"
+        );
         assert_eq!(c.changed, Some(false), "{name}");
     }
     for name in ["installer", "machine-config-operator", "console"] {
@@ -358,7 +368,10 @@ async fn provenance_story(store: Store) {
     else {
         panic!("read payload: {:?}", a.payload)
     };
-    assert!(!previous_read, "the first release has nothing to compare with");
+    assert!(
+        !previous_read,
+        "the first release has nothing to compare with"
+    );
     assert_eq!(by_name(components, "installer").provenance, mirrored(OCP_B));
     assert_eq!(by_name(components, "installer").changed, None);
     assert_eq!(
@@ -410,19 +423,33 @@ async fn provenance_story(store: Store) {
     assert_eq!(
         gates,
         [
-            ("aws".into(), Some("Succeeded".into()), Some("Failed".into())),
+            (
+                "aws".into(),
+                Some("Succeeded".into()),
+                Some("Failed".into())
+            ),
             ("upgrade".into(), Some("Failed".into()), None),
         ]
     );
     let same = backend.comparison(OKD_B, OKD_C).await.expect("compare");
     assert_eq!(
-        (same.added.len(), same.removed.len(), same.changed.len(), same.unchanged),
+        (
+            same.added.len(),
+            same.removed.len(),
+            same.changed.len(),
+            same.unchanged
+        ),
         (0, 0, 0, 7)
     );
-    let half = backend.comparison(OKD_C, OKD_UNREAD).await.expect("compare");
+    let half = backend
+        .comparison(OKD_C, OKD_UNREAD)
+        .await
+        .expect("compare");
     assert_eq!(half.payloads_read, (true, false));
     assert!(matches!(
-        backend.comparison(OKD_A, "4.99.0-0.okd-scos-2099-01-01-000000").await,
+        backend
+            .comparison(OKD_A, "4.99.0-0.okd-scos-2099-01-01-000000")
+            .await,
         Err(server::store::StoreError::NotFound(_))
     ));
 
@@ -512,17 +539,28 @@ async fn component_pages_render_provenance_compare_and_history() {
     assert_eq!(rows(&html).len(), 7);
     assert!(html.contains(&format!("/releases/{OCP_A}?stream={OCP_STREAM}")));
     assert!(html.contains("mirrored from OCP CI"));
-    assert!(html.contains("https://github.com/openshift/installer/commit/9e8a7f6b5c4d3e2f1a0b9c8d7e6f5a4b5b0f1c3d"));
+    assert!(html.contains(
+        "https://github.com/openshift/installer/commit/9e8a7f6b5c4d3e2f1a0b9c8d7e6f5a4b5b0f1c3d"
+    ));
     assert!(html.contains("9.0.20260210-0"));
-    assert!(html.contains(&format!("/compare/{OKD_A}/{OKD_B}")), "compare with previous");
+    assert!(
+        html.contains(&format!("/compare/{OKD_A}/{OKD_B}")),
+        "compare with previous"
+    );
 
     let (status, html) = get(&app, &format!("{page}?provenance=okd")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(rows(&html), ["console", "installer", "machine-config-operator"]);
+    assert_eq!(
+        rows(&html),
+        ["console", "installer", "machine-config-operator"]
+    );
     let (_, html) = get(&app, &format!("{page}?provenance=os")).await;
     assert_eq!(rows(&html), ["stream-coreos"]);
     let (_, html) = get(&app, &format!("{page}?provenance=mirrored")).await;
-    assert_eq!(rows(&html), ["cli", "cluster-version-operator", "hyperkube"]);
+    assert_eq!(
+        rows(&html),
+        ["cli", "cluster-version-operator", "hyperkube"]
+    );
     let (_, html) = get(&app, &format!("{page}?changed=1")).await;
     assert_eq!(rows(&html), ["console", "installer"]);
     let (_, html) = get(&app, &format!("{page}?changed=1&provenance=mirrored")).await;
