@@ -17,7 +17,7 @@ use chrono::{Duration, Utc};
 use crate::ingest::release_controller::wire;
 use crate::ingest::release_controller::PollRegistry;
 use crate::provenance;
-use crate::store::queries::{RecentRow, StreamRow, UpgradeRow};
+use crate::store::queries::{RecentRow, ReleaseFullRow, StreamRow, UpgradeRow};
 use crate::store::{Store, StoreError};
 
 /// Releases per stream page.
@@ -155,15 +155,13 @@ impl StoreBackend {
         })
     }
 
-    /// One release with its gates, upgrade edges, neighbours and changelog; `stream` picks
-    /// among streams sharing the tag name, otherwise the CI or nightly one is preferred
-    /// (it has the gates). A missing release is [`StoreError::NotFound`].
-    pub async fn release_detail(
+    /// Release `tag` (of `stream`, or the CI or nightly one among streams sharing the name),
+    /// the other streams' releases of that name, and its stream's class.
+    async fn find_release(
         &self,
         tag: &str,
         stream: Option<&str>,
-    ) -> Result<ReleaseDetail, StoreError> {
-        let now = Utc::now();
+    ) -> Result<(ReleaseFullRow, Vec<ReleaseFullRow>, (Variant, StreamKind)), StoreError> {
         let mut all = self.store.releases_named(tag).await?;
         if all.is_empty() {
             return Err(StoreError::NotFound(format!("release {tag}")));
@@ -188,7 +186,20 @@ impl StoreBackend {
                 .unwrap_or(0),
         };
         let r = all.swap_remove(index);
-        let (variant, kind) = class_of(&r.stream);
+        let class = class_of(&r.stream);
+        Ok((r, all, class))
+    }
+
+    /// One release with its gates, upgrade edges, neighbours and changelog; `stream` picks
+    /// among streams sharing the tag name, otherwise the CI or nightly one is preferred
+    /// (it has the gates). A missing release is [`StoreError::NotFound`].
+    pub async fn release_detail(
+        &self,
+        tag: &str,
+        stream: Option<&str>,
+    ) -> Result<ReleaseDetail, StoreError> {
+        let now = Utc::now();
+        let (r, all, (variant, kind)) = self.find_release(tag, stream).await?;
         let gates = self
             .store
             .gates(&r.stream, &r.name)
@@ -257,7 +268,7 @@ impl StoreBackend {
         &self,
         stream: &str,
         release: &str,
-    ) -> Result<Option<Vec<ComponentInfo>>, StoreError> {
+    ) -> Result<Option<(String, Vec<ComponentInfo>)>, StoreError> {
         let Some(p) = self.store.release_payload(stream, release).await? else {
             return Ok(None);
         };
@@ -266,12 +277,12 @@ impl StoreBackend {
                 .ocp_sightings_of_payload(&p.payload.digest)
                 .await?,
         );
-        Ok(Some(
-            p.components
-                .iter()
-                .map(|c| provenance::info(c, &ocp))
-                .collect(),
-        ))
+        let components = p
+            .components
+            .iter()
+            .map(|c| provenance::info(c, &ocp))
+            .collect();
+        Ok(Some((p.payload.digest, components)))
     }
 
     /// What the release page shows of a payload: its components (marked changed against
@@ -282,7 +293,7 @@ impl StoreBackend {
         release: &str,
         previous: Option<&str>,
     ) -> Result<PayloadView, StoreError> {
-        let Some(mut components) = self.components(stream, release).await? else {
+        let Some((digest, mut components)) = self.components(stream, release).await? else {
             return Ok(
                 match self.store.release_payload_failure(stream, release).await? {
                     Some(f) => PayloadView::Failed {
@@ -293,11 +304,6 @@ impl StoreBackend {
                 },
             );
         };
-        let digest = self
-            .store
-            .release_payload_digest(stream, release)
-            .await?
-            .unwrap_or_default();
         let before = match previous {
             Some(p) => self.store.release_payload(stream, p).await?,
             None => None,
@@ -321,18 +327,20 @@ impl StoreBackend {
 
     /// Two releases compared; either missing is [`StoreError::NotFound`].
     pub async fn comparison(&self, from: &str, to: &str) -> Result<Comparison, StoreError> {
-        let a = self.release_detail(from, None).await?;
-        let b = self.release_detail(to, None).await?;
+        let (a, _, _) = self.find_release(from, None).await?;
+        let (b, _, _) = self.find_release(to, None).await?;
         let old = self.components(&a.stream, &a.name).await?;
         let new = self.components(&b.stream, &b.name).await?;
+        let a_gates = self.store.gates(&a.stream, &a.name).await?;
+        let b_gates = self.store.gates(&b.stream, &b.name).await?;
         let payloads_read = (old.is_some(), new.is_some());
         let d = match (old, new) {
-            (Some(old), Some(new)) => provenance::diff(old, new),
+            (Some((_, old)), Some((_, new))) => provenance::diff(old, new),
             _ => provenance::Diff::default(),
         };
         let mut gates: Vec<GateChange> = Vec::new();
-        for g in &b.gates {
-            let before = a.gates.iter().find(|o| o.name == g.name);
+        for g in &b_gates {
+            let before = a_gates.iter().find(|o| o.name == g.name);
             if before.map(|o| &o.state) != Some(&g.state) {
                 gates.push(GateChange {
                     name: g.name.clone(),
@@ -341,10 +349,9 @@ impl StoreBackend {
                 });
             }
         }
-        for g in a
-            .gates
+        for g in a_gates
             .iter()
-            .filter(|g| !b.gates.iter().any(|n| n.name == g.name))
+            .filter(|g| !b_gates.iter().any(|n| n.name == g.name))
         {
             gates.push(GateChange {
                 name: g.name.clone(),
@@ -353,10 +360,10 @@ impl StoreBackend {
             });
         }
         gates.sort_by(|x, y| x.name.cmp(&y.name));
-        let reference = |r: &ReleaseDetail| ReleaseRef {
+        let reference = |r: &ReleaseFullRow| ReleaseRef {
             name: r.name.clone(),
             stream: r.stream.clone(),
-            phase: r.phase,
+            phase: Phase::parse(&r.phase),
             created_at: r.created_at,
         };
         Ok(Comparison {

@@ -143,18 +143,19 @@ pub fn history(
     ocp: &HashMap<String, OcpSighting>,
 ) -> Vec<HistoryEntry> {
     let mut entries: Vec<HistoryEntry> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for s in sightings {
-        match entries
-            .iter_mut()
-            .find(|e| e.component.digest == s.component.image_digest)
-        {
-            Some(e) => e.stayed_in.push(s.release),
-            None => entries.push(HistoryEntry {
-                component: info(&s.component, ocp),
-                first: s.release,
-                first_at: s.created_at,
-                stayed_in: Vec::new(),
-            }),
+        match index.get(&s.component.image_digest) {
+            Some(&i) => entries[i].stayed_in.push(s.release),
+            None => {
+                index.insert(s.component.image_digest.clone(), entries.len());
+                entries.push(HistoryEntry {
+                    component: info(&s.component, ocp),
+                    first: s.release,
+                    first_at: s.created_at,
+                    stayed_in: Vec::new(),
+                });
+            }
         }
     }
     entries.reverse();
