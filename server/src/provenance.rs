@@ -58,7 +58,8 @@ pub fn diff_url(source: &str, old: &str, new: &str) -> Option<String> {
         .then(|| format!("{repo}/compare/{old}...{new}"))
 }
 
-/// The earliest OCP CI release per image digest, from sightings ordered earliest first.
+/// The earliest OCP CI release per image digest, from sightings ordered earliest first
+/// (the first of a digest wins).
 pub fn first_sightings(sightings: Vec<OcpSighting>) -> HashMap<String, OcpSighting> {
     let mut first = HashMap::new();
     for s in sightings {

@@ -1,6 +1,7 @@
 //! Release payloads as read from their registry: the payload, its components, the release
 //! each belongs to and reads that failed. Written only by the projection in
-//! [`crate::events`]; read by the release page and, later, provenance.
+//! [`crate::events`]; read by the release page and by [`crate::provenance`] (which OCP CI
+//! release first had an image, a component across a stream's releases).
 
 use chrono::{DateTime, Utc};
 
@@ -443,22 +444,30 @@ pub struct ComponentStream {
     pub newest: DateTime<Utc>,
 }
 
-/// Finds the OCP CI payloads having the images of the components chosen by `where_`.
-const OCP_SIGHTINGS: &str = "select pc.image_digest, rp.stream, rp.release, \
-     coalesce(r.created_at, rp.bound_at) as created_at \
-     from payload_components pc \
-     join release_payloads rp on rp.payload_digest = pc.payload_digest \
-     join streams s on s.name = rp.stream and s.variant = 'ocp' \
-     left join releases r on r.stream = rp.stream and r.name = rp.release \
-     where pc.image_digest in (select image_digest from payload_components where ";
+/// The earliest OCP CI release (by creation, else by when its payload was bound) having
+/// each image of the components chosen by `components` (a condition on
+/// `payload_components`): one row per image, however many OCP CI releases share it.
+fn first_ocp_sightings(components: &str) -> String {
+    format!(
+        "select image_digest, stream, release, created_at from ( \
+         select pc.image_digest, rp.stream, rp.release, \
+         coalesce(r.created_at, rp.bound_at) as created_at, \
+         row_number() over (partition by pc.image_digest \
+         order by coalesce(r.created_at, rp.bound_at), rp.release) as n \
+         from payload_components pc \
+         join release_payloads rp on rp.payload_digest = pc.payload_digest \
+         join streams s on s.name = rp.stream and s.variant = 'ocp' \
+         left join releases r on r.stream = rp.stream and r.name = rp.release \
+         where pc.image_digest in (select image_digest from payload_components where {components}) \
+         ) firsts where n = 1 order by image_digest"
+    )
+}
 
 impl Store {
-    /// Every OCP CI release whose payload has an image of payload `digest`, earliest first.
+    /// The earliest OCP CI release having each image of payload `digest`.
     pub async fn ocp_sightings_of_payload(&self, digest: &str) -> StoreResult<Vec<OcpSighting>> {
         let rows = on_pool!(self, p => {
-            sqlx::query_as::<_, OcpSighting>(&format!(
-                "{OCP_SIGHTINGS}payload_digest = $1) order by created_at, rp.release"
-            ))
+            sqlx::query_as::<_, OcpSighting>(&first_ocp_sightings("payload_digest = $1"))
             .bind(digest)
             .fetch_all(p)
             .await?
@@ -466,13 +475,11 @@ impl Store {
         Ok(rows)
     }
 
-    /// Every OCP CI release whose payload has an image that any payload names component
-    /// `name`, earliest first.
+    /// The earliest OCP CI release having each image that any payload names component
+    /// `name`.
     pub async fn ocp_sightings_of_component(&self, name: &str) -> StoreResult<Vec<OcpSighting>> {
         let rows = on_pool!(self, p => {
-            sqlx::query_as::<_, OcpSighting>(&format!(
-                "{OCP_SIGHTINGS}name = $1) order by created_at, rp.release"
-            ))
+            sqlx::query_as::<_, OcpSighting>(&first_ocp_sightings("name = $1"))
             .bind(name)
             .fetch_all(p)
             .await?
