@@ -602,3 +602,170 @@ async fn component_pages_render_provenance_compare_and_history() {
         assert!(html.contains("Not found"), "{uri}");
     }
 }
+
+/// One payload of `components` (name, image seed) as the reader would record it.
+fn synthetic_read(name: &str, components: &[(String, String)]) -> serde_json::Value {
+    let digest = registry::sha256(name.as_bytes());
+    serde_json::json!({
+        "digest": digest, "pull_spec": format!("example.invalid/release:{name}"),
+        "media_type": registry::OCI_MANIFEST, "amd64_digest": null,
+        "platforms": ["linux/amd64"], "labels": {}, "name": name, "created": null,
+        "annotations": {}, "release_metadata": null,
+        "components": components.iter().map(|(c, seed)| {
+            let image = registry::sha256(seed.as_bytes());
+            serde_json::json!({"name": c, "image": format!("example.invalid/c@{image}"),
+                "image_digest": image, "source_location": format!("https://github.com/openshift/{c}"),
+                "commit_id": &image[7..47], "commit_ref": "", "versions": ""})
+        }).collect::<Vec<_>>(),
+    })
+}
+
+#[tokio::test]
+async fn provenance_queries_stay_fast_at_realistic_size_on_sqlite() {
+    let (store, _dir) = sqlite().await;
+    provenance_at_realistic_size(store).await;
+}
+
+#[tokio::test]
+async fn provenance_queries_stay_fast_at_realistic_size_on_postgres() {
+    provenance_at_realistic_size(postgres().await).await;
+}
+
+/// The release page, compare and history over 200 OCP CI and 100 OKD releases of 190
+/// components each (each image changes every 40 releases; 30 components built for OKD).
+async fn provenance_at_realistic_size(store: Store) {
+    const COMPONENTS: usize = 190;
+    let tag = |stream: &str, i: usize| {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .expect("time")
+            .with_timezone(&chrono::Utc)
+            + chrono::Duration::hours(i as i64 * 8);
+        format!("{stream}-{}", t.format("%Y-%m-%d-%H%M%S"))
+    };
+    let seed = |c: usize, i: usize, okd_only: bool| {
+        if okd_only {
+            format!("okd-{c}-{}", (i + c) / 40)
+        } else {
+            format!("ci-{c}-{}", (i + c) / 40)
+        }
+    };
+    let started = std::time::Instant::now();
+    for (controller, stream, count) in [("ocp", OCP_STREAM, 200), ("origin", OKD_STREAM, 100)] {
+        let tags: Vec<serde_json::Value> = (0..count)
+            .map(|i| serde_json::json!({"name": tag(stream, i), "phase": "Accepted",
+                "pullSpec": format!("example.invalid/release:{}", tag(stream, i)), "downloadURL": ""}))
+            .collect();
+        ingest(
+            &store,
+            event(
+                controller,
+                RC_TAGS,
+                stream,
+                serde_json::json!({"name": stream, "tags": tags}),
+            ),
+        )
+        .await
+        .expect("tags");
+        for i in 0..count {
+            let name = tag(stream, i);
+            // OKD release i carries OCP CI release 2i's images, but for its own 30
+            let components: Vec<(String, String)> = (0..COMPONENTS)
+                .map(|c| {
+                    let okd_only = stream == OKD_STREAM && c < 30;
+                    let at = if stream == OKD_STREAM { 2 * i } else { i };
+                    (format!("component-{c:03}"), seed(c, at, okd_only))
+                })
+                .collect();
+            let read = synthetic_read(&name, &components);
+            let digest = read["digest"].as_str().expect("digest").to_string();
+            ingest(
+                &store,
+                event(
+                    "example.invalid",
+                    server::events::PAYLOAD_READ,
+                    &digest,
+                    read.clone(),
+                ),
+            )
+            .await
+            .expect("read");
+            ingest(
+                &store,
+                event(
+                    "example.invalid",
+                    server::events::PAYLOAD_RELEASE,
+                    &format!("{stream}/{name}"),
+                    serde_json::json!({"digest": digest, "pull_spec": read["pull_spec"]}),
+                ),
+            )
+            .await
+            .expect("bound");
+        }
+    }
+    eprintln!(
+        "ingested 300 payloads of {COMPONENTS} components: {:?}",
+        started.elapsed()
+    );
+    let backend = StoreBackend::new(store.clone(), PollRegistry::default());
+
+    let newest = tag(OKD_STREAM, 99);
+    let t = std::time::Instant::now();
+    let detail = backend
+        .release_detail(&newest, None)
+        .await
+        .expect("release");
+    let release_page = t.elapsed();
+    let PayloadView::Read { components, .. } = &detail.payload else {
+        panic!("read: {:?}", detail.payload)
+    };
+    assert_eq!(components.len(), COMPONENTS);
+    assert_eq!(
+        components
+            .iter()
+            .filter(|c| c.provenance == Provenance::BuiltForOkd)
+            .count(),
+        30
+    );
+    // component 100 at OCP CI release 198 has image (198 + 100) / 40 = 7, first in release 180
+    assert_eq!(
+        by_name(components, "component-100").provenance,
+        mirrored(&tag(OCP_STREAM, 180))
+    );
+
+    let t = std::time::Instant::now();
+    let cmp = backend
+        .comparison(&tag(OKD_STREAM, 0), &newest)
+        .await
+        .expect("compare");
+    let compare_page = t.elapsed();
+    assert_eq!(cmp.changed.len() as u32 + cmp.unchanged, COMPONENTS as u32);
+
+    let t = std::time::Instant::now();
+    let history = backend
+        .history("component-100", None)
+        .await
+        .expect("history");
+    let history_page = t.elapsed();
+    assert_eq!(history.stream, OKD_STREAM);
+    assert_eq!(
+        history.entries.len(),
+        6,
+        "images 2..=7 over OCP CI releases 0..198"
+    );
+
+    eprintln!(
+        "release page {release_page:?}, compare {compare_page:?}, history {history_page:?} \
+         (debug build, {})",
+        store.backend()
+    );
+    for (what, took) in [
+        ("release page", release_page),
+        ("compare", compare_page),
+        ("history", history_page),
+    ] {
+        assert!(
+            took < std::time::Duration::from_secs(2),
+            "{what} took {took:?}"
+        );
+    }
+}

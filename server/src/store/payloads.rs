@@ -447,19 +447,40 @@ pub struct ComponentStream {
 /// The earliest OCP CI release (by creation, else by when its payload was bound) having
 /// each image of the components chosen by `components` (a condition on
 /// `payload_components`): one row per image, however many OCP CI releases share it.
-fn first_ocp_sightings(components: &str) -> String {
+///
+/// The dialects differ in how the images are picked: PostgreSQL, without fresh statistics,
+/// turns `in (…)` into a probe of the image index per component row of every OCP CI payload,
+/// so it gets a materialized CTE; SQLite plans `in (…)` well and the CTE slows it down.
+fn first_ocp_sightings(store: &Store, components: &str) -> String {
+    let (with, images, filter) = match store {
+        Store::Postgres(_) => (
+            format!(
+                "with images as materialized \
+                 (select distinct image_digest from payload_components where {components}) "
+            ),
+            "join images on images.image_digest = pc.image_digest ".to_string(),
+            String::new(),
+        ),
+        Store::Sqlite(_) => (
+            String::new(),
+            String::new(),
+            format!(
+                "where pc.image_digest in \
+                 (select image_digest from payload_components where {components}) "
+            ),
+        ),
+    };
     format!(
-        "select image_digest, stream, release, created_at from ( \
+        "{with}select image_digest, stream, release, created_at from ( \
          select pc.image_digest, rp.stream, rp.release, \
          coalesce(r.created_at, rp.bound_at) as created_at, \
          row_number() over (partition by pc.image_digest \
          order by coalesce(r.created_at, rp.bound_at), rp.release) as n \
-         from payload_components pc \
+         from payload_components pc {images}\
          join release_payloads rp on rp.payload_digest = pc.payload_digest \
          join streams s on s.name = rp.stream and s.variant = 'ocp' \
          left join releases r on r.stream = rp.stream and r.name = rp.release \
-         where pc.image_digest in (select image_digest from payload_components where {components}) \
-         ) firsts where n = 1 order by image_digest"
+         {filter}) firsts where n = 1 order by image_digest"
     )
 }
 
@@ -467,7 +488,7 @@ impl Store {
     /// The earliest OCP CI release having each image of payload `digest`.
     pub async fn ocp_sightings_of_payload(&self, digest: &str) -> StoreResult<Vec<OcpSighting>> {
         let rows = on_pool!(self, p => {
-            sqlx::query_as::<_, OcpSighting>(&first_ocp_sightings("payload_digest = $1"))
+            sqlx::query_as::<_, OcpSighting>(&first_ocp_sightings(self, "payload_digest = $1"))
             .bind(digest)
             .fetch_all(p)
             .await?
@@ -479,7 +500,7 @@ impl Store {
     /// `name`.
     pub async fn ocp_sightings_of_component(&self, name: &str) -> StoreResult<Vec<OcpSighting>> {
         let rows = on_pool!(self, p => {
-            sqlx::query_as::<_, OcpSighting>(&first_ocp_sightings("name = $1"))
+            sqlx::query_as::<_, OcpSighting>(&first_ocp_sightings(self, "name = $1"))
             .bind(name)
             .fetch_all(p)
             .await?
