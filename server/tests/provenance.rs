@@ -591,6 +591,32 @@ async fn component_pages_render_provenance_compare_and_history() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(html.matches("class=\"history-entry\"").count(), 1);
 
+    // the server functions the pages hydrate with
+    for (endpoint, form, check) in [
+        ("/api/compare", format!("from={OKD_A}&to={OKD_B}"), "unchanged"),
+        ("/api/component_history", "name=installer".to_string(), "entries"),
+    ] {
+        let response = app
+            .clone()
+            .oneshot(
+                Request::post(endpoint)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from(form))
+                    .expect("request"),
+            )
+            .await
+            .expect("response");
+        assert_eq!(response.status(), StatusCode::OK, "{endpoint}");
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert!(json.get(check).is_some(), "{endpoint}: {json}");
+    }
+
     for uri in [
         format!("/compare/{OKD_A}/4.99.0-0.okd-scos-2099-01-01-000000"),
         "/compare/nope/nada".to_string(),
