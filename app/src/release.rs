@@ -8,6 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{CommitLink, DigestCell, ProvenanceLabel};
+use crate::error::AppError;
 use crate::model::{
     ChangedImage, Changelog, ComponentInfo, Gate, GateKind, PayloadView, Phase, ProvenanceKind,
     ReleaseDetail, StreamKind, UpgradeEdge,
@@ -29,19 +30,16 @@ pub fn ReleasePage() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading release…"</p> }>
             {move || {
-                let filter = ComponentFilter {
-                    provenance: query
-                        .read()
-                        .get("provenance")
-                        .and_then(|p| ProvenanceKind::parse(&p)),
-                    changed: query.read().get("changed").is_some_and(|c| c == "1"),
-                };
+                let filter = ComponentFilter::from_query(
+                    query.read().get("provenance").as_deref(),
+                    query.read().get("changed").as_deref(),
+                );
                 Suspend::new(async move {
-                match data.await {
-                    Ok(release) => view! { <ReleaseView release filter /> }.into_any(),
-                    Err(error) => view! { <ErrorView error /> }.into_any(),
-                }
-            })
+                    match (data.await, filter) {
+                        (Ok(release), Ok(filter)) => view! { <ReleaseView release filter /> }.into_any(),
+                        (Err(error), _) | (_, Err(error)) => view! { <ErrorView error /> }.into_any(),
+                    }
+                })
             }}
         </Suspense>
     }
@@ -57,6 +55,26 @@ pub struct ComponentFilter {
 }
 
 impl ComponentFilter {
+    /// The filter of the `provenance` and `changed` query parameters; an unknown provenance
+    /// is a bad request, as an unknown phase is on the stream page.
+    pub fn from_query(
+        provenance: Option<&str>,
+        changed: Option<&str>,
+    ) -> Result<ComponentFilter, AppError> {
+        let provenance = match provenance.filter(|p| !p.is_empty()) {
+            None => None,
+            Some(p) => Some(ProvenanceKind::parse(p).ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "unknown provenance {p:?} (use mirrored, okd or os)"
+                ))
+            })?),
+        };
+        Ok(ComponentFilter {
+            provenance,
+            changed: changed == Some("1"),
+        })
+    }
+
     /// The query string of this filter, for links (`""` when it shows everything).
     pub fn query(self) -> String {
         let mut parts = Vec::new();

@@ -566,6 +566,10 @@ async fn component_pages_render_provenance_compare_and_history() {
     let (_, html) = get(&app, &format!("{page}?changed=1&provenance=mirrored")).await;
     assert!(rows(&html).is_empty());
 
+    let (status, html) = get(&app, &format!("{page}?provenance=sideways")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("unknown provenance"));
+
     let (_, html) = get(&app, &format!("/releases/{OKD_UNREAD}")).await;
     assert!(html.contains("The payload has not been read yet"));
     let (_, html) = get(&app, &format!("/releases/{OKD_BROKEN}")).await;
@@ -593,8 +597,16 @@ async fn component_pages_render_provenance_compare_and_history() {
 
     // the server functions the pages hydrate with
     for (endpoint, form, check) in [
-        ("/api/compare", format!("from={OKD_A}&to={OKD_B}"), "unchanged"),
-        ("/api/component_history", "name=installer".to_string(), "entries"),
+        (
+            "/api/compare",
+            format!("from={OKD_A}&to={OKD_B}"),
+            "unchanged",
+        ),
+        (
+            "/api/component_history",
+            "name=installer".to_string(),
+            "entries",
+        ),
     ] {
         let response = app
             .clone()
