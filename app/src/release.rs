@@ -536,3 +536,44 @@ fn ImageList(title: &'static str, images: Vec<ChangedImage>) -> impl IntoView {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ComponentInfo, Provenance};
+
+    fn component(provenance: Provenance, changed: Option<bool>) -> ComponentInfo {
+        ComponentInfo {
+            name: "installer".into(),
+            provenance,
+            source: String::new(),
+            commit: String::new(),
+            commit_url: None,
+            image: String::new(),
+            digest: String::new(),
+            changed,
+        }
+    }
+
+    #[test]
+    fn component_filters_read_the_query_and_keep_matching_rows() {
+        let all = ComponentFilter::from_query(None, None).expect("valid");
+        assert_eq!(all, ComponentFilter::default());
+        assert_eq!(all.query(), "");
+        let okd_changed = ComponentFilter::from_query(Some("okd"), Some("1")).expect("valid");
+        assert_eq!(okd_changed.query(), "provenance=okd&changed=1");
+        assert!(okd_changed.keeps(&component(Provenance::BuiltForOkd, Some(true))));
+        assert!(!okd_changed.keeps(&component(Provenance::BuiltForOkd, Some(false))));
+        assert!(!okd_changed.keeps(&component(Provenance::BuiltForOkd, None)));
+        let mirrored = Provenance::Mirrored {
+            release: "4.21.0-0.ci-2026-02-09-101010".into(),
+            stream: "4.21.0-0.ci".into(),
+        };
+        assert!(!okd_changed.keeps(&component(mirrored.clone(), Some(true))));
+        assert!(all.keeps(&component(mirrored, None)));
+        assert!(matches!(
+            ComponentFilter::from_query(Some("sideways"), None),
+            Err(AppError::BadRequest(_))
+        ));
+    }
+}

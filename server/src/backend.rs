@@ -17,6 +17,7 @@ use chrono::{Duration, Utc};
 use crate::ingest::release_controller::wire;
 use crate::ingest::release_controller::PollRegistry;
 use crate::provenance;
+use crate::store::payloads::ComponentStream;
 use crate::store::queries::{RecentRow, ReleaseFullRow, StreamRow, UpgradeRow};
 use crate::store::{Store, StoreError};
 
@@ -387,15 +388,13 @@ impl StoreBackend {
         stream: Option<&str>,
     ) -> Result<ComponentHistory, StoreError> {
         let streams = self.store.streams_with_component(name).await?;
-        let rank = |s: &crate::store::payloads::ComponentStream| match (
-            s.variant.as_str(),
-            s.kind.as_str(),
-        ) {
-            ("okd-scos", "ci") => 0,
-            ("okd-scos", _) => 1,
-            ("okd-fcos", _) => 2,
-            _ => 3,
-        };
+        let rank =
+            |s: &ComponentStream| match (Variant::parse(&s.variant), StreamKind::parse(&s.kind)) {
+                (Some(Variant::OkdScos), Some(StreamKind::Ci)) => 0,
+                (Some(Variant::OkdScos), _) => 1,
+                (Some(Variant::OkdFcos), _) => 2,
+                _ => 3,
+            };
         let chosen = match stream {
             Some(s) => streams
                 .iter()
