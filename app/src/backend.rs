@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use crate::error::AppError;
-use crate::model::{BadgePage, Overview, Phase, ReleaseDetail, StreamPage};
+use crate::model::{
+    BadgePage, Comparison, ComponentHistory, Overview, Phase, ReleaseDetail, StreamPage,
+};
 
 /// What the pages need from the server.
 #[async_trait::async_trait]
@@ -22,6 +24,15 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<StreamPage, AppError>;
     /// One release; `stream` picks among streams sharing the tag name.
     async fn release(&self, tag: &str, stream: Option<&str>) -> Result<ReleaseDetail, AppError>;
+    /// Two releases compared: components added, removed and changed, and gate differences.
+    async fn compare(&self, from: &str, to: &str) -> Result<Comparison, AppError>;
+    /// A component's images across the releases of `stream` (default: the newest OKD CI
+    /// stream that has it).
+    async fn component_history(
+        &self,
+        name: &str,
+        stream: Option<&str>,
+    ) -> Result<ComponentHistory, AppError>;
     /// The streams a badge can be made for, and the configured public URL (empty when not
     /// configured: the page then uses the request's host).
     async fn badge_page(&self) -> Result<BadgePage, AppError>;

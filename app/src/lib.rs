@@ -9,6 +9,8 @@
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod badges;
+pub mod compare;
+pub mod components;
 pub mod error;
 pub mod model;
 pub mod release;
@@ -66,6 +68,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=streams::OverviewPage ssr=SsrMode::Async />
                     <Route path=path!("/streams/:stream") view=streams::StreamPage ssr=SsrMode::Async />
                     <Route path=path!("/releases/:tag") view=release::ReleasePage ssr=SsrMode::Async />
+                    <Route path=path!("/compare/:from/:to") view=compare::ComparePage ssr=SsrMode::Async />
+                    <Route path=path!("/components/:name") view=components::ComponentPage ssr=SsrMode::Async />
                     <Route path=path!("/badges") view=badges::BadgesPage ssr=SsrMode::Async />
                 </Routes>
             </main>

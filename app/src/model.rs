@@ -500,6 +500,8 @@ pub struct ReleaseDetail {
     pub also_in: Vec<String>,
     /// The previous and next release of the same stream.
     pub neighbours: (Option<String>, Option<String>),
+    /// The payload's components with their provenance, or why they are not known.
+    pub payload: PayloadView,
 }
 
 /// A stream offered on the badge page.
@@ -518,4 +520,195 @@ pub struct BadgePage {
     pub streams: Vec<BadgeStream>,
     /// The URL users reach this Streamgate at, for the snippets.
     pub base_url: String,
+}
+
+/// Where a component image of an OKD payload came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Provenance {
+    /// The machine OS image, with its version when the payload records one.
+    MachineOs {
+        /// `machine-os` version label.
+        version: Option<String>,
+    },
+    /// The same image (digest) was in an OCP CI payload first.
+    Mirrored {
+        /// The earliest OCP CI release carrying it.
+        release: String,
+        /// That release's stream.
+        stream: String,
+    },
+    /// Built for OKD: no OCP CI payload has the image.
+    BuiltForOkd,
+}
+
+/// The provenance filters of the components table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProvenanceKind {
+    /// [`Provenance::Mirrored`].
+    Mirrored,
+    /// [`Provenance::BuiltForOkd`].
+    Okd,
+    /// [`Provenance::MachineOs`].
+    Os,
+}
+
+impl ProvenanceKind {
+    /// All kinds, in filter order.
+    pub const ALL: [ProvenanceKind; 3] = [
+        ProvenanceKind::Mirrored,
+        ProvenanceKind::Okd,
+        ProvenanceKind::Os,
+    ];
+
+    /// Query-string spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProvenanceKind::Mirrored => "mirrored",
+            ProvenanceKind::Okd => "okd",
+            ProvenanceKind::Os => "os",
+        }
+    }
+
+    /// Human label.
+    pub fn label(self) -> &'static str {
+        match self {
+            ProvenanceKind::Mirrored => "mirrored from OCP CI",
+            ProvenanceKind::Okd => "built for OKD",
+            ProvenanceKind::Os => "machine OS",
+        }
+    }
+
+    /// Parses [`ProvenanceKind::as_str`].
+    pub fn parse(s: &str) -> Option<ProvenanceKind> {
+        ProvenanceKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl Provenance {
+    /// The filter bucket of this provenance.
+    pub fn kind(&self) -> ProvenanceKind {
+        match self {
+            Provenance::MachineOs { .. } => ProvenanceKind::Os,
+            Provenance::Mirrored { .. } => ProvenanceKind::Mirrored,
+            Provenance::BuiltForOkd => ProvenanceKind::Okd,
+        }
+    }
+}
+
+/// One component image of a payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentInfo {
+    /// Component name (`installer`).
+    pub name: String,
+    /// Where it came from.
+    pub provenance: Provenance,
+    /// Source repository URL (may be empty).
+    pub source: String,
+    /// Source commit (may be empty).
+    pub commit: String,
+    /// Link to the commit, for GitHub repositories.
+    pub commit_url: Option<String>,
+    /// Image pull spec.
+    pub image: String,
+    /// Image digest.
+    pub digest: String,
+    /// Whether the digest differs from the previous release of the stream (`None` when that
+    /// release's payload is not known).
+    pub changed: Option<bool>,
+}
+
+/// A release payload's components, or why they are not known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PayloadView {
+    /// The payload has not been read yet.
+    NotRead,
+    /// Reading it failed.
+    Failed {
+        /// What went wrong, as recorded.
+        message: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Read: its digest and components by name.
+    Read {
+        /// Payload digest.
+        digest: String,
+        /// Components, by name.
+        components: Vec<ComponentInfo>,
+        /// Whether the previous release of the stream has a read payload to compare with.
+        previous_read: bool,
+    },
+}
+
+/// A component whose image changed between two releases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentChange {
+    /// Before.
+    pub from: ComponentInfo,
+    /// After.
+    pub to: ComponentInfo,
+    /// Link to the source difference, for GitHub repositories with both commits.
+    pub diff_url: Option<String>,
+}
+
+/// A verification job compared between two releases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateChange {
+    /// Job name.
+    pub name: String,
+    /// State in the older release, if it ran there.
+    pub from: Option<String>,
+    /// State in the newer release, if it ran there.
+    pub to: Option<String>,
+}
+
+/// The compare page: two releases' components and gates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Server time.
+    pub now: DateTime<Utc>,
+    /// The release compared from.
+    pub from: ReleaseRef,
+    /// The release compared to.
+    pub to: ReleaseRef,
+    /// Whether both payloads have been read (otherwise the component lists are empty).
+    pub payloads_read: (bool, bool),
+    /// Components only in `to`.
+    pub added: Vec<ComponentInfo>,
+    /// Components only in `from`.
+    pub removed: Vec<ComponentInfo>,
+    /// Components whose image differs.
+    pub changed: Vec<ComponentChange>,
+    /// Components with the same image in both.
+    pub unchanged: u32,
+    /// Verification jobs whose state differs, job by job.
+    pub gates: Vec<GateChange>,
+}
+
+/// One image of a component in a stream's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// The component as first seen with this image.
+    pub component: ComponentInfo,
+    /// The release it first appeared in.
+    pub first: String,
+    /// When that release was created.
+    pub first_at: DateTime<Utc>,
+    /// Later releases that kept it, oldest first.
+    pub stayed_in: Vec<String>,
+}
+
+/// The component page: one component's images across a stream's releases.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComponentHistory {
+    /// Server time.
+    pub now: DateTime<Utc>,
+    /// Component name.
+    pub name: String,
+    /// The stream shown.
+    pub stream: String,
+    /// Other streams carrying the component.
+    pub streams: Vec<String>,
+    /// Its distinct images, newest first.
+    pub entries: Vec<HistoryEntry>,
 }

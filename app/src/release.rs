@@ -7,8 +7,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+use crate::components::{CommitLink, DigestCell, ProvenanceLabel};
+use crate::error::AppError;
 use crate::model::{
-    ChangedImage, Changelog, Gate, GateKind, Phase, ReleaseDetail, StreamKind, UpgradeEdge,
+    ChangedImage, Changelog, ComponentInfo, Gate, GateKind, PayloadView, Phase, ProvenanceKind,
+    ReleaseDetail, StreamKind, UpgradeEdge,
 };
 use crate::widgets::{utc, Age, ErrorView, PhaseBadge};
 
@@ -26,18 +29,73 @@ pub fn ReleasePage() -> impl IntoView {
     let data = Resource::new(key, |(tag, stream)| api::get_release(tag, stream));
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading release…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(release) => view! { <ReleaseView release /> }.into_any(),
-                    Err(error) => view! { <ErrorView error /> }.into_any(),
-                }
-            })}
+            {move || {
+                let filter = ComponentFilter::from_query(
+                    query.read().get("provenance").as_deref(),
+                    query.read().get("changed").as_deref(),
+                );
+                Suspend::new(async move {
+                    match (data.await, filter) {
+                        (Ok(release), Ok(filter)) => view! { <ReleaseView release filter /> }.into_any(),
+                        (Err(error), _) | (_, Err(error)) => view! { <ErrorView error /> }.into_any(),
+                    }
+                })
+            }}
         </Suspense>
     }
 }
 
+/// Which components the release page lists (`?provenance=` and `?changed=1`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ComponentFilter {
+    /// Only this provenance.
+    pub provenance: Option<ProvenanceKind>,
+    /// Only components whose image changed since the previous release of the stream.
+    pub changed: bool,
+}
+
+impl ComponentFilter {
+    /// The filter of the `provenance` and `changed` query parameters; an unknown provenance
+    /// is a bad request, as an unknown phase is on the stream page.
+    pub fn from_query(
+        provenance: Option<&str>,
+        changed: Option<&str>,
+    ) -> Result<ComponentFilter, AppError> {
+        let provenance = match provenance.filter(|p| !p.is_empty()) {
+            None => None,
+            Some(p) => Some(ProvenanceKind::parse(p).ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "unknown provenance {p:?} (use mirrored, okd or os)"
+                ))
+            })?),
+        };
+        Ok(ComponentFilter {
+            provenance,
+            changed: changed == Some("1"),
+        })
+    }
+
+    /// The query string of this filter, for links (`""` when it shows everything).
+    pub fn query(self) -> String {
+        let mut parts = Vec::new();
+        if let Some(p) = self.provenance {
+            parts.push(format!("provenance={}", p.as_str()));
+        }
+        if self.changed {
+            parts.push("changed=1".to_string());
+        }
+        parts.join("&")
+    }
+
+    /// Whether component `c` passes.
+    pub fn keeps(self, c: &ComponentInfo) -> bool {
+        self.provenance.is_none_or(|p| c.provenance.kind() == p)
+            && (!self.changed || c.changed == Some(true))
+    }
+}
+
 #[component]
-fn ReleaseView(release: ReleaseDetail) -> impl IntoView {
+fn ReleaseView(release: ReleaseDetail, filter: ComponentFilter) -> impl IntoView {
     let r = release;
     let now = r.now;
     let blocking: Vec<Gate> = r
@@ -117,7 +175,8 @@ fn ReleaseView(release: ReleaseDetail) -> impl IntoView {
         </dl>
         <nav class="neighbours" aria-label="Neighbouring releases">
             {newer.map(|n| view! { <a rel="next" href=format!("/releases/{n}")>{format!("← newer: {n}")}</a> })}
-            {older.map(|n| view! { <a rel="prev" href=format!("/releases/{n}")>{format!("older: {n} →")}</a> })}
+            {older.clone().map(|n| view! { <a rel="prev" href=format!("/releases/{n}")>{format!("older: {n} →")}</a> })}
+            {older.map(|n| view! { <a class="compare-link" href=format!("/compare/{n}/{}", r.name)>"compare with previous"</a> })}
         </nav>
         <section aria-labelledby="gates-h">
             <h2 id="gates-h">"Gates"</h2>
@@ -133,6 +192,7 @@ fn ReleaseView(release: ReleaseDetail) -> impl IntoView {
                 .into_any()
             }}
         </section>
+        <ComponentsSection release=r.clone() filter />
         <Upgrades release=r.clone() />
         <section aria-labelledby="changelog-h">
             <h2 id="changelog-h">"Changelog"</h2>
@@ -140,6 +200,97 @@ fn ReleaseView(release: ReleaseDetail) -> impl IntoView {
                 Some(c) => view! { <ChangelogView changelog=c /> }.into_any(),
                 None => view! { <p class="empty">"The release-controller produced no changelog for this release."</p> }.into_any(),
             }}
+        </section>
+    }
+}
+
+/// The payload's components with their provenance, filtered by links that work without
+/// JavaScript.
+#[component]
+fn ComponentsSection(release: ReleaseDetail, filter: ComponentFilter) -> impl IntoView {
+    let r = release;
+    let body = match r.payload.clone() {
+        PayloadView::NotRead => view! {
+            <p class="empty">"The payload has not been read yet, so its components are not known."</p>
+        }
+        .into_any(),
+        PayloadView::Failed { message, at } => view! {
+            <p class="notice payload-failed">
+                {format!("Reading the payload failed ({}): {message}", utc(at))}
+            </p>
+        }
+        .into_any(),
+        PayloadView::Read { digest, components, previous_read } => {
+            // the stream keeps a promoted release that kept its CI name on this page
+            let base = format!("/releases/{}?stream={}", r.name, r.stream);
+            let link = |f: ComponentFilter| {
+                let q = f.query();
+                if q.is_empty() { base.clone() } else { format!("{base}&{q}") }
+            };
+            let total = components.len();
+            let shown: Vec<ComponentInfo> = components.into_iter().filter(|c| filter.keeps(c)).collect();
+            let mut options = vec![(
+                "all".to_string(),
+                link(ComponentFilter { provenance: None, ..filter }),
+                filter.provenance.is_none(),
+            )];
+            for k in ProvenanceKind::ALL {
+                options.push((
+                    k.label().to_string(),
+                    link(ComponentFilter { provenance: Some(k), ..filter }),
+                    filter.provenance == Some(k),
+                ));
+            }
+            let changed_link = link(ComponentFilter { changed: !filter.changed, ..filter });
+            view! {
+                <p class="explain">
+                    {format!("{total} components in payload ")}
+                    <code class="digest" title=digest.clone()>{crate::components::short_digest(&digest)}</code>
+                    {format!("; showing {}.", shown.len())}
+                </p>
+                <nav class="filters" aria-label="Filter components">
+                    {options.into_iter().map(|(label, href, current)| view! {
+                        <a href=href class="filter" class:active=current aria-current=current.then_some("true")>{label}</a>
+                        " "
+                    }).collect_view()}
+                    {if previous_read {
+                        view! {
+                            <a href=changed_link class="filter" class:active=filter.changed aria-current=filter.changed.then_some("true")>
+                                "changed since previous"
+                            </a>
+                        }.into_any()
+                    } else {
+                        view! { <span class="none">"(previous release's payload not read)"</span> }.into_any()
+                    }}
+                </nav>
+                <table class="components">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Component"</th>
+                            <th scope="col">"Provenance"</th>
+                            <th scope="col">"Commit"</th>
+                            <th scope="col">"Digest"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {shown.into_iter().map(|c| view! {
+                            <tr data-component=c.name.clone() class:changed=c.changed == Some(true)>
+                                <td><a href=format!("/components/{}", c.name)>{c.name.clone()}</a></td>
+                                <td><ProvenanceLabel provenance=c.provenance.clone() /></td>
+                                <td><CommitLink component=c.clone() /></td>
+                                <td><DigestCell component=c.clone() /></td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <section aria-labelledby="components-h">
+            <h2 id="components-h">"Components"</h2>
+            {body}
         </section>
     }
 }
@@ -384,4 +535,45 @@ fn ImageList(title: &'static str, images: Vec<ChangedImage>) -> impl IntoView {
             </ul>
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ComponentInfo, Provenance};
+
+    fn component(provenance: Provenance, changed: Option<bool>) -> ComponentInfo {
+        ComponentInfo {
+            name: "installer".into(),
+            provenance,
+            source: String::new(),
+            commit: String::new(),
+            commit_url: None,
+            image: String::new(),
+            digest: String::new(),
+            changed,
+        }
+    }
+
+    #[test]
+    fn component_filters_read_the_query_and_keep_matching_rows() {
+        let all = ComponentFilter::from_query(None, None).expect("valid");
+        assert_eq!(all, ComponentFilter::default());
+        assert_eq!(all.query(), "");
+        let okd_changed = ComponentFilter::from_query(Some("okd"), Some("1")).expect("valid");
+        assert_eq!(okd_changed.query(), "provenance=okd&changed=1");
+        assert!(okd_changed.keeps(&component(Provenance::BuiltForOkd, Some(true))));
+        assert!(!okd_changed.keeps(&component(Provenance::BuiltForOkd, Some(false))));
+        assert!(!okd_changed.keeps(&component(Provenance::BuiltForOkd, None)));
+        let mirrored = Provenance::Mirrored {
+            release: "4.21.0-0.ci-2026-02-09-101010".into(),
+            stream: "4.21.0-0.ci".into(),
+        };
+        assert!(!okd_changed.keeps(&component(mirrored.clone(), Some(true))));
+        assert!(all.keeps(&component(mirrored, None)));
+        assert!(matches!(
+            ComponentFilter::from_query(Some("sideways"), None),
+            Err(AppError::BadRequest(_))
+        ));
+    }
 }

@@ -7,15 +7,18 @@ use std::sync::Arc;
 use app::backend::Backend;
 use app::error::AppError;
 use app::model::{
-    BadgePage, BadgeStream, ChangedCommit, ChangedComponent, ChangedImage, Changelog, Gate,
-    GateKind, Overview, Phase, ReleaseDetail, ReleaseRef, ReleaseRow, StreamHealth, StreamKind,
-    StreamPage, StreamSummary, UpgradeEdge, UpgradeRun, Variant,
+    BadgePage, BadgeStream, ChangedCommit, ChangedComponent, ChangedImage, Changelog, Comparison,
+    ComponentHistory, ComponentInfo, Gate, GateChange, GateKind, Overview, PayloadView, Phase,
+    ReleaseDetail, ReleaseRef, ReleaseRow, StreamHealth, StreamKind, StreamPage, StreamSummary,
+    UpgradeEdge, UpgradeRun, Variant,
 };
 use chrono::{Duration, Utc};
 
 use crate::ingest::release_controller::wire;
 use crate::ingest::release_controller::PollRegistry;
-use crate::store::queries::{RecentRow, StreamRow, UpgradeRow};
+use crate::provenance;
+use crate::store::payloads::ComponentStream;
+use crate::store::queries::{RecentRow, ReleaseFullRow, StreamRow, UpgradeRow};
 use crate::store::{Store, StoreError};
 
 /// Releases per stream page.
@@ -153,15 +156,13 @@ impl StoreBackend {
         })
     }
 
-    /// One release with its gates, upgrade edges, neighbours and changelog; `stream` picks
-    /// among streams sharing the tag name, otherwise the CI or nightly one is preferred
-    /// (it has the gates). A missing release is [`StoreError::NotFound`].
-    pub async fn release_detail(
+    /// Release `tag` (of `stream`, or the CI or nightly one among streams sharing the name),
+    /// the other streams' releases of that name, and its stream's class.
+    async fn find_release(
         &self,
         tag: &str,
         stream: Option<&str>,
-    ) -> Result<ReleaseDetail, StoreError> {
-        let now = Utc::now();
+    ) -> Result<(ReleaseFullRow, Vec<ReleaseFullRow>, (Variant, StreamKind)), StoreError> {
         let mut all = self.store.releases_named(tag).await?;
         if all.is_empty() {
             return Err(StoreError::NotFound(format!("release {tag}")));
@@ -186,7 +187,20 @@ impl StoreBackend {
                 .unwrap_or(0),
         };
         let r = all.swap_remove(index);
-        let (variant, kind) = class_of(&r.stream);
+        let class = class_of(&r.stream);
+        Ok((r, all, class))
+    }
+
+    /// One release with its gates, upgrade edges, neighbours and changelog; `stream` picks
+    /// among streams sharing the tag name, otherwise the CI or nightly one is preferred
+    /// (it has the gates). A missing release is [`StoreError::NotFound`].
+    pub async fn release_detail(
+        &self,
+        tag: &str,
+        stream: Option<&str>,
+    ) -> Result<ReleaseDetail, StoreError> {
+        let now = Utc::now();
+        let (r, all, (variant, kind)) = self.find_release(tag, stream).await?;
         let gates = self
             .store
             .gates(&r.stream, &r.name)
@@ -218,6 +232,9 @@ impl StoreBackend {
             .neighbours(&r.stream, &r.name, r.created_at)
             .await?;
         let declared_previous = self.store.declared_previous(&r.stream, &r.name).await?;
+        let payload = self
+            .payload_view(&r.stream, &r.name, neighbours.0.as_deref())
+            .await?;
         let changelog = r
             .changelog
             .as_deref()
@@ -242,6 +259,165 @@ impl StoreBackend {
             declared_previous,
             changelog,
             neighbours,
+            payload,
+        })
+    }
+
+    /// The components of release `stream/release` with their provenance, if its payload
+    /// was read.
+    pub async fn components(
+        &self,
+        stream: &str,
+        release: &str,
+    ) -> Result<Option<(String, Vec<ComponentInfo>)>, StoreError> {
+        let Some(p) = self.store.release_payload(stream, release).await? else {
+            return Ok(None);
+        };
+        let ocp = provenance::first_sightings(
+            self.store
+                .ocp_sightings_of_payload(&p.payload.digest)
+                .await?,
+        );
+        let components = p
+            .components
+            .iter()
+            .map(|c| provenance::info(c, &ocp))
+            .collect();
+        Ok(Some((p.payload.digest, components)))
+    }
+
+    /// What the release page shows of a payload: its components (marked changed against
+    /// release `previous` of the same stream), its failed read, or that it is not read.
+    async fn payload_view(
+        &self,
+        stream: &str,
+        release: &str,
+        previous: Option<&str>,
+    ) -> Result<PayloadView, StoreError> {
+        let Some((digest, mut components)) = self.components(stream, release).await? else {
+            return Ok(
+                match self.store.release_payload_failure(stream, release).await? {
+                    Some(f) => PayloadView::Failed {
+                        message: f.message,
+                        at: f.failed_at,
+                    },
+                    None => PayloadView::NotRead,
+                },
+            );
+        };
+        let before = match previous {
+            Some(p) => self.store.release_payload(stream, p).await?,
+            None => None,
+        };
+        if let Some(before) = &before {
+            for c in &mut components {
+                c.changed = Some(
+                    !before
+                        .components
+                        .iter()
+                        .any(|b| b.name == c.name && b.image_digest == c.digest),
+                );
+            }
+        }
+        Ok(PayloadView::Read {
+            digest,
+            components,
+            previous_read: before.is_some(),
+        })
+    }
+
+    /// Two releases compared; either missing is [`StoreError::NotFound`].
+    pub async fn comparison(&self, from: &str, to: &str) -> Result<Comparison, StoreError> {
+        let (a, _, _) = self.find_release(from, None).await?;
+        let (b, _, _) = self.find_release(to, None).await?;
+        let old = self.components(&a.stream, &a.name).await?;
+        let new = self.components(&b.stream, &b.name).await?;
+        let a_gates = self.store.gates(&a.stream, &a.name).await?;
+        let b_gates = self.store.gates(&b.stream, &b.name).await?;
+        let payloads_read = (old.is_some(), new.is_some());
+        let d = match (old, new) {
+            (Some((_, old)), Some((_, new))) => provenance::diff(old, new),
+            _ => provenance::Diff::default(),
+        };
+        let mut gates: Vec<GateChange> = Vec::new();
+        for g in &b_gates {
+            let before = a_gates.iter().find(|o| o.name == g.name);
+            if before.map(|o| &o.state) != Some(&g.state) {
+                gates.push(GateChange {
+                    name: g.name.clone(),
+                    from: before.map(|o| o.state.clone()),
+                    to: Some(g.state.clone()),
+                });
+            }
+        }
+        for g in a_gates
+            .iter()
+            .filter(|g| !b_gates.iter().any(|n| n.name == g.name))
+        {
+            gates.push(GateChange {
+                name: g.name.clone(),
+                from: Some(g.state.clone()),
+                to: None,
+            });
+        }
+        gates.sort_by(|x, y| x.name.cmp(&y.name));
+        let reference = |r: &ReleaseFullRow| ReleaseRef {
+            name: r.name.clone(),
+            stream: r.stream.clone(),
+            phase: Phase::parse(&r.phase),
+            created_at: r.created_at,
+        };
+        Ok(Comparison {
+            now: Utc::now(),
+            from: reference(&a),
+            to: reference(&b),
+            payloads_read,
+            added: d.added,
+            removed: d.removed,
+            changed: d.changed,
+            unchanged: d.unchanged,
+            gates,
+        })
+    }
+
+    /// Component `name` across the releases of `stream`, by default the newest OKD/SCOS CI
+    /// stream carrying it (then any OKD stream, then any).
+    pub async fn history(
+        &self,
+        name: &str,
+        stream: Option<&str>,
+    ) -> Result<ComponentHistory, StoreError> {
+        let streams = self.store.streams_with_component(name).await?;
+        let rank =
+            |s: &ComponentStream| match (Variant::parse(&s.variant), StreamKind::parse(&s.kind)) {
+                (Some(Variant::OkdScos), Some(StreamKind::Ci)) => 0,
+                (Some(Variant::OkdScos), _) => 1,
+                (Some(Variant::OkdFcos), _) => 2,
+                _ => 3,
+            };
+        let chosen = match stream {
+            Some(s) => streams
+                .iter()
+                .find(|c| c.name == s)
+                .ok_or_else(|| StoreError::NotFound(format!("component {name} in stream {s}")))?,
+            // `streams` is newest first; the first of the best rank wins
+            None => streams
+                .iter()
+                .min_by_key(|s| rank(s))
+                .ok_or_else(|| StoreError::NotFound(format!("component {name}")))?,
+        };
+        let ocp = provenance::first_sightings(self.store.ocp_sightings_of_component(name).await?);
+        let sightings = self.store.component_in_stream(&chosen.name, name).await?;
+        Ok(ComponentHistory {
+            now: Utc::now(),
+            name: name.to_string(),
+            stream: chosen.name.clone(),
+            streams: streams
+                .iter()
+                .filter(|s| s.name != chosen.name)
+                .map(|s| s.name.clone())
+                .collect(),
+            entries: provenance::history(sightings, &ocp),
         })
     }
 }
@@ -260,6 +436,14 @@ fn release_ref(r: &RecentRow) -> ReleaseRef {
         stream: r.stream.clone(),
         phase: Phase::parse(&r.phase),
         created_at: r.created_at,
+    }
+}
+
+/// `NotFound` stays a 404; anything else is logged and reported as unavailable.
+fn page_error(e: StoreError) -> AppError {
+    match e {
+        StoreError::NotFound(what) => AppError::NotFound(what),
+        e => internal(e),
     }
 }
 
@@ -369,6 +553,18 @@ impl Backend for StoreBackend {
             StoreError::NotFound(what) => AppError::NotFound(what),
             e => internal(e),
         })
+    }
+
+    async fn compare(&self, from: &str, to: &str) -> Result<Comparison, AppError> {
+        self.comparison(from, to).await.map_err(page_error)
+    }
+
+    async fn component_history(
+        &self,
+        name: &str,
+        stream: Option<&str>,
+    ) -> Result<ComponentHistory, AppError> {
+        self.history(name, stream).await.map_err(page_error)
     }
 
     async fn badge_page(&self) -> Result<BadgePage, AppError> {

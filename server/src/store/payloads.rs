@@ -1,6 +1,7 @@
 //! Release payloads as read from their registry: the payload, its components, the release
 //! each belongs to and reads that failed. Written only by the projection in
-//! [`crate::events`]; read by the release page and, later, provenance.
+//! [`crate::events`]; read by the release page and by [`crate::provenance`] (which OCP CI
+//! release first had an image, a component across a stream's releases).
 
 use chrono::{DateTime, Utc};
 
@@ -402,6 +403,150 @@ impl Store {
         });
         out.extend(failures.iter().map(|r| format!("{r:?}")));
         Ok(out)
+    }
+}
+
+/// One sighting of a component image in a payload bound to an OCP CI release.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OcpSighting {
+    /// The component image's digest.
+    pub image_digest: String,
+    /// The OCP CI stream.
+    pub stream: String,
+    /// The OCP CI release.
+    pub release: String,
+    /// When the release was created (when its payload was bound, if the release is unknown).
+    pub created_at: DateTime<Utc>,
+}
+
+/// One release of a stream carrying a component, as its history lists it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ComponentSighting {
+    /// The release.
+    pub release: String,
+    /// When the release was created.
+    pub created_at: DateTime<Utc>,
+    /// The component as that release's payload has it.
+    #[sqlx(flatten)]
+    pub component: PayloadComponent,
+}
+
+/// A stream carrying a component in at least one read payload.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ComponentStream {
+    /// Stream name.
+    pub name: String,
+    /// Stream variant (`okd-scos`, `okd-fcos`, `ocp`).
+    pub variant: String,
+    /// Stream kind (`ci`, `nightly`, `stable`, `next`).
+    pub kind: String,
+    /// When its newest release carrying the component was created.
+    pub newest: DateTime<Utc>,
+}
+
+/// The earliest OCP CI release (by creation, else by when its payload was bound) having
+/// each image of the components chosen by `components` (a condition on
+/// `payload_components`): one row per image, however many OCP CI releases share it.
+///
+/// The dialects differ in how the images are picked: PostgreSQL, without fresh statistics,
+/// turns `in (…)` into a probe of the image index per component row of every OCP CI payload,
+/// so it gets a materialized CTE; SQLite plans `in (…)` well and the CTE slows it down.
+fn first_ocp_sightings(store: &Store, components: &str) -> String {
+    let (with, images, filter) = match store {
+        Store::Postgres(_) => (
+            format!(
+                "with images as materialized \
+                 (select distinct image_digest from payload_components where {components}) "
+            ),
+            "join images on images.image_digest = pc.image_digest ".to_string(),
+            String::new(),
+        ),
+        Store::Sqlite(_) => (
+            String::new(),
+            String::new(),
+            format!(
+                "where pc.image_digest in \
+                 (select image_digest from payload_components where {components}) "
+            ),
+        ),
+    };
+    format!(
+        "{with}select image_digest, stream, release, created_at from ( \
+         select pc.image_digest, rp.stream, rp.release, \
+         coalesce(r.created_at, rp.bound_at) as created_at, \
+         row_number() over (partition by pc.image_digest \
+         order by coalesce(r.created_at, rp.bound_at), rp.release) as n \
+         from payload_components pc {images}\
+         join release_payloads rp on rp.payload_digest = pc.payload_digest \
+         join streams s on s.name = rp.stream and s.variant = 'ocp' \
+         left join releases r on r.stream = rp.stream and r.name = rp.release \
+         {filter}) firsts where n = 1 order by image_digest"
+    )
+}
+
+impl Store {
+    /// The earliest OCP CI release having each image of payload `digest`.
+    pub async fn ocp_sightings_of_payload(&self, digest: &str) -> StoreResult<Vec<OcpSighting>> {
+        let rows = on_pool!(self, p => {
+            sqlx::query_as::<_, OcpSighting>(&first_ocp_sightings(self, "payload_digest = $1"))
+            .bind(digest)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    /// The earliest OCP CI release having each image that any payload names component
+    /// `name`.
+    pub async fn ocp_sightings_of_component(&self, name: &str) -> StoreResult<Vec<OcpSighting>> {
+        let rows = on_pool!(self, p => {
+            sqlx::query_as::<_, OcpSighting>(&first_ocp_sightings(self, "name = $1"))
+            .bind(name)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    /// The streams with a read payload carrying component `name`, newest sighting first.
+    pub async fn streams_with_component(&self, name: &str) -> StoreResult<Vec<ComponentStream>> {
+        let rows = on_pool!(self, p => {
+            sqlx::query_as::<_, ComponentStream>(
+                "select s.name, s.variant, s.kind, max(r.created_at) as newest from streams s \
+                 join releases r on r.stream = s.name \
+                 join release_payloads rp on rp.stream = r.stream and rp.release = r.name \
+                 join payload_components pc on pc.payload_digest = rp.payload_digest \
+                 where pc.name = $1 group by s.name, s.variant, s.kind \
+                 order by newest desc, s.name",
+            )
+            .bind(name)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    /// Component `name` in every release of `stream` whose payload was read, oldest first.
+    pub async fn component_in_stream(
+        &self,
+        stream: &str,
+        name: &str,
+    ) -> StoreResult<Vec<ComponentSighting>> {
+        let rows = on_pool!(self, p => {
+            sqlx::query_as::<_, ComponentSighting>(
+                "select r.name as release, r.created_at, pc.payload_digest, pc.name, pc.image, \
+                 pc.image_digest, pc.source_location, pc.commit_id, pc.commit_ref, pc.versions \
+                 from releases r \
+                 join release_payloads rp on rp.stream = r.stream and rp.release = r.name \
+                 join payload_components pc on pc.payload_digest = rp.payload_digest \
+                 where r.stream = $1 and pc.name = $2 order by r.created_at, r.name",
+            )
+            .bind(stream)
+            .bind(name)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows)
     }
 }
 

@@ -1,0 +1,223 @@
+//! Component provenance, computed from stored payloads: a component of an OKD payload is
+//! the *machine OS* when it is a CoreOS image, *mirrored from OCP CI* when an OCP CI payload
+//! has the same image digest (the earliest such release is reported), and *built for OKD*
+//! otherwise. Also the comparisons and histories the pages show, and links to sources.
+
+use std::collections::{BTreeMap, HashMap};
+
+use app::model::{ComponentChange, ComponentInfo, HistoryEntry, Provenance};
+
+use crate::store::payloads::{ComponentSighting, OcpSighting, PayloadComponent};
+
+/// Whether component `name` is a machine OS image.
+pub fn is_machine_os(name: &str) -> bool {
+    matches!(
+        name,
+        "fedora-coreos" | "centos-stream-coreos-9" | "okd-machine-os"
+    ) || name.starts_with("rhel-coreos")
+        || name.starts_with("stream-coreos")
+}
+
+/// The OS version from an `io.openshift.build.versions` value (`machine-os=9.0.…`), or the
+/// whole value when it names no `machine-os`.
+pub fn os_version(versions: &str) -> Option<String> {
+    let versions = versions.trim();
+    if versions.is_empty() {
+        return None;
+    }
+    Some(
+        versions
+            .split(',')
+            .find_map(|kv| kv.trim().strip_prefix("machine-os="))
+            .unwrap_or(versions)
+            .to_string(),
+    )
+}
+
+/// The repository URL as a GitHub web URL without a trailing `.git` or `/`, if it is one.
+fn github(source: &str) -> Option<&str> {
+    let repo = source.trim_end_matches('/');
+    let repo = repo.strip_suffix(".git").unwrap_or(repo);
+    repo.starts_with("https://github.com/").then_some(repo)
+}
+
+fn is_commit(sha: &str) -> bool {
+    (7..=64).contains(&sha.len()) && sha.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `<repo>/commit/<sha>` for a GitHub repository and a commit id.
+pub fn commit_url(source: &str, commit: &str) -> Option<String> {
+    let repo = github(source)?;
+    is_commit(commit).then(|| format!("{repo}/commit/{commit}"))
+}
+
+/// `<repo>/compare/<old>...<new>` for a GitHub repository and two commit ids.
+pub fn diff_url(source: &str, old: &str, new: &str) -> Option<String> {
+    let repo = github(source)?;
+    (is_commit(old) && is_commit(new) && old != new)
+        .then(|| format!("{repo}/compare/{old}...{new}"))
+}
+
+/// The earliest OCP CI release per image digest, from sightings ordered earliest first
+/// (the first of a digest wins).
+pub fn first_sightings(sightings: Vec<OcpSighting>) -> HashMap<String, OcpSighting> {
+    let mut first = HashMap::new();
+    for s in sightings {
+        first.entry(s.image_digest.clone()).or_insert(s);
+    }
+    first
+}
+
+/// The provenance of component `c`, given the first OCP CI sighting of each digest.
+pub fn provenance(c: &PayloadComponent, ocp: &HashMap<String, OcpSighting>) -> Provenance {
+    if is_machine_os(&c.name) {
+        return Provenance::MachineOs {
+            version: os_version(&c.versions),
+        };
+    }
+    match ocp.get(&c.image_digest) {
+        Some(s) => Provenance::Mirrored {
+            release: s.release.clone(),
+            stream: s.stream.clone(),
+        },
+        None => Provenance::BuiltForOkd,
+    }
+}
+
+/// The page model of a stored component.
+pub fn info(c: &PayloadComponent, ocp: &HashMap<String, OcpSighting>) -> ComponentInfo {
+    ComponentInfo {
+        name: c.name.clone(),
+        provenance: provenance(c, ocp),
+        source: c.source_location.clone(),
+        commit: c.commit_id.clone(),
+        commit_url: commit_url(&c.source_location, &c.commit_id),
+        image: c.image.clone(),
+        digest: c.image_digest.clone(),
+        changed: None,
+    }
+}
+
+/// Components of two payloads compared by name.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Diff {
+    /// Only in the newer.
+    pub added: Vec<ComponentInfo>,
+    /// Only in the older.
+    pub removed: Vec<ComponentInfo>,
+    /// In both with different images.
+    pub changed: Vec<ComponentChange>,
+    /// In both with the same image.
+    pub unchanged: u32,
+}
+
+/// Compares two component lists (already with provenance) by name; images by digest.
+pub fn diff(from: Vec<ComponentInfo>, to: Vec<ComponentInfo>) -> Diff {
+    let mut old: BTreeMap<String, ComponentInfo> =
+        from.into_iter().map(|c| (c.name.clone(), c)).collect();
+    let mut d = Diff::default();
+    for new in to {
+        match old.remove(&new.name) {
+            None => d.added.push(new),
+            Some(o) if o.digest == new.digest => d.unchanged += 1,
+            Some(o) => d.changed.push(ComponentChange {
+                diff_url: if o.source == new.source {
+                    diff_url(&new.source, &o.commit, &new.commit)
+                } else {
+                    None
+                },
+                from: o,
+                to: new,
+            }),
+        }
+    }
+    d.removed = old.into_values().collect();
+    d.added.sort_by(|a, b| a.name.cmp(&b.name));
+    d.changed.sort_by(|a, b| a.to.name.cmp(&b.to.name));
+    d
+}
+
+/// Groups a stream's sightings of one component (oldest first) by image digest: where each
+/// image first appeared and which later releases kept it; newest image first.
+pub fn history(
+    sightings: Vec<ComponentSighting>,
+    ocp: &HashMap<String, OcpSighting>,
+) -> Vec<HistoryEntry> {
+    let mut entries: Vec<HistoryEntry> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for s in sightings {
+        match index.get(&s.component.image_digest) {
+            Some(&i) => entries[i].stayed_in.push(s.release),
+            None => {
+                index.insert(s.component.image_digest.clone(), entries.len());
+                entries.push(HistoryEntry {
+                    component: info(&s.component, ocp),
+                    first: s.release,
+                    first_at: s.created_at,
+                    stayed_in: Vec::new(),
+                });
+            }
+        }
+    }
+    entries.reverse();
+    entries
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn machine_os_images_are_recognised_with_their_version() {
+        for name in [
+            "fedora-coreos",
+            "centos-stream-coreos-9",
+            "okd-machine-os",
+            "rhel-coreos-9",
+            "rhel-coreos-extensions",
+            "stream-coreos",
+            "stream-coreos-extensions",
+        ] {
+            assert!(is_machine_os(name), "{name}");
+        }
+        assert!(!is_machine_os("machine-config-operator"));
+        assert!(!is_machine_os("coreos-bootimages"));
+        assert_eq!(
+            os_version("machine-os=9.0.20260210-0").as_deref(),
+            Some("9.0.20260210-0")
+        );
+        assert_eq!(
+            os_version("kubernetes=1.34.2,machine-os=9.0.1").as_deref(),
+            Some("9.0.1")
+        );
+        assert_eq!(os_version("41.20250101").as_deref(), Some("41.20250101"));
+        assert_eq!(os_version(""), None);
+    }
+
+    #[test]
+    fn github_sources_get_commit_and_compare_links() {
+        let sha = "4ddd828c588c1277361d89e03933a97595795b48";
+        let old = "1f666fd6a58bbb6a6e57d02cb4c1e2d029eb0f20";
+        assert_eq!(
+            commit_url("https://github.com/openshift/oc", sha).as_deref(),
+            Some("https://github.com/openshift/oc/commit/4ddd828c588c1277361d89e03933a97595795b48")
+        );
+        assert_eq!(
+            commit_url("https://github.com/openshift/oc.git", sha).as_deref(),
+            Some("https://github.com/openshift/oc/commit/4ddd828c588c1277361d89e03933a97595795b48")
+        );
+        assert_eq!(commit_url("https://gitlab.com/x/y", sha), None);
+        assert_eq!(commit_url("https://github.com/openshift/oc", ""), None);
+        assert_eq!(
+            diff_url("https://github.com/openshift/installer", old, sha).as_deref(),
+            Some(
+                "https://github.com/openshift/installer/compare/\
+                 1f666fd6a58bbb6a6e57d02cb4c1e2d029eb0f20...4ddd828c588c1277361d89e03933a97595795b48"
+            )
+        );
+        assert_eq!(
+            diff_url("https://github.com/openshift/installer", sha, sha),
+            None
+        );
+    }
+}
