@@ -8,10 +8,14 @@
     reason = "a test fails loudly when its set-up fails"
 )]
 
+#[path = "support/stores.rs"]
+mod stores;
+
 #[path = "support/registry.rs"]
 mod registry;
 
 use std::time::{Duration, Instant};
+use stores::{postgres, sqlite};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -40,27 +44,6 @@ fn fixture(name: &str) -> Vec<u8> {
         env!("CARGO_MANIFEST_DIR")
     ))
     .expect("fixture")
-}
-
-async fn sqlite() -> (Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::connect(&format!("sqlite://{}/t.db", dir.path().display()))
-        .await
-        .expect("sqlite");
-    store.migrate().await.expect("migrate");
-    (store, dir)
-}
-
-async fn postgres() -> Store {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let admin_url = std::env::var("STREAMGATE_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    // one database per call, re-created by the next run
-    let name = format!("sg_hooks_{}", N.fetch_add(1, Ordering::SeqCst));
-    server::store::fresh_postgres(&admin_url, &name)
-        .await
-        .expect("postgres reachable")
 }
 
 fn state(store: Store, with_secrets: bool) -> AppState {
@@ -311,7 +294,7 @@ async fn hook_story_on_sqlite() {
 
 #[tokio::test]
 async fn hook_story_on_postgres() {
-    hook_story(postgres().await).await;
+    hook_story(postgres("hooks").await).await;
 }
 
 /// A minimal release payload: its config and the `release-manifests/` layer.

@@ -7,7 +7,11 @@
     reason = "a test fails loudly when its set-up fails"
 )]
 
+#[path = "support/stores.rs"]
+mod stores;
+
 use std::time::Duration;
+use stores::{postgres, sqlite};
 
 use chrono::{DateTime, TimeZone, Utc};
 use server::events;
@@ -19,26 +23,6 @@ fn anchor() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0)
         .single()
         .expect("valid time")
-}
-
-async fn sqlite() -> (Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::connect(&format!("sqlite://{}/t.db", dir.path().display()))
-        .await
-        .expect("sqlite");
-    store.migrate().await.expect("migrate");
-    (store, dir)
-}
-
-async fn postgres() -> Store {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let admin_url = std::env::var("STREAMGATE_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let name = format!("sg_ingest_{}", N.fetch_add(1, Ordering::SeqCst));
-    server::store::fresh_postgres(&admin_url, &name)
-        .await
-        .expect("postgres reachable")
 }
 
 struct Upstream {
@@ -206,7 +190,7 @@ async fn history_accumulates_and_outlives_upstream_on_sqlite() {
 
 #[tokio::test]
 async fn history_accumulates_and_outlives_upstream_on_postgres() {
-    history_accumulates_and_outlives_upstream(postgres().await).await;
+    history_accumulates_and_outlives_upstream(postgres("ingest").await).await;
 }
 
 async fn upstream_failures_lose_nothing(store: Store) {
@@ -310,7 +294,7 @@ async fn upstream_failures_lose_nothing_on_sqlite() {
 
 #[tokio::test]
 async fn upstream_failures_lose_nothing_on_postgres() {
-    upstream_failures_lose_nothing(postgres().await).await;
+    upstream_failures_lose_nothing(postgres("ingest").await).await;
 }
 
 #[tokio::test]
