@@ -5,34 +5,19 @@
 
 #![allow(dead_code, reason = "each test file uses its own part of the set-up")]
 
+#[path = "stores.rs"]
+mod stores;
+pub use stores::sqlite;
+
 use std::time::Duration;
 
 use crate::registry::{self, Layer, Pushed, Pusher, Registry};
 use server::ingest::payload::{Limits, PayloadReader, ReaderConfig};
 use server::store::Store;
 
-pub async fn sqlite() -> (Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::connect(&format!("sqlite://{}/t.db", dir.path().display()))
-        .await
-        .expect("sqlite");
-    store.migrate().await.expect("migrate");
-    (store, dir)
-}
-
+/// A fresh PostgreSQL store for the payload tests.
 pub async fn postgres() -> Store {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let admin_url = std::env::var("STREAMGATE_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let name = format!(
-        "sg_payload_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    );
-    server::store::fresh_postgres(&admin_url, &name)
-        .await
-        .expect("postgres reachable")
+    stores::postgres("payload").await
 }
 
 pub fn reader(registry: &Registry, limits: Limits) -> PayloadReader {
