@@ -502,6 +502,21 @@ pub struct ReleaseDetail {
     pub neighbours: (Option<String>, Option<String>),
     /// The payload's components with their provenance, or why they are not known.
     pub payload: PayloadView,
+    /// The latest mirror-integrity check, for promoted releases whose payload was read.
+    pub mirror: Option<MirrorIntegrity>,
+}
+
+/// Whether every digest a promoted release references still resolves in its registry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MirrorIntegrity {
+    /// References checked.
+    pub checked: u32,
+    /// References the registry no longer has.
+    pub missing: Vec<String>,
+    /// References that could not be checked.
+    pub unreachable: Vec<String>,
+    /// Since when this has been the result.
+    pub since: DateTime<Utc>,
 }
 
 /// A stream offered on the badge page.

@@ -153,6 +153,30 @@ fn ReleaseView(release: ReleaseDetail, filter: ComponentFilter) -> impl IntoView
                 {format!("Expired upstream: the release-controller stopped listing this release on {}. Streamgate keeps its history.", utc(t))}
             </p>
         })}
+        {r.mirror.clone().map(|m| {
+            if m.missing.is_empty() && m.unreachable.is_empty() {
+                view! {
+                    <p class="mirror ok">
+                        {format!("Mirror integrity: all {} referenced digests resolve (checked, unchanged since {}).", m.checked, utc(m.since))}
+                    </p>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <div class="notice mirror-broken" role="alert">
+                        <p>
+                            <strong>"Mirror integrity failing: "</strong>
+                            {format!("{} of {} referenced digests no longer resolve in their registry ({} could not be checked) since {}. Installs and upgrades to this release will fail.", m.missing.len(), m.checked, m.unreachable.len(), utc(m.since))}
+                        </p>
+                        <ul>
+                            {m.missing.iter().map(|d| view! { <li><code>{d.clone()}</code>" — missing"</li> }).collect_view()}
+                            {m.unreachable.iter().map(|d| view! { <li><code>{d.clone()}</code>" — could not be checked"</li> }).collect_view()}
+                        </ul>
+                    </div>
+                }
+                .into_any()
+            }
+        })}
         <dl class="facts">
             <dt>"Stream"</dt>
             <dd>

@@ -8,9 +8,9 @@ use app::backend::Backend;
 use app::error::AppError;
 use app::model::{
     BadgePage, BadgeStream, ChangedCommit, ChangedComponent, ChangedImage, Changelog, Comparison,
-    ComponentHistory, ComponentInfo, Gate, GateChange, GateKind, Overview, PayloadView, Phase,
-    ReleaseDetail, ReleaseRef, ReleaseRow, StreamHealth, StreamKind, StreamPage, StreamSummary,
-    UpgradeEdge, UpgradeRun, Variant,
+    ComponentHistory, ComponentInfo, Gate, GateChange, GateKind, MirrorIntegrity, Overview,
+    PayloadView, Phase, ReleaseDetail, ReleaseRef, ReleaseRow, StreamHealth, StreamKind,
+    StreamPage, StreamSummary, UpgradeEdge, UpgradeRun, Variant,
 };
 use chrono::{Duration, Utc};
 
@@ -235,6 +235,16 @@ impl StoreBackend {
         let payload = self
             .payload_view(&r.stream, &r.name, neighbours.0.as_deref())
             .await?;
+        let mirror = self
+            .store
+            .mirror_check(&r.stream, &r.name)
+            .await?
+            .map(|c| MirrorIntegrity {
+                checked: u32::try_from(c.checked).unwrap_or(0),
+                missing: serde_json::from_str(&c.missing).unwrap_or_default(),
+                unreachable: serde_json::from_str(&c.unreachable).unwrap_or_default(),
+                since: c.since,
+            });
         let changelog = r
             .changelog
             .as_deref()
@@ -260,6 +270,7 @@ impl StoreBackend {
             changelog,
             neighbours,
             payload,
+            mirror,
         })
     }
 

@@ -154,7 +154,21 @@ async fn stream_text(state: &AppState, stream: &str) -> Result<BadgeText, Refusa
         .ok_or_else(|| Refusal::NotFound(format!("stream {stream} not found")))?;
     let label = crate::backend::badge_label(&row.controller, stream);
     let stale = is_stale(state, &row.controller);
-    let text = match state.store.latest_release(stream, Some("Accepted")).await? {
+    let accepted = state.store.latest_release(stream, Some("Accepted")).await?;
+    let broken = match &accepted {
+        Some(r) => state
+            .store
+            .mirror_check(stream, &r.name)
+            .await?
+            .is_some_and(|c| !c.ok),
+        None => false,
+    };
+    let text = match accepted {
+        Some(r) if broken => BadgeText {
+            label,
+            message: format!("{} · mirror broken", r.name),
+            color: "red",
+        },
         Some(r) if stale => BadgeText {
             label,
             message: format!("{} · data stale", r.name),

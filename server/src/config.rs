@@ -137,6 +137,10 @@ pub struct RegistryArgs {
     /// Time between rounds of the payload reader (a webhook wakes it early).
     #[arg(long, env = "STREAMGATE_PAYLOAD_INTERVAL", default_value = "2m", value_parser = parse_duration)]
     pub payload_interval: Duration,
+    /// Time between mirror-integrity checks of promoted releases (every digest they
+    /// reference must still resolve in its registry).
+    #[arg(long, env = "STREAMGATE_INTEGRITY_INTERVAL", default_value = "6h", value_parser = parse_duration)]
+    pub integrity_interval: Duration,
     /// Payloads read at the same time.
     #[arg(long, env = "STREAMGATE_PAYLOAD_CONCURRENCY", default_value_t = 4)]
     pub payload_concurrency: usize,

@@ -39,6 +39,8 @@ pub const REGISTRY_EVENT: &str = "registry.event";
 /// Event kind: a Quay `repo_push` notification (subject: the repository; external id: its
 /// [`QuayPush::dedup_key`]).
 pub const QUAY_PUSH: &str = "quay.push";
+/// Event kind: a mirror-integrity check of a promoted release (subject `stream/release`).
+pub const INTEGRITY_CHECKED: &str = "integrity.checked";
 
 /// Why an input was refused or could not be stored.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +81,11 @@ enum Parsed {
     PayloadFailed(PayloadFailure),
     RegistryEvent(Box<DistributionEvent>),
     QuayPush(QuayPush),
+    IntegrityChecked {
+        stream: String,
+        release: String,
+        check: crate::store::integrity::MirrorCheck,
+    },
 }
 
 fn malformed(kind: &str, subject: &str, reason: impl ToString) -> EventError {
@@ -193,6 +200,25 @@ fn parse(kind: &str, subject: &str, payload: &str) -> Result<Parsed, EventError>
             }
             Ok(Parsed::QuayPush(push))
         }
+        INTEGRITY_CHECKED => {
+            let (stream, release) = subject
+                .split_once('/')
+                .ok_or_else(|| malformed(kind, subject, "subject is not stream/tag"))?;
+            let check: crate::store::integrity::MirrorCheck =
+                serde_json::from_str(payload).map_err(|e| malformed(kind, subject, e))?;
+            if check.checked < 0 || !check.payload_digest.starts_with("sha256:") {
+                return Err(malformed(
+                    kind,
+                    subject,
+                    "not a check of a sha256 payload digest",
+                ));
+            }
+            Ok(Parsed::IntegrityChecked {
+                stream: stream.to_string(),
+                release: release.to_string(),
+                check,
+            })
+        }
         other => Err(EventError::UnknownKind(other.to_string())),
     }
 }
@@ -288,6 +314,11 @@ async fn project(
                 .await?;
             }
         }
+        Parsed::IntegrityChecked {
+            stream,
+            release,
+            check,
+        } => tx.record_mirror_check(stream, release, check, at).await?,
         Parsed::QuayPush(push) => {
             let key = push.dedup_key(at);
             for (position, tag) in (0..).zip(push.tags()) {

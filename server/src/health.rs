@@ -49,10 +49,26 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             )
         }
     };
+    let failing: Vec<serde_json::Value> = match state.store.failing_mirror_checks().await {
+        Ok(rows) => rows
+            .into_iter()
+            .map(|c| {
+                json!({
+                    "stream": c.stream,
+                    "release": c.release,
+                    "missing": serde_json::from_str::<serde_json::Value>(&c.missing).unwrap_or_default(),
+                    "unreachable": serde_json::from_str::<serde_json::Value>(&c.unreachable).unwrap_or_default(),
+                    "since": c.since,
+                })
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
     let body = json!({
         "status": if store.is_ok() { "ready" } else { "not ready" },
         "store": store_detail,
         "controllers": controllers,
+        "mirror_integrity": {"failing": failing},
     });
     (status, Json(body)).into_response()
 }

@@ -1,6 +1,7 @@
 //! Everything that brings data in: the release-controller poller, the payload reader and
 //! its background worker, and registry notifications.
 
+pub mod integrity;
 pub mod payload;
 pub mod payload_worker;
 pub mod registry;

@@ -173,6 +173,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         tracing::info!("demo: payload reading off (no registry configured)");
     } else {
         let reader = PayloadReader::new(args.registry.reader_config()?);
+        tokio::spawn(crate::ingest::integrity::run(
+            PayloadReader::new(args.registry.reader_config()?),
+            store.clone(),
+            args.registry.integrity_interval,
+            stopped.clone(),
+        ));
         let worker = PayloadWorker::new(
             store.clone(),
             reader,

@@ -10,6 +10,7 @@
 
 pub mod api_queries;
 pub mod events;
+pub mod integrity;
 pub mod payloads;
 pub mod queries;
 pub mod registry_events;

@@ -390,6 +390,31 @@ impl PayloadReader {
             .map_err(registry_error(format!("manifest of {pull_spec}")))
     }
 
+    /// Whether the manifest `reference` (`repo@sha256:…` or `repo:tag`) still exists in its
+    /// registry: `Ok(false)` when the registry answers that it does not, an error when the
+    /// registry cannot be asked.
+    pub async fn manifest_resolves(&self, reference: &str) -> Result<bool, PayloadError> {
+        let (parsed, auth) = self.reference(reference)?;
+        match self.client.fetch_manifest_digest(&parsed, &auth).await {
+            Ok(_) => Ok(true),
+            Err(OciDistributionError::ImageManifestNotFoundError(_)) => Ok(false),
+            Err(OciDistributionError::ServerError { code: 404, .. }) => Ok(false),
+            Err(OciDistributionError::RegistryError { envelope, .. })
+                if envelope.errors.iter().any(|e| {
+                    matches!(
+                        e.code,
+                        oci_client::errors::OciErrorCode::ManifestUnknown
+                            | oci_client::errors::OciErrorCode::NameUnknown
+                            | oci_client::errors::OciErrorCode::NotFound
+                    )
+                }) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(registry_error(format!("manifest of {reference}"))(e)),
+        }
+    }
+
     /// Reads the payload at `pull_spec` from its registry. Stores nothing.
     pub async fn read(&self, pull_spec: &str) -> Result<PayloadRead, PayloadError> {
         let (reference, auth) = self.reference(pull_spec)?;

@@ -410,6 +410,15 @@ impl Store {
         out.extend(upgrades.iter().map(|u| format!("{u:?}")));
         out.extend(self.payload_dump().await?);
         out.extend(self.registry_event_dump().await?);
+        let checks = on_pool!(self, p => {
+            sqlx::query_as::<_, crate::store::integrity::MirrorCheckRow>(
+                "select stream, release, payload_digest, checked, missing, unreachable, ok, since \
+                 from mirror_checks order by stream, release",
+            )
+            .fetch_all(p)
+            .await?
+        });
+        out.extend(checks.iter().map(|c| format!("{c:?}")));
         Ok(out)
     }
 }

@@ -298,6 +298,7 @@ impl Tx {
     /// Empties every projected table (the log stays), before a replay of the log.
     pub async fn clear_projection(&mut self) -> StoreResult<()> {
         for table in [
+            "mirror_checks",
             "registry_events",
             "payload_failures",
             "release_payloads",
