@@ -7,14 +7,16 @@
     reason = "a test fails loudly when its set-up fails"
 )]
 
+#[path = "support/http.rs"]
+mod http;
+
 #[path = "support/payloads.rs"]
 mod payloads;
 #[path = "support/registry.rs"]
 mod registry;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
+use http::get;
 use leptos::prelude::LeptosOptions;
 use payloads::{
     image_references, payload_config, payload_layers, push_component, reader, release_metadata,
@@ -27,26 +29,9 @@ use server::ingest::payload::{Limits, PayloadRequest};
 use server::ingest::release_controller::PollRegistry;
 use server::store::events::NewEvent;
 use server::{router, AppState};
-use tower::ServiceExt;
 
 const STREAM: &str = "4-scos-stable";
 const TAG: &str = "4.20.0-okd-scos.6";
-
-async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String) {
-    let response = app
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
-}
 
 #[tokio::test]
 async fn a_lost_digest_shows_on_the_release_badge_and_readyz() {

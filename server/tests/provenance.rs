@@ -8,6 +8,9 @@
     reason = "a test fails loudly when its set-up fails"
 )]
 
+#[path = "support/http.rs"]
+mod http;
+
 #[path = "support/payloads.rs"]
 mod payloads;
 #[path = "support/registry.rs"]
@@ -16,6 +19,7 @@ mod registry;
 use app::model::{ComponentInfo, PayloadView, Provenance};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use http::get;
 use http_body_util::BodyExt;
 use payloads::{
     image_references, payload_config, payload_layers, postgres, push_component, reader,
@@ -491,22 +495,6 @@ async fn provenance_story_on_sqlite() {
 #[tokio::test]
 async fn provenance_story_on_postgres() {
     provenance_story(postgres().await).await;
-}
-
-async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String) {
-    let response = app
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 fn rows(html: &str) -> Vec<String> {

@@ -309,7 +309,10 @@ impl Poller {
     async fn poll_stream(&self, stream: &str, report: &mut PollReport) -> Result<(), PollError> {
         let body = self
             .get(
-                &format!("/api/v1/releasestream/{}/tags", segment(stream)),
+                &format!(
+                    "/api/v1/releasestream/{}/tags",
+                    crate::feeds::path_segment(stream)
+                ),
                 report,
             )
             .await?;
@@ -331,8 +334,8 @@ impl Poller {
             }
             let path = format!(
                 "/api/v1/releasestream/{}/release/{}",
-                segment(stream),
-                segment(&tag.name)
+                crate::feeds::path_segment(stream),
+                crate::feeds::path_segment(&tag.name)
             );
             match self.get(&path, report).await {
                 Ok(body) => {
@@ -427,19 +430,6 @@ fn transport(url: &str, e: &reqwest::Error) -> PollError {
     }
 }
 
-/// Percent-encodes a path segment (stream and tag names are plain, but never trust them).
-fn segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// The current time at the database's precision (microseconds), so stored and in-memory
 /// times compare equal on every backend.
 pub fn now_micros() -> chrono::DateTime<Utc> {
@@ -498,7 +488,10 @@ mod tests {
 
     #[test]
     fn encodes_path_segments() {
-        assert_eq!(segment("4.21.0-0.okd-scos"), "4.21.0-0.okd-scos");
-        assert_eq!(segment("a/b c"), "a%2Fb%20c");
+        assert_eq!(
+            crate::feeds::path_segment("4.21.0-0.okd-scos"),
+            "4.21.0-0.okd-scos"
+        );
+        assert_eq!(crate::feeds::path_segment("a/b c"), "a%2Fb%20c");
     }
 }

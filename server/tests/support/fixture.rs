@@ -3,16 +3,20 @@
 
 #![allow(dead_code, reason = "each test file uses its own part of the set-up")]
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+#[path = "http.rs"]
+mod http;
+#[allow(
+    unused_imports,
+    reason = "each test file uses its own part of the set-up"
+)]
+pub use http::{get, get_with};
+
 use chrono::{DateTime, TimeZone, Utc};
-use http_body_util::BodyExt;
 use leptos::prelude::LeptosOptions;
 use server::ingest::release_controller::{Controller, PollRegistry, PollTiming, Poller};
 use server::replay::{self, dataset::Dataset, ReplayState};
 use server::store::Store;
 use server::{router, AppState};
-use tower::ServiceExt;
 
 pub fn anchor() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0)
@@ -98,47 +102,4 @@ pub async fn fill(
         polls,
         _dir: dir,
     }
-}
-
-/// GETs `uri`: status and body.
-pub async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String) {
-    let response = app
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
-}
-
-/// GETs `uri` with extra headers: the whole response with its body collected.
-pub async fn get_with(
-    app: &axum::Router,
-    uri: &str,
-    headers: &[(&str, &str)],
-) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let mut request = Request::get(uri);
-    for (k, v) in headers {
-        request = request.header(*k, *v);
-    }
-    let response = app
-        .clone()
-        .oneshot(request.body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, headers, body.to_vec())
 }
