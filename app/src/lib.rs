@@ -15,6 +15,7 @@ pub mod error;
 pub mod model;
 pub mod release;
 pub mod streams;
+pub mod viewer;
 pub mod widgets;
 
 use leptos::prelude::*;
