@@ -6,6 +6,9 @@
 use std::sync::Arc;
 
 use crate::error::AppError;
+use crate::model::promotion::{
+    PromotionList, PromotionPage, PromotionPanel, PromotionPlan, PromotionTarget,
+};
 use crate::model::{
     BadgePage, Comparison, ComponentHistory, Overview, Phase, ReleaseDetail, StreamPage,
 };
@@ -36,6 +39,22 @@ pub trait Backend: Send + Sync + 'static {
     /// The streams a badge can be made for, and the configured public URL (empty when not
     /// configured: the page then uses the request's host).
     async fn badge_page(&self) -> Result<BadgePage, AppError>;
+    /// Where a release may be promoted and its promotions so far.
+    async fn promotion_panel(&self, stream: &str, release: &str)
+        -> Result<PromotionPanel, AppError>;
+    /// The dry run of promoting `release` of `stream` to `target`.
+    async fn promotion_plan(
+        &self,
+        target: &str,
+        stream: &str,
+        release: &str,
+    ) -> Result<PromotionPlan, AppError>;
+    /// Promotions newest first, older than `before` when given.
+    async fn promotions(&self, before: Option<i64>) -> Result<PromotionList, AppError>;
+    /// One promotion with its release notes.
+    async fn promotion(&self, id: i64) -> Result<PromotionPage, AppError>;
+    /// Every promotion target.
+    async fn targets(&self) -> Result<Vec<PromotionTarget>, AppError>;
 }
 
 /// The backend as shared context.

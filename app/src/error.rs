@@ -14,6 +14,9 @@ pub enum AppError {
     /// The server could not answer (details are in its log, not here).
     #[error("the server could not answer: {0}")]
     Unavailable(String),
+    /// The request is understood but cannot be done now; the message says why.
+    #[error("{0}")]
+    Refused(String),
     /// Calling the server failed.
     #[error("request failed: {0}")]
     Request(String),

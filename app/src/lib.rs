@@ -13,6 +13,7 @@ pub mod compare;
 pub mod components;
 pub mod error;
 pub mod model;
+pub mod promotions;
 pub mod release;
 pub mod streams;
 pub mod viewer;
@@ -61,6 +62,7 @@ pub fn App() -> impl IntoView {
                 </A>
                 <span class="tagline">"OKD release streams"</span>
                 <nav class="links">
+                    <A href="/promotions">"Promotions"</A>
                     <A href="/badges">"Badges"</A>
                 </nav>
             </header>
@@ -72,6 +74,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/compare/:from/:to") view=compare::ComparePage ssr=SsrMode::Async />
                     <Route path=path!("/components/:name") view=components::ComponentPage ssr=SsrMode::Async />
                     <Route path=path!("/badges") view=badges::BadgesPage ssr=SsrMode::Async />
+                    <Route path=path!("/promotions") view=promotions::PromotionsPage ssr=SsrMode::Async />
+                    <Route path=path!("/promotions/:id") view=promotions::PromotionDetailPage ssr=SsrMode::Async />
+                    <Route path=path!("/promote/:tag") view=promotions::PromotePage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/targets") view=promotions::TargetsPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer class="bottom">

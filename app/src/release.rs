@@ -8,6 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{CommitLink, DigestCell, ProvenanceLabel};
+use crate::promotions::PromotionPanelView;
 use crate::error::AppError;
 use crate::model::{
     ChangedImage, Changelog, ComponentInfo, Gate, GateKind, PayloadView, Phase, ProvenanceKind,
@@ -202,6 +203,7 @@ fn ReleaseView(release: ReleaseDetail, filter: ComponentFilter) -> impl IntoView
             {older.clone().map(|n| view! { <a rel="prev" href=format!("/releases/{n}")>{format!("older: {n} →")}</a> })}
             {older.map(|n| view! { <a class="compare-link" href=format!("/compare/{n}/{}", r.name)>"compare with previous"</a> })}
         </nav>
+        <PromotionPanelView stream=r.stream.clone() release=r.name.clone() />
         <section aria-labelledby="gates-h">
             <h2 id="gates-h">"Gates"</h2>
             {if !r.has_details {

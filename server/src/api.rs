@@ -13,6 +13,7 @@ pub mod cache;
 pub mod compare;
 pub mod docs;
 pub mod hooks;
+pub mod promotions;
 pub mod releases;
 pub mod schema;
 pub mod streams;
@@ -37,9 +38,12 @@ pub const PREFIX: &str = "/api/v1";
 /// a JSON 404 for unknown paths below it.
 pub fn router() -> Router<AppState> {
     // the hooks are writes: no caching, no CORS
-    hooks::router().merge(cache::public_reads(
+    hooks::router()
+        .merge(promotions::write_router())
+        .merge(cache::public_reads(
         Router::new()
             .merge(streams::router())
+            .merge(promotions::router())
             .merge(releases::router())
             .merge(compare::router())
             .merge(docs::router())
@@ -90,6 +94,18 @@ pub enum ApiError {
     /// The body's content type is not one the route takes.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The request conflicts with what is stored (a name already taken, a plan that changed).
+    #[error("{0}")]
+    Conflict(String),
+    /// The request is well-formed but cannot be carried out as asked.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// A registry or other upstream failed; the message says which.
+    #[error("{0}")]
+    BadGateway(String),
+    /// The feature is not configured on this server.
+    #[error("{0}")]
+    Unavailable(String),
     /// Something failed inside; logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -167,6 +183,10 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let detail = match &self {
@@ -180,7 +200,7 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer realm=\"streamgate hooks\""),
+                axum::http::HeaderValue::from_static("Bearer realm=\"streamgate\""),
             );
         }
         response

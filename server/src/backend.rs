@@ -14,6 +14,12 @@ use app::model::{
 };
 use chrono::{Duration, Utc};
 
+mod promotions;
+
+use app::model::promotion::{
+    PromotionList, PromotionPage, PromotionPanel, PromotionPlan, PromotionTarget,
+};
+
 use crate::ingest::release_controller::wire;
 use crate::ingest::release_controller::PollRegistry;
 use crate::provenance;
@@ -35,6 +41,7 @@ pub struct StoreBackend {
     polls: PollRegistry,
     public_url: Option<String>,
     overview: Arc<std::sync::Mutex<Option<(std::time::Instant, Overview)>>>,
+    planner: Option<crate::promote::plan::Planner>,
 }
 
 /// How long the front page's figures are reused: they summarise every stream, change at
@@ -49,7 +56,14 @@ impl StoreBackend {
             polls,
             public_url: None,
             overview: Arc::default(),
+            planner: None,
         }
+    }
+
+    /// Makes promotion plans with `planner` (none: promotion is off).
+    pub fn with_planner(mut self, planner: Option<crate::promote::plan::Planner>) -> Self {
+        self.planner = planner;
+        self
     }
 
     /// Uses `url` as the address users reach Streamgate at.
@@ -576,6 +590,35 @@ impl Backend for StoreBackend {
         stream: Option<&str>,
     ) -> Result<ComponentHistory, AppError> {
         self.history(name, stream).await.map_err(page_error)
+    }
+
+    async fn promotion_panel(
+        &self,
+        stream: &str,
+        release: &str,
+    ) -> Result<PromotionPanel, AppError> {
+        self.panel(stream, release).await.map_err(page_error)
+    }
+
+    async fn promotion_plan(
+        &self,
+        target: &str,
+        stream: &str,
+        release: &str,
+    ) -> Result<PromotionPlan, AppError> {
+        self.plan(target, stream, release).await
+    }
+
+    async fn promotions(&self, before: Option<i64>) -> Result<PromotionList, AppError> {
+        self.promotion_list(before).await.map_err(page_error)
+    }
+
+    async fn promotion(&self, id: i64) -> Result<PromotionPage, AppError> {
+        self.promotion_page(id).await.map_err(page_error)
+    }
+
+    async fn targets(&self) -> Result<Vec<PromotionTarget>, AppError> {
+        self.store.targets().await.map_err(internal)
     }
 
     async fn badge_page(&self) -> Result<BadgePage, AppError> {

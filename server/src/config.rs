@@ -34,6 +34,73 @@ pub enum Command {
     Poll(PollArgs),
     /// Serve the recorded demo data set in the release-controller's API format.
     Replay(ReplayArgs),
+    /// Manage promotion targets (where releases of a CI stream are promoted to).
+    #[command(subcommand)]
+    Target(TargetCommand),
+}
+
+/// `target` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TargetCommand {
+    /// Add a target or change one.
+    Set(TargetSetArgs),
+    /// List the targets.
+    List(DbArgs),
+    /// Remove a target (its promotions stay).
+    Remove(TargetRemoveArgs),
+}
+
+/// Options of `target set`.
+#[derive(Debug, Clone, Args)]
+pub struct TargetSetArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The target stream, e.g. `4-scos-next`.
+    pub name: String,
+    /// The CI stream whose accepted releases it takes, e.g. `4.21.0-0.okd-scos`.
+    #[arg(long)]
+    pub source_stream: String,
+    /// Where component images are copied, e.g. `quay.io/okd/scos-content`.
+    #[arg(long)]
+    pub content_repo: String,
+    /// Where the release payload is pushed, e.g. `quay.io/okd/scos-release`.
+    #[arg(long)]
+    pub release_repo: String,
+    /// The new release's name: `{version}` is the CI release's version, `{n}` counts up.
+    #[arg(long, default_value = "{version}-okd-scos.ec.{n}")]
+    pub name_template: String,
+    /// Where to post a JSON notice of each finished promotion.
+    #[arg(long)]
+    pub webhook_url: Option<String>,
+}
+
+/// Options of `target remove`.
+#[derive(Debug, Clone, Args)]
+pub struct TargetRemoveArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The target to remove.
+    pub name: String,
+}
+
+/// How promotions run.
+#[derive(Debug, Clone, Args)]
+pub struct PromotionArgs {
+    /// Do not run promotions (plans and the promote buttons are off).
+    #[arg(long, env = "STREAMGATE_NO_PROMOTIONS")]
+    pub no_promotions: bool,
+    /// Blobs copied at the same time during a promotion.
+    #[arg(long, env = "STREAMGATE_PROMOTION_JOBS", default_value_t = 8)]
+    pub promotion_jobs: usize,
+    /// A release signature store (`…/sha256=<hex>/signature-<n>`); with a keyring, every
+    /// promotion requires a valid signature of the release's payload.
+    #[arg(long, env = "STREAMGATE_SIGNATURE_STORE", requires = "signature_keyring")]
+    pub signature_store: Option<String>,
+    /// The OpenPGP public keys (`gpg --export` output) release signatures must be made by.
+    #[arg(long, env = "STREAMGATE_SIGNATURE_KEYRING", requires = "signature_store")]
+    pub signature_keyring: Option<std::path::PathBuf>,
 }
 
 /// The database to use.
@@ -116,6 +183,9 @@ pub struct ServeArgs {
     /// Payload reading and registry webhooks.
     #[command(flatten)]
     pub registry: Box<RegistryArgs>,
+    /// Promotions.
+    #[command(flatten)]
+    pub promotion: PromotionArgs,
 }
 
 /// How release payloads are read, and who may call the registry webhooks.

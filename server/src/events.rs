@@ -15,6 +15,8 @@ use crate::ingest::release_controller::wire::{
     ApiRelease, ApiReleaseInfo, ChangeLog, ReleaseStreams, UpgradeHistory, VerificationStatus,
 };
 use crate::store::events::{Event, NewEvent};
+use crate::store::promotions::{NewPromotion, StateChange};
+use app::model::promotion::PromotionState;
 use crate::store::registry_events::NewRegistryEvent;
 use crate::store::releases::{NewGate, NewRelease, NewStream, NewUpgrade, ReleaseDetails};
 use crate::store::{Store, StoreError, Tx};
@@ -41,6 +43,12 @@ pub const REGISTRY_EVENT: &str = "registry.event";
 pub const QUAY_PUSH: &str = "quay.push";
 /// Event kind: a mirror-integrity check of a promoted release (subject `stream/release`).
 pub const INTEGRITY_CHECKED: &str = "integrity.checked";
+
+/// Event kind: a maintainer confirmed a promotion plan (subject: the target; the event's id
+/// becomes the promotion's id).
+pub const PROMOTION_REQUESTED: &str = "promotion.requested";
+/// Event kind: a promotion moved to another state (subject: the promotion id).
+pub const PROMOTION_STATE: &str = "promotion.state";
 
 /// Why an input was refused or could not be stored.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +93,11 @@ enum Parsed {
         stream: String,
         release: String,
         check: crate::store::integrity::MirrorCheck,
+    },
+    PromotionRequested(Box<NewPromotion>),
+    PromotionState {
+        id: i64,
+        change: StateChange,
     },
 }
 
@@ -219,6 +232,26 @@ fn parse(kind: &str, subject: &str, payload: &str) -> Result<Parsed, EventError>
                 check,
             })
         }
+        PROMOTION_REQUESTED => {
+            let p: NewPromotion =
+                serde_json::from_str(payload).map_err(|e| malformed(kind, subject, e))?;
+            if p.plan.target.name != subject {
+                return Err(malformed(
+                    kind,
+                    subject,
+                    format!("body names target {:?}", p.plan.target.name),
+                ));
+            }
+            Ok(Parsed::PromotionRequested(Box::new(p)))
+        }
+        PROMOTION_STATE => {
+            let id: i64 = subject
+                .parse()
+                .map_err(|_| malformed(kind, subject, "subject is not a promotion id"))?;
+            let change: StateChange =
+                serde_json::from_str(payload).map_err(|e| malformed(kind, subject, e))?;
+            Ok(Parsed::PromotionState { id, change })
+        }
         other => Err(EventError::UnknownKind(other.to_string())),
     }
 }
@@ -231,7 +264,7 @@ pub async fn ingest(store: &Store, event: NewEvent) -> Result<Option<i64>, Event
     let Some(id) = tx.append_event(&event).await? else {
         return Ok(None);
     };
-    project(&mut tx, &event.source, &parsed, event.received_at).await?;
+    project(&mut tx, id, &event.source, &parsed, event.received_at).await?;
     tx.commit().await?;
     Ok(Some(id))
 }
@@ -258,7 +291,7 @@ pub async fn reproject(store: &Store) -> Result<ReprojectStats, EventError> {
         for e in &batch {
             match parse(&e.kind, &e.subject, &e.payload) {
                 Ok(parsed) => {
-                    project(&mut tx, &e.source, &parsed, e.received_at).await?;
+                    project(&mut tx, e.id, &e.source, &parsed, e.received_at).await?;
                     stats.events += 1;
                 }
                 Err(err) => {
@@ -274,6 +307,7 @@ pub async fn reproject(store: &Store) -> Result<ReprojectStats, EventError> {
 
 async fn project(
     tx: &mut Tx,
+    id: i64,
     source: &str,
     parsed: &Parsed,
     at: DateTime<Utc>,
@@ -319,6 +353,13 @@ async fn project(
             release,
             check,
         } => tx.record_mirror_check(stream, release, check, at).await?,
+        Parsed::PromotionRequested(p) => tx.insert_promotion(id, p, at).await?,
+        Parsed::PromotionState { id, change } => {
+            tx.set_promotion_state(*id, change, at).await?;
+            if change.state == PromotionState::Succeeded {
+                project_promoted(tx, *id, change, at).await?;
+            }
+        }
         Parsed::QuayPush(push) => {
             let key = push.dedup_key(at);
             for (position, tag) in (0..).zip(push.tags()) {
@@ -339,6 +380,54 @@ async fn project(
             }
         }
     }
+    Ok(())
+}
+
+/// A succeeded promotion's release joins its target stream, accepted.
+async fn project_promoted(
+    tx: &mut Tx,
+    id: i64,
+    change: &StateChange,
+    at: DateTime<Utc>,
+) -> Result<(), EventError> {
+    let promotion = tx
+        .promotion_in_tx(id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("promotion {id}")))?;
+    let stream = promotion.target.clone();
+    if tx.stream_controller(&stream).await?.is_none() {
+        let controller = tx
+            .stream_controller(&promotion.source_stream)
+            .await?
+            .unwrap_or_else(|| "streamgate".to_string());
+        let (variant, kind) = app::model::classify_stream(&controller, &stream);
+        tx.ensure_stream(&NewStream {
+            name: stream.clone(),
+            controller,
+            variant: variant.as_str().to_string(),
+            kind: kind.as_str().to_string(),
+            minor: app::model::minor_version(&promotion.name),
+            seen_at: at,
+        })
+        .await?;
+    }
+    let pull_spec = change
+        .result_pull_spec
+        .clone()
+        .or_else(|| promotion.result_pull_spec.clone())
+        .unwrap_or_else(|| format!("{}:{}", promotion.release_repo, promotion.name));
+    tx.upsert_release(&NewRelease {
+        stream: stream.clone(),
+        name: promotion.name.clone(),
+        phase: app::model::Phase::Accepted.as_str().to_string(),
+        pull_spec,
+        download_url: String::new(),
+        created_at: at,
+        seen_at: at,
+    })
+    .await?;
+    tx.insert_promoted_release(&stream, &promotion.name, &promotion)
+        .await?;
     Ok(())
 }
 

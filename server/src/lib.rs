@@ -12,6 +12,7 @@ pub mod events;
 pub mod feeds;
 pub mod health;
 pub mod ingest;
+pub mod promote;
 pub mod provenance;
 pub mod replay;
 pub mod serve;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub settings: Settings,
     /// Wakes the payload worker (a webhook saw a release's image pushed).
     pub payload_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// Planning and requesting promotions; `None` when promotion is off.
+    pub promotions: Option<promote::Promotions>,
 }
 
 /// Settings the handlers read.
@@ -85,6 +88,7 @@ impl AppState {
             badges: badges::BadgeCache::default(),
             settings: Settings::default(),
             payload_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+            promotions: None,
         }
     }
 }
@@ -99,6 +103,7 @@ impl FromRef<AppState> for LeptosOptions {
 pub fn router(state: AppState) -> Router {
     let backend = StoreBackend::new(state.store.clone(), state.polls.clone())
         .with_public_url(state.settings.public_url.clone())
+        .with_planner(state.promotions.as_ref().map(|p| p.planner.clone()))
         .shared();
     let routes = generate_route_list(app::App);
     let options = state.leptos.clone();
@@ -109,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .merge(badges::router())
         .merge(api::router())
         .merge(feeds::router())
+        .merge(promote::forms::router())
         .leptos_routes_with_context(
             &state,
             routes,

@@ -20,6 +20,7 @@ async fn main() -> std::process::ExitCode {
         Command::Reproject(db) => server::serve::reproject(&db.database_url).await,
         Command::Poll(args) => poll(args).await,
         Command::Replay(args) => server::serve::replay(args.addr).await,
+        Command::Target(cmd) => server::serve::target(cmd).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

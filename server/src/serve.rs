@@ -7,7 +7,7 @@ use leptos::config::get_configuration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::{ConfigError, PollArgs, ServeArgs};
+use crate::config::{ConfigError, PollArgs, ServeArgs, TargetCommand};
 use crate::events::EventError;
 use crate::ingest::payload::PayloadReader;
 use crate::ingest::payload_worker::PayloadWorker;
@@ -33,6 +33,9 @@ pub enum ServeError {
     /// The demo data could not be loaded.
     #[error("demo: {0}")]
     Demo(String),
+    /// A promotion target is not valid.
+    #[error("promotion target: {0}")]
+    Target(String),
     /// Leptos' site configuration is unusable.
     #[error("site configuration: {0}")]
     Site(String),
@@ -105,6 +108,56 @@ pub async fn poll_once(args: &PollArgs) -> Result<(), ServeError> {
         );
     }
     store.close().await;
+    Ok(())
+}
+
+/// `target set|list|remove`: manages promotion targets.
+pub async fn target(cmd: TargetCommand) -> Result<(), ServeError> {
+    match cmd {
+        TargetCommand::Set(args) => {
+            let store = open(&args.db.database_url).await?;
+            let target = app::model::promotion::PromotionTarget {
+                name: args.name.trim().to_string(),
+                source_stream: args.source_stream.trim().to_string(),
+                content_repo: args.content_repo.trim().to_string(),
+                release_repo: args.release_repo.trim().to_string(),
+                name_template: args.name_template.trim().to_string(),
+                webhook_url: args.webhook_url.filter(|u| !u.trim().is_empty()),
+            };
+            crate::api::promotions::validate_target(&target).map_err(ServeError::Target)?;
+            store.upsert_target(&target, chrono::Utc::now()).await?;
+            println!(
+                "target {}: releases of {} to {} (images to {}, named {})",
+                target.name,
+                target.source_stream,
+                target.release_repo,
+                target.content_repo,
+                target.name_template
+            );
+            store.close().await;
+        }
+        TargetCommand::List(db) => {
+            let store = open(&db.database_url).await?;
+            for t in store.targets().await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    t.name,
+                    t.source_stream,
+                    t.content_repo,
+                    t.release_repo,
+                    t.name_template,
+                    t.webhook_url.unwrap_or_default()
+                );
+            }
+            store.close().await;
+        }
+        TargetCommand::Remove(args) => {
+            let store = open(&args.db.database_url).await?;
+            store.delete_target(&args.name).await?;
+            println!("target {} removed", args.name);
+            store.close().await;
+        }
+    }
     Ok(())
 }
 
@@ -192,6 +245,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         );
         tokio::spawn(worker.run(stopped.clone()));
     }
+    if args.promotion.no_promotions {
+        tracing::info!("promotions disabled");
+    } else {
+        let promotions = start_promotions(&args, &store, &state, stopped.clone())?;
+        state.promotions = Some(promotions);
+    }
     let app = router(state);
     let listener = TcpListener::bind(addr)
         .await
@@ -211,6 +270,51 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The promotion planner and worker, over the registry settings of `args`.
+fn start_promotions(
+    args: &ServeArgs,
+    store: &Store,
+    state: &AppState,
+    stopped: watch::Receiver<bool>,
+) -> Result<crate::promote::Promotions, ServeError> {
+    use crate::promote::copy::{CopyConfig, Copier};
+    use crate::promote::notify::Notifier;
+    use crate::promote::plan::Planner;
+    use crate::promote::signature::SignatureStore;
+    use crate::promote::verification::SignatureCheck;
+    use crate::promote::worker::{PromotionWorker, WorkerConfig as PromotionWorkerConfig};
+
+    let reader = args.registry.reader_config()?;
+    let copier = Copier::new(CopyConfig {
+        credentials: reader.credentials.clone(),
+        insecure_hosts: reader.insecure_hosts.clone(),
+        jobs: args.promotion.promotion_jobs.max(1),
+        timeout: reader.timeout,
+    });
+    let signatures = match (&args.promotion.signature_store, &args.promotion.signature_keyring) {
+        (Some(url), Some(keyring)) => {
+            tracing::info!(store = %url, keyring = %keyring.display(), "promotions require a valid release signature");
+            Some(SignatureCheck::new(
+                SignatureStore::new(url).map_err(|e| ServeError::Target(e.to_string()))?,
+                keyring.clone(),
+            ))
+        }
+        _ => None,
+    };
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let planner = Planner::new(store.clone(), copier.clone(), signatures.clone());
+    let worker = PromotionWorker::new(
+        store.clone(),
+        copier,
+        signatures,
+        Notifier::new(store.clone(), state.settings.public_url.clone()),
+        wake.clone(),
+        PromotionWorkerConfig::default(),
+    );
+    tokio::spawn(worker.run(stopped));
+    Ok(crate::promote::Promotions { planner, wake })
 }
 
 async fn shutdown_signal() {

@@ -12,6 +12,7 @@ pub mod api_queries;
 pub mod events;
 pub mod integrity;
 pub mod payloads;
+pub mod promotions;
 pub mod queries;
 pub mod registry_events;
 pub mod releases;

@@ -98,6 +98,17 @@ pub struct NewUpgrade {
 }
 
 impl Tx {
+    /// The controller a stream belongs to, `None` when the stream is unknown.
+    pub async fn stream_controller(&mut self, name: &str) -> StoreResult<Option<String>> {
+        let owner = on_tx!(self, c => {
+            sqlx::query_scalar("select controller from streams where name = $1")
+                .bind(name)
+                .fetch_optional(c)
+                .await?
+        });
+        Ok(owner)
+    }
+
     /// Records a stream the first time it is seen. A stream name already owned by another
     /// controller is a conflict: stream names identify streams in URLs and badges.
     pub async fn ensure_stream(&mut self, s: &NewStream) -> StoreResult<()> {
@@ -186,7 +197,12 @@ impl Tx {
     /// Names of a stream's releases that the controller listed last time.
     pub async fn live_release_names(&mut self, stream: &str) -> StoreResult<Vec<String>> {
         let names = on_tx!(self, c => {
-            sqlx::query_scalar("select name from releases where stream = $1 and expired_at is null")
+            // releases a promotion put here are our own: upstream not listing them expires nothing
+            sqlx::query_scalar(
+                "select name from releases r where stream = $1 and expired_at is null and not \
+                 exists (select 1 from promoted_releases p where p.stream = r.stream and \
+                 p.release = r.name)",
+            )
                 .bind(stream)
                 .fetch_all(c)
                 .await?
@@ -298,6 +314,8 @@ impl Tx {
     /// Empties every projected table (the log stays), before a replay of the log.
     pub async fn clear_projection(&mut self) -> StoreResult<()> {
         for table in [
+            "promoted_releases",
+            "promotions",
             "mirror_checks",
             "registry_events",
             "payload_failures",

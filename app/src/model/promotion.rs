@@ -1,0 +1,330 @@
+//! Promotions as the pages and the JSON API show them: targets, the dry-run plan, jobs and
+//! their progress.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where a promotion job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PromotionState {
+    /// Confirmed, waiting for a worker.
+    Planned,
+    /// Copying the component images to the content repository.
+    Copying,
+    /// Building and pushing the new release payload.
+    Publishing,
+    /// Checking every digest at the target.
+    Verifying,
+    /// Done: the release is in its target stream.
+    Succeeded,
+    /// Stopped with an error; nothing was tagged unless it says so.
+    Failed,
+}
+
+impl PromotionState {
+    /// Every state, in order.
+    pub const ALL: [PromotionState; 6] = [
+        PromotionState::Planned,
+        PromotionState::Copying,
+        PromotionState::Publishing,
+        PromotionState::Verifying,
+        PromotionState::Succeeded,
+        PromotionState::Failed,
+    ];
+
+    /// The state's name as stored and in URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PromotionState::Planned => "planned",
+            PromotionState::Copying => "copying",
+            PromotionState::Publishing => "publishing",
+            PromotionState::Verifying => "verifying",
+            PromotionState::Succeeded => "succeeded",
+            PromotionState::Failed => "failed",
+        }
+    }
+
+    /// The state named `s`.
+    pub fn parse(s: &str) -> Option<PromotionState> {
+        PromotionState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Whether the job has ended.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, PromotionState::Succeeded | PromotionState::Failed)
+    }
+}
+
+/// Where releases of a CI stream are promoted to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromotionTarget {
+    /// The target stream, e.g. `4-scos-next`.
+    pub name: String,
+    /// The CI stream whose accepted releases it takes, e.g. `4.21.0-0.okd-scos`.
+    pub source_stream: String,
+    /// Where component images are copied (`quay.io/okd/scos-content`).
+    pub content_repo: String,
+    /// Where the new release payload is pushed (`quay.io/okd/scos-release`).
+    pub release_repo: String,
+    /// The new release's name, e.g. `{version}-okd-scos.ec.{n}`: `{version}` is the CI
+    /// release's version (`4.21.0`), `{n}` counts up from 0 per version in the target.
+    pub name_template: String,
+    /// Where a JSON notice of each finished promotion is posted, if anywhere.
+    pub webhook_url: Option<String>,
+}
+
+/// The blocking gates of the release being promoted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateSummary {
+    /// Blocking jobs.
+    pub blocking: u32,
+    /// Blocking jobs that succeeded.
+    pub succeeded: u32,
+    /// Blocking jobs that did not succeed, with their state.
+    pub not_succeeded: Vec<(String, String)>,
+}
+
+impl GateSummary {
+    /// Whether every blocking gate succeeded (and there was at least one, or the release is
+    /// accepted without any).
+    pub fn passed(&self) -> bool {
+        self.not_succeeded.is_empty()
+    }
+}
+
+/// The result of checking the release's signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum SignatureStatus {
+    /// No signature store is configured; nothing was checked.
+    Unchecked,
+    /// A valid signature by a trusted key names the payload digest.
+    Verified {
+        /// Signing key fingerprint.
+        fingerprint: String,
+        /// `docker-reference` the signature names.
+        identity: String,
+    },
+    /// No valid signature: why.
+    Invalid {
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// One image a promotion copies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedImage {
+    /// The payload tag (component) name.
+    pub name: String,
+    /// Source, by digest.
+    pub source: String,
+    /// Destination, by digest.
+    pub destination: String,
+    /// Blobs (config and layers, over all platforms).
+    pub blobs: u32,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// A dry run: everything a promotion would do, shown before it is confirmed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromotionPlan {
+    /// The target.
+    pub target: PromotionTarget,
+    /// The CI release promoted.
+    pub stream: String,
+    /// Its name.
+    pub release: String,
+    /// Its pull spec.
+    pub pull_spec: String,
+    /// Its payload digest.
+    pub payload_digest: String,
+    /// The new release's name.
+    pub name: String,
+    /// Where the new release payload goes (`release_repo:name`).
+    pub destination: String,
+    /// Versions clusters may update from (`release-metadata`'s `previous`).
+    pub previous: Vec<String>,
+    /// Every component image.
+    pub images: Vec<PlannedImage>,
+    /// Distinct blobs to transfer, over all images.
+    pub blobs: u32,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Of those, blobs already at the target.
+    pub blobs_present: u32,
+    /// Their bytes.
+    pub bytes_present: u64,
+    /// Blocking gates.
+    pub gates: GateSummary,
+    /// The release's signature.
+    pub signature: SignatureStatus,
+    /// When the plan was made.
+    pub planned_at: DateTime<Utc>,
+}
+
+impl PromotionPlan {
+    /// Blobs that must be copied or mounted.
+    pub fn blobs_to_copy(&self) -> u32 {
+        self.blobs.saturating_sub(self.blobs_present)
+    }
+
+    /// Bytes that must be copied or mounted.
+    pub fn bytes_to_copy(&self) -> u64 {
+        self.bytes.saturating_sub(self.bytes_present)
+    }
+}
+
+/// How far a running promotion is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromotionProgress {
+    /// Images copied.
+    pub images_done: u64,
+    /// Images to copy.
+    pub images_total: u64,
+    /// Blobs handled (copied, mounted or found present).
+    pub blobs_done: u64,
+    /// Blobs to handle.
+    pub blobs_total: u64,
+    /// Bytes transferred or found present.
+    pub bytes_done: u64,
+    /// Bytes in all.
+    pub bytes_total: u64,
+    /// Blobs mounted from another repository of the same registry.
+    pub blobs_mounted: u64,
+    /// Blobs that were already at the target.
+    pub blobs_skipped: u64,
+}
+
+impl PromotionProgress {
+    /// Done, in per cent of bytes (of blobs when sizes are unknown).
+    pub fn percent(&self) -> u32 {
+        let (done, total) = if self.bytes_total > 0 {
+            (self.bytes_done, self.bytes_total)
+        } else {
+            (self.blobs_done, self.blobs_total)
+        };
+        if total == 0 {
+            return 0;
+        }
+        ((done.min(total) as u128 * 100) / total as u128) as u32
+    }
+}
+
+/// One promotion job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Promotion {
+    /// Its number.
+    pub id: i64,
+    /// Target stream.
+    pub target: String,
+    /// CI stream of the promoted release.
+    pub source_stream: String,
+    /// The promoted CI release.
+    pub source_release: String,
+    /// Its pull spec.
+    pub source_pull_spec: String,
+    /// The new release's name.
+    pub name: String,
+    /// Versions clusters may update from.
+    pub previous: Vec<String>,
+    /// Who asked for it.
+    pub requested_by: String,
+    /// Why an admin promoted a release whose gates had not all passed.
+    pub override_reason: Option<String>,
+    /// Where it is.
+    pub state: PromotionState,
+    /// What went wrong, for a failed promotion.
+    pub detail: String,
+    /// The plan it was confirmed with.
+    pub plan: Option<PromotionPlan>,
+    /// Progress of the copy.
+    pub progress: PromotionProgress,
+    /// The pushed release payload, `release_repo@sha256:…`, once published.
+    pub result_pull_spec: Option<String>,
+    /// Its digest.
+    pub result_digest: Option<String>,
+    /// When it was asked for.
+    pub requested_at: DateTime<Utc>,
+    /// When a worker started it.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl Promotion {
+    /// How long it ran (so far, at `now`).
+    pub fn duration(&self, now: DateTime<Utc>) -> Option<chrono::Duration> {
+        let start = self.started_at?;
+        Some(self.finished_at.unwrap_or(now) - start)
+    }
+}
+
+/// The `/promotions` page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromotionList {
+    /// Server time.
+    pub now: DateTime<Utc>,
+    /// Newest first.
+    pub promotions: Vec<Promotion>,
+}
+
+/// One promotion's page: the job, its release notes, and whether the viewer may retry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromotionPage {
+    /// Server time.
+    pub now: DateTime<Utc>,
+    /// The job.
+    pub promotion: Promotion,
+    /// Release notes (Markdown), once it succeeded.
+    pub notes: Option<String>,
+    /// The same notes as HTML (raw HTML in the Markdown is shown as text).
+    pub notes_html: Option<String>,
+}
+
+/// The release page's promotion panel: where the release may go, and what happened before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromotionPanel {
+    /// Targets taking releases of this release's stream.
+    pub targets: Vec<PromotionTarget>,
+    /// Promotions of this release, newest first.
+    pub history: Vec<Promotion>,
+    /// The CI release this one was promoted from, when it was promoted by Streamgate.
+    pub promoted_from: Option<(String, String, i64)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip_their_names() {
+        for state in PromotionState::ALL {
+            assert_eq!(PromotionState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(PromotionState::parse("done"), None);
+        assert!(PromotionState::Failed.is_terminal());
+        assert!(!PromotionState::Verifying.is_terminal());
+    }
+
+    #[test]
+    fn progress_counts_bytes_and_never_passes_100() {
+        let mut p = PromotionProgress {
+            bytes_total: 400,
+            bytes_done: 100,
+            ..Default::default()
+        };
+        assert_eq!(p.percent(), 25);
+        p.bytes_done = 500;
+        assert_eq!(p.percent(), 100);
+        let blobs = PromotionProgress {
+            blobs_total: 3,
+            blobs_done: 1,
+            ..Default::default()
+        };
+        assert_eq!(blobs.percent(), 33);
+        assert_eq!(PromotionProgress::default().percent(), 0);
+    }
+}

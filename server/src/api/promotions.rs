@@ -1,0 +1,333 @@
+//! `/api/v1/promotions` and `/api/v1/targets`: promotion jobs and where releases may be
+//! promoted. Reads are public; `POST /api/v1/promotions` (with `"dry_run": true` for the
+//! plan only) needs a maintainer of the target, by API token or session; targets are changed
+//! by admins.
+
+use app::model::promotion::{Promotion, PromotionPlan, PromotionTarget};
+use app::viewer::Viewer;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Extension, Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
+use crate::promote::plan::validate_template;
+use crate::promote::request::PromotionRequest;
+use crate::promote::Promotions;
+use crate::AppState;
+
+/// Most promotions one page lists.
+const MAX_LIMIT: u32 = 200;
+
+/// Public reads.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/promotions/{id}", get(get_promotion))
+        .route("/api/v1/promotions/{id}/notes.md", get(get_notes))
+        .route("/api/v1/targets", get(list_targets))
+}
+
+/// Writes, outside the public read layer (no caching, no CORS).
+pub fn write_router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/promotions",
+            post(create_promotion).get(list_promotions),
+        )
+        .route(
+            "/api/v1/targets/{name}",
+            put(put_target).delete(delete_target).get(get_target),
+        )
+}
+
+/// A page of promotions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PromotionPageBody {
+    /// Newest first.
+    #[schema(value_type = Vec<Object>)]
+    pub promotions: Vec<Promotion>,
+    /// Pass as `before` for the next page; absent on the last page.
+    pub next: Option<i64>,
+}
+
+/// Paging of the list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Only promotions with a smaller id.
+    pub before: Option<i64>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+}
+
+/// `POST /api/v1/promotions` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreatePromotion {
+    /// What to promote where.
+    #[serde(flatten)]
+    pub request: PromotionRequest,
+    /// Only make the plan; record nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// The answer to a created promotion.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedPromotion {
+    /// Its id.
+    pub id: i64,
+    /// Where to follow it.
+    pub url: String,
+    /// The plan it runs by.
+    #[schema(value_type = Object)]
+    pub plan: PromotionPlan,
+}
+
+fn promotions_of(state: &AppState) -> Result<&Promotions, ApiError> {
+    state.promotions.as_ref().ok_or_else(|| {
+        ApiError::Unavailable("promotion is not enabled on this server".to_string())
+    })
+}
+
+/// The signed-in user, or a 401 saying how to sign in.
+pub fn require_viewer(viewer: Option<Extension<Viewer>>) -> Result<Viewer, ApiError> {
+    viewer.map(|Extension(v)| v).ok_or_else(|| {
+        ApiError::Unauthorized(
+            "sign in, or send an API token as Authorization: Bearer <token>".to_string(),
+        )
+    })
+}
+
+async fn list_promotions(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<PromotionPageBody> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    let rows = state.store.promotions(q.before, limit + 1).await?;
+    let next = (rows.len() > limit as usize).then(|| rows[limit as usize - 1].id);
+    Ok(Json(PromotionPageBody {
+        promotions: rows
+            .iter()
+            .take(limit as usize)
+            .map(|r| r.to_model())
+            .collect(),
+        next,
+    }))
+}
+
+async fn get_promotion(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Promotion> {
+    let row = state
+        .store
+        .promotion(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("promotion {id}")))?;
+    Ok(Json(row.to_model()))
+}
+
+async fn get_notes(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Result<Response, ApiError> {
+    let row = state
+        .store
+        .promotion(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("promotion {id}")))?;
+    if row.state() != app::model::promotion::PromotionState::Succeeded {
+        return Err(ApiError::Conflict(format!(
+            "promotion {id} is {}; release notes are written once it succeeds",
+            row.state().as_str()
+        )));
+    }
+    let base = match &state.settings.public_url {
+        Some(url) => url.clone(),
+        None => crate::feeds::base_url(&headers, &uri)?,
+    };
+    let notes =
+        crate::promote::notes::release_notes(&state.store, &super::backend(&state), &row, &base)
+            .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/markdown; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{}.md\"", row.name),
+            ),
+        ],
+        notes,
+    )
+        .into_response())
+}
+
+async fn create_promotion(
+    State(state): State<AppState>,
+    viewer: Option<Extension<Viewer>>,
+    ApiJson(body): ApiJson<CreatePromotion>,
+) -> Result<Response, ApiError> {
+    let viewer = require_viewer(viewer)?;
+    let promotions = promotions_of(&state)?;
+    let req = &body.request;
+    for (field, value) in [
+        ("target", &req.target),
+        ("stream", &req.stream),
+        ("release", &req.release),
+    ] {
+        if value.trim().is_empty() {
+            return Err(ApiError::BadRequest(format!("{field} is required")));
+        }
+    }
+    if !viewer.may_promote(&req.target) {
+        return Err(ApiError::Forbidden(format!(
+            "{} may not promote to {}",
+            viewer.name, req.target
+        )));
+    }
+    if body.dry_run {
+        let plan = promotions
+            .planner
+            .plan(&req.target, &req.stream, &req.release, chrono::Utc::now())
+            .await?;
+        return Ok(Json(plan).into_response());
+    }
+    let (id, plan) = promotions.request(&viewer, req).await?;
+    let url = format!("/api/v1/promotions/{id}");
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, url.clone())],
+        Json(CreatedPromotion { id, url, plan }),
+    )
+        .into_response())
+}
+
+async fn list_targets(State(state): State<AppState>) -> ApiResult<Vec<PromotionTarget>> {
+    Ok(Json(state.store.targets().await?))
+}
+
+async fn get_target(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<PromotionTarget> {
+    let target = state
+        .store
+        .target(&name)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("promotion target {name}")))?;
+    Ok(Json(target))
+}
+
+/// `PUT /api/v1/targets/{name}` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetBody {
+    /// The CI stream it takes releases of.
+    pub source_stream: String,
+    /// Where component images go.
+    pub content_repo: String,
+    /// Where the release payload goes.
+    pub release_repo: String,
+    /// The new release's name, with `{version}` and `{n}`.
+    pub name_template: String,
+    /// Where to post a notice of each finished promotion.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+}
+
+/// Checks a target before it is stored; the message says what is wrong.
+pub fn validate_target(t: &PromotionTarget) -> Result<(), String> {
+    let name_ok = !t.name.is_empty()
+        && t.name.len() <= 100
+        && t
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if !name_ok {
+        return Err(format!(
+            "target name {:?} must be 1–100 letters, digits, '.', '-' or '_'",
+            t.name
+        ));
+    }
+    if t.source_stream.trim().is_empty() {
+        return Err("source_stream is required".to_string());
+    }
+    for (field, repo) in [
+        ("content_repo", &t.content_repo),
+        ("release_repo", &t.release_repo),
+    ] {
+        let spec_ok = repo.contains('/')
+            && !repo.contains('@')
+            && oci_client::Reference::try_from(format!("{repo}:x").as_str()).is_ok();
+        if !spec_ok {
+            return Err(format!(
+                "{field} {repo:?} is not a repository (registry/path, no tag or digest)"
+            ));
+        }
+    }
+    validate_template(&t.name_template).map_err(|e| e.to_string())?;
+    if let Some(url) = &t.webhook_url {
+        let ok = reqwest::Url::parse(url)
+            .ok()
+            .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        if !ok {
+            return Err(format!("webhook_url {url:?} is not an http(s) URL"));
+        }
+    }
+    Ok(())
+}
+
+fn require_admin(viewer: Option<Extension<Viewer>>) -> Result<Viewer, ApiError> {
+    let viewer = require_viewer(viewer)?;
+    if !viewer.is_admin() {
+        return Err(ApiError::Forbidden(format!(
+            "{} is not an admin; only admins manage promotion targets",
+            viewer.name
+        )));
+    }
+    Ok(viewer)
+}
+
+async fn put_target(
+    State(state): State<AppState>,
+    viewer: Option<Extension<Viewer>>,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<TargetBody>,
+) -> ApiResult<PromotionTarget> {
+    let viewer = require_admin(viewer)?;
+    let target = PromotionTarget {
+        name,
+        source_stream: body.source_stream.trim().to_string(),
+        content_repo: body.content_repo.trim().to_string(),
+        release_repo: body.release_repo.trim().to_string(),
+        name_template: body.name_template.trim().to_string(),
+        webhook_url: body
+            .webhook_url
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty()),
+    };
+    validate_target(&target).map_err(ApiError::Unprocessable)?;
+    state.store.upsert_target(&target, chrono::Utc::now()).await?;
+    tracing::info!(target = %target.name, by = %viewer.name, "promotion target saved");
+    Ok(Json(target))
+}
+
+async fn delete_target(
+    State(state): State<AppState>,
+    viewer: Option<Extension<Viewer>>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    let viewer = require_admin(viewer)?;
+    state.store.delete_target(&name).await?;
+    tracing::info!(target = %name, by = %viewer.name, "promotion target removed");
+    Ok(StatusCode::NO_CONTENT)
+}

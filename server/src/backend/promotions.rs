@@ -1,0 +1,95 @@
+//! The promotion pages' questions: a release's promotion panel, the plan, the list of
+//! promotions and one promotion with its release notes.
+
+use app::error::AppError;
+use app::model::promotion::{
+    PromotionList, PromotionPage, PromotionPanel, PromotionPlan, PromotionState,
+};
+use chrono::Utc;
+
+use super::StoreBackend;
+use crate::promote::PromoteError;
+use crate::store::StoreError;
+
+/// Promotions per page of `/promotions`.
+const PER_PAGE: u32 = 50;
+
+impl StoreBackend {
+    /// Targets taking `release`'s stream, its promotions, and where it came from.
+    pub async fn panel(&self, stream: &str, release: &str) -> Result<PromotionPanel, StoreError> {
+        let targets = self.store.targets_for_stream(stream).await?;
+        let history = self
+            .store
+            .promotions_of_release(stream, release)
+            .await?
+            .iter()
+            .map(|r| r.to_model())
+            .collect();
+        let promoted_from = self
+            .store
+            .promotion_of_promoted(stream, release)
+            .await?
+            .map(|p| (p.source_stream, p.source_release, p.id));
+        Ok(PromotionPanel {
+            targets,
+            history,
+            promoted_from,
+        })
+    }
+
+    /// The dry run, or why there is none.
+    pub async fn plan(
+        &self,
+        target: &str,
+        stream: &str,
+        release: &str,
+    ) -> Result<PromotionPlan, AppError> {
+        let planner = self
+            .planner
+            .as_ref()
+            .ok_or_else(|| AppError::Refused("promotion is not enabled on this server".into()))?;
+        planner
+            .plan(target, stream, release, Utc::now())
+            .await
+            .map_err(|e| match e {
+                PromoteError::UnknownTarget(_)
+                | PromoteError::UnknownRelease(_)
+                | PromoteError::UnknownPromotion(_) => AppError::NotFound(e.public_message()),
+                PromoteError::Store(_) | PromoteError::Events(_) => {
+                    tracing::error!(error = %e, "planning a promotion failed");
+                    AppError::Unavailable("the plan could not be made".into())
+                }
+                other => AppError::Refused(other.public_message()),
+            })
+    }
+
+    /// A page of promotions, newest first.
+    pub async fn promotion_list(&self, before: Option<i64>) -> Result<PromotionList, StoreError> {
+        let rows = self.store.promotions(before, PER_PAGE).await?;
+        Ok(PromotionList {
+            now: Utc::now(),
+            promotions: rows.iter().map(|r| r.to_model()).collect(),
+        })
+    }
+
+    /// One promotion and, once it succeeded, its release notes.
+    pub async fn promotion_page(&self, id: i64) -> Result<PromotionPage, StoreError> {
+        let row = self
+            .store
+            .promotion(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("promotion {id}")))?;
+        let notes = if row.state() == PromotionState::Succeeded {
+            let base = self.public_url.clone().unwrap_or_default();
+            Some(crate::promote::notes::release_notes(&self.store, self, &row, &base).await?)
+        } else {
+            None
+        };
+        Ok(PromotionPage {
+            now: Utc::now(),
+            promotion: row.to_model(),
+            notes_html: notes.as_deref().map(crate::promote::notes::to_html),
+            notes,
+        })
+    }
+}

@@ -1,0 +1,154 @@
+//! Promotion: copying an accepted CI release to its target — the component images by digest
+//! to the content repository, a new release payload with rewritten `image-references` and
+//! `release-metadata` to the release repository — as `oc adm release new --from-release
+//! … --mirror … --to-image …` does, behind a plan that is shown before it is confirmed.
+//!
+//! [`plan`] makes the dry run, [`request`] turns a confirmed plan into a job (an event),
+//! [`worker`] runs jobs (resuming after a restart), [`notes`] writes release notes and
+//! [`notify`] tells a chat room or pipeline. The OCI work is in [`copy`] and [`rebuild`];
+//! signatures in [`signature`] and [`verification`].
+
+pub mod copy;
+pub mod forms;
+pub mod notes;
+pub mod notify;
+pub mod plan;
+pub mod rebuild;
+pub mod request;
+pub mod signature;
+pub mod verification;
+pub mod worker;
+
+use crate::events::EventError;
+use crate::store::StoreError;
+
+/// Why a promotion cannot be planned, requested or run.
+#[derive(Debug, thiserror::Error)]
+pub enum PromoteError {
+    /// No such target.
+    #[error("no promotion target {0}")]
+    UnknownTarget(String),
+    /// No such release.
+    #[error("no release {0}")]
+    UnknownRelease(String),
+    /// No such promotion.
+    #[error("no promotion {0}")]
+    UnknownPromotion(i64),
+    /// The target takes releases of another stream.
+    #[error("target {target} takes releases of {takes}, not of {stream}")]
+    WrongStream {
+        /// Target.
+        target: String,
+        /// The stream it takes.
+        takes: String,
+        /// The stream asked for.
+        stream: String,
+    },
+    /// The release's payload has not been read, so its images are not known.
+    #[error("the payload of {0} has not been read yet; its images are not known")]
+    PayloadNotRead(String),
+    /// The target's name template cannot name this release.
+    #[error("name template {template:?}: {reason}")]
+    Template {
+        /// The template.
+        template: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The blocking gates have not all succeeded and nobody overrode them.
+    #[error("blocking gates have not all succeeded ({0}); an admin may override with a reason")]
+    GatesNotPassed(String),
+    /// The release's signature is not valid.
+    #[error("signature check failed: {0}")]
+    Signature(String),
+    /// The user may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The plan changed between showing and confirming it.
+    #[error("the plan changed since it was shown ({0}); review it again")]
+    PlanChanged(String),
+    /// A request field is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// Copying or publishing failed.
+    #[error(transparent)]
+    Copy(#[from] copy::CopyError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Recording an event failed.
+    #[error(transparent)]
+    Events(#[from] EventError),
+}
+
+impl PromoteError {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode;
+        match self {
+            PromoteError::UnknownTarget(_)
+            | PromoteError::UnknownRelease(_)
+            | PromoteError::UnknownPromotion(_) => StatusCode::NOT_FOUND,
+            PromoteError::WrongStream { .. }
+            | PromoteError::Template { .. }
+            | PromoteError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            PromoteError::GatesNotPassed(_)
+            | PromoteError::Signature(_)
+            | PromoteError::Forbidden(_) => StatusCode::FORBIDDEN,
+            PromoteError::PayloadNotRead(_) | PromoteError::PlanChanged(_) => StatusCode::CONFLICT,
+            PromoteError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
+            PromoteError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
+            PromoteError::Copy(_) => StatusCode::BAD_GATEWAY,
+            PromoteError::Store(_) | PromoteError::Events(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message shown to users: internal failures are not described.
+    pub fn public_message(&self) -> String {
+        match self {
+            PromoteError::Store(StoreError::Conflict(m)) => m.clone(),
+            PromoteError::Store(_) | PromoteError::Events(_) => {
+                "the promotion could not be stored; try again".to_string()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// What the HTTP handlers need to plan and request promotions.
+#[derive(Clone)]
+pub struct Promotions {
+    /// Makes plans (and reads the registries to do so).
+    pub planner: plan::Planner,
+    /// Wakes the worker when a job is requested.
+    pub wake: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Promotions {
+    /// Checks and records a request, then wakes the worker.
+    pub async fn request(
+        &self,
+        viewer: &app::viewer::Viewer,
+        req: &request::PromotionRequest,
+    ) -> Result<(i64, app::model::promotion::PromotionPlan), PromoteError> {
+        let done = request::request(&self.planner, viewer, req, chrono::Utc::now()).await?;
+        self.wake.notify_one();
+        Ok(done)
+    }
+}
+
+impl From<PromoteError> for crate::api::ApiError {
+    fn from(e: PromoteError) -> Self {
+        use axum::http::StatusCode;
+        use crate::api::ApiError;
+        let message = e.public_message();
+        match e.status() {
+            StatusCode::NOT_FOUND => ApiError::NotFound(message),
+            StatusCode::FORBIDDEN => ApiError::Forbidden(message),
+            StatusCode::CONFLICT => ApiError::Conflict(message),
+            StatusCode::UNPROCESSABLE_ENTITY => ApiError::Unprocessable(message),
+            StatusCode::BAD_GATEWAY => ApiError::BadGateway(message),
+            _ => ApiError::Internal(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Release notes of a promoted release, in Markdown: where it came from, what clusters may
+//! update from, the components that changed since the target's previous promotion (with
+//! links to the source differences), and the gates of the CI release.
+
+use std::fmt::Write;
+
+use app::model::Comparison;
+
+use crate::backend::StoreBackend;
+use crate::store::promotions::PromotionRow;
+use crate::store::{Store, StoreError};
+
+/// The notes of promotion `row`; `base` is this Streamgate's URL for links (may be empty).
+pub async fn release_notes(
+    store: &Store,
+    backend: &StoreBackend,
+    row: &PromotionRow,
+    base: &str,
+) -> Result<String, StoreError> {
+    let previous = store.previous_success(&row.target, row.id).await?;
+    let comparison = match &previous {
+        Some(p) => Some(backend.comparison(&p.source_release, &row.source_release).await?),
+        None => None,
+    };
+    let gates = store.gates(&row.source_stream, &row.source_release).await?;
+    Ok(render(row, previous.as_ref(), comparison.as_ref(), &gates, base))
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}
+
+fn render(
+    row: &PromotionRow,
+    previous: Option<&PromotionRow>,
+    comparison: Option<&Comparison>,
+    gates: &[crate::store::queries::GateRow],
+    base: &str,
+) -> String {
+    let mut md = String::new();
+    let release_link = |stream: &str, name: &str| {
+        format!("[{name}]({base}/releases/{name}?stream={stream})")
+    };
+    let _ = writeln!(md, "# {}\n", row.name);
+    let when = row
+        .finished_at
+        .unwrap_or(row.requested_at)
+        .format("%Y-%m-%d %H:%M UTC");
+    let _ = writeln!(
+        md,
+        "Promoted to `{}` from the CI release {} on {when} by {}.\n",
+        row.target,
+        release_link(&row.source_stream, &row.source_release),
+        row.requested_by
+    );
+    if let Some(spec) = &row.result_pull_spec {
+        let _ = writeln!(md, "- Pull spec: `{spec}`");
+    }
+    let _ = writeln!(md, "- Tag: `{}:{}`", row.release_repo, row.name);
+    let _ = writeln!(md, "- Images mirrored to: `{}`", row.content_repo);
+    let previous_versions = row.previous();
+    if previous_versions.is_empty() {
+        let _ = writeln!(md, "- Updates from: none (no earlier release of this minor)");
+    } else {
+        let _ = writeln!(md, "- Updates from: {}", previous_versions.join(", "));
+    }
+    if let Some(reason) = &row.override_reason {
+        let _ = writeln!(
+            md,
+            "- **Gates overridden** by {}: {}",
+            row.requested_by,
+            cell(reason)
+        );
+    }
+    md.push('\n');
+
+    match (previous, comparison) {
+        (Some(p), Some(c)) => {
+            let _ = writeln!(
+                md,
+                "## Changes since {} (from {})\n",
+                p.name,
+                release_link(&p.source_stream, &p.source_release)
+            );
+            if !c.payloads_read.0 || !c.payloads_read.1 {
+                let _ = writeln!(md, "Component changes are not known: a payload was not read.\n");
+            } else if c.changed.is_empty() && c.added.is_empty() && c.removed.is_empty() {
+                let _ = writeln!(md, "No component changed.\n");
+            } else {
+                if !c.changed.is_empty() {
+                    let _ = writeln!(md, "| Component | From | To | Source |\n|---|---|---|---|");
+                    for ch in &c.changed {
+                        let source = match &ch.diff_url {
+                            Some(url) => format!("[diff]({url})"),
+                            None => cell(&ch.to.source),
+                        };
+                        let _ = writeln!(
+                            md,
+                            "| {} | `{}` | `{}` | {} |",
+                            cell(&ch.to.name),
+                            short(&ch.from.commit),
+                            short(&ch.to.commit),
+                            source
+                        );
+                    }
+                    md.push('\n');
+                }
+                for (what, list) in [("Added", &c.added), ("Removed", &c.removed)] {
+                    if !list.is_empty() {
+                        let names: Vec<String> = list.iter().map(|i| cell(&i.name)).collect();
+                        let _ = writeln!(md, "{what}: {}.\n", names.join(", "));
+                    }
+                }
+            }
+            let _ = writeln!(md, "{} components unchanged.\n", c.unchanged);
+        }
+        _ => {
+            let _ = writeln!(md, "The first release Streamgate promoted to `{}`.\n", row.target);
+        }
+    }
+
+    let _ = writeln!(md, "## Gates of {}\n", row.source_release);
+    if gates.is_empty() {
+        let _ = writeln!(md, "No verification jobs were recorded.");
+    } else {
+        let _ = writeln!(md, "| Job | Kind | State |\n|---|---|---|");
+        let mut sorted: Vec<_> = gates.iter().collect();
+        sorted.sort_by(|a, b| (a.kind.as_str(), a.name.as_str()).cmp(&(b.kind.as_str(), b.name.as_str())));
+        for g in sorted {
+            let state = if g.url.is_empty() {
+                cell(&g.state)
+            } else {
+                format!("[{}]({})", cell(&g.state), g.url)
+            };
+            let _ = writeln!(md, "| {} | {} | {} |", cell(&g.name), g.kind, state);
+        }
+    }
+    md
+}
+
+/// The notes as HTML for the page; raw HTML inside the Markdown is shown as text.
+pub fn to_html(markdown: &str) -> String {
+    use pulldown_cmark::{html, Event, Options, Parser};
+    let parser = Parser::new_ext(markdown, Options::ENABLE_TABLES).map(|event| match event {
+        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+        other => other,
+    });
+    let mut out = String::new();
+    html::push_html(&mut out, parser);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_html_in_notes_is_text() {
+        let html = to_html("# 4.21.0\n\n<script>alert(1)</script>\n\n| a | b |\n|---|---|\n| `x` | y |\n");
+        assert!(html.contains("<h1>4.21.0</h1>"), "{html}");
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(html.contains("<table>"), "{html}");
+    }
+
+    #[test]
+    fn table_cells_cannot_break_out() {
+        assert_eq!(cell("a|b\nc"), "a\\|b c");
+        assert_eq!(short("0123456789abcdef"), "0123456789ab");
+        assert_eq!(short("abc"), "abc");
+    }
+}

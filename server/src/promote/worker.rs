@@ -1,0 +1,364 @@
+//! Runs promotion jobs: claims one (a lease in the database, so each job runs on one worker
+//! at a time, across replicas too), and moves it planned → copying → publishing → verifying
+//! → succeeded, or failed with the reason. Every state change is an event. Each step can be
+//! done again with the same result (copies skip what is there; the payload is rebuilt
+//! byte-for-byte), so a job whose worker died is simply run again from its last state by
+//! whoever claims it once the lease has run out.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::model::promotion::{PromotionProgress, PromotionState, SignatureStatus};
+use chrono::Utc;
+use rand::RngCore;
+use tokio::sync::{watch, Notify};
+
+use super::copy::{CopyItem, Copier, Progress};
+use super::notify::Notifier;
+use super::plan::{by_digest, repository};
+use super::rebuild::{publish, Rewrite};
+use super::verification::SignatureCheck;
+use super::PromoteError;
+use crate::events::{self, PROMOTION_STATE};
+use crate::store::events::NewEvent;
+use crate::store::promotions::{PromotionRow, StateChange};
+use crate::store::Store;
+
+/// How the worker paces itself.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// How long a claim lasts without renewal; a dead worker's job is taken over after it.
+    pub lease: Duration,
+    /// How often to look for jobs when nobody wakes the worker.
+    pub interval: Duration,
+    /// How often a running job's progress is saved.
+    pub progress_every: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            lease: Duration::from_secs(15),
+            interval: Duration::from_secs(5),
+            progress_every: Duration::from_millis(500),
+        }
+    }
+}
+
+/// The promotion worker.
+#[derive(Clone)]
+pub struct PromotionWorker {
+    store: Store,
+    copier: Copier,
+    signatures: Option<SignatureCheck>,
+    notifier: Notifier,
+    wake: Arc<Notify>,
+    config: WorkerConfig,
+    owner: String,
+}
+
+/// How a job run ended.
+enum Outcome {
+    Done,
+    /// Stopped for shutdown or because the lease was lost; someone resumes it.
+    Interrupted,
+}
+
+impl PromotionWorker {
+    /// A worker; `wake` makes it look for jobs at once (a promotion was requested).
+    pub fn new(
+        store: Store,
+        copier: Copier,
+        signatures: Option<SignatureCheck>,
+        notifier: Notifier,
+        wake: Arc<Notify>,
+        config: WorkerConfig,
+    ) -> PromotionWorker {
+        let mut id = [0u8; 6];
+        rand::rng().fill_bytes(&mut id);
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "streamgate".to_string());
+        PromotionWorker {
+            store,
+            copier,
+            signatures,
+            notifier,
+            wake,
+            config,
+            owner: format!("{host}-{}-{}", std::process::id(), hex::encode(id)),
+        }
+    }
+
+    /// This worker's lease owner name.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// Runs jobs until `stop` turns true.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        tracing::info!(owner = %self.owner, "promotion worker started");
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            match self.run_next(&mut stop).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "promotion worker: claiming a job failed"),
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.config.interval) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        tracing::info!("promotion worker stopped");
+    }
+
+    /// Claims and runs one job; `false` when there was none.
+    pub async fn run_next(&self, stop: &mut watch::Receiver<bool>) -> Result<bool, PromoteError> {
+        let now = Utc::now();
+        let until = now + chrono::Duration::from_std(self.config.lease).unwrap_or_default();
+        let Some(id) = self.store.claim_promotion(&self.owner, now, until).await? else {
+            return Ok(false);
+        };
+        let Some(row) = self.store.promotion(id).await? else {
+            return Ok(true);
+        };
+        tracing::info!(promotion = id, state = %row.state, owner = %self.owner, "promotion claimed");
+        let (lost_tx, mut lost) = watch::channel(false);
+        let keeper = tokio::spawn(keep_lease(
+            self.store.clone(),
+            id,
+            self.owner.clone(),
+            self.config.lease,
+            lost_tx,
+        ));
+        let outcome = tokio::select! {
+            result = self.run_job(&row) => match result {
+                Ok(()) => Outcome::Done,
+                Err(e) => {
+                    tracing::warn!(promotion = id, error = %e, "promotion failed");
+                    let detail = e.to_string();
+                    if let Err(e2) = self.emit(id, StateChange {
+                        state: PromotionState::Failed,
+                        detail,
+                        result_digest: None,
+                        result_pull_spec: None,
+                        progress: None,
+                    }).await {
+                        tracing::error!(promotion = id, error = %e2, "recording the failure failed");
+                    }
+                    self.finished(id).await;
+                    Outcome::Done
+                }
+            },
+            _ = stop.changed() => Outcome::Interrupted,
+            _ = lost.changed() => {
+                tracing::warn!(promotion = id, "lease lost; another worker continues the promotion");
+                Outcome::Interrupted
+            }
+        };
+        keeper.abort();
+        if let Outcome::Interrupted = outcome {
+            if let Err(e) = self.store.release_lease(id, &self.owner).await {
+                tracing::warn!(promotion = id, error = %e, "releasing the lease failed");
+            }
+        }
+        Ok(true)
+    }
+
+    async fn run_job(&self, row: &PromotionRow) -> Result<(), PromoteError> {
+        let id = row.id;
+        let plan = row.plan().ok_or_else(|| {
+            PromoteError::Invalid(format!("promotion {id} has no readable plan"))
+        })?;
+        if row.state() == PromotionState::Succeeded || row.state() == PromotionState::Failed {
+            return Ok(());
+        }
+        self.emit(id, StateChange::to(PromotionState::Copying))
+            .await?;
+        if let Some(check) = &self.signatures {
+            if let SignatureStatus::Invalid { reason } = check.status(&row.source_digest).await {
+                return Err(PromoteError::Signature(reason));
+            }
+        }
+
+        let items: Vec<CopyItem> = plan
+            .images
+            .iter()
+            .map(|i| CopyItem {
+                source: i.source.clone(),
+                target_repo: row.content_repo.clone(),
+            })
+            .collect();
+        let progress = Progress::default();
+        let copy = self.copier.copy_images(&items, &progress);
+        tokio::pin!(copy);
+        let mut tick = tokio::time::interval(self.config.progress_every);
+        let stats = loop {
+            tokio::select! {
+                stats = &mut copy => break stats?,
+                _ = tick.tick() => {
+                    if let Err(e) = self.store.set_progress(id, &to_model(&progress)).await {
+                        tracing::warn!(promotion = id, error = %e, "saving progress failed");
+                    }
+                }
+            }
+        };
+        let final_progress = to_model(&progress);
+        self.store.set_progress(id, &final_progress).await?;
+        tracing::info!(
+            promotion = id,
+            copied = stats.blobs_copied,
+            mounted = stats.blobs_mounted,
+            skipped = stats.blobs_skipped,
+            bytes = stats.bytes_copied,
+            "images copied"
+        );
+
+        self.emit(id, StateChange::to(PromotionState::Publishing))
+            .await?;
+        let images: BTreeMap<String, String> = plan
+            .images
+            .iter()
+            .map(|i| (i.name.clone(), i.destination.clone()))
+            .collect();
+        let source_payload = by_digest(&row.source_pull_spec, &row.source_digest);
+        let destination = format!("{}:{}", row.release_repo, row.name);
+        let published = publish(
+            &self.copier,
+            &source_payload,
+            &Rewrite {
+                name: row.name.clone(),
+                previous: row.previous(),
+                images,
+            },
+            &destination,
+        )
+        .await?;
+        let result_pull_spec = format!("{}@{}", repository(&destination), published.digest);
+        self.emit(
+            id,
+            StateChange {
+                state: PromotionState::Verifying,
+                detail: String::new(),
+                result_digest: Some(published.digest.clone()),
+                result_pull_spec: Some(result_pull_spec.clone()),
+                progress: None,
+            },
+        )
+        .await?;
+
+        let mut missing = Vec::new();
+        for reference in plan
+            .images
+            .iter()
+            .map(|i| i.destination.clone())
+            .chain([result_pull_spec.clone(), destination.clone()])
+        {
+            if !self.copier.resolves(&reference).await? {
+                missing.push(reference);
+            }
+        }
+        if !missing.is_empty() {
+            return Err(PromoteError::Invalid(format!(
+                "after copying, the target does not have {}",
+                missing.join(", ")
+            )));
+        }
+        self.emit(
+            id,
+            StateChange {
+                state: PromotionState::Succeeded,
+                detail: String::new(),
+                result_digest: Some(published.digest),
+                result_pull_spec: Some(result_pull_spec),
+                progress: Some(final_progress),
+            },
+        )
+        .await?;
+        tracing::info!(promotion = id, name = %row.name, target = %row.target, "promotion succeeded");
+        self.finished(id).await;
+        Ok(())
+    }
+
+    /// Tells the target's webhook, if any, how a promotion ended.
+    async fn finished(&self, id: i64) {
+        match self.store.promotion(id).await {
+            Ok(Some(row)) => self.notifier.promotion_finished(&row).await,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(promotion = id, error = %e, "reading the promotion failed"),
+        }
+    }
+
+    async fn emit(&self, id: i64, change: StateChange) -> Result<(), PromoteError> {
+        let payload =
+            serde_json::to_string(&change).map_err(|e| PromoteError::Invalid(e.to_string()))?;
+        events::ingest(
+            &self.store,
+            NewEvent {
+                source: "streamgate".to_string(),
+                kind: PROMOTION_STATE.to_string(),
+                subject: id.to_string(),
+                payload,
+                received_at: Utc::now(),
+                // each state once per promotion: a resumed job does not record it again
+                external_id: Some(format!("{id}:{}", change.state.as_str())),
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+impl StateChange {
+    /// A plain move to `state`.
+    pub fn to(state: PromotionState) -> StateChange {
+        StateChange {
+            state,
+            detail: String::new(),
+            result_digest: None,
+            result_pull_spec: None,
+            progress: None,
+        }
+    }
+}
+
+fn to_model(progress: &Progress) -> PromotionProgress {
+    let s = progress.snapshot();
+    PromotionProgress {
+        images_done: s.images_done,
+        images_total: s.images_total,
+        blobs_done: s.blobs_done,
+        blobs_total: s.blobs_total,
+        bytes_done: s.bytes_done,
+        bytes_total: s.bytes_total,
+        blobs_mounted: s.blobs_mounted,
+        blobs_skipped: s.blobs_skipped,
+    }
+}
+
+/// Renews the lease every third of its length; says so on `lost` when it cannot.
+async fn keep_lease(
+    store: Store,
+    id: i64,
+    owner: String,
+    lease: Duration,
+    lost: watch::Sender<bool>,
+) {
+    let mut tick = tokio::time::interval(lease / 3);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let until = Utc::now() + chrono::Duration::from_std(lease).unwrap_or_default();
+        match store.renew_lease(id, &owner, until).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let _ = lost.send(true);
+                return;
+            }
+            Err(e) => tracing::warn!(promotion = id, error = %e, "renewing the lease failed"),
+        }
+    }
+}
