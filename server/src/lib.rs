@@ -12,6 +12,7 @@ pub mod events;
 pub mod feeds;
 pub mod health;
 pub mod ingest;
+pub mod promote;
 pub mod provenance;
 pub mod replay;
 pub mod serve;
