@@ -40,8 +40,11 @@ pub trait Backend: Send + Sync + 'static {
     /// configured: the page then uses the request's host).
     async fn badge_page(&self) -> Result<BadgePage, AppError>;
     /// Where a release may be promoted and its promotions so far.
-    async fn promotion_panel(&self, stream: &str, release: &str)
-        -> Result<PromotionPanel, AppError>;
+    async fn promotion_panel(
+        &self,
+        stream: &str,
+        release: &str,
+    ) -> Result<PromotionPanel, AppError>;
     /// The dry run of promoting `release` of `stream` to `target`.
     async fn promotion_plan(
         &self,

@@ -82,7 +82,8 @@ fn PanelBody(
         .filter(|t| viewer.as_ref().is_some_and(|v| v.may_promote(&t.name)))
         .cloned()
         .collect();
-    let show = !panel.targets.is_empty() || !panel.history.is_empty() || panel.promoted_from.is_some();
+    let show =
+        !panel.targets.is_empty() || !panel.history.is_empty() || panel.promoted_from.is_some();
     show.then(|| {
         view! {
             <section aria-labelledby="promotion-h" class="promotion-panel">
@@ -183,7 +184,12 @@ pub fn PromotionTable(
 #[component]
 pub fn PromotionsPage() -> impl IntoView {
     let query = use_query_map();
-    let before = move || query.read().get("before").and_then(|b| b.parse::<i64>().ok());
+    let before = move || {
+        query
+            .read()
+            .get("before")
+            .and_then(|b| b.parse::<i64>().ok())
+    };
     let data = Resource::new(before, api::list_promotions);
     view! {
         <Title text="Promotions" />
@@ -393,7 +399,9 @@ pub fn PromotePage() -> impl IntoView {
     let viewer = Resource::new(|| (), |_| get_viewer());
     let plan = Resource::new(key, |(tag, stream, target)| async move {
         if stream.is_empty() || target.is_empty() {
-            return Err(AppError::BadRequest("choose a release's stream and a target".into()));
+            return Err(AppError::BadRequest(
+                "choose a release's stream and a target".into(),
+            ));
         }
         api::get_promotion_plan(target, stream, tag).await
     });
@@ -436,7 +444,8 @@ fn PlanView(plan: PromotionPlan, viewer: Viewer, error: Option<String>) -> impl 
     let allowed = viewer.may_promote(&plan.target.name);
     let gates_ok = plan.gates.passed();
     let signature_ok = !matches!(plan.signature, SignatureStatus::Invalid { .. });
-    let can_confirm = allowed && signature_ok && (gates_ok || viewer.is_admin()) && !plan.images.is_empty();
+    let can_confirm =
+        allowed && signature_ok && (gates_ok || viewer.is_admin()) && !plan.images.is_empty();
     let p = plan.clone();
     view! {
         <h1>{format!("Promote {} to {}", p.release, p.target.name)}</h1>

@@ -8,12 +8,12 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{CommitLink, DigestCell, ProvenanceLabel};
-use crate::promotions::PromotionPanelView;
 use crate::error::AppError;
 use crate::model::{
     ChangedImage, Changelog, ComponentInfo, Gate, GateKind, PayloadView, Phase, ProvenanceKind,
     ReleaseDetail, StreamKind, UpgradeEdge,
 };
+use crate::promotions::PromotionPanelView;
 use crate::widgets::{utc, Age, ErrorView, PhaseBadge};
 
 /// The release page.

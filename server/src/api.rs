@@ -41,16 +41,16 @@ pub fn router() -> Router<AppState> {
     hooks::router()
         .merge(promotions::write_router())
         .merge(cache::public_reads(
-        Router::new()
-            .merge(streams::router())
-            .merge(promotions::router())
-            .merge(releases::router())
-            .merge(compare::router())
-            .merge(docs::router())
-            .route("/api/v1", any(unknown_path))
-            .route("/api/v1/", any(unknown_path))
-            .route("/api/v1/{*rest}", any(unknown_path)),
-    ))
+            Router::new()
+                .merge(streams::router())
+                .merge(promotions::router())
+                .merge(releases::router())
+                .merge(compare::router())
+                .merge(docs::router())
+                .route("/api/v1", any(unknown_path))
+                .route("/api/v1/", any(unknown_path))
+                .route("/api/v1/{*rest}", any(unknown_path)),
+        ))
 }
 
 /// The page backend over the request's store: the API reuses its row-to-model mapping.

@@ -96,10 +96,18 @@ pub struct PromotionArgs {
     pub promotion_jobs: usize,
     /// A release signature store (`…/sha256=<hex>/signature-<n>`); with a keyring, every
     /// promotion requires a valid signature of the release's payload.
-    #[arg(long, env = "STREAMGATE_SIGNATURE_STORE", requires = "signature_keyring")]
+    #[arg(
+        long,
+        env = "STREAMGATE_SIGNATURE_STORE",
+        requires = "signature_keyring"
+    )]
     pub signature_store: Option<String>,
     /// The OpenPGP public keys (`gpg --export` output) release signatures must be made by.
-    #[arg(long, env = "STREAMGATE_SIGNATURE_KEYRING", requires = "signature_store")]
+    #[arg(
+        long,
+        env = "STREAMGATE_SIGNATURE_KEYRING",
+        requires = "signature_store"
+    )]
     pub signature_keyring: Option<std::path::PathBuf>,
 }
 

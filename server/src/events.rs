@@ -16,10 +16,10 @@ use crate::ingest::release_controller::wire::{
 };
 use crate::store::events::{Event, NewEvent};
 use crate::store::promotions::{NewPromotion, StateChange};
-use app::model::promotion::PromotionState;
 use crate::store::registry_events::NewRegistryEvent;
 use crate::store::releases::{NewGate, NewRelease, NewStream, NewUpgrade, ReleaseDetails};
 use crate::store::{Store, StoreError, Tx};
+use app::model::promotion::PromotionState;
 
 /// Event kind: a controller's `/releasestreams/all` body.
 pub const RC_STREAMS: &str = "rc.streams";

@@ -139,8 +139,8 @@ impl Promotions {
 
 impl From<PromoteError> for crate::api::ApiError {
     fn from(e: PromoteError) -> Self {
-        use axum::http::StatusCode;
         use crate::api::ApiError;
+        use axum::http::StatusCode;
         let message = e.public_message();
         match e.status() {
             StatusCode::NOT_FOUND => ApiError::NotFound(message),

@@ -279,7 +279,7 @@ fn start_promotions(
     state: &AppState,
     stopped: watch::Receiver<bool>,
 ) -> Result<crate::promote::Promotions, ServeError> {
-    use crate::promote::copy::{CopyConfig, Copier};
+    use crate::promote::copy::{Copier, CopyConfig};
     use crate::promote::notify::Notifier;
     use crate::promote::plan::Planner;
     use crate::promote::signature::SignatureStore;
@@ -293,11 +293,15 @@ fn start_promotions(
         jobs: args.promotion.promotion_jobs.max(1),
         timeout: reader.timeout,
     });
-    let signatures = match (&args.promotion.signature_store, &args.promotion.signature_keyring) {
+    let signatures = match (
+        &args.promotion.signature_store,
+        &args.promotion.signature_keyring,
+    ) {
         (Some(url), Some(keyring)) => {
             tracing::info!(store = %url, keyring = %keyring.display(), "promotions require a valid release signature");
             Some(SignatureCheck::new(
-                SignatureStore::new(url).map_err(|e| ServeError::Target(e.to_string()))?,
+                SignatureStore::new(url.clone(), std::time::Duration::from_secs(30))
+                    .map_err(|e| ServeError::Target(e.to_string()))?,
                 keyring.clone(),
             ))
         }

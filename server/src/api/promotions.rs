@@ -86,9 +86,10 @@ pub struct CreatedPromotion {
 }
 
 fn promotions_of(state: &AppState) -> Result<&Promotions, ApiError> {
-    state.promotions.as_ref().ok_or_else(|| {
-        ApiError::Unavailable("promotion is not enabled on this server".to_string())
-    })
+    state
+        .promotions
+        .as_ref()
+        .ok_or_else(|| ApiError::Unavailable("promotion is not enabled on this server".to_string()))
 }
 
 /// The signed-in user, or a 401 saying how to sign in.
@@ -160,7 +161,10 @@ async fn get_notes(
             .await?;
     Ok((
         [
-            (header::CONTENT_TYPE, "text/markdown; charset=utf-8".to_string()),
+            (
+                header::CONTENT_TYPE,
+                "text/markdown; charset=utf-8".to_string(),
+            ),
             (
                 header::CONTENT_DISPOSITION,
                 format!("inline; filename=\"{}.md\"", row.name),
@@ -248,8 +252,7 @@ pub struct TargetBody {
 pub fn validate_target(t: &PromotionTarget) -> Result<(), String> {
     let name_ok = !t.name.is_empty()
         && t.name.len() <= 100
-        && t
-            .name
+        && t.name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
     if !name_ok {
@@ -316,7 +319,10 @@ async fn put_target(
             .filter(|u| !u.is_empty()),
     };
     validate_target(&target).map_err(ApiError::Unprocessable)?;
-    state.store.upsert_target(&target, chrono::Utc::now()).await?;
+    state
+        .store
+        .upsert_target(&target, chrono::Utc::now())
+        .await?;
     tracing::info!(target = %target.name, by = %viewer.name, "promotion target saved");
     Ok(Json(target))
 }

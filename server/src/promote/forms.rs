@@ -45,9 +45,25 @@ fn form_user(
             "sign in to do this: /sign-in",
         ));
     };
-    crate::auth::csrf::check(&viewer, headers, csrf)
+    same_site_with_token(&viewer, headers, csrf)
         .map_err(|reason| refuse(StatusCode::FORBIDDEN, reason))?;
     Ok(viewer)
+}
+
+fn same_site_with_token(viewer: &Viewer, headers: &HeaderMap, csrf: &str) -> Result<(), String> {
+    use subtle::ConstantTimeEq;
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site")
+    {
+        return Err("cross-site form posts are refused".to_string());
+    }
+    let ok = !viewer.csrf.is_empty() && bool::from(viewer.csrf.as_bytes().ct_eq(csrf.as_bytes()));
+    if ok {
+        Ok(())
+    } else {
+        Err("the form's CSRF token is missing or wrong; reload the page and try again".to_string())
+    }
 }
 
 /// The confirm form of the plan page.
@@ -97,7 +113,9 @@ async fn confirm_promotion(
         Ok((id, _)) => Redirect::to(&format!("/promotions/{id}")).into_response(),
         Err(e) => {
             let status = e.status();
-            if status == StatusCode::FORBIDDEN && !matches!(e, super::PromoteError::GatesNotPassed(_)) {
+            if status == StatusCode::FORBIDDEN
+                && !matches!(e, super::PromoteError::GatesNotPassed(_))
+            {
                 return refuse(status, e.public_message());
             }
             Redirect::to(&format!(
@@ -139,7 +157,10 @@ fn require_admin(viewer: &Viewer) -> Result<(), Response> {
     } else {
         Err(refuse(
             StatusCode::FORBIDDEN,
-            format!("{} is not an admin; only admins manage promotion targets", viewer.name),
+            format!(
+                "{} is not an admin; only admins manage promotion targets",
+                viewer.name
+            ),
         ))
     }
 }
@@ -175,7 +196,10 @@ async fn save_target(
         }
         Err(e) => {
             tracing::error!(error = %e, "saving a promotion target failed");
-            refuse(StatusCode::INTERNAL_SERVER_ERROR, "the target could not be saved")
+            refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the target could not be saved",
+            )
         }
     }
 }
@@ -212,7 +236,10 @@ async fn remove_target(
         }
         Err(e) => {
             tracing::error!(error = %e, "removing a promotion target failed");
-            refuse(StatusCode::INTERNAL_SERVER_ERROR, "the target could not be removed")
+            refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the target could not be removed",
+            )
         }
     }
 }

@@ -19,11 +19,21 @@ pub async fn release_notes(
 ) -> Result<String, StoreError> {
     let previous = store.previous_success(&row.target, row.id).await?;
     let comparison = match &previous {
-        Some(p) => Some(backend.comparison(&p.source_release, &row.source_release).await?),
+        Some(p) => Some(
+            backend
+                .comparison(&p.source_release, &row.source_release)
+                .await?,
+        ),
         None => None,
     };
     let gates = store.gates(&row.source_stream, &row.source_release).await?;
-    Ok(render(row, previous.as_ref(), comparison.as_ref(), &gates, base))
+    Ok(render(
+        row,
+        previous.as_ref(),
+        comparison.as_ref(),
+        &gates,
+        base,
+    ))
 }
 
 fn cell(s: &str) -> String {
@@ -42,9 +52,8 @@ fn render(
     base: &str,
 ) -> String {
     let mut md = String::new();
-    let release_link = |stream: &str, name: &str| {
-        format!("[{name}]({base}/releases/{name}?stream={stream})")
-    };
+    let release_link =
+        |stream: &str, name: &str| format!("[{name}]({base}/releases/{name}?stream={stream})");
     let _ = writeln!(md, "# {}\n", row.name);
     let when = row
         .finished_at
@@ -64,7 +73,10 @@ fn render(
     let _ = writeln!(md, "- Images mirrored to: `{}`", row.content_repo);
     let previous_versions = row.previous();
     if previous_versions.is_empty() {
-        let _ = writeln!(md, "- Updates from: none (no earlier release of this minor)");
+        let _ = writeln!(
+            md,
+            "- Updates from: none (no earlier release of this minor)"
+        );
     } else {
         let _ = writeln!(md, "- Updates from: {}", previous_versions.join(", "));
     }
@@ -87,7 +99,10 @@ fn render(
                 release_link(&p.source_stream, &p.source_release)
             );
             if !c.payloads_read.0 || !c.payloads_read.1 {
-                let _ = writeln!(md, "Component changes are not known: a payload was not read.\n");
+                let _ = writeln!(
+                    md,
+                    "Component changes are not known: a payload was not read.\n"
+                );
             } else if c.changed.is_empty() && c.added.is_empty() && c.removed.is_empty() {
                 let _ = writeln!(md, "No component changed.\n");
             } else {
@@ -119,7 +134,11 @@ fn render(
             let _ = writeln!(md, "{} components unchanged.\n", c.unchanged);
         }
         _ => {
-            let _ = writeln!(md, "The first release Streamgate promoted to `{}`.\n", row.target);
+            let _ = writeln!(
+                md,
+                "The first release Streamgate promoted to `{}`.\n",
+                row.target
+            );
         }
     }
 
@@ -129,7 +148,9 @@ fn render(
     } else {
         let _ = writeln!(md, "| Job | Kind | State |\n|---|---|---|");
         let mut sorted: Vec<_> = gates.iter().collect();
-        sorted.sort_by(|a, b| (a.kind.as_str(), a.name.as_str()).cmp(&(b.kind.as_str(), b.name.as_str())));
+        sorted.sort_by(|a, b| {
+            (a.kind.as_str(), a.name.as_str()).cmp(&(b.kind.as_str(), b.name.as_str()))
+        });
         for g in sorted {
             let state = if g.url.is_empty() {
                 cell(&g.state)
@@ -160,7 +181,8 @@ mod tests {
 
     #[test]
     fn raw_html_in_notes_is_text() {
-        let html = to_html("# 4.21.0\n\n<script>alert(1)</script>\n\n| a | b |\n|---|---|\n| `x` | y |\n");
+        let html =
+            to_html("# 4.21.0\n\n<script>alert(1)</script>\n\n| a | b |\n|---|---|\n| `x` | y |\n");
         assert!(html.contains("<h1>4.21.0</h1>"), "{html}");
         assert!(!html.contains("<script>"), "{html}");
         assert!(html.contains("&lt;script&gt;"), "{html}");

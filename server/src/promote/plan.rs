@@ -127,10 +127,7 @@ impl Planner {
             });
         }
         let digests: Vec<String> = distinct.keys().cloned().collect();
-        let present: HashSet<String> = self
-            .copier
-            .present(&target.content_repo, &digests)
-            .await?;
+        let present: HashSet<String> = self.copier.present(&target.content_repo, &digests).await?;
         let signature = match &self.signatures {
             Some(check) => check.status(&digest).await,
             None => SignatureStatus::Unchecked,
@@ -205,7 +202,8 @@ impl Planner {
             .filter(|r| Phase::parse(&r.phase) == Phase::Accepted)
             .map(|r| r.name)
             .filter(|n| {
-                major_minor(n).is_some_and(|(ma, mi)| ma == major && (mi == minor || mi + 1 == minor))
+                major_minor(n)
+                    .is_some_and(|(ma, mi)| ma == major && (mi == minor || mi + 1 == minor))
             })
             .collect();
         previous.sort_by(|a, b| version_key(a).cmp(&version_key(b)).then(a.cmp(b)));
@@ -342,11 +340,23 @@ mod tests {
     #[test]
     fn versions_and_repositories_are_read_from_names() {
         assert_eq!(release_version("4.21.0-0.okd-scos-2025"), Some("4.21.0"));
-        assert_eq!(release_version("4.15.0-0.okd-2024-03-10-010116"), Some("4.15.0"));
+        assert_eq!(
+            release_version("4.15.0-0.okd-2024-03-10-010116"),
+            Some("4.15.0")
+        );
         assert_eq!(release_version("4.21"), None);
-        assert_eq!(repository("quay.io/okd/scos-release:4.21.0"), "quay.io/okd/scos-release");
-        assert_eq!(repository("127.0.0.1:5000/ocp/release@sha256:ab"), "127.0.0.1:5000/ocp/release");
-        assert_eq!(repository("127.0.0.1:5000/ocp/release"), "127.0.0.1:5000/ocp/release");
+        assert_eq!(
+            repository("quay.io/okd/scos-release:4.21.0"),
+            "quay.io/okd/scos-release"
+        );
+        assert_eq!(
+            repository("127.0.0.1:5000/ocp/release@sha256:ab"),
+            "127.0.0.1:5000/ocp/release"
+        );
+        assert_eq!(
+            repository("127.0.0.1:5000/ocp/release"),
+            "127.0.0.1:5000/ocp/release"
+        );
         assert_eq!(by_digest("r.io/a/b:t", "sha256:1"), "r.io/a/b@sha256:1");
         assert_eq!(major_minor("4.21.0-okd-scos.ec.3"), Some((4, 21)));
         assert!(version_key("4.21.0-okd-scos.ec.10") > version_key("4.21.0-okd-scos.ec.9"));

@@ -119,8 +119,7 @@ pub async fn request(
         requested_by: viewer.name.clone(),
         override_reason: reason.map(str::to_string),
     };
-    let payload =
-        serde_json::to_string(&job).map_err(|e| PromoteError::Invalid(e.to_string()))?;
+    let payload = serde_json::to_string(&job).map_err(|e| PromoteError::Invalid(e.to_string()))?;
     let id = events::ingest(
         planner.store(),
         NewEvent {

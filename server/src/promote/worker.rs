@@ -14,7 +14,7 @@ use chrono::Utc;
 use rand::RngCore;
 use tokio::sync::{watch, Notify};
 
-use super::copy::{CopyItem, Copier, Progress};
+use super::copy::{Copier, CopyItem, Progress};
 use super::notify::Notifier;
 use super::plan::{by_digest, repository};
 use super::rebuild::{publish, Rewrite};
@@ -170,9 +170,9 @@ impl PromotionWorker {
 
     async fn run_job(&self, row: &PromotionRow) -> Result<(), PromoteError> {
         let id = row.id;
-        let plan = row.plan().ok_or_else(|| {
-            PromoteError::Invalid(format!("promotion {id} has no readable plan"))
-        })?;
+        let plan = row
+            .plan()
+            .ok_or_else(|| PromoteError::Invalid(format!("promotion {id} has no readable plan")))?;
         if row.state() == PromotionState::Succeeded || row.state() == PromotionState::Failed {
             return Ok(());
         }
@@ -332,7 +332,7 @@ fn to_model(progress: &Progress) -> PromotionProgress {
         images_total: s.images_total,
         blobs_done: s.blobs_done,
         blobs_total: s.blobs_total,
-        bytes_done: s.bytes_done,
+        bytes_done: s.bytes_copied,
         bytes_total: s.bytes_total,
         blobs_mounted: s.blobs_mounted,
         blobs_skipped: s.blobs_skipped,

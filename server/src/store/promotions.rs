@@ -204,6 +204,7 @@ impl Tx {
             .bind(&progress)
             .execute(c)
             .await
+            .map(|r| r.rows_affected())
         });
         match result {
             Ok(_) => Ok(()),
