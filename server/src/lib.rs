@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod auth;
 pub mod backend;
 pub mod badges;
 pub mod config;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub settings: Settings,
     /// Wakes the payload worker (a webhook saw a release's image pushed).
     pub payload_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// Sign-in, sessions, tokens and the trusted proxy.
+    pub auth: auth::Auth,
 }
 
 /// Settings the handlers read.
@@ -85,6 +88,7 @@ impl AppState {
             badges: badges::BadgeCache::default(),
             settings: Settings::default(),
             payload_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+            auth: auth::Auth::default(),
         }
     }
 }
@@ -107,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(badges::router())
+        .merge(auth::router())
         .merge(api::router())
         .merge(feeds::router())
         .leptos_routes_with_context(
@@ -130,6 +135,10 @@ pub fn router(state: AppState) -> Router {
                 }
             },
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::middleware::resolve,
+        ))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
