@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::{TokenInfo, UserInfo};
 use crate::error::AppError;
 use crate::model::{
     BadgePage, Comparison, ComponentHistory, Overview, Phase, ReleaseDetail, StreamPage,
@@ -36,6 +37,10 @@ pub trait Backend: Send + Sync + 'static {
     /// The streams a badge can be made for, and the configured public URL (empty when not
     /// configured: the page then uses the request's host).
     async fn badge_page(&self) -> Result<BadgePage, AppError>;
+    /// The API tokens of user `name`, newest first.
+    async fn api_tokens(&self, name: &str) -> Result<Vec<TokenInfo>, AppError>;
+    /// Every user, by name (the pages ask for admins only).
+    async fn users(&self) -> Result<Vec<UserInfo>, AppError>;
 }
 
 /// The backend as shared context.

@@ -6,6 +6,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod badges;
@@ -63,6 +64,9 @@ pub fn App() -> impl IntoView {
                 <nav class="links">
                     <A href="/badges">"Badges"</A>
                 </nav>
+                <nav class="viewer">
+                    <auth::ViewerMenu />
+                </nav>
             </header>
             <main>
                 <Routes fallback=|| view! { <widgets::NotFound what="page".to_string() /> }>
@@ -72,6 +76,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/compare/:from/:to") view=compare::ComparePage ssr=SsrMode::Async />
                     <Route path=path!("/components/:name") view=components::ComponentPage ssr=SsrMode::Async />
                     <Route path=path!("/badges") view=badges::BadgesPage ssr=SsrMode::Async />
+                    <Route path=path!("/sign-in") view=auth::SignInPage ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=auth::AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users") view=auth::AdminUsersPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer class="bottom">

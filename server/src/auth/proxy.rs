@@ -7,6 +7,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use app::viewer::Role;
+use axum::extract::connect_info::MockConnectInfo;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName};
@@ -188,19 +189,19 @@ impl ProxyConfig {
     }
 }
 
-/// The TCP peer of the request, when the server was started with connection info (tests
-/// through `oneshot` have none unless they add `MockConnectInfo`).
+/// The TCP peer of the request, when the server was started with connection info; tests
+/// set one with axum's `MockConnectInfo` layer, which only code can add.
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub Option<SocketAddr>);
 
 impl Peer {
     /// The peer recorded in `parts`.
     pub fn of(parts: &Parts) -> Peer {
+        let ext = &parts.extensions;
         Peer(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0),
+            ext.get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0)
+                .or_else(|| ext.get::<MockConnectInfo<SocketAddr>>().map(|c| c.0)),
         )
     }
 }
