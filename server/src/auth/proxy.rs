@@ -184,7 +184,7 @@ impl ProxyConfig {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-            .last()
+            .next_back()
             .or(Some(peer))
     }
 }
