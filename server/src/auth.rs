@@ -60,6 +60,14 @@ pub struct AuthSettings {
     pub sign_in_per_name: std::num::NonZeroU32,
 }
 
+/// `n` attempts a minute (`n` is never zero here).
+const fn per_minute(n: u32) -> std::num::NonZeroU32 {
+    match std::num::NonZeroU32::new(n) {
+        Some(n) => n,
+        None => std::num::NonZeroU32::MIN,
+    }
+}
+
 impl Default for AuthSettings {
     fn default() -> Self {
         AuthSettings {
@@ -67,8 +75,8 @@ impl Default for AuthSettings {
             session_ttl: Duration::from_secs(7 * 24 * 3600),
             session_idle: Duration::from_secs(24 * 3600),
             proxy: proxy::ProxyConfig::default(),
-            sign_in_per_address: std::num::NonZeroU32::MIN.saturating_add(19),
-            sign_in_per_name: std::num::NonZeroU32::MIN.saturating_add(9),
+            sign_in_per_address: per_minute(20),
+            sign_in_per_name: per_minute(10),
         }
     }
 }

@@ -26,6 +26,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use super::extract::{no_store, Refusal};
 use super::{password, require_admin, secret, AuthError, CurrentUser, Principal, Write, Writer};
 use crate::store::auth::{ApiToken, NewApiToken, NewUser, User, UserChange};
+use crate::store::Store;
 use crate::AppState;
 
 /// The account routes of the JSON API.
@@ -173,7 +174,7 @@ pub struct CreatedToken {
 /// Creates a token named `name` for `owner` (default: `by`), which only an admin may
 /// do for someone else.
 pub async fn issue_token(
-    state: &AppState,
+    store: &Store,
     by: &Principal,
     owner: Option<&str>,
     name: &str,
@@ -187,8 +188,7 @@ pub async fn issue_token(
     let owner = match owner.filter(|o| *o != by.name) {
         Some(other) => {
             require_admin(by)?;
-            state
-                .store
+            store
                 .user_by_name(other)
                 .await?
                 .ok_or_else(|| AuthError::NotFound(format!("user {other:?}")))?
@@ -197,8 +197,7 @@ pub async fn issue_token(
         None => by.user_id,
     };
     let new = secret::new_api_token();
-    let stored = state
-        .store
+    let stored = store
         .create_api_token(&NewApiToken {
             user_id: owner,
             name: name.to_string(),
@@ -218,9 +217,8 @@ pub async fn issue_token(
 }
 
 /// Revokes token `id` on behalf of `by`: their own, or any for an admin.
-pub async fn revoke(state: &AppState, by: &Principal, id: i64) -> Result<ApiToken, AuthError> {
-    let token = state
-        .store
+pub async fn revoke(store: &Store, by: &Principal, id: i64) -> Result<ApiToken, AuthError> {
+    let token = store
         .api_token(id)
         .await?
         .ok_or_else(|| AuthError::NotFound(format!("api token {id}")))?;
@@ -229,7 +227,7 @@ pub async fn revoke(state: &AppState, by: &Principal, id: i64) -> Result<ApiToke
             "api token {id} belongs to someone else; only admins may revoke it"
         )));
     }
-    let revoked = state.store.revoke_api_token(id, Utc::now()).await?;
+    let revoked = store.revoke_api_token(id, Utc::now()).await?;
     tracing::info!(by = %by.name, owner = %revoked.user, token = id, "api token revoked");
     Ok(revoked)
 }
@@ -261,7 +259,7 @@ pub async fn create_token(
     State(state): State<AppState>,
     Write { user, body }: Write<NewTokenBody>,
 ) -> Result<Response, AuthError> {
-    let created = issue_token(&state, &user, body.user.as_deref(), &body.name).await?;
+    let created = issue_token(&state.store, &user, body.user.as_deref(), &body.name).await?;
     Ok(no_store(
         (StatusCode::CREATED, Json(created)).into_response(),
     ))
@@ -273,7 +271,7 @@ pub async fn revoke_token(
     Path(id): Path<i64>,
     Writer(user): Writer,
 ) -> Result<Json<ApiToken>, AuthError> {
-    Ok(Json(revoke(&state, &user, id).await?))
+    Ok(Json(revoke(&state.store, &user, id).await?))
 }
 
 /// Body of `POST /api/v1/users`.
@@ -292,7 +290,7 @@ pub struct NewUserBody {
 }
 
 /// Creates a user (checked: name, role, targets, password).
-pub async fn add_user(state: &AppState, new: &NewUserBody) -> Result<User, AuthError> {
+pub async fn add_user(store: &Store, new: &NewUserBody) -> Result<User, AuthError> {
     let name = new.name.trim();
     check_name(name)?;
     let role = Role::parse(&new.role).ok_or_else(|| {
@@ -306,8 +304,7 @@ pub async fn add_user(state: &AppState, new: &NewUserBody) -> Result<User, AuthE
         Some(p) => Some(password::hash_password(p.clone()).await?),
         None => None,
     };
-    let user = state
-        .store
+    let user = store
         .create_user(&NewUser {
             name: name.to_string(),
             password_hash,
@@ -324,7 +321,7 @@ pub async fn add_user(state: &AppState, new: &NewUserBody) -> Result<User, AuthE
 /// Applies `change` to user `name` on behalf of the admin `by`, who may not disable
 /// themselves or take away their own admin role (someone must remain able to manage).
 pub async fn change(
-    state: &AppState,
+    store: &Store,
     by: &Principal,
     name: &str,
     mut change: UserChange,
@@ -343,7 +340,7 @@ pub async fn change(
     if change.is_empty() {
         return Err(AuthError::BadRequest("nothing to change".into()));
     }
-    let user = state.store.update_user(name, &change, Utc::now()).await?;
+    let user = store.update_user(name, &change, Utc::now()).await?;
     tracing::info!(by = %by.name, user = %user.name, "user changed");
     Ok(user)
 }
@@ -385,7 +382,7 @@ pub async fn create_user(
     Write { user, body }: Write<NewUserBody>,
 ) -> Result<Response, AuthError> {
     require_admin(&user)?;
-    let created = add_user(&state, &body).await?;
+    let created = add_user(&state.store, &body).await?;
     Ok((StatusCode::CREATED, Json(UserView::from(&created))).into_response())
 }
 
@@ -437,7 +434,7 @@ pub async fn update_user(
         None => None,
     };
     let changed = change(
-        &state,
+        &state.store,
         &user,
         &name,
         UserChange {

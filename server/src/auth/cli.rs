@@ -77,9 +77,8 @@ async fn user(store: &Store, action: UserAction) -> Result<(), CliError> {
             } else {
                 None
             };
-            let state = store_only(store);
             let user = api::add_user(
-                &state,
+                store,
                 &api::NewUserBody {
                     name,
                     role,
@@ -142,17 +141,6 @@ async fn user(store: &Store, action: UserAction) -> Result<(), CliError> {
         }
     }
     Ok(())
-}
-
-/// A state for the shared checks of [`api`]: only the store is used.
-fn store_only(store: &Store) -> crate::AppState {
-    crate::AppState::new(
-        store.clone(),
-        crate::ingest::release_controller::PollRegistry::default(),
-        leptos::prelude::LeptosOptions::builder()
-            .output_name("streamgate")
-            .build(),
-    )
 }
 
 /// Runs `server token …`.

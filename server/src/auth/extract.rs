@@ -161,9 +161,14 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
 
 /// Refuses requests another site made the browser send: `Sec-Fetch-Site: cross-site` or
 /// `same-site`, `Origin: null`, or an `Origin` that is neither the request's `Host` nor the
-/// configured public URL. Requests without either header (scripts, old browsers) pass;
-/// the CSRF token still protects them.
-pub fn check_same_origin(headers: &HeaderMap, public_url: Option<&str>) -> Result<(), AuthError> {
+/// configured public URL (set `--public-url` behind a proxy that rewrites `Host`).
+/// `authority` is the request URI's (HTTP/2 sends the host there). Requests without either
+/// header (scripts, old browsers) pass; the CSRF token still protects them.
+pub fn check_same_origin(
+    headers: &HeaderMap,
+    authority: Option<&str>,
+    public_url: Option<&str>,
+) -> Result<(), AuthError> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = text("sec-fetch-site") {
         if site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site") {
@@ -176,7 +181,7 @@ pub fn check_same_origin(headers: &HeaderMap, public_url: Option<&str>) -> Resul
         return Ok(());
     };
     let origin = origin.trim_end_matches('/');
-    let host_matches = text("host").is_some_and(|host| {
+    let host_matches = text("host").or(authority).is_some_and(|host| {
         origin
             .split_once("://")
             .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
@@ -219,7 +224,11 @@ fn check_write(
 ) -> Result<Principal, AuthError> {
     let principal = signed_in(parts)?;
     if principal.with != SignedInWith::Token {
-        check_same_origin(&parts.headers, state.settings.public_url.as_deref())?;
+        check_same_origin(
+            &parts.headers,
+            parts.uri.authority().map(|a| a.as_str()),
+            state.settings.public_url.as_deref(),
+        )?;
     }
     check_csrf(&principal, presented)?;
     Ok(principal)
@@ -370,7 +379,7 @@ mod tests {
             ]),
         ];
         for h in ok {
-            assert!(check_same_origin(&h, None).is_ok(), "{h:?}");
+            assert!(check_same_origin(&h, None, None).is_ok(), "{h:?}");
         }
         let refused = [
             headers(&[("sec-fetch-site", "cross-site")]),
@@ -381,7 +390,7 @@ mod tests {
             headers(&[("host", "127.0.0.1:3000"), ("origin", "null")]),
         ];
         for h in refused {
-            let e = check_same_origin(&h, None).expect_err("refused");
+            let e = check_same_origin(&h, None, None).expect_err("refused");
             assert!(
                 e.to_string().starts_with("cross-site request refused"),
                 "{e}"
@@ -391,7 +400,9 @@ mod tests {
             ("host", "streamgate:3000"),
             ("origin", "https://sg.example.org"),
         ]);
-        assert!(check_same_origin(&behind_proxy, Some("https://sg.example.org/")).is_ok());
+        assert!(check_same_origin(&behind_proxy, None, Some("https://sg.example.org/")).is_ok());
+        let h2 = headers(&[("origin", "https://sg.example.org")]);
+        assert!(check_same_origin(&h2, Some("sg.example.org"), None).is_ok());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! [`Viewer`] go into the request's extensions, where the extractors and Leptos' server
 //! functions find them. A token that is unknown, revoked or whose user is disabled is
 //! refused with 401 on any route; an ended session makes the request anonymous and
-//! removes the cookie. The registry webhooks keep their own secrets and are skipped.
+//! removes the cookie. The registry webhooks keep their own secrets and are skipped, as are
+//! the static files and health probes.
 
 use app::viewer::{SignedInWith, Viewer};
 use axum::extract::{Request, State};
@@ -25,12 +26,14 @@ use crate::AppState;
 #[derive(Debug, Clone, Copy)]
 pub struct SessionEnded;
 
-/// Where the registry webhooks live (they authenticate themselves).
-const HOOKS: &str = "/api/v1/hooks/";
+/// Paths that need no user: the registry webhooks (they authenticate themselves), the
+/// site's static files and the health probes.
+const SKIPPED: [&str; 4] = ["/api/v1/hooks/", "/pkg/", "/healthz", "/readyz"];
 
 /// The middleware: `axum::middleware::from_fn_with_state(state, resolve)`.
 pub async fn resolve(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    if request.uri().path().starts_with(HOOKS) {
+    let path = request.uri().path();
+    if SKIPPED.iter().any(|p| path.starts_with(p)) {
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();
@@ -148,10 +151,8 @@ async fn by_proxy(
                 Some(u) if unchanged => u,
                 _ => {
                     if !super::api::valid_name(&identity.user) {
-                        return Err(AuthError::Forbidden(format!(
-                            "the proxy's user name {:?} is not usable here",
-                            identity.user
-                        )));
+                        tracing::warn!(user = %identity.user, "proxy user name is not usable; treated as anonymous");
+                        return Ok(Identified::Anonymous);
                     }
                     state
                         .store

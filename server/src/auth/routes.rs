@@ -7,7 +7,7 @@
 
 use app::viewer::{Role, SignedInWith};
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, Uri};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::{Form, Router};
@@ -75,6 +75,7 @@ fn wants_json(headers: &HeaderMap) -> bool {
 pub async fn sign_in(
     State(state): State<AppState>,
     peer: Peer,
+    uri: Uri,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
@@ -91,7 +92,8 @@ pub async fn sign_in(
         .into_response()
     };
     // login CSRF: another site must not sign a visitor in as someone else
-    if let Err(e) = check_same_origin(&headers, state.settings.public_url.as_deref()) {
+    let authority = uri.authority().map(|a| a.as_str());
+    if let Err(e) = check_same_origin(&headers, authority, state.settings.public_url.as_deref()) {
         return page(e);
     }
     let name = form.name.trim().to_string();
@@ -196,7 +198,7 @@ pub async fn create_token(
     State(state): State<AppState>,
     Write { user, body }: Write<TokenForm>,
 ) -> Result<Response, Refusal> {
-    match api::issue_token(&state, &user, None, &body.name).await {
+    match api::issue_token(&state.store, &user, None, &body.name).await {
         Ok(created) => {
             let cookie =
                 session::new_token_cookie(&created.token, &state.auth.settings).map_err(|e| {
@@ -222,7 +224,7 @@ pub async fn revoke_token(
     Path(id): Path<i64>,
     Write { user, .. }: Write<NoFields>,
 ) -> Result<Response, Refusal> {
-    api::revoke(&state, &user, id)
+    api::revoke(&state.store, &user, id)
         .await
         .map_err(|error| Refusal {
             error,
@@ -262,7 +264,7 @@ pub async fn create_user(
         targets: api::split_targets(&body.targets),
         password: Some(body.password).filter(|p| !p.is_empty()),
     };
-    match api::add_user(&state, &new).await {
+    match api::add_user(&state.store, &new).await {
         Ok(created) => Ok(back(
             "/admin/users",
             "done",
@@ -352,7 +354,7 @@ pub async fn change_user(
             ))
         }
     };
-    match api::change(&state, &user, &name, change).await {
+    match api::change(&state.store, &user, &name, change).await {
         Ok(changed) => Ok(back(
             "/admin/users",
             "done",
