@@ -1069,3 +1069,156 @@ async fn user_and_token_subcommands_work_on_a_sqlite_file() {
         .expect("stored by hash");
     assert!(t.revoked_at.is_some());
 }
+
+#[tokio::test]
+async fn pages_say_who_may_see_them() {
+    let (store, _dir) = stores::sqlite().await;
+    add_user(&store, "root", Role::Admin, None).await;
+    add_user(&store, "mia", Role::Maintainer, None).await;
+    let app = router(state(store, AuthSettings::default()));
+
+    let page = send(
+        &app,
+        get("/sign-in?next=%2Fbadges&error=wrong%20user%20name%20or%20password")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("wrong user name or password"));
+    assert!(
+        page.body.contains(r#"name="next" value="/badges""#),
+        "{}",
+        page.body
+    );
+    let page = send(
+        &app,
+        get("/sign-in?next=https%3A%2F%2Fevil.example")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert!(page.body.contains(r#"name="next" value="/""#));
+
+    let anonymous = send(
+        &app,
+        get("/admin/users").body(Body::empty()).expect("request"),
+    )
+    .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let mia = sign_in(&app, "mia").await;
+    let refused = send(
+        &app,
+        get("/admin/users")
+            .header(header::COOKIE, &mia)
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused
+        .body
+        .contains("mia is a maintainer; only admins manage users"));
+    let root = sign_in(&app, "root").await;
+    let page = send(
+        &app,
+        get("/")
+            .header(header::COOKIE, &root)
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert!(
+        page.body.contains(r#"href="/admin/users""#),
+        "admins see the users link"
+    );
+
+    // a maintainer cannot revoke someone else's token; an admin can
+    let root_csrf = csrf_of(&app, &root).await;
+    let created = send(
+        &app,
+        Request::post("/api/v1/tokens")
+            .header(header::HOST, HOST)
+            .header(header::COOKIE, &root)
+            .header("x-csrf-token", &root_csrf)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(r#"{"name": "for mia", "user": "mia"}"#))
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.json()["user"], "mia");
+    let mia_csrf = csrf_of(&app, &mia).await;
+    let own = send(
+        &app,
+        Request::post("/api/v1/tokens")
+            .header(header::HOST, HOST)
+            .header(header::COOKIE, &mia)
+            .header("x-csrf-token", &mia_csrf)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(r#"{"name": "mine", "user": "root"}"#))
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(
+        own.status,
+        StatusCode::FORBIDDEN,
+        "only admins make tokens for others"
+    );
+    let root_token = send(
+        &app,
+        Request::post("/api/v1/tokens")
+            .header(header::HOST, HOST)
+            .header(header::COOKIE, &root)
+            .header("x-csrf-token", &root_csrf)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(r#"{"name": "root's"}"#))
+            .expect("request"),
+    )
+    .await;
+    let id = root_token.json()["id"].as_i64().expect("id");
+    let answer = send(
+        &app,
+        Request::delete(format!("/api/v1/tokens/{id}"))
+            .header(header::HOST, HOST)
+            .header(header::COOKIE, &mia)
+            .header("x-csrf-token", &mia_csrf)
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert!(answer.detail().contains("belongs to someone else"));
+}
+
+#[tokio::test]
+async fn registry_hooks_keep_their_own_bearer_secrets() {
+    let (store, _dir) = stores::sqlite().await;
+    let mut state = state(store, AuthSettings::default());
+    state.settings.hooks.insert("registry", "hook-secret");
+    let app = router(state);
+    let answer = send(
+        &app,
+        Request::post("/api/v1/hooks/registry")
+            .header(header::AUTHORIZATION, "Bearer hook-secret")
+            .header(
+                header::CONTENT_TYPE,
+                "application/vnd.docker.distribution.events.v1+json",
+            )
+            .body(Body::from(r#"{"events": []}"#))
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
+    // elsewhere, a bearer that is not an api token is refused
+    let answer = send(
+        &app,
+        get("/api/v1/streams")
+            .header(header::AUTHORIZATION, "Bearer hook-secret")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert!(answer.detail().contains("not a streamgate api token"));
+}
