@@ -265,9 +265,13 @@ impl FromRequestParts<AppState> for Writer {
 /// extractors:
 ///
 /// ```ignore
-/// async fn promote(Write { user, body }: Write<PromoteForm>) -> Result<Redirect, Refusal> {
+/// // `AuthError` converts into `ApiError`, so `?` works in handlers answering with either
+/// async fn promote(
+///     State(state): State<AppState>,
+///     Write { user, body }: Write<PromoteForm>,
+/// ) -> Result<Redirect, ApiError> {
 ///     server::auth::require_promoter(&user, &body.target)?;
-///     // …
+///     // … record `user.name` as who asked
 /// }
 /// ```
 #[derive(Debug, Clone)]
