@@ -177,7 +177,25 @@ async fn account_story(store: Store) {
     add_user(&store, "mia", Role::Maintainer, None).await;
     let app = router(state(store.clone(), AuthSettings::default()));
 
-    let cookie = sign_in(&app, "mia").await;
+    let first = sign_in(&app, "mia").await;
+    // signing in again from the same browser replaces its session
+    let answer = send(
+        &app,
+        form("/auth/sign-in")
+            .header(header::COOKIE, &first)
+            .body(encoded(&[("name", "mia"), ("password", PASSWORD)]))
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    let cookie = answer
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("sg_session="))
+        .and_then(|c| c.split(';').next().map(str::to_string))
+        .expect("new session");
+    assert_ne!(cookie, first);
+    assert_eq!(me(&app, &first).await.status, StatusCode::UNAUTHORIZED);
     let answer = me(&app, &cookie).await;
     assert_eq!(answer.status, StatusCode::OK);
     let who = answer.json();

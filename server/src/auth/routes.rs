@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::extract::{check_same_origin, NoFields, Refusal};
 use super::proxy::Peer;
+use super::secret::hash_secret;
 use super::{api, password, require_admin, session, AuthError, Write};
 use crate::store::auth::UserChange;
 use crate::AppState;
@@ -104,20 +105,28 @@ pub async fn sign_in(
         return page(AuthError::RateLimited { retry_after });
     }
     match check_password(&state, &name, form.password).await {
-        Ok(user) => match session::start(&state.store, &user, settings).await {
-            Ok(started) => {
-                tracing::info!(user = %user.name, "signed in");
-                match session::set_cookie(&started.id, settings) {
-                    Ok(cookie) => (
-                        AppendHeaders([(header::SET_COOKIE, cookie)]),
-                        Redirect::to(&next),
-                    )
-                        .into_response(),
-                    Err(e) => page(e),
+        Ok(user) => {
+            // a session this browser had before ends: one browser, one session
+            if let Some(old) = session::cookie(&headers, session::COOKIE) {
+                if let Err(e) = state.store.delete_session(&hash_secret(&old)).await {
+                    return page(e.into());
                 }
             }
-            Err(e) => page(e),
-        },
+            match session::start(&state.store, &user, settings).await {
+                Ok(started) => {
+                    tracing::info!(user = %user.name, "signed in");
+                    match session::set_cookie(&started.id, settings) {
+                        Ok(cookie) => (
+                            AppendHeaders([(header::SET_COOKIE, cookie)]),
+                            Redirect::to(&next),
+                        )
+                            .into_response(),
+                        Err(e) => page(e),
+                    }
+                }
+                Err(e) => page(e),
+            }
+        }
         Err(AuthError::Unauthenticated(reason)) if !json => {
             tracing::info!(user = %name, reason = %reason, "sign-in refused");
             Redirect::to(&format!(
