@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::{TokenInfo, UserInfo};
 use crate::error::AppError;
 use crate::model::promotion::{
     PromotionList, PromotionPage, PromotionPanel, PromotionPlan, PromotionTarget,
@@ -58,6 +59,10 @@ pub trait Backend: Send + Sync + 'static {
     async fn promotion(&self, id: i64) -> Result<PromotionPage, AppError>;
     /// Every promotion target.
     async fn targets(&self) -> Result<Vec<PromotionTarget>, AppError>;
+    /// The API tokens of user `name`, newest first.
+    async fn api_tokens(&self, name: &str) -> Result<Vec<TokenInfo>, AppError>;
+    /// Every user, by name (the pages ask for admins only).
+    async fn users(&self) -> Result<Vec<UserInfo>, AppError>;
 }
 
 /// The backend as shared context.

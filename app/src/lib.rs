@@ -6,6 +6,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod badges;
@@ -65,6 +66,9 @@ pub fn App() -> impl IntoView {
                     <A href="/promotions">"Promotions"</A>
                     <A href="/badges">"Badges"</A>
                 </nav>
+                <nav class="viewer">
+                    <auth::ViewerMenu />
+                </nav>
             </header>
             <main>
                 <Routes fallback=|| view! { <widgets::NotFound what="page".to_string() /> }>
@@ -78,6 +82,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/promotions/:id") view=promotions::PromotionDetailPage ssr=SsrMode::Async />
                     <Route path=path!("/promote/:tag") view=promotions::PromotePage ssr=SsrMode::Async />
                     <Route path=path!("/admin/targets") view=promotions::TargetsPage ssr=SsrMode::Async />
+                    <Route path=path!("/sign-in") view=auth::SignInPage ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=auth::AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users") view=auth::AdminUsersPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <footer class="bottom">

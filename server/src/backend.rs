@@ -656,6 +656,42 @@ impl Backend for StoreBackend {
             base_url: self.public_url.clone().unwrap_or_default(),
         })
     }
+
+    async fn api_tokens(&self, name: &str) -> Result<Vec<app::auth::TokenInfo>, AppError> {
+        let Some(user) = self.store.user_by_name(name).await.map_err(internal)? else {
+            return Ok(Vec::new());
+        };
+        let tokens = self
+            .store
+            .list_api_tokens(Some(user.id))
+            .await
+            .map_err(internal)?;
+        Ok(tokens
+            .into_iter()
+            .map(|t| app::auth::TokenInfo {
+                id: t.id,
+                name: t.name,
+                prefix: t.prefix,
+                created_at: t.created_at,
+                last_used_at: t.last_used_at,
+                revoked_at: t.revoked_at,
+            })
+            .collect())
+    }
+
+    async fn users(&self) -> Result<Vec<app::auth::UserInfo>, AppError> {
+        let users = self.store.list_users().await.map_err(internal)?;
+        Ok(users
+            .into_iter()
+            .map(|u| app::auth::UserInfo {
+                has_password: u.password_hash.is_some(),
+                name: u.name,
+                role: u.role,
+                targets: u.targets,
+                disabled: u.disabled,
+            })
+            .collect())
+    }
 }
 
 /// The default left-hand text of a stream's badge: `OKD/SCOS 4-scos-stable`.

@@ -7,6 +7,8 @@ use clap::{Args, Parser, Subcommand};
 use regex::Regex;
 
 use crate::api::hooks::{HookSecrets, HOOKS};
+use crate::auth::proxy::{self, GroupRule, ProxyConfig, ProxyConfigError};
+use crate::auth::AuthSettings;
 use crate::ingest::payload::auth::Credentials;
 use crate::ingest::payload::ReaderConfig;
 use crate::ingest::payload_worker::WorkerConfig;
@@ -37,6 +39,10 @@ pub enum Command {
     /// Manage promotion targets (where releases of a CI stream are promoted to).
     #[command(subcommand)]
     Target(TargetCommand),
+    /// Manage users: add, list, set a password, disable, enable.
+    User(UserArgs),
+    /// Manage API tokens: create (printed once), list, revoke.
+    Token(TokenArgs),
 }
 
 /// `target` subcommands.
@@ -109,6 +115,180 @@ pub struct PromotionArgs {
         requires = "signature_store"
     )]
     pub signature_keyring: Option<std::path::PathBuf>,
+}
+
+/// Options of `user`.
+#[derive(Debug, Clone, Args)]
+pub struct UserArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: UserAction,
+}
+
+/// `user` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum UserAction {
+    /// Adds a user; without --password-stdin they sign in through the trusted proxy only.
+    Add {
+        /// User name.
+        name: String,
+        /// What they may do.
+        #[arg(long, env = "STREAMGATE_USER_ROLE", value_parser = ["maintainer", "admin"])]
+        role: String,
+        /// A promotion target a maintainer is limited to; repeat for several; none: every
+        /// target.
+        #[arg(
+            long = "target",
+            env = "STREAMGATE_USER_TARGETS",
+            value_delimiter = ','
+        )]
+        targets: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long, env = "STREAMGATE_PASSWORD_STDIN")]
+        password_stdin: bool,
+    },
+    /// Lists users: name, role, targets (* for all), enabled, how they sign in.
+    List,
+    /// Sets a user's password (read from standard input) and ends their sessions.
+    SetPassword {
+        /// User name.
+        name: String,
+        /// Read the password from the first line of standard input (required).
+        #[arg(long, env = "STREAMGATE_PASSWORD_STDIN", required = true)]
+        password_stdin: bool,
+    },
+    /// Disables a user: their sessions end and their tokens stop working.
+    Disable {
+        /// User name.
+        name: String,
+    },
+    /// Enables a disabled user again.
+    Enable {
+        /// User name.
+        name: String,
+    },
+}
+
+/// Options of `token`.
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// The database.
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: TokenAction,
+}
+
+/// `token` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum TokenAction {
+    /// Creates an API token and prints it; it is shown only this once.
+    Create {
+        /// The owner.
+        #[arg(long, env = "STREAMGATE_TOKEN_USER")]
+        user: String,
+        /// A label (what the token is for).
+        #[arg(long, env = "STREAMGATE_TOKEN_NAME")]
+        name: String,
+    },
+    /// Lists tokens: id, owner, label, prefix, state.
+    List {
+        /// Only this user's tokens.
+        #[arg(long, env = "STREAMGATE_TOKEN_USER")]
+        user: Option<String>,
+    },
+    /// Revokes a token by its id.
+    Revoke {
+        /// The token's id (see `token list`).
+        id: i64,
+    },
+}
+
+/// Sign-in, sessions, and the trusted reverse proxy.
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// Do not mark the session cookie `Secure`: only for plain-http installs that are not
+    /// reached as 127.0.0.1 or localhost (browsers accept `Secure` cookies there).
+    #[arg(long, env = "STREAMGATE_INSECURE_COOKIES")]
+    pub insecure_cookies: bool,
+    /// A session ends this long after signing in.
+    #[arg(long, env = "STREAMGATE_SESSION_TTL", default_value = "168h", value_parser = parse_duration)]
+    pub session_ttl: Duration,
+    /// A session ends after this long without a request.
+    #[arg(long, env = "STREAMGATE_SESSION_IDLE", default_value = "24h", value_parser = parse_duration)]
+    pub session_idle: Duration,
+    /// Sign-in attempts a minute from one client address.
+    #[arg(long, env = "STREAMGATE_SIGN_IN_PER_ADDRESS", default_value_t = std::num::NonZeroU32::new(20).unwrap_or(std::num::NonZeroU32::MIN))]
+    pub sign_in_per_address: std::num::NonZeroU32,
+    /// Sign-in attempts a minute for one user name.
+    #[arg(long, env = "STREAMGATE_SIGN_IN_PER_NAME", default_value_t = std::num::NonZeroU32::new(10).unwrap_or(std::num::NonZeroU32::MIN))]
+    pub sign_in_per_name: std::num::NonZeroU32,
+    /// Address or CIDR network of a trusted reverse proxy (oauth2-proxy) whose user and
+    /// group headers are believed; repeat for several. Headers from other peers are ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "STREAMGATE_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
+    /// Header with the user name the proxy authenticated.
+    #[arg(
+        long,
+        env = "STREAMGATE_PROXY_USER_HEADER",
+        default_value = "X-Forwarded-User"
+    )]
+    pub proxy_user_header: String,
+    /// Header with the user's groups (comma separated).
+    #[arg(
+        long,
+        env = "STREAMGATE_PROXY_GROUPS_HEADER",
+        default_value = "X-Forwarded-Groups"
+    )]
+    pub proxy_groups_header: String,
+    /// A proxy group's role: GROUP=admin, GROUP=maintainer, or GROUP=maintainer:TARGET to
+    /// limit it to a target (repeat the group for several targets).
+    #[arg(
+        long = "proxy-group",
+        env = "STREAMGATE_PROXY_GROUPS",
+        value_delimiter = ','
+    )]
+    pub proxy_groups: Vec<String>,
+}
+
+impl AuthArgs {
+    /// The authentication settings.
+    pub fn settings(&self) -> Result<AuthSettings, ConfigError> {
+        let auth = |e: ProxyConfigError| ConfigError::Auth(e.to_string());
+        Ok(AuthSettings {
+            secure_cookies: !self.insecure_cookies,
+            session_ttl: self.session_ttl,
+            session_idle: self.session_idle,
+            sign_in_per_address: self.sign_in_per_address,
+            sign_in_per_name: self.sign_in_per_name,
+            proxy: ProxyConfig {
+                trusted: self
+                    .trusted_proxies
+                    .iter()
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| proxy::parse_trusted(s))
+                    .collect::<Result<_, _>>()
+                    .map_err(auth)?,
+                user_header: proxy::parse_header(&self.proxy_user_header).map_err(auth)?,
+                groups_header: proxy::parse_header(&self.proxy_groups_header).map_err(auth)?,
+                rules: self
+                    .proxy_groups
+                    .iter()
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| GroupRule::parse(s))
+                    .collect::<Result<_, _>>()
+                    .map_err(auth)?,
+            },
+        })
+    }
 }
 
 /// The database to use.
@@ -194,6 +374,9 @@ pub struct ServeArgs {
     /// Promotions.
     #[command(flatten)]
     pub promotion: PromotionArgs,
+    /// Sign-in, sessions and the trusted proxy.
+    #[command(flatten)]
+    pub auth: Box<AuthArgs>,
 }
 
 /// How release payloads are read, and who may call the registry webhooks.
@@ -319,6 +502,9 @@ pub enum ConfigError {
     /// The registry auth file is unusable.
     #[error("registry auth file: {0}")]
     AuthFile(String),
+    /// A sign-in or proxy setting is unusable.
+    #[error("{0}")]
+    Auth(String),
 }
 
 fn pair(s: &str) -> Result<(String, String), ConfigError> {
@@ -458,6 +644,54 @@ mod tests {
             panic!("poll")
         };
         assert!(matches!(args.controllers(), Err(ConfigError::Regex { .. })));
+    }
+
+    #[test]
+    fn auth_options_parse() {
+        let cli = Cli::parse_from([
+            "server",
+            "serve",
+            "--insecure-cookies",
+            "--trusted-proxy",
+            "10.0.0.0/8",
+            "--proxy-group",
+            "okd-admins=admin",
+            "--proxy-group",
+            "scos=maintainer:4-scos-next",
+            "--session-idle",
+            "30m",
+        ]);
+        let Some(Command::Serve(args)) = cli.command else {
+            panic!("serve")
+        };
+        let s = args.auth.settings().expect("valid");
+        assert!(!s.secure_cookies);
+        assert_eq!(s.session_idle, Duration::from_secs(1800));
+        assert_eq!(s.proxy.rules.len(), 2);
+        assert!(s.proxy.trusts("10.1.2.3".parse().expect("ip")));
+        let cli = Cli::parse_from(["server", "serve", "--proxy-group", "x=root"]);
+        let Some(Command::Serve(args)) = cli.command else {
+            panic!("serve")
+        };
+        assert!(matches!(args.auth.settings(), Err(ConfigError::Auth(_))));
+        let cli = Cli::parse_from([
+            "server",
+            "user",
+            "add",
+            "ada",
+            "--role",
+            "maintainer",
+            "--target",
+            "a,b",
+        ]);
+        let Some(Command::User(UserArgs {
+            action: UserAction::Add { targets, .. },
+            ..
+        })) = cli.command
+        else {
+            panic!("user add")
+        };
+        assert_eq!(targets, ["a", "b"]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod auth;
 pub mod backend;
 pub mod badges;
 pub mod config;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub payload_wake: std::sync::Arc<tokio::sync::Notify>,
     /// Planning and requesting promotions; `None` when promotion is off.
     pub promotions: Option<promote::Promotions>,
+    /// Sign-in, sessions, tokens and the trusted proxy.
+    pub auth: auth::Auth,
 }
 
 /// Settings the handlers read.
@@ -89,6 +92,7 @@ impl AppState {
             settings: Settings::default(),
             payload_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
             promotions: None,
+            auth: auth::Auth::default(),
         }
     }
 }
@@ -112,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(badges::router())
+        .merge(auth::router())
         .merge(api::router())
         .merge(feeds::router())
         .merge(promote::forms::router())
@@ -136,6 +141,10 @@ pub fn router(state: AppState) -> Router {
                 }
             },
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::middleware::resolve,
+        ))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -30,6 +30,12 @@ pub enum ServeError {
     /// A poll failed.
     #[error(transparent)]
     Poll(#[from] PollError),
+    /// An account command failed.
+    #[error(transparent)]
+    Accounts(#[from] crate::auth::cli::CliError),
+    /// The demo accounts could not be created.
+    #[error("demo accounts: {0}")]
+    DemoUsers(#[from] crate::auth::AuthError),
     /// The demo data could not be loaded.
     #[error("demo: {0}")]
     Demo(String),
@@ -190,6 +196,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let (stop, stopped) = watch::channel(false);
 
     let (controllers, timing) = if args.demo {
+        crate::auth::demo::ensure_users(&store).await?;
         let loaded = demo::load(&store, &polls, &args.poll).await?;
         (loaded.controllers, loaded.timing)
     } else {
@@ -214,6 +221,19 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             .map(|u| u.trim_end_matches('/').to_string()),
         hooks: args.registry.hook_secrets()?,
     };
+    let auth = args.auth.settings()?;
+    if !auth.proxy.trusted.is_empty() {
+        tracing::info!(
+            proxies = ?auth.proxy.trusted,
+            user_header = %auth.proxy.user_header,
+            groups_header = %auth.proxy.groups_header,
+            "trusting reverse proxy headers from these peers only"
+        );
+    }
+    if !auth.secure_cookies {
+        tracing::warn!("session cookies are not marked Secure (--insecure-cookies)");
+    }
+    state.auth = crate::auth::Auth::new(auth);
     for hook in crate::api::hooks::HOOKS {
         if state.settings.hooks.enabled(hook) {
             tracing::info!(hook, "webhook enabled at /api/v1/hooks/{hook}");
@@ -259,13 +279,17 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             source,
         })?;
     tracing::info!("serving on http://{addr}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|source| ServeError::Io {
-            context: "serving".into(),
-            source,
-        })?;
+    // the peer address decides whether proxy headers are trusted
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|source| ServeError::Io {
+        context: "serving".into(),
+        source,
+    })?;
     let _ = stop.send(true);
     store.close().await;
     tracing::info!("stopped");

@@ -9,6 +9,7 @@
 //! only the JSON API and the feeds make).
 
 pub mod api_queries;
+pub mod auth;
 pub mod events;
 pub mod integrity;
 pub mod payloads;

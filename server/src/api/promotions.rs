@@ -9,11 +9,13 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
+use super::{ApiError, ApiPath, ApiQuery, ApiResult};
+use crate::auth::extract::{Write, Writer};
+use crate::auth::Principal;
 use crate::promote::plan::validate_template;
 use crate::promote::request::PromotionRequest;
 use crate::promote::Promotions;
@@ -92,15 +94,6 @@ fn promotions_of(state: &AppState) -> Result<&Promotions, ApiError> {
         .ok_or_else(|| ApiError::Unavailable("promotion is not enabled on this server".to_string()))
 }
 
-/// The signed-in user, or a 401 saying how to sign in.
-pub fn require_viewer(viewer: Option<Extension<Viewer>>) -> Result<Viewer, ApiError> {
-    viewer.map(|Extension(v)| v).ok_or_else(|| {
-        ApiError::Unauthorized(
-            "sign in, or send an API token as Authorization: Bearer <token>".to_string(),
-        )
-    })
-}
-
 async fn list_promotions(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
@@ -177,10 +170,9 @@ async fn get_notes(
 
 async fn create_promotion(
     State(state): State<AppState>,
-    viewer: Option<Extension<Viewer>>,
-    ApiJson(body): ApiJson<CreatePromotion>,
+    Write { user, body }: Write<CreatePromotion>,
 ) -> Result<Response, ApiError> {
-    let viewer = require_viewer(viewer)?;
+    let viewer = user.viewer();
     let promotions = promotions_of(&state)?;
     let req = &body.request;
     for (field, value) in [
@@ -289,8 +281,8 @@ pub fn validate_target(t: &PromotionTarget) -> Result<(), String> {
     Ok(())
 }
 
-fn require_admin(viewer: Option<Extension<Viewer>>) -> Result<Viewer, ApiError> {
-    let viewer = require_viewer(viewer)?;
+fn require_admin(user: &Principal) -> Result<Viewer, ApiError> {
+    let viewer = user.viewer();
     if !viewer.is_admin() {
         return Err(ApiError::Forbidden(format!(
             "{} is not an admin; only admins manage promotion targets",
@@ -302,11 +294,10 @@ fn require_admin(viewer: Option<Extension<Viewer>>) -> Result<Viewer, ApiError> 
 
 async fn put_target(
     State(state): State<AppState>,
-    viewer: Option<Extension<Viewer>>,
     ApiPath(name): ApiPath<String>,
-    ApiJson(body): ApiJson<TargetBody>,
+    Write { user, body }: Write<TargetBody>,
 ) -> ApiResult<PromotionTarget> {
-    let viewer = require_admin(viewer)?;
+    let viewer = require_admin(&user)?;
     let target = PromotionTarget {
         name,
         source_stream: body.source_stream.trim().to_string(),
@@ -329,10 +320,10 @@ async fn put_target(
 
 async fn delete_target(
     State(state): State<AppState>,
-    viewer: Option<Extension<Viewer>>,
     ApiPath(name): ApiPath<String>,
+    Writer(user): Writer,
 ) -> Result<StatusCode, ApiError> {
-    let viewer = require_admin(viewer)?;
+    let viewer = require_admin(&user)?;
     state.store.delete_target(&name).await?;
     tracing::info!(target = %name, by = %viewer.name, "promotion target removed");
     Ok(StatusCode::NO_CONTENT)

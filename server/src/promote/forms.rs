@@ -1,20 +1,22 @@
 //! The HTML forms behind the promotion pages, so they work without JavaScript: confirming a
 //! plan (`POST /promotions`) and managing targets (`POST /admin/targets`,
 //! `POST /admin/targets/{name}/delete`). Each needs a signed-in user and the form's CSRF
-//! token, and answers with a redirect to the page that shows the result or the refusal.
+//! token ([`Write`]), and answers with a redirect to the page that shows the result or the
+//! refusal.
 
 use app::model::promotion::PromotionTarget;
 use app::viewer::Viewer;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
-use axum::{Extension, Form, Router};
+use axum::Router;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::Deserialize;
 
 use super::request::PromotionRequest;
 use crate::api::promotions::validate_target;
+use crate::auth::extract::{NoFields, Write};
 use crate::AppState;
 
 /// The form routes.
@@ -33,45 +35,9 @@ fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
     (status, message.into()).into_response()
 }
 
-/// The signed-in user who sent a same-site form with their token; otherwise the refusal.
-fn form_user(
-    viewer: Option<Extension<Viewer>>,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Result<Viewer, Response> {
-    let Some(Extension(viewer)) = viewer else {
-        return Err(refuse(
-            StatusCode::UNAUTHORIZED,
-            "sign in to do this: /sign-in",
-        ));
-    };
-    same_site_with_token(&viewer, headers, csrf)
-        .map_err(|reason| refuse(StatusCode::FORBIDDEN, reason))?;
-    Ok(viewer)
-}
-
-fn same_site_with_token(viewer: &Viewer, headers: &HeaderMap, csrf: &str) -> Result<(), String> {
-    use subtle::ConstantTimeEq;
-    if headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes() == b"cross-site")
-    {
-        return Err("cross-site form posts are refused".to_string());
-    }
-    let ok = !viewer.csrf.is_empty() && bool::from(viewer.csrf.as_bytes().ct_eq(csrf.as_bytes()));
-    if ok {
-        Ok(())
-    } else {
-        Err("the form's CSRF token is missing or wrong; reload the page and try again".to_string())
-    }
-}
-
 /// The confirm form of the plan page.
 #[derive(Debug, Deserialize)]
 pub struct ConfirmForm {
-    /// CSRF token.
-    #[serde(default)]
-    pub csrf: String,
     /// Target.
     pub target: String,
     /// CI stream.
@@ -88,14 +54,9 @@ pub struct ConfirmForm {
 
 async fn confirm_promotion(
     State(state): State<AppState>,
-    viewer: Option<Extension<Viewer>>,
-    headers: HeaderMap,
-    Form(form): Form<ConfirmForm>,
+    Write { user, body: form }: Write<ConfirmForm>,
 ) -> Response {
-    let viewer = match form_user(viewer, &headers, &form.csrf) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let viewer = user.viewer();
     let Some(promotions) = state.promotions.as_ref() else {
         return refuse(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -133,9 +94,6 @@ async fn confirm_promotion(
 /// The target form of `/admin/targets`.
 #[derive(Debug, Deserialize)]
 pub struct TargetForm {
-    /// CSRF token.
-    #[serde(default)]
-    pub csrf: String,
     /// Target stream name.
     pub name: String,
     /// CI stream it takes.
@@ -167,14 +125,9 @@ fn require_admin(viewer: &Viewer) -> Result<(), Response> {
 
 async fn save_target(
     State(state): State<AppState>,
-    viewer: Option<Extension<Viewer>>,
-    headers: HeaderMap,
-    Form(form): Form<TargetForm>,
+    Write { user, body: form }: Write<TargetForm>,
 ) -> Response {
-    let viewer = match form_user(viewer, &headers, &form.csrf) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let viewer = user.viewer();
     if let Err(r) = require_admin(&viewer) {
         return r;
     }
@@ -204,25 +157,12 @@ async fn save_target(
     }
 }
 
-/// A form carrying only its CSRF token.
-#[derive(Debug, Deserialize)]
-pub struct TokenForm {
-    /// CSRF token.
-    #[serde(default)]
-    pub csrf: String,
-}
-
 async fn remove_target(
     State(state): State<AppState>,
-    viewer: Option<Extension<Viewer>>,
-    headers: HeaderMap,
     Path(name): Path<String>,
-    Form(form): Form<TokenForm>,
+    Write { user, .. }: Write<NoFields>,
 ) -> Response {
-    let viewer = match form_user(viewer, &headers, &form.csrf) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let viewer = user.viewer();
     if let Err(r) = require_admin(&viewer) {
         return r;
     }

@@ -1,0 +1,114 @@
+//! Passwords: argon2id with the crate's default parameters, stored as PHC strings. Hashing
+//! and verifying take tens of milliseconds of CPU, so both run on the blocking pool.
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::RngCore;
+
+/// Shortest password accepted.
+pub const MIN_LEN: usize = 8;
+/// Longest password accepted (hashing cost grows with it).
+pub const MAX_LEN: usize = 1024;
+
+/// Why a password could not be hashed or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    /// The password is not acceptable; the message says why.
+    #[error("{0}")]
+    Weak(String),
+    /// The stored hash is not a PHC string argon2 understands.
+    #[error("stored password hash is unusable: {0}")]
+    BadHash(String),
+    /// Hashing failed.
+    #[error("hashing failed: {0}")]
+    Hash(String),
+    /// The blocking task died.
+    #[error("password task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Checks that `password` may be used.
+pub fn check_acceptable(password: &str) -> Result<(), PasswordError> {
+    let chars = password.chars().count();
+    if chars < MIN_LEN {
+        return Err(PasswordError::Weak(format!(
+            "password is too short: use at least {MIN_LEN} characters"
+        )));
+    }
+    if password.len() > MAX_LEN {
+        return Err(PasswordError::Weak(format!(
+            "password is too long: use at most {MAX_LEN} bytes"
+        )));
+    }
+    Ok(())
+}
+
+fn hash_blocking(password: &str) -> Result<String, PasswordError> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| PasswordError::Hash(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| PasswordError::Hash(e.to_string()))
+}
+
+/// Hashes an acceptable password into a PHC string.
+pub async fn hash_password(password: String) -> Result<String, PasswordError> {
+    check_acceptable(&password)?;
+    tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
+}
+
+/// Whether `password` matches the PHC string `phc`.
+pub async fn verify_password(password: String, phc: String) -> Result<bool, PasswordError> {
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&phc).map_err(|e| PasswordError::BadHash(e.to_string()))?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await?
+}
+
+/// Spends the time of a verification without a stored hash, so that an unknown user name
+/// takes as long to refuse as a wrong password.
+pub async fn waste_verification(password: String) {
+    static DUMMY: OnceLock<Option<String>> = OnceLock::new();
+    let _ = tokio::task::spawn_blocking(move || {
+        if let Some(phc) = DUMMY.get_or_init(|| hash_blocking("streamgate-no-such-user").ok()) {
+            if let Ok(parsed) = PasswordHash::new(phc) {
+                let _ = Argon2::default().verify_password(password.as_bytes(), &parsed);
+            }
+        }
+    })
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_verify_and_weak_passwords_are_refused() {
+        let phc = hash_password("correct horse".into()).await.expect("hashed");
+        assert!(phc.starts_with("$argon2id$"), "{phc}");
+        assert!(verify_password("correct horse".into(), phc.clone())
+            .await
+            .expect("checked"));
+        assert!(!verify_password("wrong horse".into(), phc.clone())
+            .await
+            .expect("checked"));
+        let other = hash_password("correct horse".into()).await.expect("hashed");
+        assert_ne!(phc, other, "salted");
+        assert!(matches!(
+            hash_password("short".into()).await,
+            Err(PasswordError::Weak(_))
+        ));
+        assert!(matches!(
+            verify_password("x".into(), "not a hash".into()).await,
+            Err(PasswordError::BadHash(_))
+        ));
+    }
+}
