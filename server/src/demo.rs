@@ -6,6 +6,13 @@
 //! Loading steps the replay's clock through the history and polls at each step, exactly as
 //! a Streamgate that had been running all along would have seen it — including releases the
 //! controller has since pruned, which stay here marked "expired upstream".
+//!
+//! With a demo registry ([`registry`]), the releases worth showing get real payload and
+//! component images there, and the replay's pull specs name that registry, so payloads are
+//! read, provenance is computed and releases can be promoted as in production.
+
+pub mod image;
+pub mod registry;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +28,7 @@ use crate::store::Store;
 
 const ANCHOR_KEY: &str = "demo_anchor";
 const PLAYED_KEY: &str = "demo_played_until";
+const REGISTRY_KEY: &str = "demo_registry";
 
 /// A loaded demo: the controllers to keep polling and how often.
 pub struct Loaded {
@@ -39,11 +47,14 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Starts the replay controllers, plays the history not yet played into `store`, and
-/// returns the controllers to poll from now on.
+/// returns the controllers to poll from now on. With `registry` (`HOST:PORT`, plain HTTP)
+/// the releases' payloads are pushed there (while the history plays) and the pull specs
+/// name it.
 pub async fn load(
     store: &Store,
     polls: &PollRegistry,
     args: &PollArgs,
+    registry: Option<&str>,
 ) -> Result<Loaded, ServeError> {
     let now = Utc::now();
     let anchor = match store
@@ -58,7 +69,23 @@ pub async fn load(
             now
         }
     };
-    let dataset = replay::dataset::Dataset::demo(anchor);
+    let mut dataset = replay::dataset::Dataset::demo(anchor);
+    let seeding = match registry {
+        Some(host) => {
+            note_registry(store, host).await?;
+            let seed = registry::Seed::plan(&dataset, host)?;
+            seed.apply(&mut dataset);
+            let (images, tags) = seed.counts();
+            tracing::info!(
+                registry = host,
+                images,
+                payload_tags = tags,
+                "seeding the demo registry"
+            );
+            Some(tokio::spawn(async move { seed.push().await }))
+        }
+        None => None,
+    };
     let times = dataset.event_times(chrono::Duration::hours(6));
     let state = ReplayState::new(dataset, times.first().copied().unwrap_or(now));
     let listener = TcpListener::bind("127.0.0.1:0")
@@ -128,6 +155,18 @@ pub async fn load(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "demo history loaded"
     );
+    if let Some(seeding) = seeding {
+        let report = seeding
+            .await
+            .map_err(|e| ServeError::Demo(format!("seeding the registry: {e}")))??;
+        tracing::info!(
+            components = report.components_pushed,
+            payload_tags = report.payloads_pushed,
+            already_there = report.skipped,
+            elapsed_ms = report.elapsed.as_millis() as u64,
+            "demo registry seeded"
+        );
+    }
     // from here on the replay's clock follows real time
     let clock = state.clone();
     tokio::spawn(async move {
@@ -141,4 +180,23 @@ pub async fn load(
         timing,
         replay: state,
     })
+}
+
+/// Remembers which registry the demo's history names, and warns when it played before
+/// with another one: releases read then keep the payloads (and digests) they were read with.
+async fn note_registry(store: &Store, host: &str) -> Result<(), ServeError> {
+    let before = store.setting(REGISTRY_KEY).await?;
+    let played = store.setting(PLAYED_KEY).await?.is_some();
+    if played && before.as_deref() != Some(host) {
+        tracing::warn!(
+            registry = host,
+            before = before.as_deref().unwrap_or("none"),
+            "this database played the demo with another registry: releases read before keep \
+             their old pull specs and payloads (start from a fresh database to avoid it)"
+        );
+    }
+    if before.as_deref() != Some(host) {
+        store.set_setting(REGISTRY_KEY, host).await?;
+    }
+    Ok(())
 }

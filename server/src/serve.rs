@@ -33,6 +33,9 @@ pub enum ServeError {
     /// The demo data could not be loaded.
     #[error("demo: {0}")]
     Demo(String),
+    /// The demo registry could not be seeded.
+    #[error(transparent)]
+    DemoRegistry(#[from] demo::registry::SeedError),
     /// Leptos' site configuration is unusable.
     #[error("site configuration: {0}")]
     Site(String),
@@ -137,7 +140,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let (stop, stopped) = watch::channel(false);
 
     let (controllers, timing) = if args.demo {
-        let loaded = demo::load(&store, &polls, &args.poll).await?;
+        let loaded = demo::load(&store, &polls, &args.poll, args.demo_registry()).await?;
         (loaded.controllers, loaded.timing)
     } else {
         (args.poll.controllers()?, args.poll.timing())
@@ -168,13 +171,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     }
     if args.registry.no_payloads {
         tracing::info!("payload reading disabled");
-    } else if args.demo && !args.registry.registry_configured() {
+    } else if args.demo && args.demo_registry().is_none() && !args.registry.registry_configured() {
         // the demo's releases name no registry that exists
         tracing::info!("demo: payload reading off (no registry configured)");
     } else {
-        let reader = PayloadReader::new(args.registry.reader_config()?);
+        let reader = PayloadReader::new(args.reader_config()?);
         tokio::spawn(crate::ingest::integrity::run(
-            PayloadReader::new(args.registry.reader_config()?),
+            PayloadReader::new(args.reader_config()?),
             store.clone(),
             args.registry.integrity_interval,
             stopped.clone(),
