@@ -13,6 +13,7 @@
 //! seeded tags' digests the payloads' real ones), and [`Seed::push`] pushes what the
 //! registry does not hold yet, manifests byte for byte.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
@@ -73,7 +74,6 @@ struct PayloadImage {
 #[derive(Debug, Clone)]
 pub struct Seed {
     host: String,
-    base: Layer,
     components: Vec<ComponentImage>,
     payloads: Vec<PayloadImage>,
     /// Data-set digest → the seeded payload's digest.
@@ -133,14 +133,19 @@ fn labels(pairs: &[(&str, &str)]) -> serde_json::Map<String, serde_json::Value> 
         .collect()
 }
 
-/// A component image: the shared base layer, its own binary, build labels.
-fn component_image(c: &ComponentData, base: &Layer) -> Result<Image, ImageError> {
+/// The layer of component `name`'s binary, the same at every commit (the build labels tell
+/// the images apart), so each repository holds it once.
+fn binary_layer(name: &str) -> Result<Layer, ImageError> {
+    let binary = format!("#!/bin/sh\nexec echo '{name}'\n");
+    Layer::of(&[(&format!("usr/bin/{name}"), binary.as_bytes())])
+}
+
+/// A component image: the shared base layer, the component's binary, build labels.
+fn component_image(c: &ComponentData, base: &Layer, own: &Layer) -> Result<Image, ImageError> {
     let built_by = match c.built_by {
         BuiltBy::Ocp => "ocp",
         BuiltBy::Okd => "okd",
     };
-    let binary = format!("#!/bin/sh\necho '{} {} ({built_by})'\n", c.name, c.commit);
-    let own = Layer::of(&[(&format!("usr/bin/{}", c.name), binary.as_bytes())])?;
     let commit_url = format!("{}/commit/{}", c.source, c.commit);
     Image::build(
         &labels(&[
@@ -156,7 +161,7 @@ fn component_image(c: &ComponentData, base: &Layer) -> Result<Image, ImageError>
             ("vcs-url", &c.source),
         ]),
         &format!("built by {built_by} CI from {}", c.source),
-        vec![base.clone(), own],
+        vec![base.clone(), own.clone()],
     )
 }
 
@@ -274,6 +279,7 @@ impl Seed {
         let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
         let mut payloads = Vec::new();
         let mut digests = BTreeMap::new();
+        let mut binaries: BTreeMap<&str, Layer> = BTreeMap::new();
         for (digest, tag) in builds {
             let minor = minor(&tag.name);
             let fedora = tag.components.iter().any(|c| c.name == "fedora-coreos");
@@ -282,7 +288,11 @@ impl Seed {
             let mut used = Vec::with_capacity(tag.components.len());
             for c in &tag.components {
                 let repo = component_repo(c, minor, fedora);
-                let image = component_image(c, &base)?;
+                let own = match binaries.entry(c.name.as_str()) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => e.insert(binary_layer(&c.name)?),
+                };
+                let image = component_image(c, &base, own)?;
                 let key = (repo.clone(), image.digest().to_string());
                 let i = *index.entry(key).or_insert_with(|| {
                     components.push(ComponentImage {
@@ -346,7 +356,6 @@ impl Seed {
         }
         Ok(Seed {
             host: host.to_string(),
-            base,
             components,
             payloads,
             digests,
@@ -399,8 +408,9 @@ impl Seed {
     }
 
     /// Pushes what the registry does not hold yet: first each payload tag is checked
-    /// (`HEAD`); the components of payloads with a tag missing are pushed by digest unless
-    /// present, then those payloads' blobs and manifests by tag.
+    /// (`HEAD`); for the payloads with a tag missing, the layers they and their components
+    /// share are pushed once per repository unless present, then the components by digest
+    /// (checked first unless the registry held no payload at all), then the payloads by tag.
     pub async fn push(&self) -> Result<SeedReport, SeedError> {
         let started = Instant::now();
         let client = Client::new(ClientConfig {
@@ -431,6 +441,7 @@ impl Seed {
             .buffered(JOBS)
             .collect()
             .await;
+        let fresh = !held.iter().any(|h| *h);
         let missing: Vec<(&PayloadImage, &str, &str)> = targets
             .into_iter()
             .zip(held)
@@ -442,26 +453,35 @@ impl Seed {
             return Ok(report);
         }
 
+        // layers: every component layer, and the payloads' all but their own top one
         let needed: BTreeSet<usize> = missing
             .iter()
             .flat_map(|(p, _, _)| p.components.iter().copied())
             .collect();
-        let repos: BTreeSet<&str> = needed
+        let mut layers: BTreeMap<(&str, &str), &Blob> = BTreeMap::new();
+        for c in needed.iter().map(|i| &self.components[*i]) {
+            for layer in &c.image.layers {
+                layers.insert((&c.repo, &layer.blob.digest), &layer.blob);
+            }
+        }
+        for (p, repo, _) in &missing {
+            let shared = p.image.layers.len().saturating_sub(1);
+            for layer in &p.image.layers[..shared] {
+                layers.insert((repo, &layer.blob.digest), &layer.blob);
+            }
+        }
+        let uploads: Vec<_> = layers
             .iter()
-            .map(|i| self.components[*i].repo.as_str())
-            .chain(missing.iter().map(|(_, repo, _)| *repo))
+            .map(|((repo, _), blob)| self.ensure_blob(&client, repo, blob))
             .collect();
-        let bases: Vec<_> = repos
-            .iter()
-            .map(|repo| self.ensure_blob(&client, repo, &self.base.blob))
-            .collect();
-        futures_util::stream::iter(bases)
+        futures_util::stream::iter(uploads)
             .buffer_unordered(JOBS)
             .try_collect::<Vec<()>>()
             .await?;
+
         let components: Vec<_> = needed
             .iter()
-            .map(|i| self.push_component(&client, &self.components[*i]))
+            .map(|i| self.push_component(&client, &self.components[*i], fresh))
             .collect();
         let pushed: Vec<bool> = futures_util::stream::iter(components)
             .buffer_unordered(JOBS)
@@ -470,16 +490,16 @@ impl Seed {
         report.components_pushed = pushed.iter().filter(|p| **p).count();
         report.skipped += pushed.len() - report.components_pushed;
 
-        // blobs once per repository and payload, then every tag's manifest
-        let mut once: BTreeMap<(&str, &str), &Image> = BTreeMap::new();
+        // config and top layer once per repository and payload, then every tag
+        let mut tops: BTreeMap<(&str, &str), &Image> = BTreeMap::new();
         for (p, repo, _) in &missing {
-            once.insert((*repo, p.image.digest()), &p.image);
+            tops.insert((*repo, p.image.digest()), &p.image);
         }
-        let blobs: Vec<_> = once
+        let uploads: Vec<_> = tops
             .iter()
-            .map(|((repo, _), image)| self.push_blobs(&client, repo, image, false))
+            .map(|((repo, _), image)| self.push_top(&client, repo, image))
             .collect();
-        futures_util::stream::iter(blobs)
+        futures_util::stream::iter(uploads)
             .buffer_unordered(JOBS)
             .try_collect::<Vec<()>>()
             .await?;
@@ -539,28 +559,11 @@ impl Seed {
         Ok(())
     }
 
-    /// The config and the layers above the base; every one checked first when `fresh` is
-    /// false (blobs a payload shares with its CVO image may be there already).
-    async fn push_blobs(
-        &self,
-        client: &Client,
-        repo: &str,
-        image: &Image,
-        fresh: bool,
-    ) -> Result<(), SeedError> {
-        let blobs = std::iter::once(&image.config).chain(
-            image
-                .layers
-                .iter()
-                .map(|l| &l.blob)
-                .filter(|b| b.digest != self.base.blob.digest),
-        );
-        for blob in blobs {
-            if fresh {
-                self.push_blob(client, repo, blob).await?;
-            } else {
-                self.ensure_blob(client, repo, blob).await?;
-            }
+    /// A payload's config and top layer (its `release-manifests/`).
+    async fn push_top(&self, client: &Client, repo: &str, image: &Image) -> Result<(), SeedError> {
+        self.ensure_blob(client, repo, &image.config).await?;
+        if let Some(top) = image.layers.last() {
+            self.ensure_blob(client, repo, &top.blob).await?;
         }
         Ok(())
     }
@@ -586,19 +589,22 @@ impl Seed {
         Ok(())
     }
 
-    /// Pushes one component image by digest unless the registry has it; whether it pushed.
+    /// Pushes one component image's config and manifest (its layers are there), unless
+    /// the registry has it — not asked of a `fresh` registry; whether it pushed.
     async fn push_component(
         &self,
         client: &Client,
         component: &ComponentImage,
+        fresh: bool,
     ) -> Result<bool, SeedError> {
-        if self
-            .holds(client, &component.repo, None, &component.image)
-            .await
+        if !fresh
+            && self
+                .holds(client, &component.repo, None, &component.image)
+                .await
         {
             return Ok(false);
         }
-        self.push_blobs(client, &component.repo, &component.image, true)
+        self.push_blob(client, &component.repo, &component.image.config)
             .await?;
         self.push_manifest(client, &component.repo, None, &component.image)
             .await?;

@@ -189,11 +189,11 @@ const COMPONENTS: &[(&str, &str, bool)] = &[
 ];
 
 /// The commit `repo` is at for minor `minor` at `at`. Each repository gets a new commit on
-/// its own rhythm (every 20 to 60 hours), the same for every stream of the minor.
+/// its own rhythm (every 1.5 to 5.5 days), the same for every stream of the minor.
 fn commit_at(minor: u32, repo: &str, at: DateTime<Utc>) -> String {
     let minor = minor.to_string();
     let rhythm = seed(&["rhythm", &minor, repo]);
-    let period = 3600 * (20 + (rhythm % 41) as i64);
+    let period = 3600 * (36 + (rhythm % 97) as i64);
     let offset = ((rhythm >> 16) % period as u64) as i64;
     let window = (at.timestamp() + offset).div_euclid(period);
     Rng::new(seed(&["commit", &minor, repo, &window.to_string()])).hex(40)
