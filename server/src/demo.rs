@@ -30,6 +30,30 @@ const ANCHOR_KEY: &str = "demo_anchor";
 const PLAYED_KEY: &str = "demo_played_until";
 const REGISTRY_KEY: &str = "demo_registry";
 
+/// The demo registry being seeded in the background.
+pub struct Seeding {
+    task: tokio::task::JoinHandle<Result<registry::SeedReport, registry::SeedError>>,
+}
+
+impl Seeding {
+    /// Waits until the registry holds every payload (log lines say how it went).
+    pub async fn finished(self) -> Result<registry::SeedReport, ServeError> {
+        let report = self
+            .task
+            .await
+            .map_err(|e| ServeError::Demo(format!("seeding the registry: {e}")))?
+            .inspect_err(|e| tracing::error!(error = %e, "seeding the demo registry failed"))?;
+        tracing::info!(
+            components = report.components_pushed,
+            payload_tags = report.payloads_pushed,
+            already_there = report.skipped,
+            elapsed_ms = report.elapsed.as_millis() as u64,
+            "demo registry seeded"
+        );
+        Ok(report)
+    }
+}
+
 /// A loaded demo: the controllers to keep polling and how often.
 pub struct Loaded {
     /// Replay controllers on loopback.
@@ -38,6 +62,9 @@ pub struct Loaded {
     pub timing: PollTiming,
     /// The replay's state (its clock follows real time after loading).
     pub replay: ReplayState,
+    /// The demo registry's seeding, when there is one: payloads are readable once it
+    /// finished.
+    pub seeding: Option<Seeding>,
 }
 
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {
@@ -48,8 +75,8 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 
 /// Starts the replay controllers, plays the history not yet played into `store`, and
 /// returns the controllers to poll from now on. With `registry` (`HOST:PORT`, plain HTTP)
-/// the releases' payloads are pushed there (while the history plays) and the pull specs
-/// name it.
+/// the releases' payloads are pushed there in the background ([`Loaded::seeding`]) and the
+/// pull specs name it.
 pub async fn load(
     store: &Store,
     polls: &PollRegistry,
@@ -155,18 +182,6 @@ pub async fn load(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "demo history loaded"
     );
-    if let Some(seeding) = seeding {
-        let report = seeding
-            .await
-            .map_err(|e| ServeError::Demo(format!("seeding the registry: {e}")))??;
-        tracing::info!(
-            components = report.components_pushed,
-            payload_tags = report.payloads_pushed,
-            already_there = report.skipped,
-            elapsed_ms = report.elapsed.as_millis() as u64,
-            "demo registry seeded"
-        );
-    }
     // from here on the replay's clock follows real time
     let clock = state.clone();
     tokio::spawn(async move {
@@ -179,6 +194,7 @@ pub async fn load(
         controllers,
         timing,
         replay: state,
+        seeding: seeding.map(|task| Seeding { task }),
     })
 }
 

@@ -139,11 +139,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let polls = PollRegistry::default();
     let (stop, stopped) = watch::channel(false);
 
-    let (controllers, timing) = if args.demo {
+    let (controllers, timing, seeding) = if args.demo {
         let loaded = demo::load(&store, &polls, &args.poll, args.demo_registry()).await?;
-        (loaded.controllers, loaded.timing)
+        (loaded.controllers, loaded.timing, loaded.seeding)
     } else {
-        (args.poll.controllers()?, args.poll.timing())
+        (args.poll.controllers()?, args.poll.timing(), None)
     };
     if args.no_poll {
         tracing::info!("polling disabled");
@@ -171,6 +171,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     }
     if args.registry.no_payloads {
         tracing::info!("payload reading disabled");
+        if let Some(seeding) = seeding {
+            tokio::spawn(async move {
+                let _ = seeding.finished().await;
+            });
+        }
     } else if args.demo && args.demo_registry().is_none() && !args.registry.registry_configured() {
         // the demo's releases name no registry that exists
         tracing::info!("demo: payload reading off (no registry configured)");
@@ -193,7 +198,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             concurrency = args.registry.payload_concurrency,
             "reading release payloads"
         );
-        tokio::spawn(worker.run(stopped.clone()));
+        let stopped = stopped.clone();
+        tokio::spawn(async move {
+            // the demo's payloads are read once they are all in its registry
+            if let Some(seeding) = seeding {
+                let _ = seeding.finished().await;
+            }
+            worker.run(stopped).await;
+        });
     }
     let app = router(state);
     let listener = TcpListener::bind(addr)
