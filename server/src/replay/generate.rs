@@ -191,12 +191,50 @@ const COMPONENTS: &[(&str, &str, bool)] = &[
 /// The commit `repo` is at for minor `minor` at `at`. Each repository gets a new commit on
 /// its own rhythm (every 1.5 to 5.5 days), the same for every stream of the minor.
 fn commit_at(minor: u32, repo: &str, at: DateTime<Utc>) -> String {
-    let minor = minor.to_string();
-    let rhythm = seed(&["rhythm", &minor, repo]);
-    let period = 3600 * (36 + (rhythm % 97) as i64);
-    let offset = ((rhythm >> 16) % period as u64) as i64;
-    let window = (at.timestamp() + offset).div_euclid(period);
-    Rng::new(seed(&["commit", &minor, repo, &window.to_string()])).hex(40)
+    let window = rhythm(minor, repo).window(at);
+    Rng::new(seed(&[
+        "commit",
+        &minor.to_string(),
+        repo,
+        &window.to_string(),
+    ]))
+    .hex(40)
+}
+
+/// How often a repository of a minor gets a new commit: every `period` seconds, shifted.
+struct Rhythm {
+    period: i64,
+    offset: i64,
+}
+
+fn rhythm(minor: u32, repo: &str) -> Rhythm {
+    let bits = seed(&["rhythm", &minor.to_string(), repo]);
+    let period = 3600 * (36 + (bits % 97) as i64);
+    Rhythm {
+        period,
+        offset: ((bits >> 16) % period as u64) as i64,
+    }
+}
+
+impl Rhythm {
+    fn window(&self, at: DateTime<Utc>) -> i64 {
+        (at.timestamp() + self.offset).div_euclid(self.period)
+    }
+
+    /// When the window after the one holding `at` starts.
+    fn next(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let start = (self.window(at) + 1) * self.period - self.offset;
+        DateTime::from_timestamp(start, 0).unwrap_or(at)
+    }
+}
+
+/// The first moment after `at` at which some repository of `minor` gets a new commit.
+fn next_commit(minor: u32, at: DateTime<Utc>) -> DateTime<Utc> {
+    REPOS
+        .iter()
+        .map(|(repo, _)| rhythm(minor, repo).next(at))
+        .min()
+        .unwrap_or(at)
 }
 
 /// Every repository's commit for minor `minor` at `at`.
@@ -326,6 +364,10 @@ impl Snap {
 /// A sequence of payloads of one minor version, moving forward commit by commit.
 struct Lineage {
     minor: u32,
+    /// The time the commits are taken at: never behind a payload's creation, and moved
+    /// on to the next merge when nothing merged since the previous payload (the controller
+    /// cuts a payload only when something changed).
+    cursor: DateTime<Utc>,
     os: Os,
     kube_minor: u32,
     kube_patch: u32,
@@ -345,6 +387,7 @@ impl Lineage {
         let os_version = os.version(start - Duration::days(base.range(1, 5)));
         Lineage {
             minor,
+            cursor: start,
             os,
             kube_minor,
             kube_patch,
@@ -375,7 +418,14 @@ impl Lineage {
             // the draw stays so that phases and jobs do not depend on the timeline
             rng.hex(40);
         }
-        self.snap.commits = commits_at(self.minor, at);
+        let mut cursor = at.max(self.cursor);
+        let mut moved = commits_at(self.minor, cursor);
+        if moved == self.snap.commits {
+            cursor = next_commit(self.minor, cursor);
+            moved = commits_at(self.minor, cursor);
+        }
+        self.cursor = cursor;
+        self.snap.commits = moved;
         if rng.chance(kube) {
             self.kube_patch += 1;
             self.snap.kube = format!("1.{}.{}", self.kube_minor, self.kube_patch);
