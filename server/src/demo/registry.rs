@@ -304,16 +304,17 @@ impl Seed {
                 named.push((c, format!("{host}/{repo}@{}", image.digest())));
                 used.push(i);
             }
-            let cvo = named
+            // the payload image is the CVO's with `release-manifests/` on top
+            let at = tag
+                .components
                 .iter()
-                .zip(&used)
-                .find(|((c, _), _)| c.name == "cluster-version-operator")
-                .map(|(_, i)| &components[*i].image)
+                .position(|c| c.name == "cluster-version-operator")
                 .ok_or_else(|| SeedError::Invalid(format!("payload {} without a CVO", tag.name)))?;
-            let from_stream = if okd {
-                format!("origin/4.{minor}-okd-scos")
-            } else {
-                format!("ocp/4.{minor}-art-latest")
+            let (cvo, cvo_commit) = (&components[used[at]].image, &tag.components[at].commit);
+            let from_stream = match (okd, fedora) {
+                (false, _) => format!("ocp/4.{minor}-art-latest"),
+                (true, false) => format!("origin/scos-4.{minor}"),
+                (true, true) => format!("origin/4.{minor}"),
             };
             let manifests = Layer::of(&[
                 (
@@ -326,12 +327,7 @@ impl Seed {
                 ),
                 ("release-manifests/release-metadata", &release_metadata(tag, okd)?),
             ])?;
-            let cvo_source = "https://github.com/openshift/cluster-version-operator";
-            let cvo_commit = named
-                .iter()
-                .find(|(c, _)| c.name == "cluster-version-operator")
-                .map(|(c, _)| c.commit.as_str())
-                .unwrap_or_default();
+            let cvo_source = &tag.components[at].source;
             let mut layers = cvo.layers.clone();
             layers.push(manifests);
             let image = Image::build(
