@@ -454,7 +454,7 @@ fn PlanView(plan: PromotionPlan, viewer: Viewer, error: Option<String>) -> impl 
             <dt>"Release"</dt>
             <dd><a href=release_href(&p.stream, &p.release)>{p.release.clone()}</a>" ("{p.stream.clone()}")"</dd>
             <dt>"Payload"</dt>
-            <dd><code>{format!("{}", p.payload_digest)}</code></dd>
+            <dd><code>{p.payload_digest.clone()}</code></dd>
             <dt>"New name"</dt>
             <dd class="new-name"><strong>{p.name.clone()}</strong></dd>
             <dt>"Release image"</dt>

@@ -358,6 +358,11 @@ pub struct ServeArgs {
     /// history into the store, and keep polling them instead of the real controllers.
     #[arg(long, env = "STREAMGATE_DEMO")]
     pub demo: bool,
+    /// With `--demo`: a registry (HOST:PORT, plain HTTP, e.g. a local `docker-registry`) to
+    /// push the demo releases' payload and component images to; the demo's pull specs then
+    /// name it, so payloads are read and releases can be promoted.
+    #[arg(long, env = "STREAMGATE_DEMO_REGISTRY", requires = "demo")]
+    pub demo_registry: Option<String>,
     /// Badges say "data stale" when no poll succeeded for this long.
     #[arg(long, env = "STREAMGATE_STALE_AFTER", default_value = "6h", value_parser = parse_duration)]
     pub stale_after: Duration,
@@ -417,6 +422,28 @@ pub struct RegistryArgs {
         hide_env_values = true
     )]
     pub hook_secrets: Vec<String>,
+}
+
+impl ServeArgs {
+    /// The demo registry, when the demo runs with one.
+    pub fn demo_registry(&self) -> Option<&str> {
+        self.demo_registry
+            .as_deref()
+            .map(str::trim)
+            .filter(|h| self.demo && !h.is_empty())
+    }
+
+    /// The payload reader's configuration: the registry options, plus the demo registry
+    /// spoken to over plain HTTP.
+    pub fn reader_config(&self) -> Result<ReaderConfig, ConfigError> {
+        let mut config = self.registry.reader_config()?;
+        if let Some(host) = self.demo_registry() {
+            if !config.insecure_hosts.iter().any(|h| h == host) {
+                config.insecure_hosts.push(host.to_string());
+            }
+        }
+        Ok(config)
+    }
 }
 
 impl RegistryArgs {
@@ -719,6 +746,7 @@ mod tests {
         );
         let hooks = r.hook_secrets().expect("valid");
         assert!(hooks.enabled("registry") && hooks.enabled("quay"));
+        assert_eq!(args.demo_registry(), None);
         let cli = Cli::parse_from(["server", "serve", "--hook-secret", "github=x"]);
         let Some(Command::Serve(args)) = cli.command else {
             panic!("serve")
@@ -727,5 +755,28 @@ mod tests {
             args.registry.hook_secrets(),
             Err(ConfigError::UnknownHook(_))
         ));
+    }
+
+    #[test]
+    fn demo_registry_is_read_over_plain_http() {
+        let cli = Cli::parse_from([
+            "server",
+            "serve",
+            "--demo",
+            "--demo-registry",
+            "127.0.0.1:5123",
+        ]);
+        let Some(Command::Serve(args)) = cli.command else {
+            panic!("serve")
+        };
+        assert_eq!(args.demo_registry(), Some("127.0.0.1:5123"));
+        assert!(!args.registry.registry_configured());
+        assert_eq!(
+            args.reader_config().expect("valid").insecure_hosts,
+            ["127.0.0.1:5123"]
+        );
+        assert!(
+            Cli::try_parse_from(["server", "serve", "--demo-registry", "127.0.0.1:1"]).is_err()
+        );
     }
 }

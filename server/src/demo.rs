@@ -6,6 +6,13 @@
 //! Loading steps the replay's clock through the history and polls at each step, exactly as
 //! a Streamgate that had been running all along would have seen it — including releases the
 //! controller has since pruned, which stay here marked "expired upstream".
+//!
+//! With a demo registry ([`registry`]), the releases worth showing get real payload and
+//! component images there, and the replay's pull specs name that registry, so payloads are
+//! read, provenance is computed and releases can be promoted as in production.
+
+pub mod image;
+pub mod registry;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +28,31 @@ use crate::store::Store;
 
 const ANCHOR_KEY: &str = "demo_anchor";
 const PLAYED_KEY: &str = "demo_played_until";
+const REGISTRY_KEY: &str = "demo_registry";
+
+/// The demo registry being seeded in the background.
+pub struct Seeding {
+    task: tokio::task::JoinHandle<Result<registry::SeedReport, registry::SeedError>>,
+}
+
+impl Seeding {
+    /// Waits until the registry holds every payload (log lines say how it went).
+    pub async fn finished(self) -> Result<registry::SeedReport, ServeError> {
+        let report = self
+            .task
+            .await
+            .map_err(|e| ServeError::Demo(format!("seeding the registry: {e}")))?
+            .inspect_err(|e| tracing::error!(error = %e, "seeding the demo registry failed"))?;
+        tracing::info!(
+            components = report.components_pushed,
+            payload_tags = report.payloads_pushed,
+            already_there = report.skipped,
+            elapsed_ms = report.elapsed.as_millis() as u64,
+            "demo registry seeded"
+        );
+        Ok(report)
+    }
+}
 
 /// A loaded demo: the controllers to keep polling and how often.
 pub struct Loaded {
@@ -30,6 +62,9 @@ pub struct Loaded {
     pub timing: PollTiming,
     /// The replay's state (its clock follows real time after loading).
     pub replay: ReplayState,
+    /// The demo registry's seeding, when there is one: payloads are readable once it
+    /// finished.
+    pub seeding: Option<Seeding>,
 }
 
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {
@@ -39,11 +74,14 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Starts the replay controllers, plays the history not yet played into `store`, and
-/// returns the controllers to poll from now on.
+/// returns the controllers to poll from now on. With `registry` (`HOST:PORT`, plain HTTP)
+/// the releases' payloads are pushed there in the background ([`Loaded::seeding`]) and the
+/// pull specs name it.
 pub async fn load(
     store: &Store,
     polls: &PollRegistry,
     args: &PollArgs,
+    registry: Option<&str>,
 ) -> Result<Loaded, ServeError> {
     let now = Utc::now();
     let anchor = match store
@@ -58,7 +96,23 @@ pub async fn load(
             now
         }
     };
-    let dataset = replay::dataset::Dataset::demo(anchor);
+    let mut dataset = replay::dataset::Dataset::demo(anchor);
+    let seeding = match registry {
+        Some(host) => {
+            note_registry(store, host).await?;
+            let seed = registry::Seed::plan(&dataset, host)?;
+            seed.apply(&mut dataset);
+            let (images, tags) = seed.counts();
+            tracing::info!(
+                registry = host,
+                images,
+                payload_tags = tags,
+                "seeding the demo registry"
+            );
+            Some(tokio::spawn(async move { seed.push().await }))
+        }
+        None => None,
+    };
     let times = dataset.event_times(chrono::Duration::hours(6));
     let state = ReplayState::new(dataset, times.first().copied().unwrap_or(now));
     let listener = TcpListener::bind("127.0.0.1:0")
@@ -140,5 +194,63 @@ pub async fn load(
         controllers,
         timing,
         replay: state,
+        seeding: seeding.map(|task| Seeding { task }),
     })
+}
+
+/// Remembers which registry the demo's history names, and warns when it played before
+/// with another one: releases read then keep the payloads (and digests) they were read with.
+async fn note_registry(store: &Store, host: &str) -> Result<(), ServeError> {
+    let before = store.setting(REGISTRY_KEY).await?;
+    let played = store.setting(PLAYED_KEY).await?.is_some();
+    if played && before.as_deref() != Some(host) {
+        tracing::warn!(
+            registry = host,
+            before = before.as_deref().unwrap_or("none"),
+            "this database played the demo with another registry: releases read before keep \
+             their old pull specs and payloads (start from a fresh database to avoid it)"
+        );
+    }
+    if before.as_deref() != Some(host) {
+        store.set_setting(REGISTRY_KEY, host).await?;
+    }
+    Ok(())
+}
+
+/// Promotion targets for the demo registry, unless targets exist already (an admin's own
+/// stay as they are): the newest OKD/SCOS CI stream to `4-scos-next`, the one before to
+/// `4-scos-stable`, both into `<host>/okd/…` so promotions mount within the registry.
+pub async fn ensure_targets(store: &Store, host: &str) -> Result<(), ServeError> {
+    if !store.targets().await?.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    for (name, source, template) in [
+        (
+            "4-scos-next",
+            "4.21.0-0.okd-scos",
+            "{version}-okd-scos.ec.{n}",
+        ),
+        (
+            "4-scos-stable",
+            "4.20.0-0.okd-scos",
+            "{version}-okd-scos.{n}",
+        ),
+    ] {
+        store
+            .upsert_target(
+                &app::model::promotion::PromotionTarget {
+                    name: name.to_string(),
+                    source_stream: source.to_string(),
+                    content_repo: format!("{host}/okd/scos-content"),
+                    release_repo: format!("{host}/okd/scos-release"),
+                    name_template: template.to_string(),
+                    webhook_url: None,
+                },
+                now,
+            )
+            .await?;
+    }
+    tracing::info!("demo: promotion targets 4-scos-next and 4-scos-stable in {host}");
+    Ok(())
 }

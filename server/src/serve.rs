@@ -42,6 +42,9 @@ pub enum ServeError {
     /// A promotion target is not valid.
     #[error("promotion target: {0}")]
     Target(String),
+    /// The demo registry could not be seeded.
+    #[error(transparent)]
+    DemoRegistry(#[from] demo::registry::SeedError),
     /// Leptos' site configuration is unusable.
     #[error("site configuration: {0}")]
     Site(String),
@@ -195,12 +198,15 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let polls = PollRegistry::default();
     let (stop, stopped) = watch::channel(false);
 
-    let (controllers, timing) = if args.demo {
+    let (controllers, timing, seeding) = if args.demo {
         crate::auth::demo::ensure_users(&store).await?;
-        let loaded = demo::load(&store, &polls, &args.poll).await?;
-        (loaded.controllers, loaded.timing)
+        if let Some(host) = args.demo_registry() {
+            demo::ensure_targets(&store, host).await?;
+        }
+        let loaded = demo::load(&store, &polls, &args.poll, args.demo_registry()).await?;
+        (loaded.controllers, loaded.timing, loaded.seeding)
     } else {
-        (args.poll.controllers()?, args.poll.timing())
+        (args.poll.controllers()?, args.poll.timing(), None)
     };
     if args.no_poll {
         tracing::info!("polling disabled");
@@ -241,13 +247,18 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     }
     if args.registry.no_payloads {
         tracing::info!("payload reading disabled");
-    } else if args.demo && !args.registry.registry_configured() {
+        if let Some(seeding) = seeding {
+            tokio::spawn(async move {
+                let _ = seeding.finished().await;
+            });
+        }
+    } else if args.demo && args.demo_registry().is_none() && !args.registry.registry_configured() {
         // the demo's releases name no registry that exists
         tracing::info!("demo: payload reading off (no registry configured)");
     } else {
-        let reader = PayloadReader::new(args.registry.reader_config()?);
+        let reader = PayloadReader::new(args.reader_config()?);
         tokio::spawn(crate::ingest::integrity::run(
-            PayloadReader::new(args.registry.reader_config()?),
+            PayloadReader::new(args.reader_config()?),
             store.clone(),
             args.registry.integrity_interval,
             stopped.clone(),
@@ -263,7 +274,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             concurrency = args.registry.payload_concurrency,
             "reading release payloads"
         );
-        tokio::spawn(worker.run(stopped.clone()));
+        let stopped = stopped.clone();
+        tokio::spawn(async move {
+            // the demo's payloads are read once they are all in its registry
+            if let Some(seeding) = seeding {
+                let _ = seeding.finished().await;
+            }
+            worker.run(stopped).await;
+        });
     }
     if args.promotion.no_promotions {
         tracing::info!("promotions disabled");
@@ -310,7 +328,7 @@ fn start_promotions(
     use crate::promote::verification::SignatureCheck;
     use crate::promote::worker::{PromotionWorker, WorkerConfig as PromotionWorkerConfig};
 
-    let reader = args.registry.reader_config()?;
+    let reader = args.reader_config()?;
     let copier = Copier::new(CopyConfig {
         credentials: reader.credentials.clone(),
         insecure_hosts: reader.insecure_hosts.clone(),

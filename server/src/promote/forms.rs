@@ -109,18 +109,17 @@ pub struct TargetForm {
     pub webhook_url: String,
 }
 
-fn require_admin(viewer: &Viewer) -> Result<(), Response> {
-    if viewer.is_admin() {
-        Ok(())
-    } else {
-        Err(refuse(
+/// The refusal of a user who is not an admin.
+fn not_admin(viewer: &Viewer) -> Option<Response> {
+    (!viewer.is_admin()).then(|| {
+        refuse(
             StatusCode::FORBIDDEN,
             format!(
                 "{} is not an admin; only admins manage promotion targets",
                 viewer.name
             ),
-        ))
-    }
+        )
+    })
 }
 
 async fn save_target(
@@ -128,8 +127,8 @@ async fn save_target(
     Write { user, body: form }: Write<TargetForm>,
 ) -> Response {
     let viewer = user.viewer();
-    if let Err(r) = require_admin(&viewer) {
-        return r;
+    if let Some(refusal) = not_admin(&viewer) {
+        return refusal;
     }
     let target = PromotionTarget {
         name: form.name.trim().to_string(),
@@ -163,8 +162,8 @@ async fn remove_target(
     Write { user, .. }: Write<NoFields>,
 ) -> Response {
     let viewer = user.viewer();
-    if let Err(r) = require_admin(&viewer) {
-        return r;
+    if let Some(refusal) = not_admin(&viewer) {
+        return refusal;
     }
     match state.store.delete_target(&name).await {
         Ok(()) => {

@@ -99,6 +99,33 @@ pub struct TagData {
     pub upgrades_to: Vec<UpgradeData>,
     /// Changelog against the previous tag of the stream (zero value for the first one).
     pub changelog: ChangeLog,
+    /// The payload's components, sorted by name (empty for `Failed` tags).
+    pub components: Vec<ComponentData>,
+}
+
+/// Which CI built a component image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum BuiltBy {
+    /// OpenShift CI (ART): the image OCP ships, mirrored as is into OKD payloads.
+    Ocp,
+    /// OKD's own build (machine OS, components built with OKD's base or build tags).
+    Okd,
+}
+
+/// One component of a release payload.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ComponentData {
+    /// Payload tag name, e.g. `cluster-version-operator`, `centos-stream-coreos-9`.
+    pub name: String,
+    /// Source repository URL, e.g. `https://github.com/openshift/oc`.
+    pub source: String,
+    /// The commit the image was built from.
+    pub commit: String,
+    /// Who built it; the same component at the same commit built by the same CI is the same
+    /// image.
+    pub built_by: BuiltBy,
+    /// `io.openshift.build.versions` (`machine-os=…` for the machine OS), or empty.
+    pub versions: String,
 }
 
 /// Which bucket of `results` a job is reported in.
@@ -691,6 +718,7 @@ mod tests {
             jobs: Vec::new(),
             upgrades_to: Vec::new(),
             changelog: zero_changelog(),
+            components: Vec::new(),
         }
     }
 

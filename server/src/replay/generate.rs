@@ -8,15 +8,20 @@
 //! changelogs produced by a per-minor "lineage" of component commits. Stable streams promote
 //! accepted CI tags (same digest, `promotedFrom` = the CI pull spec) when the data set holds
 //! one, and otherwise synthesize a plausible promotion.
+//!
+//! Every repository of a minor version moves along one timeline of commits shared by all
+//! streams of that minor, so an OKD and an OCP payload built a few hours apart carry mostly
+//! the same commits — and so the same component images, as OKD mirrors them from OCP CI —
+//! while the machine OS and a few components OKD builds itself differ.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::dataset::{
-    rfc3339, zero_changelog, ControllerData, Dataset, JobData, JobKind, StreamData, TagData,
-    UpgradeData, UpgradeRun, JOBS_START_SECS, PHASE_ACCEPTED, PHASE_FAILED, PHASE_REJECTED,
-    STATE_FAILED, STATE_SUCCEEDED,
+    rfc3339, zero_changelog, BuiltBy, ComponentData, ControllerData, Dataset, JobData, JobKind,
+    StreamData, TagData, UpgradeData, UpgradeRun, JOBS_START_SECS, PHASE_ACCEPTED, PHASE_FAILED,
+    PHASE_REJECTED, STATE_FAILED, STATE_SUCCEEDED,
 };
 use crate::ingest::release_controller::wire::{
     ChangeLog, ChangeLogComponent, ChangeLogImage, ChangeLogReleaseInfo, CommitInfo,
@@ -132,6 +137,114 @@ const REPOS: &[(&str, &str)] = &[
     ("origin", "tests"),
 ];
 
+/// The payload components built from [`REPOS`]: tag name, repository, and whether OKD
+/// builds its own image (OKD's base image or build tags) instead of mirroring OCP's.
+const COMPONENTS: &[(&str, &str, bool)] = &[
+    (
+        "cluster-network-operator",
+        "cluster-network-operator",
+        false,
+    ),
+    ("machine-config-operator", "machine-config-operator", true),
+    ("installer", "installer", true),
+    (
+        "cluster-version-operator",
+        "cluster-version-operator",
+        false,
+    ),
+    ("ovn-kubernetes", "ovn-kubernetes", false),
+    ("console", "console", false),
+    ("console-operator", "console-operator", false),
+    ("cli", "oc", false),
+    ("hyperkube", "kubernetes", false),
+    (
+        "cluster-kube-apiserver-operator",
+        "cluster-kube-apiserver-operator",
+        false,
+    ),
+    (
+        "cluster-ingress-operator",
+        "cluster-ingress-operator",
+        false,
+    ),
+    ("haproxy-router", "router", false),
+    (
+        "cluster-monitoring-operator",
+        "cluster-monitoring-operator",
+        false,
+    ),
+    ("machine-api-operator", "machine-api-operator", false),
+    ("cluster-etcd-operator", "cluster-etcd-operator", false),
+    (
+        "cluster-authentication-operator",
+        "cluster-authentication-operator",
+        false,
+    ),
+    (
+        "cluster-storage-operator",
+        "cluster-storage-operator",
+        false,
+    ),
+    ("tests", "origin", false),
+];
+
+/// The commit `repo` is at for minor `minor` at `at`. Each repository gets a new commit on
+/// its own rhythm (every 1.5 to 5.5 days), the same for every stream of the minor.
+fn commit_at(minor: u32, repo: &str, at: DateTime<Utc>) -> String {
+    let window = rhythm(minor, repo).window(at);
+    Rng::new(seed(&[
+        "commit",
+        &minor.to_string(),
+        repo,
+        &window.to_string(),
+    ]))
+    .hex(40)
+}
+
+/// How often a repository of a minor gets a new commit: every `period` seconds, shifted.
+struct Rhythm {
+    period: i64,
+    offset: i64,
+}
+
+fn rhythm(minor: u32, repo: &str) -> Rhythm {
+    let bits = seed(&["rhythm", &minor.to_string(), repo]);
+    let period = 3600 * (36 + (bits % 97) as i64);
+    Rhythm {
+        period,
+        offset: ((bits >> 16) % period as u64) as i64,
+    }
+}
+
+impl Rhythm {
+    fn window(&self, at: DateTime<Utc>) -> i64 {
+        (at.timestamp() + self.offset).div_euclid(self.period)
+    }
+
+    /// When the window after the one holding `at` starts.
+    fn next(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let start = (self.window(at) + 1) * self.period - self.offset;
+        DateTime::from_timestamp(start, 0).unwrap_or(at)
+    }
+}
+
+/// The first moment after `at` at which some repository of `minor` gets a new commit.
+fn next_commit(minor: u32, at: DateTime<Utc>) -> DateTime<Utc> {
+    REPOS
+        .iter()
+        .map(|(repo, _)| rhythm(minor, repo).next(at))
+        .min()
+        .unwrap_or(at)
+}
+
+/// Every repository's commit for minor `minor` at `at`.
+fn commits_at(minor: u32, at: DateTime<Utc>) -> BTreeMap<&'static str, String> {
+    REPOS
+        .iter()
+        .map(|(repo, _)| (*repo, commit_at(minor, repo, at)))
+        .collect()
+}
+
 const SUBJECTS: &[&str] = &[
     "Fix race when reconciling ClusterOperator conditions",
     "Retry transient API errors during bootstrap",
@@ -180,6 +293,15 @@ impl Os {
         }
     }
 
+    /// The payload tag of the machine OS image.
+    fn image(self) -> &'static str {
+        match self {
+            Os::Scos => "centos-stream-coreos-9",
+            Os::Fcos(_) => "fedora-coreos",
+            Os::Rhcos => "rhel-coreos",
+        }
+    }
+
     fn version(self, at: DateTime<Utc>) -> String {
         let day = at.format("%Y%m%d");
         match self {
@@ -197,13 +319,55 @@ type Commits = BTreeMap<&'static str, Vec<CommitInfo>>;
 #[derive(Debug, Clone)]
 struct Snap {
     kube: String,
+    machine: Os,
     os_name: &'static str,
     os: String,
     commits: BTreeMap<&'static str, String>,
 }
 
+impl Snap {
+    /// The payload's components, sorted by name: one per [`COMPONENTS`] entry plus the
+    /// machine OS. In OKD payloads the machine OS and OKD's own builds are built by OKD.
+    fn components(&self) -> Vec<ComponentData> {
+        let okd = !matches!(self.machine, Os::Rhcos);
+        let built_by = |own: bool| {
+            if okd && own {
+                BuiltBy::Okd
+            } else {
+                BuiltBy::Ocp
+            }
+        };
+        let mut out: Vec<ComponentData> = COMPONENTS
+            .iter()
+            .filter_map(|(name, repo, own)| {
+                Some(ComponentData {
+                    name: (*name).to_string(),
+                    source: format!("https://github.com/openshift/{repo}"),
+                    commit: self.commits.get(repo)?.clone(),
+                    built_by: built_by(*own),
+                    versions: String::new(),
+                })
+            })
+            .collect();
+        out.push(ComponentData {
+            name: self.machine.image().to_string(),
+            source: "https://github.com/openshift/os".to_string(),
+            commit: Rng::new(seed(&["os", self.machine.image(), &self.os])).hex(40),
+            built_by: built_by(true),
+            versions: format!("machine-os={}", self.os),
+        });
+        out.sort();
+        out
+    }
+}
+
 /// A sequence of payloads of one minor version, moving forward commit by commit.
 struct Lineage {
+    minor: u32,
+    /// The time the commits are taken at: never behind a payload's creation, and moved
+    /// on to the next merge when nothing merged since the previous payload (the controller
+    /// cuts a payload only when something changed).
+    cursor: DateTime<Utc>,
     os: Os,
     kube_minor: u32,
     kube_patch: u32,
@@ -213,29 +377,33 @@ struct Lineage {
 impl Lineage {
     fn new(minor: u32, os: Os, start: DateTime<Utc>) -> Self {
         let mut base = Rng::new(seed(&["base", &minor.to_string()]));
-        let commits = REPOS
-            .iter()
-            .map(|(repo, _)| (*repo, base.hex(40)))
-            .collect();
+        // one draw per repository, so the versions drawn next do not depend on the timeline
+        for _ in REPOS {
+            base.hex(40);
+        }
         // OpenShift 4.N ships Kubernetes 1.(N+13).
         let kube_minor = minor + 13;
         let kube_patch = 1 + base.below(3) as u32;
         let os_version = os.version(start - Duration::days(base.range(1, 5)));
         Lineage {
+            minor,
+            cursor: start,
             os,
             kube_minor,
             kube_patch,
             snap: Snap {
                 kube: format!("1.{kube_minor}.{kube_patch}"),
+                machine: os,
                 os_name: os.component(),
                 os: os_version,
-                commits,
+                commits: commits_at(minor, start),
             },
         }
     }
 
-    /// Moves `lo..=hi` repositories forward and maybe Kubernetes and the OS; returns the
-    /// commits that made the step.
+    /// Moves every repository to its commit at `at`, and maybe Kubernetes and the OS;
+    /// returns the commits behind the step for `lo..=hi` repositories (the changelog makes
+    /// some up for the others that moved).
     fn step(&mut self, rng: &mut Rng, at: DateTime<Utc>, lo: i64, hi: i64, kube: f64) -> Commits {
         let wanted = (rng.range(lo, hi) as usize).min(REPOS.len());
         let mut commits = Commits::new();
@@ -247,8 +415,17 @@ impl Lineage {
             let count = rng.range(1, 3);
             let list = (0..count).map(|_| commit(rng, repo)).collect();
             commits.insert(repo, list);
-            self.snap.commits.insert(repo, rng.hex(40));
+            // the draw stays so that phases and jobs do not depend on the timeline
+            rng.hex(40);
         }
+        let mut cursor = at.max(self.cursor);
+        let mut moved = commits_at(self.minor, cursor);
+        if moved == self.snap.commits {
+            cursor = next_commit(self.minor, cursor);
+            moved = commits_at(self.minor, cursor);
+        }
+        self.cursor = cursor;
+        self.snap.commits = moved;
         if rng.chance(kube) {
             self.kube_patch += 1;
             self.snap.kube = format!("1.{}.{}", self.kube_minor, self.kube_patch);
@@ -554,6 +731,9 @@ struct CiPlan {
 
 fn generate_ci(plan: &CiPlan, prior: &[Generated]) -> Generated {
     let mut rng = Rng::new(seed(&["ci", &plan.name]));
+    // repositories that moved without a step's commits get made-up ones from here, so the
+    // timeline does not shift the phases drawn from `rng`
+    let mut log_rng = Rng::new(seed(&["changelog", &plan.name]));
     let times = spread(&mut rng, plan.start, plan.end, plan.count, plan.exact_end);
     let mut lineage = Lineage::new(plan.minor, plan.os, plan.start);
     let mut tags: Vec<TagData> = Vec::with_capacity(plan.count);
@@ -584,6 +764,7 @@ fn generate_ci(plan: &CiPlan, prior: &[Generated]) -> Generated {
                 jobs: Vec::new(),
                 upgrades_to: Vec::new(),
                 changelog: zero_changelog(),
+                components: Vec::new(),
             });
             snaps.push(None);
             steps.push(Commits::new());
@@ -658,7 +839,7 @@ fn generate_ci(plan: &CiPlan, prior: &[Generated]) -> Generated {
                     (from_info, &from_snap),
                     (to_info.clone(), &lineage.snap),
                     &step,
-                    &mut rng,
+                    &mut log_rng,
                 );
                 (log, step)
             }
@@ -676,6 +857,7 @@ fn generate_ci(plan: &CiPlan, prior: &[Generated]) -> Generated {
             jobs,
             upgrades_to: edges,
             changelog,
+            components: lineage.snap.components(),
         });
     }
 
@@ -861,6 +1043,7 @@ fn generate_stable(mut plan: StablePlan, ci: &[Generated]) -> StreamData {
             }
         }
         let decided = decide(PHASE_ACCEPTED, &jobs, entry.created);
+        let components = snap.components();
         previous = Some((to_info, snap, entry.source));
         tags.push(TagData {
             name: entry.name.clone(),
@@ -871,6 +1054,7 @@ fn generate_stable(mut plan: StablePlan, ci: &[Generated]) -> StreamData {
             jobs,
             upgrades_to: edges,
             changelog,
+            components,
         });
     }
 
@@ -1365,5 +1549,153 @@ mod tests {
         assert!(times.first().is_some_and(|t| *t >= start));
         assert_eq!(times.last(), Some(&end));
         assert!(times.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    fn stream<'a>(data: &'a Dataset, controller: &str, name: &str) -> &'a StreamData {
+        data.controllers
+            .iter()
+            .find(|c| c.name == controller)
+            .and_then(|c| c.stream(name))
+            .expect("stream")
+    }
+
+    fn built(tag: &TagData) -> Vec<&ComponentData> {
+        tag.components
+            .iter()
+            .filter(|c| c.built_by == BuiltBy::Ocp)
+            .collect()
+    }
+
+    #[test]
+    fn payload_components_are_deterministic_and_complete() {
+        let anchor = utc(2026, 2, 11, 12, 0, 0);
+        let data = build(anchor, 1);
+        assert_eq!(data, build(anchor, 1));
+        assert_ne!(data, build(anchor + Duration::days(1), 1));
+        for controller in &data.controllers {
+            for stream in &controller.streams {
+                for tag in &stream.tags {
+                    if tag.final_phase == PHASE_FAILED {
+                        assert!(tag.components.is_empty(), "{}", tag.name);
+                        continue;
+                    }
+                    assert_eq!(tag.components.len(), COMPONENTS.len() + 1, "{}", tag.name);
+                    assert!(tag.components.windows(2).all(|w| w[0].name < w[1].name));
+                    assert!(tag.components.iter().all(|c| c.commit.len() == 40
+                        && c.source.starts_with("https://github.com/openshift/")));
+                    let os: Vec<&ComponentData> = tag
+                        .components
+                        .iter()
+                        .filter(|c| c.versions.starts_with("machine-os="))
+                        .collect();
+                    assert_eq!(os.len(), 1, "{}", tag.name);
+                    let expected = if controller.name == "ocp" {
+                        "rhel-coreos"
+                    } else if stream.name.contains("scos") {
+                        "centos-stream-coreos-9"
+                    } else {
+                        "fedora-coreos"
+                    };
+                    assert_eq!(os[0].name, expected, "{}", tag.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn okd_payloads_mirror_most_components_from_ocp_ci() {
+        let anchor = utc(2026, 2, 11, 12, 0, 0);
+        let data = build(anchor, 1);
+        let okd = stream(&data, "origin", "4.21.0-0.okd-scos");
+        let ocp = stream(&data, "ocp", "4.21.0-0.ci");
+        let ocp_builds: std::collections::BTreeSet<(&str, &str)> = ocp
+            .tags
+            .iter()
+            .flat_map(built)
+            .map(|c| (c.name.as_str(), c.commit.as_str()))
+            .collect();
+        let newest: Vec<&TagData> = okd
+            .tags
+            .iter()
+            .rev()
+            .filter(|t| t.final_phase != PHASE_FAILED)
+            .take(6)
+            .collect();
+        let (mut mirrored, mut total) = (0, 0);
+        for tag in &newest {
+            for c in built(tag) {
+                total += 1;
+                if ocp_builds.contains(&(c.name.as_str(), c.commit.as_str())) {
+                    mirrored += 1;
+                }
+            }
+            // the machine OS and OKD's own builds are OKD's alone
+            let own: Vec<&str> = tag
+                .components
+                .iter()
+                .filter(|c| c.built_by == BuiltBy::Okd)
+                .map(|c| c.name.as_str())
+                .collect();
+            assert_eq!(
+                own,
+                [
+                    "centos-stream-coreos-9",
+                    "installer",
+                    "machine-config-operator"
+                ]
+            );
+        }
+        assert!(mirrored * 10 >= total * 7, "{mirrored} of {total} mirrored");
+        // the OCP payload nearest to the newest OKD one shares most commits with it
+        let last = newest[0];
+        let nearest = ocp
+            .tags
+            .iter()
+            .filter(|t| t.final_phase != PHASE_FAILED)
+            .min_by_key(|t| (t.created - last.created).num_seconds().abs())
+            .expect("ocp tag");
+        let same = built(last)
+            .iter()
+            .filter(|c| built(nearest).contains(c))
+            .count();
+        assert!(
+            same + 4 >= built(last).len(),
+            "{same} shared with {}",
+            nearest.name
+        );
+        assert!(ocp
+            .tags
+            .iter()
+            .all(|t| t.components.iter().all(|c| c.built_by == BuiltBy::Ocp)));
+        // changelogs name the commits the components carry
+        for tag in okd
+            .tags
+            .iter()
+            .filter(|t| t.changelog.updated_images.is_some())
+        {
+            for image in tag.changelog.updated_images.iter().flatten() {
+                let commit = image.path.rsplit('/').next().expect("commit");
+                assert!(
+                    tag.components.iter().any(|c| c.commit == commit),
+                    "{} names {commit}",
+                    tag.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn promotions_keep_the_ci_payload_components() {
+        let data = build(utc(2026, 2, 11, 12, 0, 0), 1);
+        let okd = stream(&data, "origin", "4.21.0-0.okd-scos");
+        let stable = stream(&data, "origin", "4-scos-stable");
+        let mut promoted = 0;
+        for tag in &stable.tags {
+            if let Some(source) = okd.tags.iter().find(|t| t.digest == tag.digest) {
+                assert_eq!(source.components, tag.components, "{}", tag.name);
+                promoted += 1;
+            }
+        }
+        assert!(promoted > 0);
     }
 }

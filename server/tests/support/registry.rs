@@ -64,7 +64,14 @@ impl Registry {
     }
 
     async fn start_with(basic_auth: bool, notify: Option<(&str, &str)>) -> Registry {
-        let dir = tempfile::tempdir().expect("tempdir");
+        // the registry writes many small files: in memory when the machine has a tmpfs
+        let shm = std::path::Path::new("/dev/shm");
+        let dir = if shm.is_dir() {
+            tempfile::tempdir_in(shm)
+        } else {
+            tempfile::tempdir()
+        }
+        .expect("tempdir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")

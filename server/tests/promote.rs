@@ -1,0 +1,580 @@
+//! Promotion end to end over a real registry on loopback: an OKD CI stream with an accepted
+//! release and one whose blocking job failed, their payloads read from the registry, and a
+//! target within the same registry. The story (plan, refusals, override, the worker's run,
+//! the new payload read back, the release in its target stream, a second promotion that
+//! copies nothing, reprojection) runs on SQLite and PostgreSQL; the HTTP surface (token and
+//! anonymous requests, a maintainer limited to another target) on SQLite.
+
+#![expect(
+    clippy::expect_used,
+    reason = "a test fails loudly when its set-up fails"
+)]
+
+#[path = "support/payloads.rs"]
+mod payloads;
+#[path = "support/registry.rs"]
+mod registry;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::model::promotion::{PromotionState, PromotionTarget, SignatureStatus};
+use app::viewer::{Role, SignedInWith, Viewer};
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use chrono::Utc;
+use http_body_util::BodyExt;
+use leptos::prelude::LeptosOptions;
+use payloads::{
+    image_references, payload_config, payload_layers, postgres, push_component, reader,
+    release_metadata, sqlite, OKD_COMPONENTS,
+};
+use registry::{Pusher, Registry};
+use server::auth::secret::new_api_token;
+use server::events::{ingest, RC_RELEASE, RC_TAGS};
+use server::ingest::payload::{Limits, PayloadRequest};
+use server::ingest::release_controller::PollRegistry;
+use server::promote::copy::{Copier, CopyConfig};
+use server::promote::notify::Notifier;
+use server::promote::plan::Planner;
+use server::promote::request::PromotionRequest;
+use server::promote::worker::{PromotionWorker, WorkerConfig};
+use server::promote::{PromoteError, Promotions};
+use server::store::auth::{NewApiToken, NewUser};
+use server::store::events::NewEvent;
+use server::store::Store;
+use server::AppState;
+use tokio::sync::{watch, Notify};
+use tower::ServiceExt;
+
+const STREAM: &str = "4.21.0-0.okd-scos";
+const GOOD: &str = "4.21.0-0.okd-scos-2026-11-20-010203";
+const BAD: &str = "4.21.0-0.okd-scos-2026-11-21-010203";
+const TARGET: &str = "4-scos-next";
+
+struct World {
+    registry: Registry,
+}
+
+/// Components in the CI content repository and two payloads naming them.
+async fn world(store: &Store) -> World {
+    let registry = Registry::start().await;
+    let host = registry.host().to_string();
+    let p = Pusher::new(&host).await;
+    let base = registry::tar_gz(&[("etc/os-release", b"NAME=\"CentOS Stream\"\n")]);
+    let content = "origin/scos-content";
+    let mut pushed = Vec::new();
+    for s in OKD_COMPONENTS.iter().take(4) {
+        pushed.push((s, push_component(&p, content, s, &base).await));
+    }
+    let components: Vec<_> = pushed.iter().map(|(s, d)| (*s, d)).collect();
+    let references = image_references(GOOD, &format!("{host}/{content}"), &components);
+    let layers = payload_layers(&base, &references, Some(&release_metadata(GOOD, &[])));
+    let mut tags = Vec::new();
+    for tag in [GOOD, BAD] {
+        p.image(
+            "origin/release-scos",
+            Some(tag),
+            &payload_config(tag, "amd64", components[0].1),
+            &layers,
+            false,
+        )
+        .await;
+        tags.push(serde_json::json!({"name": tag, "phase": "Accepted",
+            "pullSpec": format!("{host}/origin/release-scos:{tag}"), "downloadURL": ""}));
+    }
+    ingest(
+        store,
+        event(
+            RC_TAGS,
+            STREAM,
+            serde_json::json!({"name": STREAM, "tags": tags}),
+        ),
+    )
+    .await
+    .expect("tags");
+    for (tag, aws) in [(GOOD, "Succeeded"), (BAD, "Failed")] {
+        ingest(
+            store,
+            event(
+                RC_RELEASE,
+                &format!("{STREAM}/{tag}"),
+                serde_json::json!({"name": tag, "phase": "Accepted", "results": {"blockingJobs": {
+                    "aws": {"state": aws, "url": "https://prow.ci.openshift.org/view/gs/aws"}}}}),
+            ),
+        )
+        .await
+        .expect("details");
+        reader(&registry, Limits::default())
+            .read_into(
+                store,
+                &PayloadRequest {
+                    pull_spec: format!("{host}/origin/release-scos:{tag}"),
+                    release: Some((STREAM.to_string(), tag.to_string())),
+                },
+            )
+            .await
+            .expect("payload read");
+    }
+    store
+        .upsert_target(
+            &PromotionTarget {
+                name: TARGET.into(),
+                source_stream: STREAM.into(),
+                content_repo: format!("{host}/okd/scos-content"),
+                release_repo: format!("{host}/okd/scos-release"),
+                name_template: "{version}-okd-scos.ec.{n}".into(),
+                webhook_url: None,
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("target");
+    World { registry }
+}
+
+fn event(kind: &str, subject: &str, payload: serde_json::Value) -> NewEvent {
+    NewEvent {
+        source: "origin".into(),
+        kind: kind.into(),
+        subject: subject.into(),
+        payload: payload.to_string(),
+        received_at: Utc::now(),
+        external_id: None,
+    }
+}
+
+fn copier(w: &World) -> Copier {
+    Copier::new(CopyConfig {
+        credentials: Default::default(),
+        insecure_hosts: vec![w.registry.host().to_string()],
+        jobs: 4,
+        timeout: Duration::from_secs(10),
+    })
+}
+
+fn promotions(store: &Store, w: &World) -> (Promotions, PromotionWorker) {
+    let copier = copier(w);
+    let wake = Arc::new(Notify::new());
+    let planner = Planner::new(store.clone(), copier.clone(), None);
+    let worker = PromotionWorker::new(
+        store.clone(),
+        copier,
+        None,
+        Notifier::new(store.clone(), None),
+        wake.clone(),
+        WorkerConfig::default(),
+    );
+    (Promotions { planner, wake }, worker)
+}
+
+fn viewer(name: &str, role: Role, targets: Option<&[&str]>) -> Viewer {
+    Viewer {
+        name: name.into(),
+        role,
+        targets: targets.map(|t| t.iter().map(|s| s.to_string()).collect()),
+        csrf: String::new(),
+        with: SignedInWith::Token,
+    }
+}
+
+fn request(release: &str, reason: Option<&str>) -> PromotionRequest {
+    PromotionRequest {
+        target: TARGET.into(),
+        stream: STREAM.into(),
+        release: release.into(),
+        override_reason: reason.map(str::to_string),
+        expected_name: None,
+    }
+}
+
+async fn run_all(worker: &PromotionWorker) {
+    let (_stop, mut stopped) = watch::channel(false);
+    while worker.run_next(&mut stopped).await.expect("worker") {}
+}
+
+async fn promotion_story(store: Store) {
+    let w = world(&store).await;
+    let (promotions, worker) = promotions(&store, &w);
+    let maintainer = viewer("mia", Role::Maintainer, None);
+    let admin = viewer("root", Role::Admin, None);
+
+    // the plan says what will happen
+    let plan = promotions
+        .planner
+        .plan(TARGET, STREAM, GOOD, Utc::now())
+        .await
+        .expect("plan");
+    assert_eq!(plan.name, "4.21.0-okd-scos.ec.0");
+    assert_eq!(plan.images.len(), 4);
+    assert!(plan.gates.passed(), "{:?}", plan.gates);
+    assert_eq!(plan.signature, SignatureStatus::Unchecked);
+    assert_eq!(plan.blobs_present, 0);
+    // four images share one base layer: distinct blobs, not a sum per image
+    assert_eq!(
+        plan.blobs,
+        4 + 4 + 1,
+        "configs, own layers, the shared base"
+    );
+    assert!(plan
+        .images
+        .iter()
+        .all(|i| i.destination.starts_with(&plan.target.content_repo)));
+
+    // refusals, and nothing recorded for them
+    let err = promotions
+        .request(&maintainer, &request(BAD, None))
+        .await
+        .expect_err("gates failed");
+    assert!(matches!(err, PromoteError::GatesNotPassed(_)), "{err}");
+    assert!(err.to_string().contains("aws: Failed"), "{err}");
+    let err = promotions
+        .request(&maintainer, &request(BAD, Some("known flake")))
+        .await
+        .expect_err("maintainers do not override");
+    assert!(matches!(err, PromoteError::Forbidden(_)), "{err}");
+    let limited = viewer("lu", Role::Maintainer, Some(&["4-scos-stable"]));
+    let err = promotions
+        .request(&limited, &request(GOOD, None))
+        .await
+        .expect_err("other target");
+    assert_eq!(err.to_string(), "lu may not promote to 4-scos-next");
+    let mut changed = request(GOOD, None);
+    changed.expected_name = Some("4.21.0-okd-scos.ec.7".into());
+    let err = promotions
+        .request(&maintainer, &changed)
+        .await
+        .expect_err("plan changed");
+    assert!(matches!(err, PromoteError::PlanChanged(_)), "{err}");
+    assert!(store.promotions(None, 10).await.expect("list").is_empty());
+
+    // a maintainer promotes the accepted release; an admin overrides the failed one
+    let mut confirmed = request(GOOD, None);
+    confirmed.expected_name = Some(plan.name.clone());
+    let (first, _) = promotions
+        .request(&maintainer, &confirmed)
+        .await
+        .expect("requested");
+    let (overridden, second_plan) = promotions
+        .request(
+            &admin,
+            &request(BAD, Some("aws quota outage, job re-run by hand")),
+        )
+        .await
+        .expect("override");
+    assert_eq!(second_plan.name, "4.21.0-okd-scos.ec.1");
+    let row = store.promotion(first).await.expect("row").expect("stored");
+    assert_eq!(row.state(), PromotionState::Planned);
+    assert_eq!(row.requested_by, "mia");
+
+    run_all(&worker).await;
+    let done = store.promotion(first).await.expect("row").expect("stored");
+    assert_eq!(done.state(), PromotionState::Succeeded, "{}", done.detail);
+    let model = done.to_model();
+    assert!(model.started_at.is_some() && model.finished_at.is_some());
+    assert_eq!(model.progress.images_done, 4);
+    assert_eq!(model.progress.blobs_done, model.progress.blobs_total);
+    let result = done.result_pull_spec.clone().expect("published");
+    let over = store
+        .promotion(overridden)
+        .await
+        .expect("row")
+        .expect("stored");
+    assert_eq!(over.state(), PromotionState::Succeeded, "{}", over.detail);
+    assert_eq!(
+        over.override_reason.as_deref(),
+        Some("aws quota outage, job re-run by hand")
+    );
+
+    // the new payload names the mirror, the new name and the releases it updates from
+    let read = reader(&w.registry, Limits::default())
+        .read(&result)
+        .await
+        .expect("new payload reads");
+    assert_eq!(read.name, "4.21.0-okd-scos.ec.0");
+    let content = &plan.target.content_repo;
+    assert_eq!(read.components.len(), 4);
+    for c in &read.components {
+        assert!(
+            c.image.starts_with(&format!("{content}@sha256:")),
+            "{}",
+            c.image
+        );
+        let source = plan
+            .images
+            .iter()
+            .find(|i| i.name == c.name)
+            .expect("planned");
+        assert!(source.source.ends_with(&c.image_digest));
+    }
+    let copier = copier(&w);
+    for image in &plan.images {
+        assert!(copier.resolves(&image.destination).await.expect("asks"));
+    }
+    let tag = format!("{}:{}", plan.target.release_repo, plan.name);
+    assert!(copier.resolves(&tag).await.expect("tagged"));
+    let over_read = reader(&w.registry, Limits::default())
+        .read(&over.result_pull_spec.clone().expect("published"))
+        .await
+        .expect("second payload reads");
+    assert_eq!(over_read.name, "4.21.0-okd-scos.ec.1");
+
+    // the release is in its target stream, and an upstream listing without it keeps it
+    let promoted = store
+        .releases_named("4.21.0-okd-scos.ec.0")
+        .await
+        .expect("query");
+    assert_eq!(promoted.len(), 1);
+    assert_eq!(promoted[0].stream, TARGET);
+    assert_eq!(promoted[0].phase, "Accepted");
+    ingest(
+        &store,
+        event(
+            RC_TAGS,
+            TARGET,
+            serde_json::json!({"name": TARGET, "tags": []}),
+        ),
+    )
+    .await
+    .expect("empty listing");
+    let promoted = store
+        .releases_named("4.21.0-okd-scos.ec.0")
+        .await
+        .expect("query");
+    assert!(promoted[0].expired_at.is_none());
+    let from = store
+        .promotion_of_promoted(TARGET, "4.21.0-okd-scos.ec.0")
+        .await
+        .expect("query")
+        .expect("promoted by us");
+    assert_eq!(from.source_release, GOOD);
+
+    // promoting the same release again copies nothing
+    let (again, again_plan) = promotions
+        .request(&maintainer, &request(GOOD, None))
+        .await
+        .expect("again");
+    assert_eq!(again_plan.name, "4.21.0-okd-scos.ec.2");
+    assert_eq!(
+        again_plan.previous,
+        ["4.21.0-okd-scos.ec.0", "4.21.0-okd-scos.ec.1"],
+        "clusters update from the releases promoted before"
+    );
+    assert_eq!(again_plan.blobs_present, again_plan.blobs);
+    assert_eq!(again_plan.bytes_to_copy(), 0);
+    run_all(&worker).await;
+    let again = store.promotion(again).await.expect("row").expect("stored");
+    assert_eq!(again.state(), PromotionState::Succeeded, "{}", again.detail);
+    assert_eq!(
+        again.to_model().progress.bytes_done,
+        0,
+        "nothing transferred"
+    );
+
+    // the log rebuilds the same promotions
+    let before: Vec<_> = store
+        .promotions(None, 10)
+        .await
+        .expect("list")
+        .iter()
+        .map(|r| {
+            (
+                r.id,
+                r.state.clone(),
+                r.name.clone(),
+                r.result_digest.clone(),
+            )
+        })
+        .collect();
+    server::events::reproject(&store).await.expect("reproject");
+    let after: Vec<_> = store
+        .promotions(None, 10)
+        .await
+        .expect("list")
+        .iter()
+        .map(|r| {
+            (
+                r.id,
+                r.state.clone(),
+                r.name.clone(),
+                r.result_digest.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(before, after);
+    assert_eq!(before.len(), 3);
+    assert!(store
+        .promotion_of_promoted(TARGET, "4.21.0-okd-scos.ec.1")
+        .await
+        .expect("query")
+        .is_some());
+}
+
+#[tokio::test]
+async fn promotion_story_on_sqlite() {
+    let (store, _dir) = sqlite().await;
+    promotion_story(store).await;
+}
+
+#[tokio::test]
+async fn promotion_story_on_postgres() {
+    promotion_story(postgres().await).await;
+}
+
+async fn add_user(store: &Store, name: &str, role: Role, targets: Option<&[&str]>) -> String {
+    let user = store
+        .create_user(&NewUser {
+            name: name.into(),
+            password_hash: None,
+            role,
+            targets: targets.map(|t| t.iter().map(|s| s.to_string()).collect()),
+            proxy_csrf: server::auth::secret::random_secret(),
+            created_at: Utc::now(),
+        })
+        .await
+        .expect("user");
+    let token = new_api_token();
+    store
+        .create_api_token(&NewApiToken {
+            user_id: user.id,
+            name: "ci".into(),
+            token_hash: token.hash.clone(),
+            prefix: token.prefix.clone(),
+            created_at: Utc::now(),
+        })
+        .await
+        .expect("token");
+    token.token
+}
+
+async fn send(app: &axum::Router, request: Request<Body>) -> (StatusCode, String) {
+    let response = app.clone().oneshot(request).await.expect("response");
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn post_json(uri: &str, token: Option<&str>, body: serde_json::Value) -> Request<Body> {
+    let mut r = Request::post(uri)
+        .header(header::HOST, "streamgate.test")
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(t) = token {
+        r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    r.body(Body::from(body.to_string())).expect("request")
+}
+
+#[tokio::test]
+async fn the_api_promotes_for_maintainers_with_tokens_only() {
+    let (store, _dir) = sqlite().await;
+    let w = world(&store).await;
+    let (promotions, worker) = promotions(&store, &w);
+    let mia = add_user(&store, "mia", Role::Maintainer, None).await;
+    let lu = add_user(&store, "lu", Role::Maintainer, Some(&["4-scos-stable"])).await;
+    let leptos = LeptosOptions::builder()
+        .output_name("streamgate")
+        .site_root("target/site")
+        .build();
+    let mut state = AppState::new(store.clone(), PollRegistry::default(), leptos);
+    state.promotions = Some(promotions);
+    let app = server::router(state);
+    let body = serde_json::json!({"target": TARGET, "stream": STREAM, "release": GOOD});
+
+    let (status, text) = send(&app, post_json("/api/v1/promotions", None, body.clone())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{text}");
+    let (status, text) = send(
+        &app,
+        Request::post("/promotions")
+            .header(header::HOST, "streamgate.test")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "target={TARGET}&stream={STREAM}&release={GOOD}&expected_name=x"
+            )))
+            .expect("request"),
+    )
+    .await;
+    assert!(
+        status == StatusCode::UNAUTHORIZED || status == StatusCode::SEE_OTHER,
+        "{status}: {text}"
+    );
+    let (status, text) = send(
+        &app,
+        post_json("/api/v1/promotions", Some(&lu), body.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    assert!(text.contains("lu may not promote to 4-scos-next"), "{text}");
+    let (status, text) = send(
+        &app,
+        post_json(
+            "/api/v1/promotions",
+            Some(&mia),
+            serde_json::json!({"target": TARGET, "stream": STREAM, "release": BAD}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+    assert!(text.contains("blocking gates"), "{text}");
+    let (status, text) = send(
+        &app,
+        post_json(
+            "/api/v1/promotions",
+            Some(&mia),
+            serde_json::json!({"target": TARGET}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+
+    let mut dry = body.clone();
+    dry["dry_run"] = serde_json::json!(true);
+    let (status, text) = send(&app, post_json("/api/v1/promotions", Some(&mia), dry)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let plan: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(plan["name"], "4.21.0-okd-scos.ec.0");
+    assert!(store.promotions(None, 5).await.expect("list").is_empty());
+
+    let (status, text) = send(&app, post_json("/api/v1/promotions", Some(&mia), body)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{text}");
+    let created: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let id = created["id"].as_i64().expect("id");
+    run_all(&worker).await;
+    let (status, text) = send(
+        &app,
+        Request::get(format!("/api/v1/promotions/{id}"))
+            .header(header::HOST, "streamgate.test")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let promotion: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(promotion["state"], "succeeded", "{text}");
+    assert_eq!(promotion["requested_by"], "mia");
+    let (status, notes) = send(
+        &app,
+        Request::get(format!("/api/v1/promotions/{id}/notes.md"))
+            .header(header::HOST, "streamgate.test")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{notes}");
+    assert!(notes.starts_with("# 4.21.0-okd-scos.ec.0"), "{notes}");
+    assert!(notes.contains("| aws | blocking |"), "{notes}");
+    let (status, page) = send(
+        &app,
+        Request::get(format!("/promotions/{id}"))
+            .header(header::HOST, "streamgate.test")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Release notes"), "{page}");
+}
