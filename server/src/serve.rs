@@ -286,7 +286,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     if args.promotion.no_promotions {
         tracing::info!("promotions disabled");
     } else {
-        let promotions = start_promotions(&args, &store, &state, stopped.clone())?;
+        let promotions = start_promotions(&args, &store, &state, stopped.clone()).await?;
         state.promotions = Some(promotions);
     }
     let app = router(state);
@@ -315,7 +315,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
 }
 
 /// The promotion planner and worker, over the registry settings of `args`.
-fn start_promotions(
+async fn start_promotions(
     args: &ServeArgs,
     store: &Store,
     state: &AppState,
@@ -350,6 +350,13 @@ fn start_promotions(
         _ => None,
     };
     let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    if let Store::Sqlite(_) = store {
+        // one process per SQLite file: whatever held a lease before has died
+        let freed = store.release_all_leases().await?;
+        if freed > 0 {
+            tracing::info!(promotions = freed, "resuming promotions of the previous run");
+        }
+    }
     let planner = Planner::new(store.clone(), copier.clone(), signatures.clone());
     let worker = PromotionWorker::new(
         store.clone(),

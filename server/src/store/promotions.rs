@@ -569,3 +569,20 @@ impl Store {
         Ok(row)
     }
 }
+
+impl Store {
+    /// Frees every lease: at the start of a single-process (SQLite) server, whose earlier
+    /// process is gone, so its jobs resume at once instead of when their leases run out.
+    pub async fn release_all_leases(&self) -> StoreResult<u64> {
+        let n = on_pool!(self, p => {
+            sqlx::query(
+                "update promotions set lease_owner = null, lease_until = null \
+                 where lease_owner is not null",
+            )
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        Ok(n)
+    }
+}

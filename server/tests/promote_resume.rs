@@ -1,0 +1,334 @@
+//! A promotion survives the death of its server: the real `server` binary is killed while it
+//! copies images between two real registries, started again on the same SQLite file, and the
+//! job resumes and ends as it would have — every image at the target, the new payload
+//! published and readable — with each state recorded once.
+
+#![expect(
+    clippy::expect_used,
+    reason = "a test fails loudly when its set-up fails"
+)]
+
+#[path = "support/payloads.rs"]
+mod payloads;
+#[path = "support/registry.rs"]
+mod registry;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use app::model::promotion::PromotionTarget;
+use app::viewer::Role;
+use chrono::Utc;
+use payloads::{
+    image_references, payload_config, payload_layers, reader, release_metadata, spec, Spec,
+};
+use registry::{Layer, Pusher, Registry};
+use server::auth::secret::{new_api_token, random_secret};
+use server::events::{ingest, RC_RELEASE, RC_TAGS};
+use server::ingest::payload::{Limits, PayloadRequest};
+use server::store::auth::{NewApiToken, NewUser};
+use server::store::events::NewEvent;
+use server::store::Store;
+
+const STREAM: &str = "4.21.0-0.okd-scos";
+const RELEASE: &str = "4.21.0-0.okd-scos-2026-11-20-010203";
+/// Component images, each with an incompressible layer of [`LAYER`] bytes.
+const IMAGES: usize = 60;
+const LAYER: usize = 2 << 20;
+
+fn event(kind: &str, subject: &str, payload: serde_json::Value) -> NewEvent {
+    NewEvent {
+        source: "origin".into(),
+        kind: kind.into(),
+        subject: subject.into(),
+        payload: payload.to_string(),
+        received_at: Utc::now(),
+        external_id: None,
+    }
+}
+
+/// Pseudo-random bytes (xorshift): a layer that does not compress.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(db: &str, registries: &[&str], log: &std::path::Path) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(["serve", "--no-poll", "--no-payloads", "--addr", &addr])
+            .args(["--database-url", db])
+            .args(["--insecure-registry", &registries.join(",")])
+            .env("LEPTOS_OUTPUT_NAME", "streamgate")
+            .env("LEPTOS_SITE_ROOT", "target/site")
+            .env("LEPTOS_SITE_ADDR", &addr)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("server starts");
+        Server {
+            child,
+            url: format!("http://{addr}"),
+        }
+    }
+
+    async fn ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if reqwest::get(format!("{}/healthz", self.url)).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("server did not start");
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn promotion(url: &str, id: i64) -> serde_json::Value {
+    reqwest::get(format!("{url}/api/v1/promotions/{id}"))
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json")
+}
+
+#[tokio::test]
+async fn a_promotion_resumes_after_its_server_is_killed_mid_copy() {
+    let source = Registry::start().await;
+    let target = Registry::start().await;
+    let host = source.host().to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}/streamgate.db", dir.path().display());
+    let log = dir.path().join("server.log");
+    let store = Store::connect(&db).await.expect("db");
+    store.migrate().await.expect("migrate");
+
+    // a CI release of IMAGES components, its payload read, a target in another registry
+    let p = Pusher::new(&host).await;
+    let base = registry::tar_gz(&[("etc/os-release", b"NAME=\"CentOS Stream\"\n")]);
+    let names: Vec<String> = (0..IMAGES).map(|i| format!("component-{i:03}")).collect();
+    let specs: Vec<Spec<'_>> = names
+        .iter()
+        .map(|n| {
+            spec(
+                Box::leak(n.clone().into_boxed_str()),
+                "5b0f1c3d9e8a7f6b5c4d3e2f1a0b9c8d7e6f5a4b",
+                "https://github.com/openshift/cluster-version-operator",
+                "",
+            )
+        })
+        .collect();
+    let mut pushed = Vec::new();
+    for (i, s) in specs.iter().enumerate() {
+        let config = serde_json::json!({"architecture": "amd64", "os": "linux",
+            "config": {"Labels": {"io.openshift.build.commit.id": s.commit,
+                "io.openshift.build.source-location": s.source}},
+            "rootfs": {"type": "layers", "diff_ids": []}});
+        let layers = [
+            Layer {
+                media_type: registry::OCI_LAYER_GZIP.into(),
+                bytes: base.clone(),
+            },
+            Layer {
+                media_type: registry::OCI_LAYER_GZIP.into(),
+                bytes: noise(i as u64 + 7, LAYER),
+            },
+        ];
+        pushed.push(p.image("origin/scos-content", None, &config, &layers, false).await);
+    }
+    let components: Vec<_> = specs.iter().zip(pushed.iter()).collect();
+    let references = image_references(RELEASE, &format!("{host}/origin/scos-content"), &components);
+    p.image(
+        "origin/release-scos",
+        Some(RELEASE),
+        &payload_config(RELEASE, "amd64", &pushed[0]),
+        &payload_layers(&base, &references, Some(&release_metadata(RELEASE, &[]))),
+        false,
+    )
+    .await;
+    let pull_spec = format!("{host}/origin/release-scos:{RELEASE}");
+    ingest(
+        &store,
+        event(
+            RC_TAGS,
+            STREAM,
+            serde_json::json!({"name": STREAM, "tags": [{"name": RELEASE, "phase": "Accepted",
+                "pullSpec": pull_spec, "downloadURL": ""}]}),
+        ),
+    )
+    .await
+    .expect("tags");
+    ingest(
+        &store,
+        event(
+            RC_RELEASE,
+            &format!("{STREAM}/{RELEASE}"),
+            serde_json::json!({"name": RELEASE, "phase": "Accepted", "results": {"blockingJobs": {
+                "aws": {"state": "Succeeded", "url": "https://prow.ci.openshift.org/view/gs/aws"}}}}),
+        ),
+    )
+    .await
+    .expect("details");
+    reader(&source, Limits::default())
+        .read_into(
+            &store,
+            &PayloadRequest {
+                pull_spec: pull_spec.clone(),
+                release: Some((STREAM.into(), RELEASE.into())),
+            },
+        )
+        .await
+        .expect("payload read");
+    let mirror = target.host().to_string();
+    store
+        .upsert_target(
+            &PromotionTarget {
+                name: "4-scos-next".into(),
+                source_stream: STREAM.into(),
+                content_repo: format!("{mirror}/okd/scos-content"),
+                release_repo: format!("{mirror}/okd/scos-release"),
+                name_template: "{version}-okd-scos.ec.{n}".into(),
+                webhook_url: None,
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("target");
+    let user = store
+        .create_user(&NewUser {
+            name: "mia".into(),
+            password_hash: None,
+            role: Role::Maintainer,
+            targets: None,
+            proxy_csrf: random_secret(),
+            created_at: Utc::now(),
+        })
+        .await
+        .expect("user");
+    let token = new_api_token();
+    store
+        .create_api_token(&NewApiToken {
+            user_id: user.id,
+            name: "pipeline".into(),
+            token_hash: token.hash.clone(),
+            prefix: token.prefix.clone(),
+            created_at: Utc::now(),
+        })
+        .await
+        .expect("token");
+    store.close().await;
+
+    // request it, and kill the server as soon as it copies
+    let registries = [host.as_str(), mirror.as_str()];
+    let mut first = Server::start(&db, &registries, &log);
+    first.ready().await;
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/api/v1/promotions", first.url))
+        .bearer_auth(&token.token)
+        .json(&serde_json::json!({"target": "4-scos-next", "stream": STREAM, "release": RELEASE}))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    let id = created["id"].as_i64().unwrap_or_else(|| panic!("{created}"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let at_kill = loop {
+        let p = promotion(&first.url, id).await;
+        if p["state"] == "copying" && p["progress"]["blobs_done"].as_u64().unwrap_or(0) > 0 {
+            break p;
+        }
+        assert!(
+            p["state"] == "planned" || p["state"] == "copying",
+            "the copy ended before the kill: {p}"
+        );
+        assert!(Instant::now() < deadline, "never started copying: {p}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    first.kill();
+    let done_at_kill = at_kill["progress"]["blobs_done"].as_u64().unwrap_or(0);
+    let total = at_kill["progress"]["blobs_total"].as_u64().unwrap_or(0);
+    assert!(done_at_kill < total, "killed mid-copy: {at_kill}");
+
+    // a new server on the same database takes it up and finishes it
+    let second = Server::start(&db, &registries, &log);
+    second.ready().await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let finished = loop {
+        let p = promotion(&second.url, id).await;
+        if p["state"] == "succeeded" || p["state"] == "failed" {
+            break p;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not resumed: {p}\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(finished["state"], "succeeded", "{finished}");
+    let result = finished["result_pull_spec"]
+        .as_str()
+        .expect("published")
+        .to_string();
+    let read = reader(&target, Limits::default())
+        .read(&result)
+        .await
+        .expect("the new payload reads");
+    assert_eq!(read.name, "4.21.0-okd-scos.ec.0");
+    assert_eq!(read.components.len(), IMAGES);
+    let check = reader(&target, Limits::default());
+    for c in &read.components {
+        assert!(c.image.starts_with(&format!("{mirror}/okd/scos-content@")));
+        assert!(check.manifest_resolves(&c.image).await.expect("asks"));
+    }
+
+    // each state once in the log, though copying ran twice
+    let store = Store::connect(&db).await.expect("db");
+    let states = server::events::reproject(&store).await.expect("replays");
+    assert!(states.skipped == 0);
+    let row = store.promotion(id).await.expect("row").expect("stored");
+    assert_eq!(row.state, "succeeded");
+    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        log_text.contains("resuming promotions of the previous run"),
+        "{log_text}"
+    );
+}
