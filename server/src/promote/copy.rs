@@ -214,7 +214,7 @@ fn status_of(e: &OciDistributionError) -> Option<u16> {
 
 /// Whether retrying may help: no answer at all (connection refused or reset, timeout, a
 /// broken body), a server error, or rate limiting.
-fn is_transient(e: &OciDistributionError) -> bool {
+pub(crate) fn is_transient(e: &OciDistributionError) -> bool {
     match status_of(e) {
         Some(status) => status == 429 || status >= 500,
         None => match e {
@@ -227,7 +227,7 @@ fn is_transient(e: &OciDistributionError) -> bool {
     }
 }
 
-fn backoff() -> ExponentialBuilder {
+pub(crate) fn backoff() -> ExponentialBuilder {
     ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(200))
         .with_max_delay(Duration::from_secs(5))

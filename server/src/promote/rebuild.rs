@@ -16,8 +16,10 @@ use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use backon::Retryable;
 use bytes::Bytes;
 use futures_util::{stream, StreamExt, TryStreamExt};
+use oci_client::errors::OciDistributionError;
 use oci_client::Reference;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -25,7 +27,8 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use super::copy::{
-    repo_name, BlobInfo, Copier, CopyError, CopyItem, ManifestBody, Progress, RawManifest,
+    backoff, is_transient, registry_error, repo_name, BlobInfo, Copier, CopyError, CopyItem,
+    ManifestBody, Progress, RawManifest,
 };
 use crate::ingest::payload::layer::{
     self, CappedReader, Compression, ScanError, ScanLimits, IMAGE_REFERENCES, RELEASE_METADATA,
@@ -286,10 +289,7 @@ async fn plan_image(
             continue;
         }
         let src = dir.join(format!("layer-{i}"));
-        let file = tokio::fs::File::create(&src)
-            .await
-            .map_err(CopyError::io("creating a temporary file"))?;
-        download(copier, source, &l.digest, LAYER_BYTES, file).await?;
+        download(copier, source, &l.digest, LAYER_BYTES, &src).await?;
         let dst = dir.join(format!("layer-{i}.new"));
         let (rw, payload, digest) = (rewrite.clone(), what.clone(), l.digest.clone());
         let rewritten = tokio::task::spawn_blocking(move || {
@@ -309,21 +309,17 @@ async fn plan_image(
         return Ok(None);
     };
 
-    let mut config_raw = Vec::new();
     if config.size > CONFIG_BYTES {
         return Err(CopyError::TooLarge {
             what: format!("config {}", config.digest),
             limit: CONFIG_BYTES,
         });
     }
-    download(
-        copier,
-        source,
-        &config.digest,
-        CONFIG_BYTES,
-        &mut config_raw,
-    )
-    .await?;
+    let config_path = dir.join("config");
+    download(copier, source, &config.digest, CONFIG_BYTES, &config_path).await?;
+    let config_raw = tokio::fs::read(&config_path)
+        .await
+        .map_err(CopyError::io("reading a temporary file"))?;
     let new_config = rewrite_config(
         &config_raw,
         &rewrite.name,
@@ -378,36 +374,85 @@ async fn plan_image(
     }))
 }
 
-/// Streams the blob `digest` of `source`'s repository into `sink`, at most `limit` bytes;
-/// the client checks the digest as the bytes pass.
-async fn download<W: tokio::io::AsyncWrite + Unpin>(
+/// Streams the blob `digest` of `source`'s repository into the file `path`, at most
+/// `limit` bytes; the client checks the digest as the bytes pass. Transient failures start
+/// the download over.
+async fn download(
     copier: &Copier,
     source: &Reference,
     digest: &str,
     limit: u64,
-    mut sink: W,
+    path: &Path,
 ) -> Result<(), CopyError> {
     let blob = Copier::in_repo(source, digest);
     let what = format!("blob {digest} of {}", source.repository());
+    (|| download_once(copier, &blob, digest, limit, path))
+        .retry(backoff())
+        .when(Fetch::is_transient)
+        .notify(|e, wait| tracing::warn!(%what, error = ?e, ?wait, "retrying download"))
+        .await
+        .map_err(|e| match e {
+            Fetch::Registry(e) => registry_error(&what, source.registry(), e),
+            Fetch::Stream(e) => CopyError::Registry {
+                what: what.clone(),
+                registry: source.registry().to_string(),
+                status: None,
+                reason: e.to_string(),
+            },
+            Fetch::TooLarge => CopyError::TooLarge {
+                what: what.clone(),
+                limit,
+            },
+            Fetch::Local(e) => CopyError::Io {
+                what: format!("storing {what}"),
+                source: e,
+            },
+        })
+}
+
+/// Why one download attempt failed.
+#[derive(Debug)]
+enum Fetch {
+    Registry(OciDistributionError),
+    /// The body broke off or failed its digest check.
+    Stream(io::Error),
+    TooLarge,
+    Local(io::Error),
+}
+
+impl Fetch {
+    fn is_transient(&self) -> bool {
+        match self {
+            Fetch::Registry(e) => is_transient(e),
+            Fetch::Stream(e) => e.kind() != io::ErrorKind::InvalidData,
+            Fetch::TooLarge | Fetch::Local(_) => false,
+        }
+    }
+}
+
+async fn download_once(
+    copier: &Copier,
+    blob: &Reference,
+    digest: &str,
+    limit: u64,
+    path: &Path,
+) -> Result<(), Fetch> {
     let mut stream = copier
         .client()
-        .pull_blob_stream(&blob, digest)
+        .pull_blob_stream(blob, digest)
         .await
-        .map_err(|e| super::copy::registry_error(&what, source.registry(), e))?;
+        .map_err(Fetch::Registry)?;
+    let mut file = tokio::fs::File::create(path).await.map_err(Fetch::Local)?;
     let mut read = 0u64;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(CopyError::io(format!("reading {what}")))?;
+        let chunk = chunk.map_err(Fetch::Stream)?;
         read += chunk.len() as u64;
         if read > limit {
-            return Err(CopyError::TooLarge { what, limit });
+            return Err(Fetch::TooLarge);
         }
-        sink.write_all(&chunk)
-            .await
-            .map_err(CopyError::io(format!("storing {what}")))?;
+        file.write_all(&chunk).await.map_err(Fetch::Local)?;
     }
-    sink.flush()
-        .await
-        .map_err(CopyError::io(format!("storing {what}")))?;
+    file.flush().await.map_err(Fetch::Local)?;
     Ok(())
 }
 
@@ -640,9 +685,11 @@ fn copy_entries<R: Read, W: Write>(input: R, out: W, files: &Files<'_>) -> io::R
             None => builder.append(&header, &mut entry)?,
         }
     }
+    // the scan found it, so only an entry of another kind (a link) can hide it here
+    let references_header = references_header
+        .ok_or_else(|| io::Error::other(format!("{IMAGE_REFERENCES} is not a regular file")))?;
     if !wrote_metadata {
-        let mut h = references_header
-            .ok_or_else(|| io::Error::other(format!("{IMAGE_REFERENCES} vanished")))?;
+        let mut h = references_header;
         h.set_path(RELEASE_METADATA)?;
         h.set_size(files.metadata.len() as u64);
         h.set_cksum();

@@ -7,6 +7,10 @@
 
 #[path = "stores.rs"]
 mod stores;
+#[allow(
+    unused_imports,
+    reason = "not every test that builds payloads stores them"
+)]
 pub use stores::sqlite;
 
 use std::time::Duration;
