@@ -13,7 +13,7 @@ mod payloads;
 #[path = "support/registry.rs"]
 mod registry;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use app::model::promotion::PromotionTarget;
@@ -86,7 +86,7 @@ impl Server {
             .env("LEPTOS_SITE_ROOT", "target/site")
             .env("LEPTOS_SITE_ADDR", &addr)
             .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
+            .stdout(log.try_clone().expect("log handle"))
             .stderr(log)
             .spawn()
             .expect("server starts");
