@@ -354,7 +354,10 @@ async fn start_promotions(
         // one process per SQLite file: whatever held a lease before has died
         let freed = store.release_all_leases().await?;
         if freed > 0 {
-            tracing::info!(promotions = freed, "resuming promotions of the previous run");
+            tracing::info!(
+                promotions = freed,
+                "resuming promotions of the previous run"
+            );
         }
     }
     let planner = Planner::new(store.clone(), copier.clone(), signatures.clone());

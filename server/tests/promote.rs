@@ -10,6 +10,8 @@
     reason = "a test fails loudly when its set-up fails"
 )]
 
+#[path = "support/gpg.rs"]
+mod gpg;
 #[path = "support/payloads.rs"]
 mod payloads;
 #[path = "support/registry.rs"]
@@ -577,4 +579,167 @@ async fn the_api_promotes_for_maintainers_with_tokens_only() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Release notes"), "{page}");
+}
+
+/// Serves `signatures` for `digest` as an OpenShift signature store; returns its URL.
+async fn signature_store(digest: &str, signatures: Arc<std::sync::Mutex<Vec<Vec<u8>>>>) -> String {
+    let dir = format!("sha256={}", digest.trim_start_matches("sha256:"));
+    let app = axum::Router::new().route(
+        "/{dir}/{file}",
+        axum::routing::get(
+            move |axum::extract::Path((d, file)): axum::extract::Path<(String, String)>| {
+                let served = signatures.lock().map(|s| s.clone()).unwrap_or_default();
+                let dir = dir.clone();
+                async move {
+                    let n: Option<usize> =
+                        file.strip_prefix("signature-").and_then(|n| n.parse().ok());
+                    match n {
+                        Some(n) if d == dir && n >= 1 => {
+                            served.get(n - 1).cloned().ok_or(StatusCode::NOT_FOUND)
+                        }
+                        _ => Err(StatusCode::NOT_FOUND),
+                    }
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_valid_signature_allows_promotion_and_a_tampered_one_blocks_it() {
+    use server::promote::signature::SignatureStore;
+    use server::promote::verification::SignatureCheck;
+
+    let (store, _dir) = sqlite().await;
+    let w = world(&store).await;
+    let digest = store
+        .release_payload_digest(STREAM, GOOD)
+        .await
+        .expect("query")
+        .expect("read");
+    let signer = gpg::Gpg::new("OKD Release Signing <release@example.com>");
+    let keys = tempfile::tempdir().expect("keys");
+    let keyring = signer.export(&keys.path().join("trusted.gpg"));
+    let content = serde_json::to_vec(&serde_json::json!({
+        "critical": {"identity": {"docker-reference": format!("quay.io/okd/scos-release:{GOOD}")},
+            "image": {"docker-manifest-digest": digest}, "type": "atomic container signature"},
+        "optional": {"creator": "okd release pipeline"},
+    }))
+    .expect("json");
+    let good = signer.sign(&content);
+    let served = Arc::new(std::sync::Mutex::new(vec![good.clone()]));
+    let url = signature_store(&digest, served.clone()).await;
+    let check = SignatureCheck::new(
+        SignatureStore::new(url, Duration::from_secs(5)).expect("store"),
+        keyring,
+    );
+    let copier = copier(&w);
+    let wake = Arc::new(Notify::new());
+    let promotions = Promotions {
+        planner: Planner::new(store.clone(), copier.clone(), Some(check.clone())),
+        wake: wake.clone(),
+    };
+    let worker = PromotionWorker::new(
+        store.clone(),
+        copier,
+        Some(check),
+        Notifier::new(store.clone(), None),
+        wake,
+        WorkerConfig::default(),
+    );
+
+    let plan = promotions
+        .planner
+        .plan(TARGET, STREAM, GOOD, Utc::now())
+        .await
+        .expect("plan");
+    let SignatureStatus::Verified { identity, .. } = &plan.signature else {
+        panic!("not verified: {:?}", plan.signature)
+    };
+    assert_eq!(identity, &format!("quay.io/okd/scos-release:{GOOD}"));
+    let maintainer = viewer("mia", Role::Maintainer, None);
+    let (id, _) = promotions
+        .request(&maintainer, &request(GOOD, None))
+        .await
+        .expect("signed release promotes");
+
+    // the signature is tampered with before the job runs: the worker checks again
+    let mut tampered = good.clone();
+    let middle = tampered.len() / 2;
+    tampered[middle] ^= 0x55;
+    *served.lock().expect("lock") = vec![tampered];
+    run_all(&worker).await;
+    let row = store.promotion(id).await.expect("row").expect("stored");
+    assert_eq!(row.state(), PromotionState::Failed);
+    assert!(row.detail.contains("signature"), "{}", row.detail);
+    assert!(store
+        .releases_named("4.21.0-okd-scos.ec.0")
+        .await
+        .expect("query")
+        .is_empty());
+
+    // and nobody can promote it now, not even an admin overriding
+    let plan = promotions
+        .planner
+        .plan(TARGET, STREAM, GOOD, Utc::now())
+        .await
+        .expect("plan");
+    assert!(matches!(plan.signature, SignatureStatus::Invalid { .. }));
+    let admin = viewer("root", Role::Admin, None);
+    let err = promotions
+        .request(&admin, &request(GOOD, Some("ship it")))
+        .await
+        .expect_err("blocked");
+    assert!(matches!(err, PromoteError::Signature(_)), "{err}");
+}
+
+#[tokio::test]
+async fn a_finished_promotion_is_announced_to_the_target_webhook() {
+    let (store, _dir) = sqlite().await;
+    let w = world(&store).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<serde_json::Value>();
+    let sink = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(body);
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, sink).await });
+    let mut target = store.target(TARGET).await.expect("query").expect("target");
+    target.webhook_url = Some(format!("http://{addr}/hook"));
+    store
+        .upsert_target(&target, Utc::now())
+        .await
+        .expect("saved");
+
+    let (promotions, worker) = promotions(&store, &w);
+    let (id, _) = promotions
+        .request(&viewer("mia", Role::Maintainer, None), &request(GOOD, None))
+        .await
+        .expect("requested");
+    run_all(&worker).await;
+    let notice = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("announced")
+        .expect("a body");
+    assert_eq!(
+        notice["text"],
+        format!("4.21.0-okd-scos.ec.0 promoted to {TARGET} from {GOOD} by mia")
+    );
+    assert_eq!(notice["promotion"]["id"], id);
+    assert_eq!(notice["promotion"]["state"], "succeeded");
 }

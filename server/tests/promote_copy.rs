@@ -9,13 +9,15 @@
     reason = "a test fails loudly when its set-up fails"
 )]
 
+#[path = "support/gpg.rs"]
+mod gpg;
 #[path = "support/payloads.rs"]
 mod payloads;
 #[path = "support/registry.rs"]
 mod registry;
 
+use gpg::Gpg;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use oci_client::client::{ClientConfig, ClientProtocol};
@@ -595,56 +597,6 @@ async fn a_missing_source_blob_is_named() {
     assert!(message.contains(&own_layer), "{message}");
     assert!(message.contains(CONTENT), "{message}");
     assert!(message.contains(src.host()), "{message}");
-}
-
-/// A `gpg` home with one signing key.
-struct Gpg {
-    home: tempfile::TempDir,
-}
-
-impl Gpg {
-    fn new(uid: &str) -> Gpg {
-        let home = tempfile::tempdir().expect("gnupg home");
-        std::fs::set_permissions(
-            home.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o700),
-        )
-        .expect("private gnupg home");
-        let status = std::process::Command::new("gpg")
-            .env("GNUPGHOME", home.path())
-            .args(["--batch", "--quiet", "--passphrase", "", "--quick-gen-key"])
-            .args([uid, "ed25519", "sign", "never"])
-            .status()
-            .expect("gpg runs");
-        assert!(status.success());
-        Gpg { home }
-    }
-
-    fn sign(&self, content: &[u8]) -> Vec<u8> {
-        let input = self.home.path().join("content.json");
-        let output = self.home.path().join("content.sig");
-        let _ = std::fs::remove_file(&output);
-        std::fs::write(&input, content).expect("content");
-        let status = std::process::Command::new("gpg")
-            .env("GNUPGHOME", self.home.path())
-            .args(["--batch", "--quiet", "--sign", "--output"])
-            .args([&output, &input])
-            .status()
-            .expect("gpg runs");
-        assert!(status.success());
-        std::fs::read(output).expect("signature")
-    }
-
-    fn export(&self, to: &Path) -> PathBuf {
-        let out = std::process::Command::new("gpg")
-            .env("GNUPGHOME", self.home.path())
-            .args(["--batch", "--export"])
-            .output()
-            .expect("gpg runs");
-        assert!(out.status.success() && !out.stdout.is_empty());
-        std::fs::write(to, out.stdout).expect("keyring");
-        to.to_path_buf()
-    }
 }
 
 fn signed_content(digest: &str) -> Vec<u8> {

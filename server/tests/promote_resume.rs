@@ -170,7 +170,10 @@ async fn a_promotion_resumes_after_its_server_is_killed_mid_copy() {
                 bytes: noise(i as u64 + 7, LAYER),
             },
         ];
-        pushed.push(p.image("origin/scos-content", None, &config, &layers, false).await);
+        pushed.push(
+            p.image("origin/scos-content", None, &config, &layers, false)
+                .await,
+        );
     }
     let components: Vec<_> = specs.iter().zip(pushed.iter()).collect();
     let references = image_references(RELEASE, &format!("{host}/origin/scos-content"), &components);
@@ -268,7 +271,9 @@ async fn a_promotion_resumes_after_its_server_is_killed_mid_copy() {
         .json()
         .await
         .expect("json");
-    let id = created["id"].as_i64().unwrap_or_else(|| panic!("{created}"));
+    let id = created["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{created}"));
     let deadline = Instant::now() + Duration::from_secs(30);
     let at_kill = loop {
         let p = promotion(&first.url, id).await;
