@@ -522,9 +522,16 @@ async fn openapi_document_lists_every_route_and_the_docs_page_renders_it() {
         "/streams/{stream}/feed.atom",
     ];
     let hooks = ["/api/v1/hooks/registry", "/api/v1/hooks/quay"];
+    let promotions = [
+        "/api/v1/promotions",
+        "/api/v1/promotions/{id}",
+        "/api/v1/promotions/{id}/notes.md",
+        "/api/v1/targets",
+        "/api/v1/targets/{name}",
+    ];
     let mut listed: Vec<&str> = paths.keys().map(String::as_str).collect();
     listed.sort_unstable();
-    let mut expected = [&routes[..], &hooks[..]].concat();
+    let mut expected = [&routes[..], &hooks[..], &promotions[..]].concat();
     expected.sort_unstable();
     assert_eq!(listed, expected);
     for hook in hooks {

@@ -21,8 +21,8 @@ use crate::AppState;
         title = "Streamgate API",
         version = "1",
         description = "OKD release streams, releases, their gates, upgrade edges and changelogs. \
-            Reads carry a strong ETag and may be cached for 30 seconds; the only writes are \
-            the registry webhooks. \
+            Reads carry a strong ETag and may be cached for 30 seconds; the writes are the \
+            registry webhooks and promotions (API tokens: Authorization: Bearer sg_…). \
             Errors are {\"errors\":[{\"detail\": \"…\"}]}."
     ),
     paths(
@@ -34,6 +34,13 @@ use crate::AppState;
         crate::feeds::stream_feed,
         super::hooks::receive_registry_events,
         super::hooks::receive_quay_push,
+        super::promotions::list_promotions,
+        super::promotions::create_promotion,
+        super::promotions::get_promotion,
+        super::promotions::get_notes,
+        super::promotions::list_targets,
+        super::promotions::put_target,
+        super::promotions::delete_target,
         openapi_json,
         docs_page,
     ),
@@ -42,6 +49,7 @@ use crate::AppState;
         (name = "releases", description = "releases, their gates and what changed"),
         (name = "feeds", description = "Atom feeds for feed readers"),
         (name = "hooks", description = "registry webhooks: pushes and deletes of images"),
+        (name = "promotions", description = "promoting accepted CI releases to their target streams"),
         (name = "meta", description = "this description"),
     )
 )]

@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiError, ApiPath, ApiQuery, ApiResult};
+use super::{ApiError, ApiPath, ApiQuery, ApiResult, ErrorBody};
 use crate::auth::extract::{Write, Writer};
 use crate::auth::Principal;
 use crate::promote::plan::validate_template;
@@ -94,7 +94,18 @@ fn promotions_of(state: &AppState) -> Result<&Promotions, ApiError> {
         .ok_or_else(|| ApiError::Unavailable("promotion is not enabled on this server".to_string()))
 }
 
-async fn list_promotions(
+/// Promotions, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/promotions",
+    tag = "promotions",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "a page of promotions", body = PromotionPageBody),
+        (status = 400, description = "a bad limit", body = ErrorBody),
+    )
+)]
+pub async fn list_promotions(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<PromotionPageBody> {
@@ -116,7 +127,18 @@ async fn list_promotions(
     }))
 }
 
-async fn get_promotion(
+/// One promotion: its state, progress, plan and result.
+#[utoipa::path(
+    get,
+    path = "/api/v1/promotions/{id}",
+    tag = "promotions",
+    params(("id" = i64, Path, description = "the promotion's number")),
+    responses(
+        (status = 200, description = "the promotion", body = Object),
+        (status = 404, description = "no such promotion", body = ErrorBody),
+    )
+)]
+pub async fn get_promotion(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Promotion> {
@@ -128,7 +150,19 @@ async fn get_promotion(
     Ok(Json(row.to_model()))
 }
 
-async fn get_notes(
+/// The release notes of a succeeded promotion, as Markdown.
+#[utoipa::path(
+    get,
+    path = "/api/v1/promotions/{id}/notes.md",
+    tag = "promotions",
+    params(("id" = i64, Path, description = "the promotion's number")),
+    responses(
+        (status = 200, description = "release notes", content_type = "text/markdown", body = String),
+        (status = 404, description = "no such promotion", body = ErrorBody),
+        (status = 409, description = "the promotion has not succeeded", body = ErrorBody),
+    )
+)]
+pub async fn get_notes(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
     headers: HeaderMap,
@@ -168,7 +202,24 @@ async fn get_notes(
         .into_response())
 }
 
-async fn create_promotion(
+/// Plans (`dry_run`) or requests a promotion. Needs a maintainer of the target, by API
+/// token (`Authorization: Bearer sg_…`) or by session with the `X-CSRF-Token` header.
+#[utoipa::path(
+    post,
+    path = "/api/v1/promotions",
+    tag = "promotions",
+    request_body = CreatePromotion,
+    responses(
+        (status = 200, description = "the plan (dry run)", body = Object),
+        (status = 202, description = "recorded; the worker runs it", body = CreatedPromotion),
+        (status = 401, description = "not signed in", body = ErrorBody),
+        (status = 403, description = "not a maintainer of the target, gates failed, or the signature is invalid", body = ErrorBody),
+        (status = 404, description = "no such target or release", body = ErrorBody),
+        (status = 409, description = "payload not read, name taken, or the plan changed", body = ErrorBody),
+        (status = 502, description = "a registry failed", body = ErrorBody),
+    )
+)]
+pub async fn create_promotion(
     State(state): State<AppState>,
     Write { user, body }: Write<CreatePromotion>,
 ) -> Result<Response, ApiError> {
@@ -207,7 +258,14 @@ async fn create_promotion(
         .into_response())
 }
 
-async fn list_targets(State(state): State<AppState>) -> ApiResult<Vec<PromotionTarget>> {
+/// Every promotion target.
+#[utoipa::path(
+    get,
+    path = "/api/v1/targets",
+    tag = "promotions",
+    responses((status = 200, description = "the targets", body = Vec<Object>))
+)]
+pub async fn list_targets(State(state): State<AppState>) -> ApiResult<Vec<PromotionTarget>> {
     Ok(Json(state.store.targets().await?))
 }
 
@@ -292,7 +350,21 @@ fn require_admin(user: &Principal) -> Result<Viewer, ApiError> {
     Ok(viewer)
 }
 
-async fn put_target(
+/// Adds or changes a target (admins).
+#[utoipa::path(
+    put,
+    path = "/api/v1/targets/{name}",
+    tag = "promotions",
+    params(("name" = String, Path, description = "the target stream")),
+    request_body = TargetBody,
+    responses(
+        (status = 200, description = "saved", body = Object),
+        (status = 401, description = "not signed in", body = ErrorBody),
+        (status = 403, description = "not an admin", body = ErrorBody),
+        (status = 422, description = "not a valid target", body = ErrorBody),
+    )
+)]
+pub async fn put_target(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
     Write { user, body }: Write<TargetBody>,
@@ -318,7 +390,19 @@ async fn put_target(
     Ok(Json(target))
 }
 
-async fn delete_target(
+/// Removes a target (admins); its promotions stay.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/targets/{name}",
+    tag = "promotions",
+    params(("name" = String, Path, description = "the target stream")),
+    responses(
+        (status = 204, description = "removed"),
+        (status = 403, description = "not an admin", body = ErrorBody),
+        (status = 404, description = "no such target", body = ErrorBody),
+    )
+)]
+pub async fn delete_target(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
     Writer(user): Writer,
