@@ -511,7 +511,7 @@ struct PromoteForm {
     target: String,
 }
 
-/// A promotion route as the promotion handlers use the pieces: [`Write`] then
+/// A write route (JSON and form) built from the pieces the promotion handlers use: [`Write`] then
 /// [`require_promoter`], behind the real middleware.
 fn with_promote_route(state: AppState) -> Router {
     async fn promote(
@@ -521,7 +521,7 @@ fn with_promote_route(state: AppState) -> Router {
         Ok((StatusCode::ACCEPTED, format!("{} promotes", user.name)).into_response())
     }
     Router::new()
-        .route("/api/v1/promotions", post(promote))
+        .route("/api/v1/test/writes", post(promote))
         .route("/releases/{tag}/promote", post(promote))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -580,7 +580,7 @@ async fn writes_need_a_user_the_csrf_token_the_same_site_and_the_target() {
     // anonymous: 401 for the API, the sign-in page for a browser
     let answer = send(
         &app,
-        Request::post("/api/v1/promotions")
+        Request::post("/api/v1/test/writes")
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(r#"{"target": "4-scos-next"}"#))
             .expect("request"),
@@ -622,7 +622,7 @@ async fn writes_need_a_user_the_csrf_token_the_same_site_and_the_target() {
     assert!(answer.body.contains("wrong csrf token"));
     let answer = send(
         &app,
-        Request::post("/api/v1/promotions")
+        Request::post("/api/v1/test/writes")
             .header(header::COOKIE, &cookie)
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(r#"{"target": "4-scos-next"}"#))
@@ -633,7 +633,7 @@ async fn writes_need_a_user_the_csrf_token_the_same_site_and_the_target() {
     assert!(answer.detail().starts_with("missing csrf token"));
     let answer = send(
         &app,
-        Request::post("/api/v1/promotions")
+        Request::post("/api/v1/test/writes")
             .header(header::COOKIE, &cookie)
             .header("x-csrf-token", &csrf)
             .header(header::CONTENT_TYPE, "application/json")
