@@ -195,6 +195,17 @@ async fn run_all(worker: &PromotionWorker) {
     while worker.run_next(&mut stopped).await.expect("worker") {}
 }
 
+/// Every promotion's id, state, name and published digest.
+async fn outcomes(store: &Store) -> Vec<(i64, String, String, Option<String>)> {
+    store
+        .promotions(None, 10)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|r| (r.id, r.state, r.name, r.result_digest))
+        .collect()
+}
+
 async fn promotion_story(store: Store) {
     let w = world(&store).await;
     let (promotions, worker) = promotions(&store, &w);
@@ -374,35 +385,9 @@ async fn promotion_story(store: Store) {
     );
 
     // the log rebuilds the same promotions
-    let before: Vec<_> = store
-        .promotions(None, 10)
-        .await
-        .expect("list")
-        .iter()
-        .map(|r| {
-            (
-                r.id,
-                r.state.clone(),
-                r.name.clone(),
-                r.result_digest.clone(),
-            )
-        })
-        .collect();
+    let before = outcomes(&store).await;
     server::events::reproject(&store).await.expect("reproject");
-    let after: Vec<_> = store
-        .promotions(None, 10)
-        .await
-        .expect("list")
-        .iter()
-        .map(|r| {
-            (
-                r.id,
-                r.state.clone(),
-                r.name.clone(),
-                r.result_digest.clone(),
-            )
-        })
-        .collect();
+    let after = outcomes(&store).await;
     assert_eq!(before, after);
     assert_eq!(before.len(), 3);
     assert!(store
@@ -486,6 +471,25 @@ async fn the_api_promotes_for_maintainers_with_tokens_only() {
     state.promotions = Some(promotions);
     let app = server::router(state);
     let body = serde_json::json!({"target": TARGET, "stream": STREAM, "release": GOOD});
+
+    // the release's payload components are in the public API
+    let (status, text) = send(
+        &app,
+        Request::get(format!("/api/v1/releases/{GOOD}?stream={STREAM}"))
+            .header(header::HOST, "streamgate.test")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let release: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(release["payload"]["state"], "read", "{text}");
+    let components = release["payload"]["components"].as_array().expect("list");
+    assert_eq!(components.len(), 4);
+    assert!(components.iter().all(|c| c["provenance"] == "okd"
+        && c["digest"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("sha256:"))));
 
     let (status, text) = send(&app, post_json("/api/v1/promotions", None, body.clone())).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{text}");

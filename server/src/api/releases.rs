@@ -242,6 +242,95 @@ pub struct Release {
     pub previous: Option<String>,
     /// The next release of the same stream.
     pub next: Option<String>,
+    /// The payload image and its components, or why they are not known.
+    pub payload: Payload,
+}
+
+/// A release's payload as read from its registry.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Payload {
+    /// `read`, `not_read` (not yet) or `failed`.
+    #[schema(example = "read")]
+    pub state: String,
+    /// The payload's digest, once read.
+    pub digest: Option<String>,
+    /// Why the read failed.
+    pub failure: Option<String>,
+    /// Its component images, by name.
+    pub components: Vec<PayloadComponent>,
+}
+
+/// One component image of a payload, with where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PayloadComponent {
+    /// Component (payload tag) name.
+    pub name: String,
+    /// Image pull spec.
+    pub image: String,
+    /// Image digest.
+    pub digest: String,
+    /// Source repository URL (may be empty).
+    pub source: String,
+    /// Source commit (may be empty).
+    pub commit: String,
+    /// `mirrored` (the same digest was in an OCP CI payload), `okd` (built for OKD) or `os`
+    /// (the machine OS).
+    #[schema(example = "mirrored")]
+    pub provenance: String,
+    /// For `mirrored`: the first OCP CI release that carried the image.
+    pub mirrored_from: Option<String>,
+    /// For `os`: the machine OS version.
+    pub os_version: Option<String>,
+    /// Whether the image differs from the previous release of the stream (unknown when that
+    /// payload was not read).
+    pub changed: Option<bool>,
+}
+
+impl From<app::model::PayloadView> for Payload {
+    fn from(view: app::model::PayloadView) -> Self {
+        use app::model::{PayloadView, Provenance};
+        match view {
+            PayloadView::NotRead => Payload {
+                state: "not_read".into(),
+                digest: None,
+                failure: None,
+                components: Vec::new(),
+            },
+            PayloadView::Failed { message, .. } => Payload {
+                state: "failed".into(),
+                digest: None,
+                failure: Some(message),
+                components: Vec::new(),
+            },
+            PayloadView::Read {
+                digest, components, ..
+            } => Payload {
+                state: "read".into(),
+                digest: Some(digest),
+                failure: None,
+                components: components
+                    .into_iter()
+                    .map(|c| PayloadComponent {
+                        provenance: c.provenance.kind().as_str().to_string(),
+                        mirrored_from: match &c.provenance {
+                            Provenance::Mirrored { release, .. } => Some(release.clone()),
+                            _ => None,
+                        },
+                        os_version: match &c.provenance {
+                            Provenance::MachineOs { version } => version.clone(),
+                            _ => None,
+                        },
+                        name: c.name,
+                        image: c.image,
+                        digest: c.digest,
+                        source: c.source,
+                        commit: c.commit,
+                        changed: c.changed,
+                    })
+                    .collect(),
+            },
+        }
+    }
 }
 
 impl From<app::model::ReleaseDetail> for Release {
@@ -273,6 +362,7 @@ impl From<app::model::ReleaseDetail> for Release {
             also_in: d.also_in,
             previous: d.neighbours.0,
             next: d.neighbours.1,
+            payload: Payload::from(d.payload),
         }
     }
 }
