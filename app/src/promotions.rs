@@ -257,7 +257,7 @@ fn ProgressBar(progress: PromotionProgress) -> impl IntoView {
             <progress max="100" value=pct.to_string() aria-label="Copy progress">{format!("{pct}%")}</progress>
             <span>
                 {format!(
-                    "{pct}% · images {}/{} · blobs {}/{} ({} mounted, {} already there) · {} of {}",
+                    "{pct}% · images {}/{} · blobs {}/{} ({} mounted, {} already there) · {} copied of {}",
                     progress.images_done,
                     progress.images_total,
                     progress.blobs_done,

@@ -199,12 +199,13 @@ pub struct PromotionProgress {
 }
 
 impl PromotionProgress {
-    /// Done, in per cent of bytes (of blobs when sizes are unknown).
+    /// Done, in per cent of blobs handled (copied, mounted or found present); of images
+    /// before the blobs are counted.
     pub fn percent(&self) -> u32 {
-        let (done, total) = if self.bytes_total > 0 {
-            (self.bytes_done, self.bytes_total)
-        } else {
+        let (done, total) = if self.blobs_total > 0 {
             (self.blobs_done, self.blobs_total)
+        } else {
+            (self.images_done, self.images_total)
         };
         if total == 0 {
             return 0;
@@ -310,21 +311,24 @@ mod tests {
     }
 
     #[test]
-    fn progress_counts_bytes_and_never_passes_100() {
+    fn progress_counts_blobs_mounted_ones_too_and_never_passes_100() {
         let mut p = PromotionProgress {
+            blobs_total: 4,
+            blobs_done: 1,
             bytes_total: 400,
-            bytes_done: 100,
+            bytes_done: 0,
+            blobs_mounted: 1,
             ..Default::default()
         };
         assert_eq!(p.percent(), 25);
-        p.bytes_done = 500;
+        p.blobs_done = 5;
         assert_eq!(p.percent(), 100);
-        let blobs = PromotionProgress {
-            blobs_total: 3,
-            blobs_done: 1,
+        let images = PromotionProgress {
+            images_total: 3,
+            images_done: 1,
             ..Default::default()
         };
-        assert_eq!(blobs.percent(), 33);
+        assert_eq!(images.percent(), 33);
         assert_eq!(PromotionProgress::default().percent(), 0);
     }
 }
