@@ -125,15 +125,16 @@ pub async fn target(cmd: TargetCommand) -> Result<(), ServeError> {
     match cmd {
         TargetCommand::Set(args) => {
             let store = open(&args.db.database_url).await?;
-            let target = app::model::promotion::PromotionTarget {
-                name: args.name.trim().to_string(),
-                source_stream: args.source_stream.trim().to_string(),
-                content_repo: args.content_repo.trim().to_string(),
-                release_repo: args.release_repo.trim().to_string(),
-                name_template: args.name_template.trim().to_string(),
-                webhook_url: args.webhook_url.filter(|u| !u.trim().is_empty()),
-            };
-            crate::api::promotions::validate_target(&target).map_err(ServeError::Target)?;
+            let target =
+                crate::api::promotions::checked_target(app::model::promotion::PromotionTarget {
+                    name: args.name,
+                    source_stream: args.source_stream,
+                    content_repo: args.content_repo,
+                    release_repo: args.release_repo,
+                    name_template: args.name_template,
+                    webhook_url: args.webhook_url,
+                })
+                .map_err(ServeError::Target)?;
             store.upsert_target(&target, chrono::Utc::now()).await?;
             println!(
                 "target {}: releases of {} to {} (images to {}, named {})",

@@ -4,7 +4,6 @@
 //! by admins.
 
 use app::model::promotion::{Promotion, PromotionPlan, PromotionTarget};
-use app::viewer::Viewer;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +14,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiError, ApiPath, ApiQuery, ApiResult, ErrorBody};
 use crate::auth::extract::{Write, Writer};
-use crate::auth::Principal;
 use crate::promote::plan::validate_template;
 use crate::promote::request::PromotionRequest;
 use crate::promote::Promotions;
@@ -235,12 +233,7 @@ pub async fn create_promotion(
             return Err(ApiError::BadRequest(format!("{field} is required")));
         }
     }
-    if !viewer.may_promote(&req.target) {
-        return Err(ApiError::Forbidden(format!(
-            "{} may not promote to {}",
-            viewer.name, req.target
-        )));
-    }
+    crate::auth::require_promoter(&user, &req.target)?;
     if body.dry_run {
         let plan = promotions
             .planner
@@ -298,8 +291,26 @@ pub struct TargetBody {
     pub webhook_url: Option<String>,
 }
 
+/// A target as typed (API, form or command line) made ready to store: fields trimmed, an
+/// empty webhook URL dropped, and checked; the error says what is wrong.
+pub fn checked_target(t: PromotionTarget) -> Result<PromotionTarget, String> {
+    let target = PromotionTarget {
+        name: t.name.trim().to_string(),
+        source_stream: t.source_stream.trim().to_string(),
+        content_repo: t.content_repo.trim().to_string(),
+        release_repo: t.release_repo.trim().to_string(),
+        name_template: t.name_template.trim().to_string(),
+        webhook_url: t
+            .webhook_url
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty()),
+    };
+    validate_target(&target)?;
+    Ok(target)
+}
+
 /// Checks a target before it is stored; the message says what is wrong.
-pub fn validate_target(t: &PromotionTarget) -> Result<(), String> {
+fn validate_target(t: &PromotionTarget) -> Result<(), String> {
     let name_ok = !t.name.is_empty()
         && t.name.len() <= 100
         && t.name
@@ -339,17 +350,6 @@ pub fn validate_target(t: &PromotionTarget) -> Result<(), String> {
     Ok(())
 }
 
-fn require_admin(user: &Principal) -> Result<Viewer, ApiError> {
-    let viewer = user.viewer();
-    if !viewer.is_admin() {
-        return Err(ApiError::Forbidden(format!(
-            "{} is not an admin; only admins manage promotion targets",
-            viewer.name
-        )));
-    }
-    Ok(viewer)
-}
-
 /// Adds or changes a target (admins).
 #[utoipa::path(
     put,
@@ -369,24 +369,21 @@ pub async fn put_target(
     ApiPath(name): ApiPath<String>,
     Write { user, body }: Write<TargetBody>,
 ) -> ApiResult<PromotionTarget> {
-    let viewer = require_admin(&user)?;
-    let target = PromotionTarget {
+    crate::auth::require_admin(&user)?;
+    let target = checked_target(PromotionTarget {
         name,
-        source_stream: body.source_stream.trim().to_string(),
-        content_repo: body.content_repo.trim().to_string(),
-        release_repo: body.release_repo.trim().to_string(),
-        name_template: body.name_template.trim().to_string(),
-        webhook_url: body
-            .webhook_url
-            .map(|u| u.trim().to_string())
-            .filter(|u| !u.is_empty()),
-    };
-    validate_target(&target).map_err(ApiError::Unprocessable)?;
+        source_stream: body.source_stream,
+        content_repo: body.content_repo,
+        release_repo: body.release_repo,
+        name_template: body.name_template,
+        webhook_url: body.webhook_url,
+    })
+    .map_err(ApiError::Unprocessable)?;
     state
         .store
         .upsert_target(&target, chrono::Utc::now())
         .await?;
-    tracing::info!(target = %target.name, by = %viewer.name, "promotion target saved");
+    tracing::info!(target = %target.name, by = %user.name, "promotion target saved");
     Ok(Json(target))
 }
 
@@ -407,8 +404,8 @@ pub async fn delete_target(
     ApiPath(name): ApiPath<String>,
     Writer(user): Writer,
 ) -> Result<StatusCode, ApiError> {
-    let viewer = require_admin(&user)?;
+    crate::auth::require_admin(&user)?;
     state.store.delete_target(&name).await?;
-    tracing::info!(target = %name, by = %viewer.name, "promotion target removed");
+    tracing::info!(target = %name, by = %user.name, "promotion target removed");
     Ok(StatusCode::NO_CONTENT)
 }

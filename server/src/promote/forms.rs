@@ -5,7 +5,6 @@
 //! refusal.
 
 use app::model::promotion::PromotionTarget;
-use app::viewer::Viewer;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,8 +14,9 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::Deserialize;
 
 use super::request::PromotionRequest;
-use crate::api::promotions::validate_target;
+use crate::api::promotions::checked_target;
 use crate::auth::extract::{NoFields, Write};
+use crate::auth::require_admin;
 use crate::AppState;
 
 /// The form routes.
@@ -109,41 +109,29 @@ pub struct TargetForm {
     pub webhook_url: String,
 }
 
-/// The refusal of a user who is not an admin.
-fn not_admin(viewer: &Viewer) -> Option<Response> {
-    (!viewer.is_admin()).then(|| {
-        refuse(
-            StatusCode::FORBIDDEN,
-            format!(
-                "{} is not an admin; only admins manage promotion targets",
-                viewer.name
-            ),
-        )
-    })
-}
-
 async fn save_target(
     State(state): State<AppState>,
     Write { user, body: form }: Write<TargetForm>,
 ) -> Response {
-    let viewer = user.viewer();
-    if let Some(refusal) = not_admin(&viewer) {
-        return refusal;
+    if let Err(e) = require_admin(&user) {
+        return refuse(StatusCode::FORBIDDEN, e.to_string());
     }
-    let target = PromotionTarget {
-        name: form.name.trim().to_string(),
-        source_stream: form.source_stream.trim().to_string(),
-        content_repo: form.content_repo.trim().to_string(),
-        release_repo: form.release_repo.trim().to_string(),
-        name_template: form.name_template.trim().to_string(),
-        webhook_url: Some(form.webhook_url.trim().to_string()).filter(|u| !u.is_empty()),
+    let target = match checked_target(PromotionTarget {
+        name: form.name,
+        source_stream: form.source_stream,
+        content_repo: form.content_repo,
+        release_repo: form.release_repo,
+        name_template: form.name_template,
+        webhook_url: Some(form.webhook_url),
+    }) {
+        Ok(target) => target,
+        Err(reason) => {
+            return Redirect::to(&format!("/admin/targets?error={}", q(&reason))).into_response()
+        }
     };
-    if let Err(reason) = validate_target(&target) {
-        return Redirect::to(&format!("/admin/targets?error={}", q(&reason))).into_response();
-    }
     match state.store.upsert_target(&target, chrono::Utc::now()).await {
         Ok(()) => {
-            tracing::info!(target = %target.name, by = %viewer.name, "promotion target saved");
+            tracing::info!(target = %target.name, by = %user.name, "promotion target saved");
             Redirect::to(&format!("/admin/targets?saved={}", q(&target.name))).into_response()
         }
         Err(e) => {
@@ -161,13 +149,12 @@ async fn remove_target(
     Path(name): Path<String>,
     Write { user, .. }: Write<NoFields>,
 ) -> Response {
-    let viewer = user.viewer();
-    if let Some(refusal) = not_admin(&viewer) {
-        return refusal;
+    if let Err(e) = require_admin(&user) {
+        return refuse(StatusCode::FORBIDDEN, e.to_string());
     }
     match state.store.delete_target(&name).await {
         Ok(()) => {
-            tracing::info!(target = %name, by = %viewer.name, "promotion target removed");
+            tracing::info!(target = %name, by = %user.name, "promotion target removed");
             Redirect::to(&format!("/admin/targets?removed={}", q(&name))).into_response()
         }
         Err(crate::store::StoreError::NotFound(what)) => {

@@ -312,19 +312,6 @@ impl PromotionWorker {
     }
 }
 
-impl StateChange {
-    /// A plain move to `state`.
-    pub fn to(state: PromotionState) -> StateChange {
-        StateChange {
-            state,
-            detail: String::new(),
-            result_digest: None,
-            result_pull_spec: None,
-            progress: None,
-        }
-    }
-}
-
 fn to_model(progress: &Progress) -> PromotionProgress {
     let s = progress.snapshot();
     PromotionProgress {

@@ -161,6 +161,19 @@ pub struct StateChange {
     pub progress: Option<PromotionProgress>,
 }
 
+impl StateChange {
+    /// A plain move to `state`.
+    pub fn to(state: PromotionState) -> StateChange {
+        StateChange {
+            state,
+            detail: String::new(),
+            result_digest: None,
+            result_pull_spec: None,
+            progress: None,
+        }
+    }
+}
+
 impl Tx {
     /// Stores a requested promotion under `id` (its event's id).
     pub async fn insert_promotion(
