@@ -14,13 +14,15 @@
 mod gpg;
 #[path = "support/payloads.rs"]
 mod payloads;
+#[path = "support/promotion.rs"]
+mod promotion;
 #[path = "support/registry.rs"]
 mod registry;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::model::promotion::{PromotionState, PromotionTarget, SignatureStatus};
+use app::model::promotion::{PromotionState, SignatureStatus};
 use app::viewer::{Role, SignedInWith, Viewer};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -32,9 +34,8 @@ use payloads::{
     release_metadata, sqlite, OKD_COMPONENTS,
 };
 use registry::{Pusher, Registry};
-use server::auth::secret::new_api_token;
-use server::events::{ingest, RC_RELEASE, RC_TAGS};
-use server::ingest::payload::{Limits, PayloadRequest};
+use server::events::{ingest, RC_TAGS};
+use server::ingest::payload::Limits;
 use server::ingest::release_controller::PollRegistry;
 use server::promote::copy::{Copier, CopyConfig};
 use server::promote::notify::Notifier;
@@ -42,8 +43,6 @@ use server::promote::plan::Planner;
 use server::promote::request::PromotionRequest;
 use server::promote::worker::{PromotionWorker, WorkerConfig};
 use server::promote::{PromoteError, Promotions};
-use server::store::auth::{NewApiToken, NewUser};
-use server::store::events::NewEvent;
 use server::store::Store;
 use server::AppState;
 use tokio::sync::{watch, Notify};
@@ -72,7 +71,6 @@ async fn world(store: &Store) -> World {
     let components: Vec<_> = pushed.iter().map(|(s, d)| (*s, d)).collect();
     let references = image_references(GOOD, &format!("{host}/{content}"), &components);
     let layers = payload_layers(&base, &references, Some(&release_metadata(GOOD, &[])));
-    let mut tags = Vec::new();
     for tag in [GOOD, BAD] {
         p.image(
             "origin/release-scos",
@@ -82,68 +80,18 @@ async fn world(store: &Store) -> World {
             false,
         )
         .await;
-        tags.push(serde_json::json!({"name": tag, "phase": "Accepted",
-            "pullSpec": format!("{host}/origin/release-scos:{tag}"), "downloadURL": ""}));
     }
-    ingest(
+    let spec = |tag: &str| format!("{host}/origin/release-scos:{tag}");
+    let (good, bad) = (spec(GOOD), spec(BAD));
+    promotion::record_releases(
         store,
-        event(
-            RC_TAGS,
-            STREAM,
-            serde_json::json!({"name": STREAM, "tags": tags}),
-        ),
+        &registry,
+        STREAM,
+        &[(GOOD, &good, "Succeeded"), (BAD, &bad, "Failed")],
     )
-    .await
-    .expect("tags");
-    for (tag, aws) in [(GOOD, "Succeeded"), (BAD, "Failed")] {
-        ingest(
-            store,
-            event(
-                RC_RELEASE,
-                &format!("{STREAM}/{tag}"),
-                serde_json::json!({"name": tag, "phase": "Accepted", "results": {"blockingJobs": {
-                    "aws": {"state": aws, "url": "https://prow.ci.openshift.org/view/gs/aws"}}}}),
-            ),
-        )
-        .await
-        .expect("details");
-        reader(&registry, Limits::default())
-            .read_into(
-                store,
-                &PayloadRequest {
-                    pull_spec: format!("{host}/origin/release-scos:{tag}"),
-                    release: Some((STREAM.to_string(), tag.to_string())),
-                },
-            )
-            .await
-            .expect("payload read");
-    }
-    store
-        .upsert_target(
-            &PromotionTarget {
-                name: TARGET.into(),
-                source_stream: STREAM.into(),
-                content_repo: format!("{host}/okd/scos-content"),
-                release_repo: format!("{host}/okd/scos-release"),
-                name_template: "{version}-okd-scos.ec.{n}".into(),
-                webhook_url: None,
-            },
-            Utc::now(),
-        )
-        .await
-        .expect("target");
+    .await;
+    promotion::add_target(store, TARGET, STREAM, &host).await;
     World { registry }
-}
-
-fn event(kind: &str, subject: &str, payload: serde_json::Value) -> NewEvent {
-    NewEvent {
-        source: "origin".into(),
-        kind: kind.into(),
-        subject: subject.into(),
-        payload: payload.to_string(),
-        received_at: Utc::now(),
-        external_id: None,
-    }
 }
 
 fn copier(w: &World) -> Copier {
@@ -342,7 +290,7 @@ async fn promotion_story(store: Store) {
     assert_eq!(promoted[0].phase, "Accepted");
     ingest(
         &store,
-        event(
+        promotion::event(
             RC_TAGS,
             TARGET,
             serde_json::json!({"name": TARGET, "tags": []}),
@@ -408,32 +356,6 @@ async fn promotion_story_on_postgres() {
     promotion_story(postgres().await).await;
 }
 
-async fn add_user(store: &Store, name: &str, role: Role, targets: Option<&[&str]>) -> String {
-    let user = store
-        .create_user(&NewUser {
-            name: name.into(),
-            password_hash: None,
-            role,
-            targets: targets.map(|t| t.iter().map(|s| s.to_string()).collect()),
-            proxy_csrf: server::auth::secret::random_secret(),
-            created_at: Utc::now(),
-        })
-        .await
-        .expect("user");
-    let token = new_api_token();
-    store
-        .create_api_token(&NewApiToken {
-            user_id: user.id,
-            name: "ci".into(),
-            token_hash: token.hash.clone(),
-            prefix: token.prefix.clone(),
-            created_at: Utc::now(),
-        })
-        .await
-        .expect("token");
-    token.token
-}
-
 async fn send(app: &axum::Router, request: Request<Body>) -> (StatusCode, String) {
     let response = app.clone().oneshot(request).await.expect("response");
     let status = response.status();
@@ -461,8 +383,9 @@ async fn the_api_promotes_for_maintainers_with_tokens_only() {
     let (store, _dir) = sqlite().await;
     let w = world(&store).await;
     let (promotions, worker) = promotions(&store, &w);
-    let mia = add_user(&store, "mia", Role::Maintainer, None).await;
-    let lu = add_user(&store, "lu", Role::Maintainer, Some(&["4-scos-stable"])).await;
+    let mia = promotion::user_with_token(&store, "mia", Role::Maintainer, None).await;
+    let lu =
+        promotion::user_with_token(&store, "lu", Role::Maintainer, Some(&["4-scos-stable"])).await;
     let leptos = LeptosOptions::builder()
         .output_name("streamgate")
         .site_root("target/site")

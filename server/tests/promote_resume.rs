@@ -10,24 +10,20 @@
 
 #[path = "support/payloads.rs"]
 mod payloads;
+#[path = "support/promotion.rs"]
+mod promotion;
 #[path = "support/registry.rs"]
 mod registry;
 
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use app::model::promotion::PromotionTarget;
 use app::viewer::Role;
-use chrono::Utc;
 use payloads::{
     image_references, payload_config, payload_layers, reader, release_metadata, spec, Spec,
 };
 use registry::{Layer, Pusher, Registry};
-use server::auth::secret::{new_api_token, random_secret};
-use server::events::{ingest, RC_RELEASE, RC_TAGS};
-use server::ingest::payload::{Limits, PayloadRequest};
-use server::store::auth::{NewApiToken, NewUser};
-use server::store::events::NewEvent;
+use server::ingest::payload::Limits;
 use server::store::Store;
 
 const STREAM: &str = "4.21.0-0.okd-scos";
@@ -35,17 +31,6 @@ const RELEASE: &str = "4.21.0-0.okd-scos-2026-11-20-010203";
 /// Component images, each with an incompressible layer of [`LAYER`] bytes.
 const IMAGES: usize = 60;
 const LAYER: usize = 2 << 20;
-
-fn event(kind: &str, subject: &str, payload: serde_json::Value) -> NewEvent {
-    NewEvent {
-        source: "origin".into(),
-        kind: kind.into(),
-        subject: subject.into(),
-        payload: payload.to_string(),
-        received_at: Utc::now(),
-        external_id: None,
-    }
-}
 
 /// Pseudo-random bytes (xorshift): a layer that does not compress.
 fn noise(seed: u64, len: usize) -> Vec<u8> {
@@ -186,75 +171,16 @@ async fn a_promotion_resumes_after_its_server_is_killed_mid_copy() {
     )
     .await;
     let pull_spec = format!("{host}/origin/release-scos:{RELEASE}");
-    ingest(
+    promotion::record_releases(
         &store,
-        event(
-            RC_TAGS,
-            STREAM,
-            serde_json::json!({"name": STREAM, "tags": [{"name": RELEASE, "phase": "Accepted",
-                "pullSpec": pull_spec, "downloadURL": ""}]}),
-        ),
+        &source,
+        STREAM,
+        &[(RELEASE, &pull_spec, "Succeeded")],
     )
-    .await
-    .expect("tags");
-    ingest(
-        &store,
-        event(
-            RC_RELEASE,
-            &format!("{STREAM}/{RELEASE}"),
-            serde_json::json!({"name": RELEASE, "phase": "Accepted", "results": {"blockingJobs": {
-                "aws": {"state": "Succeeded", "url": "https://prow.ci.openshift.org/view/gs/aws"}}}}),
-        ),
-    )
-    .await
-    .expect("details");
-    reader(&source, Limits::default())
-        .read_into(
-            &store,
-            &PayloadRequest {
-                pull_spec: pull_spec.clone(),
-                release: Some((STREAM.into(), RELEASE.into())),
-            },
-        )
-        .await
-        .expect("payload read");
+    .await;
     let mirror = target.host().to_string();
-    store
-        .upsert_target(
-            &PromotionTarget {
-                name: "4-scos-next".into(),
-                source_stream: STREAM.into(),
-                content_repo: format!("{mirror}/okd/scos-content"),
-                release_repo: format!("{mirror}/okd/scos-release"),
-                name_template: "{version}-okd-scos.ec.{n}".into(),
-                webhook_url: None,
-            },
-            Utc::now(),
-        )
-        .await
-        .expect("target");
-    let user = store
-        .create_user(&NewUser {
-            name: "mia".into(),
-            password_hash: None,
-            role: Role::Maintainer,
-            targets: None,
-            proxy_csrf: random_secret(),
-            created_at: Utc::now(),
-        })
-        .await
-        .expect("user");
-    let token = new_api_token();
-    store
-        .create_api_token(&NewApiToken {
-            user_id: user.id,
-            name: "pipeline".into(),
-            token_hash: token.hash.clone(),
-            prefix: token.prefix.clone(),
-            created_at: Utc::now(),
-        })
-        .await
-        .expect("token");
+    promotion::add_target(&store, "4-scos-next", STREAM, &mirror).await;
+    let token = promotion::user_with_token(&store, "mia", Role::Maintainer, None).await;
     store.close().await;
 
     // request it, and kill the server as soon as it copies
@@ -263,7 +189,7 @@ async fn a_promotion_resumes_after_its_server_is_killed_mid_copy() {
     first.ready().await;
     let created: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/api/v1/promotions", first.url))
-        .bearer_auth(&token.token)
+        .bearer_auth(&token)
         .json(&serde_json::json!({"target": "4-scos-next", "stream": STREAM, "release": RELEASE}))
         .send()
         .await
