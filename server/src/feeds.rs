@@ -17,7 +17,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, SecondsFormat, Utc};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 use serde::Deserialize;
@@ -36,23 +35,12 @@ pub const ATOM: &str = "application/atom+xml; charset=utf-8";
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
 
 /// Characters left as they are in a path segment or query value: RFC 3986's unreserved set.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
 /// The feed routes, with caching and CORS.
 pub fn router() -> Router<AppState> {
     cache::public_reads(Router::new().route(
         "/streams/{stream}/feed.atom",
         get(stream_feed).fallback(method_not_allowed),
     ))
-}
-
-/// `name` percent-encoded for use as one path segment or query value.
-pub fn path_segment(name: &str) -> String {
-    utf8_percent_encode(name, SEGMENT).to_string()
 }
 
 /// Which releases the feed lists.
@@ -186,7 +174,7 @@ fn link(w: &mut W, rel: &str, media_type: &str, href: &str) -> std::io::Result<(
 
 impl Feed<'_> {
     fn render(&self) -> std::io::Result<String> {
-        let stream = path_segment(self.stream);
+        let stream = crate::percent::encode(self.stream);
         let self_url = format!(
             "{}/streams/{stream}/feed.atom{}",
             self.base,
@@ -233,7 +221,7 @@ impl Feed<'_> {
         let url = format!(
             "{}/releases/{}?stream={stream}",
             self.base,
-            path_segment(&r.name)
+            crate::percent::encode(&r.name)
         );
         let phase = app::model::Phase::parse(&r.phase).as_str();
         let gates = if r.blocking_total == 0 {

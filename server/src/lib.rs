@@ -13,6 +13,7 @@ pub mod events;
 pub mod feeds;
 pub mod health;
 pub mod ingest;
+pub mod percent;
 pub mod promote;
 pub mod provenance;
 pub mod replay;

@@ -762,7 +762,7 @@ async fn hostile_names_cannot_break_the_feed_or_the_api() {
     .expect("release");
     tx.commit().await.expect("commit");
 
-    let encoded = server::feeds::path_segment(stream);
+    let encoded = server::percent::encode(stream);
     let a = get(&f.app, &format!("/streams/{encoded}/feed.atom")).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     let (entries, titles) = well_formed(&a.body);
@@ -778,7 +778,7 @@ async fn hostile_names_cannot_break_the_feed_or_the_api() {
         &f.app,
         &format!(
             "/api/v1/releases/{}?stream={encoded}",
-            server::feeds::path_segment(name)
+            server::percent::encode(name)
         ),
     )
     .await;

@@ -106,7 +106,7 @@ pub struct Stream {
 
 impl From<model::StreamSummary> for Stream {
     fn from(s: model::StreamSummary) -> Self {
-        let path = crate::feeds::path_segment(&s.name);
+        let path = crate::percent::encode(&s.name);
         Stream {
             links: StreamLinks {
                 self_: format!("{}/streams/{path}", super::PREFIX),

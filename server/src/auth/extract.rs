@@ -106,8 +106,8 @@ impl IntoResponse for Refusal {
             AuthError::Unauthenticated(detail) => {
                 let to = format!(
                     "/sign-in?next={}&error={}",
-                    super::routes::encode(&next),
-                    super::routes::encode(detail)
+                    crate::percent::encode(&next),
+                    crate::percent::encode(detail)
                 );
                 Redirect::to(&to).into_response()
             }

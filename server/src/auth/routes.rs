@@ -5,13 +5,13 @@
 //! Mistakes in what was typed go back to the page as `?error=`; permission refusals are
 //! 401/403 pages, too many sign-in attempts 429 with `Retry-After`.
 
+use crate::percent::encode;
 use app::viewer::{Role, SignedInWith};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Uri};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::{Form, Router};
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::Deserialize;
 
 use super::extract::{check_same_origin, NoFields, Refusal};
@@ -30,11 +30,6 @@ pub fn router() -> Router<AppState> {
         .route("/account/tokens/{id}/revoke", post(revoke_token))
         .route("/admin/users", post(create_user))
         .route("/admin/users/{name}", post(change_user))
-}
-
-/// Percent-encodes `s` for a query string.
-pub fn encode(s: &str) -> String {
-    utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
 }
 
 /// `next` if it is a path on this site, else `/`: never an absolute or protocol-relative

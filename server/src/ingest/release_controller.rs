@@ -311,7 +311,7 @@ impl Poller {
             .get(
                 &format!(
                     "/api/v1/releasestream/{}/tags",
-                    crate::feeds::path_segment(stream)
+                    crate::percent::encode(stream)
                 ),
                 report,
             )
@@ -334,8 +334,8 @@ impl Poller {
             }
             let path = format!(
                 "/api/v1/releasestream/{}/release/{}",
-                crate::feeds::path_segment(stream),
-                crate::feeds::path_segment(&tag.name)
+                crate::percent::encode(stream),
+                crate::percent::encode(&tag.name)
             );
             match self.get(&path, report).await {
                 Ok(body) => {
@@ -484,14 +484,5 @@ mod tests {
         assert!(c.wants("4.21.0-0.okd-scos"));
         assert!(!c.wants("4.14.0-0.okd"));
         assert!(!c.wants("4.21.0-0.ci"));
-    }
-
-    #[test]
-    fn encodes_path_segments() {
-        assert_eq!(
-            crate::feeds::path_segment("4.21.0-0.okd-scos"),
-            "4.21.0-0.okd-scos"
-        );
-        assert_eq!(crate::feeds::path_segment("a/b c"), "a%2Fb%20c");
     }
 }

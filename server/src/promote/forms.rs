@@ -4,13 +4,13 @@
 //! token ([`Write`]), and answers with a redirect to the page that shows the result or the
 //! refusal.
 
+use crate::percent::encode as q;
 use app::model::promotion::PromotionTarget;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::Router;
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::Deserialize;
 
 use super::request::PromotionRequest;
@@ -25,10 +25,6 @@ pub fn router() -> Router<AppState> {
         .route("/promotions", post(confirm_promotion))
         .route("/admin/targets", post(save_target))
         .route("/admin/targets/{name}/delete", post(remove_target))
-}
-
-fn q(s: &str) -> String {
-    utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
 }
 
 fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
