@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::model::BadgePage;
-use crate::widgets::ErrorView;
+use crate::widgets::{encode, ErrorView};
 
 /// Styles shields.io names, offered on the page.
 const STYLES: [&str; 3] = ["flat", "flat-square", "for-the-badge"];
@@ -28,18 +28,6 @@ pub fn BadgesPage() -> impl IntoView {
             })}
         </Suspense>
     }
-}
-
-fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[component]

@@ -13,6 +13,7 @@ pub mod badges;
 pub mod compare;
 pub mod components;
 pub mod error;
+pub mod live;
 pub mod model;
 pub mod promotions;
 pub mod release;
@@ -49,6 +50,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    live::provide_live_status();
     view! {
         <Stylesheet id="leptos" href="/pkg/streamgate.css" />
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
@@ -89,6 +91,7 @@ pub fn App() -> impl IntoView {
             </main>
             <footer class="bottom">
                 <span>"Streamgate · data from the OKD and OCP release-controllers"</span>
+                <live::LiveIndicator />
             </footer>
         </Router>
     }

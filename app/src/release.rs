@@ -9,6 +9,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{CommitLink, DigestCell, ProvenanceLabel};
 use crate::error::AppError;
+use crate::live::{use_live, LiveScope};
 use crate::model::{
     ChangedImage, Changelog, ComponentInfo, Gate, GateKind, PayloadView, Phase, ProvenanceKind,
     ReleaseDetail, StreamKind, UpgradeEdge,
@@ -27,9 +28,20 @@ pub fn ReleasePage() -> impl IntoView {
             query.read().get("stream").filter(|s| !s.is_empty()),
         )
     };
-    let data = Resource::new(key, |(tag, stream)| api::get_release(tag, stream));
+    // follows the release once it is known in which stream it is
+    let (shown, set_shown) = signal(None::<LiveScope>);
+    let live = use_live(move || shown.get());
+    let data = Resource::new(
+        move || (key(), live.get()),
+        |((tag, stream), _)| api::get_release(tag, stream),
+    );
+    Effect::new(move |_| {
+        if let Some(Ok(r)) = data.get() {
+            set_shown.set(Some(LiveScope::release(r.stream, r.name)));
+        }
+    });
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading release…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">"Loading release…"</p> }>
             {move || {
                 let filter = ComponentFilter::from_query(
                     query.read().get("provenance").as_deref(),
@@ -42,7 +54,7 @@ pub fn ReleasePage() -> impl IntoView {
                     }
                 })
             }}
-        </Suspense>
+        </Transition>
     }
 }
 

@@ -1,30 +1,15 @@
-import { test, expect, Page } from "@playwright/test";
+import { test, expect } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { newestAccepted, signIn, STREAM, TARGET } from "./demo";
 
 // Promotion through the UI, against the demo with its registry (`./dev e2e` passes its
 // address as DEMO_REGISTRY): the demo's targets promote OKD/SCOS 4.21 CI releases to
 // 4-scos-next within that registry. Each run promotes once per project (hydrated and
 // no-JS), so the new names count up.
-const STREAM = "4.21.0-0.okd-scos";
-const TARGET = "4-scos-next";
 const registry = process.env.DEMO_REGISTRY ?? "";
-
-async function newestAccepted(page: Page): Promise<string> {
-  const answer = await page.request.get(`/api/v1/streams/${STREAM}/releases?phase=Accepted&limit=1`);
-  expect(answer.status()).toBe(200);
-  const body = await answer.json();
-  return body.releases[0].name;
-}
-
-async function signIn(page: Page, next: string) {
-  await page.goto(`/sign-in?next=${encodeURIComponent(next)}`);
-  await page.getByLabel("User name").fill("maintainer");
-  await page.getByLabel("Password").fill("maintainer-demo");
-  await page.getByRole("button", { name: "Sign in" }).click();
-}
 
 function skopeo(...args: string[]): string {
   return execFileSync("skopeo", args, { encoding: "utf8", timeout: 60_000 });

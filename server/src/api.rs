@@ -13,6 +13,7 @@ pub mod cache;
 pub mod compare;
 pub mod docs;
 pub mod hooks;
+pub mod live;
 pub mod promotions;
 pub mod releases;
 pub mod schema;
@@ -40,6 +41,8 @@ pub fn router() -> Router<AppState> {
     // the hooks are writes: no caching, no CORS
     hooks::router()
         .merge(promotions::write_router())
+        // an endless stream: neither buffered for an ETag nor compressed
+        .merge(live::router())
         .merge(cache::public_reads(
             Router::new()
                 .merge(streams::router())

@@ -340,6 +340,10 @@ pub struct PollArgs {
     /// Longest wait between polls after repeated failures.
     #[arg(long, env = "STREAMGATE_MAX_BACKOFF", default_value = "15m", value_parser = parse_duration)]
     pub max_backoff: Duration,
+    /// On PostgreSQL with several replicas: how often a standby tries to take a
+    /// controller's poll lock, and so how soon it takes over when the polling replica dies.
+    #[arg(long, env = "STREAMGATE_POLL_LOCK_RETRY", default_value = "2s", value_parser = parse_duration)]
+    pub poll_lock_retry: Duration,
 }
 
 /// Options of `serve`.
@@ -370,9 +374,14 @@ pub struct ServeArgs {
     /// each request's Host header when unset.
     #[arg(long, env = "STREAMGATE_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Log format.
+    /// Log format: `text`, or `json` (one object per line, for log collectors).
     #[arg(long, env = "STREAMGATE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
+    /// At shutdown, how long in-flight requests and the current promotion step may take
+    /// to finish before they are cut off (a cut-off promotion resumes on another replica or
+    /// at the next start).
+    #[arg(long, env = "STREAMGATE_SHUTDOWN_GRACE", default_value = "20s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
     /// Payload reading and registry webhooks.
     #[command(flatten)]
     pub registry: Box<RegistryArgs>,
@@ -586,6 +595,7 @@ impl PollArgs {
             interval: self.poll_interval,
             request_timeout: self.request_timeout,
             max_backoff: self.max_backoff,
+            lock_retry: self.poll_lock_retry,
             ..PollTiming::default()
         }
     }

@@ -145,6 +145,7 @@ pub async fn load(
         request_timeout: Duration::from_secs(10),
         max_backoff: Duration::from_secs(60),
         max_retry_after: Duration::from_secs(5),
+        lock_retry: args.poll_lock_retry,
     };
     let played = store
         .setting(PLAYED_KEY)

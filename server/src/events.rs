@@ -266,6 +266,7 @@ pub async fn ingest(store: &Store, event: NewEvent) -> Result<Option<i64>, Event
     };
     project(&mut tx, id, &event.source, &parsed, event.received_at).await?;
     tx.commit().await?;
+    crate::metrics::get().event(&event.source, &event.kind);
     Ok(Some(id))
 }
 

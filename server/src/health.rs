@@ -1,5 +1,6 @@
 //! `/healthz` (the process is alive) and `/readyz` (the store answers, migrations are
-//! applied, and how fresh each controller's data is).
+//! applied, the server is not shutting down, and how fresh each controller's data is and
+//! whether this replica polls it).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -26,8 +27,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         .all()
         .into_iter()
         .map(|p| {
+            let role = state.polls.role(&p.controller);
             json!({
                 "controller": p.controller,
+                "role": role.as_ref().map(|r| r.role),
+                "polled_by": role.and_then(|r| r.holder),
                 "last_success_at": p.last_success_at,
                 "last_success_age_seconds": p.last_success_at.map(|t| (now - t).num_seconds()),
                 "last_attempt_at": p.last_attempt_at,
@@ -36,7 +40,12 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             })
         })
         .collect();
+    let shutting_down = *state.shutting_down.borrow();
     let (status, store_detail) = match &store {
+        Ok(()) if shutting_down => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"backend": state.store.backend(), "status": "ok"}),
+        ),
         Ok(()) => (
             StatusCode::OK,
             json!({"backend": state.store.backend(), "status": "ok"}),
@@ -65,7 +74,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         Err(_) => Vec::new(),
     };
     let body = json!({
-        "status": if store.is_ok() { "ready" } else { "not ready" },
+        "status": if shutting_down { "shutting down" } else if store.is_ok() { "ready" } else { "not ready" },
+        "replica": crate::ingest::release_controller::replica_name(),
+        "live_followers": state.live.followers(),
         "store": store_detail,
         "controllers": controllers,
         "mirror_integrity": {"failing": failing},

@@ -13,6 +13,8 @@ pub mod events;
 pub mod feeds;
 pub mod health;
 pub mod ingest;
+pub mod live;
+pub mod metrics;
 pub mod percent;
 pub mod promote;
 pub mod provenance;
@@ -28,6 +30,9 @@ use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::trace::TraceLayer;
 
 use crate::assets::Assets;
@@ -56,6 +61,10 @@ pub struct AppState {
     pub promotions: Option<promote::Promotions>,
     /// Sign-in, sessions, tokens and the trusted proxy.
     pub auth: auth::Auth,
+    /// What changed, for the pages' server-sent events.
+    pub live: live::Live,
+    /// Turns true when the server begins to shut down (`/readyz` then answers 503).
+    pub shutting_down: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Settings the handlers read.
@@ -85,6 +94,7 @@ impl AppState {
     pub fn new(store: Store, polls: PollRegistry, leptos: LeptosOptions) -> AppState {
         let assets = Assets::load(std::path::Path::new(leptos.site_root.as_ref()));
         AppState {
+            live: live::Live::new(store.clone(), live::LiveConfig::default()),
             store,
             polls,
             leptos,
@@ -94,6 +104,7 @@ impl AppState {
             payload_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
             promotions: None,
             auth: auth::Auth::default(),
+            shutting_down: tokio::sync::watch::channel(false).1,
         }
     }
 }
@@ -116,6 +127,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::handler))
         .merge(badges::router())
         .merge(auth::router())
         .merge(api::router())
@@ -146,7 +158,38 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::middleware::resolve,
         ))
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(RequestIds))
         .with_state(state)
+}
+
+/// Gives each request without an `X-Request-Id` a random one; a proxy's id is kept.
+#[derive(Clone, Copy)]
+struct RequestIds;
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let id = hex::encode(rand::random::<[u8; 8]>());
+        axum::http::HeaderValue::from_str(&id)
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// Every log line while a request is served carries its method, path and request id.
+fn request_span(request: &Request<Body>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %id,
+    )
 }

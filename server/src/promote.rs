@@ -25,6 +25,9 @@ use crate::store::StoreError;
 /// Why a promotion cannot be planned, requested or run.
 #[derive(Debug, thiserror::Error)]
 pub enum PromoteError {
+    /// The server is shutting down; the job is resumed later.
+    #[error("interrupted by shutdown; resumed later")]
+    Interrupted,
     /// No such target.
     #[error("no promotion target {0}")]
     UnknownTarget(String),
@@ -99,6 +102,7 @@ impl PromoteError {
             PromoteError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
             PromoteError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
             PromoteError::Copy(_) => StatusCode::BAD_GATEWAY,
+            PromoteError::Interrupted => StatusCode::SERVICE_UNAVAILABLE,
             PromoteError::Store(_) | PromoteError::Events(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

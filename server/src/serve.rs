@@ -198,6 +198,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let store = open(&args.poll.db.database_url).await?;
     let polls = PollRegistry::default();
     let (stop, stopped) = watch::channel(false);
+    // every background task, waited for at shutdown
+    let mut tasks: Vec<tokio::task::JoinHandle<()>> = Vec::new();
 
     let (controllers, timing, seeding) = if args.demo {
         crate::auth::demo::ensure_users(&store).await?;
@@ -215,11 +217,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         for controller in controllers {
             tracing::info!(controller = %controller.name, url = %controller.base_url, "polling");
             let poller = Poller::new(store.clone(), controller, timing, polls.clone())?;
-            tokio::spawn(poller.run(stopped.clone()));
+            tasks.push(tokio::spawn(poller.run(stopped.clone())));
         }
     }
 
     let mut state = AppState::new(store.clone(), polls, leptos);
+    state.shutting_down = stopped.clone();
+    tasks.push(tokio::spawn(state.live.clone().run(stopped.clone())));
     state.settings = Settings {
         stale_after: args.stale_after,
         public_url: args
@@ -258,12 +262,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         tracing::info!("demo: payload reading off (no registry configured)");
     } else {
         let reader = PayloadReader::new(args.reader_config()?);
-        tokio::spawn(crate::ingest::integrity::run(
+        tasks.push(tokio::spawn(crate::ingest::integrity::run(
             PayloadReader::new(args.reader_config()?),
             store.clone(),
             args.registry.integrity_interval,
             stopped.clone(),
-        ));
+        )));
         let worker = PayloadWorker::new(
             store.clone(),
             reader,
@@ -276,18 +280,19 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             "reading release payloads"
         );
         let stopped = stopped.clone();
-        tokio::spawn(async move {
+        tasks.push(tokio::spawn(async move {
             // the demo's payloads are read once they are all in its registry
             if let Some(seeding) = seeding {
                 let _ = seeding.finished().await;
             }
             worker.run(stopped).await;
-        });
+        }));
     }
     if args.promotion.no_promotions {
         tracing::info!("promotions disabled");
     } else {
-        let promotions = start_promotions(&args, &store, &state, stopped.clone()).await?;
+        let (promotions, worker) = start_promotions(&args, &store, &state, stopped.clone()).await?;
+        tasks.push(worker);
         state.promotions = Some(promotions);
     }
     let app = router(state);
@@ -299,17 +304,38 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         })?;
     tracing::info!("serving on http://{addr}");
     // the peer address decides whether proxy headers are trusted
-    axum::serve(
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|source| ServeError::Io {
-        context: "serving".into(),
-        source,
-    })?;
-    let _ = stop.send(true);
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        // /readyz turns 503, live streams end, pollers and workers stop taking work
+        let _ = stop.send(true);
+    });
+    let grace = args.shutdown_grace;
+    let mut signalled = stopped.clone();
+    tokio::select! {
+        served = std::future::IntoFuture::into_future(server) => served.map_err(|source| ServeError::Io {
+            context: "serving".into(),
+            source,
+        })?,
+        _ = async {
+            let _ = signalled.wait_for(|s| *s).await;
+            tokio::time::sleep(grace).await;
+        } => tracing::warn!(?grace, "in-flight requests cut off at the end of the grace period"),
+    }
+    tracing::info!(
+        tasks = tasks.len(),
+        "requests finished; waiting for pollers and workers"
+    );
+    let waited = tokio::time::timeout(grace, futures_util::future::join_all(tasks)).await;
+    if waited.is_err() {
+        tracing::warn!(
+            ?grace,
+            "background work cut off at the end of the grace period"
+        );
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -321,7 +347,7 @@ async fn start_promotions(
     store: &Store,
     state: &AppState,
     stopped: watch::Receiver<bool>,
-) -> Result<crate::promote::Promotions, ServeError> {
+) -> Result<(crate::promote::Promotions, tokio::task::JoinHandle<()>), ServeError> {
     use crate::promote::copy::{Copier, CopyConfig};
     use crate::promote::notify::Notifier;
     use crate::promote::plan::Planner;
@@ -368,10 +394,14 @@ async fn start_promotions(
         signatures,
         Notifier::new(store.clone(), state.settings.public_url.clone()),
         wake.clone(),
-        PromotionWorkerConfig::default(),
-    );
-    tokio::spawn(worker.run(stopped));
-    Ok(crate::promote::Promotions { planner, wake })
+        PromotionWorkerConfig {
+            shutdown_grace: args.shutdown_grace.mul_f64(0.75),
+            ..PromotionWorkerConfig::default()
+        },
+    )
+    .with_live(state.live.clone());
+    let task = tokio::spawn(worker.run(stopped));
+    Ok((crate::promote::Promotions { planner, wake }, task))
 }
 
 async fn shutdown_signal() {

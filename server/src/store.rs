@@ -13,6 +13,8 @@ pub mod auth;
 pub mod events;
 pub mod integrity;
 pub mod payloads;
+pub mod poll_lock;
+pub mod poll_status;
 pub mod promotions;
 pub mod queries;
 pub mod registry_events;

@@ -50,6 +50,7 @@ fn timing() -> PollTiming {
         request_timeout: Duration::from_millis(1500),
         max_backoff: Duration::from_secs(2),
         max_retry_after: Duration::from_secs(2),
+        lock_retry: Duration::from_millis(200),
     }
 }
 

@@ -1,7 +1,8 @@
-//! A promotion survives the death of its server: the real `server` binary is killed while it
-//! copies images between two real registries, started again on the same SQLite file, and the
-//! job resumes and ends as it would have — every image at the target, the new payload
-//! published and readable — with each state recorded once.
+//! A promotion survives the death of its server: the real `server` binary is killed (or
+//! stopped with SIGTERM, and then it frees the job's lease and exits within its grace period)
+//! while it copies images between two real registries, started again on the same SQLite
+//! file, and the job resumes and ends as it would have — every image at the target, the new
+//! payload published and readable — with each state recorded once.
 
 #![expect(
     clippy::expect_used,
@@ -67,6 +68,7 @@ impl Server {
             .args(["serve", "--no-poll", "--no-payloads", "--addr", &addr])
             .args(["--database-url", db])
             .args(["--insecure-registry", &registries.join(",")])
+            .args(["--shutdown-grace", "1s"])
             .env("LEPTOS_OUTPUT_NAME", "streamgate")
             .env("LEPTOS_SITE_ROOT", "target/site")
             .env("LEPTOS_SITE_ADDR", &addr)
@@ -96,6 +98,32 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    /// Sends SIGTERM and waits for the exit; the exit status.
+    fn terminate(&mut self, within: Duration) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("waits") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "did not stop within {within:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// How the first server ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// SIGKILL: nothing is released.
+    Killed,
+    /// SIGTERM: the running step is cut at the grace period and the lease freed.
+    Stopped,
 }
 
 impl Drop for Server {
@@ -115,6 +143,15 @@ async fn promotion(url: &str, id: i64) -> serde_json::Value {
 
 #[tokio::test]
 async fn a_promotion_resumes_after_its_server_is_killed_mid_copy() {
+    resumes_after(End::Killed).await;
+}
+
+#[tokio::test]
+async fn a_promotion_resumes_after_its_server_is_stopped_mid_copy() {
+    resumes_after(End::Stopped).await;
+}
+
+async fn resumes_after(end: End) {
     let source = Registry::start().await;
     let target = Registry::start().await;
     let host = source.host().to_string();
@@ -213,7 +250,29 @@ async fn a_promotion_resumes_after_its_server_is_killed_mid_copy() {
         assert!(Instant::now() < deadline, "never started copying: {p}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    first.kill();
+    match end {
+        End::Killed => first.kill(),
+        End::Stopped => {
+            // one second of grace for the copy, then requests and workers wind down
+            let status = first.terminate(Duration::from_secs(15));
+            assert!(status.success(), "a clean exit: {status:?}");
+            let store = Store::connect(&db).await.expect("db");
+            let row = store.promotion(id).await.expect("row").expect("stored");
+            assert_eq!(row.state, "copying", "cut off mid-copy");
+            let owner: Option<String> = match &store {
+                Store::Sqlite(pool) => {
+                    sqlx::query_scalar("select lease_owner from promotions where id = $1")
+                        .bind(id)
+                        .fetch_one(pool)
+                        .await
+                        .expect("lease")
+                }
+                Store::Postgres(_) => unreachable!("a SQLite store"),
+            };
+            assert_eq!(owner, None, "the lease was freed at shutdown");
+            store.close().await;
+        }
+    }
     let done_at_kill = at_kill["progress"]["blobs_done"].as_u64().unwrap_or(0);
     let total = at_kill["progress"]["blobs_total"].as_u64().unwrap_or(0);
     assert!(done_at_kill < total, "killed mid-copy: {at_kill}");
@@ -258,8 +317,9 @@ async fn a_promotion_resumes_after_its_server_is_killed_mid_copy() {
     let row = store.promotion(id).await.expect("row").expect("stored");
     assert_eq!(row.state, "succeeded");
     let log_text = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(
-        log_text.contains("resuming promotions of the previous run"),
-        "{log_text}"
-    );
+    let expected = match end {
+        End::Killed => "resuming promotions of the previous run",
+        End::Stopped => "promotion interrupted; its lease is freed",
+    };
+    assert!(log_text.contains(expected), "{log_text}");
 }

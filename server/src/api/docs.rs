@@ -41,6 +41,7 @@ use crate::AppState;
         super::promotions::list_targets,
         super::promotions::put_target,
         super::promotions::delete_target,
+        super::live::follow,
         openapi_json,
         docs_page,
     ),
@@ -50,6 +51,7 @@ use crate::AppState;
         (name = "feeds", description = "Atom feeds for feed readers"),
         (name = "hooks", description = "registry webhooks: pushes and deletes of images"),
         (name = "promotions", description = "promoting accepted CI releases to their target streams"),
+        (name = "live", description = "server-sent events: what changed, for open pages"),
         (name = "meta", description = "this description"),
     )
 )]

@@ -20,6 +20,7 @@ use tokio::sync::watch;
 
 use crate::events::{self, EventError, RC_RELEASE, RC_STREAMS, RC_TAGS};
 use crate::store::events::NewEvent;
+use crate::store::poll_lock::PollLock;
 use crate::store::{Store, StoreError};
 use app::model::{Phase, PollStatus};
 
@@ -55,6 +56,9 @@ pub struct PollTiming {
     pub max_backoff: Duration,
     /// Longest `Retry-After` honoured before giving up on the poll.
     pub max_retry_after: Duration,
+    /// On PostgreSQL, how often a standby replica tries to take the poll lock (and so how
+    /// soon it takes over from a replica that died).
+    pub lock_retry: Duration,
 }
 
 impl Default for PollTiming {
@@ -64,6 +68,7 @@ impl Default for PollTiming {
             request_timeout: Duration::from_secs(30),
             max_backoff: Duration::from_secs(900),
             max_retry_after: Duration::from_secs(120),
+            lock_retry: Duration::from_secs(2),
         }
     }
 }
@@ -124,29 +129,55 @@ pub struct PollReport {
     pub streams: u32,
 }
 
-/// Shared, in-memory polling status per controller, shown on pages and `/readyz`.
+/// Shared, in-memory polling status per controller, shown on pages and `/readyz`. The
+/// replica polling a controller records into it; standbys copy the poller's status from the
+/// store.
 #[derive(Debug, Clone, Default)]
-pub struct PollRegistry(Arc<RwLock<BTreeMap<String, PollStatus>>>);
+pub struct PollRegistry(Arc<RwLock<BTreeMap<String, Polled>>>);
+
+/// A controller's status and who polls it.
+#[derive(Debug, Clone)]
+struct Polled {
+    status: PollStatus,
+    /// This process holds the controller's poll lock.
+    here: bool,
+    /// The replica that polls it, as last seen.
+    holder: Option<String>,
+}
+
+/// Whether this replica polls a controller, for `/readyz`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PollRole {
+    /// `polling` (this replica holds the lock) or `standby`.
+    pub role: &'static str,
+    /// The replica that polls it, as last seen.
+    pub holder: Option<String>,
+}
 
 impl PollRegistry {
     /// Registers a controller before its first poll.
     pub fn register(&self, controller: &str) {
         if let Ok(mut map) = self.0.write() {
-            map.entry(controller.to_string())
-                .or_insert_with(|| PollStatus {
+            map.entry(controller.to_string()).or_insert_with(|| Polled {
+                status: PollStatus {
                     controller: controller.to_string(),
                     last_success_at: None,
                     last_attempt_at: None,
                     last_error: None,
                     consecutive_failures: 0,
-                });
+                },
+                here: false,
+                holder: None,
+            });
         }
     }
 
-    fn record(&self, controller: &str, result: &Result<PollReport, PollError>) {
+    fn record(&self, controller: &str, result: &Result<PollReport, PollError>) -> PollStatus {
         self.register(controller);
+        let mut recorded = None;
         if let Ok(mut map) = self.0.write() {
-            if let Some(s) = map.get_mut(controller) {
+            if let Some(p) = map.get_mut(controller) {
+                let s = &mut p.status;
                 let now = Utc::now();
                 s.last_attempt_at = Some(now);
                 match result {
@@ -160,22 +191,74 @@ impl PollRegistry {
                         s.consecutive_failures += 1;
                     }
                 }
+                recorded = Some(s.clone());
             }
         }
+        recorded.unwrap_or_else(|| PollStatus {
+            controller: controller.to_string(),
+            last_success_at: None,
+            last_attempt_at: None,
+            last_error: None,
+            consecutive_failures: 0,
+        })
+    }
+
+    /// Takes a controller's status as another replica polled it.
+    pub fn adopt(&self, status: PollStatus, holder: String) {
+        self.register(&status.controller);
+        if let Ok(mut map) = self.0.write() {
+            if let Some(p) = map.get_mut(&status.controller) {
+                p.status = status;
+                p.here = false;
+                p.holder = Some(holder);
+            }
+        }
+    }
+
+    fn set_here(&self, controller: &str, here: bool, holder: &str) {
+        self.register(controller);
+        if let Ok(mut map) = self.0.write() {
+            if let Some(p) = map.get_mut(controller) {
+                p.here = here;
+                if here {
+                    p.holder = Some(holder.to_string());
+                }
+            }
+        }
+        crate::metrics::get().poll_lock(controller, here);
     }
 
     /// Every controller's status.
     pub fn all(&self) -> Vec<PollStatus> {
         self.0
             .read()
-            .map(|m| m.values().cloned().collect())
+            .map(|m| m.values().map(|p| p.status.clone()).collect())
             .unwrap_or_default()
     }
 
     /// One controller's status.
     pub fn get(&self, controller: &str) -> Option<PollStatus> {
-        self.0.read().ok().and_then(|m| m.get(controller).cloned())
+        self.0
+            .read()
+            .ok()
+            .and_then(|m| m.get(controller).map(|p| p.status.clone()))
     }
+
+    /// Whether this replica polls `controller`, and who does.
+    pub fn role(&self, controller: &str) -> Option<PollRole> {
+        self.0.read().ok().and_then(|m| {
+            m.get(controller).map(|p| PollRole {
+                role: if p.here { "polling" } else { "standby" },
+                holder: p.holder.clone(),
+            })
+        })
+    }
+}
+
+/// This process's name among replicas: the host (the pod's name on Kubernetes) and pid.
+pub fn replica_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "streamgate".to_string());
+    format!("{host}:{}", std::process::id())
 }
 
 /// Where a poller takes the receive time of what it ingests.
@@ -233,15 +316,77 @@ impl Poller {
     }
 
     /// Polls until `shutdown` turns true: every `interval` after a success, with exponential
-    /// backoff and jitter after failures.
+    /// backoff and jitter after failures. On PostgreSQL only while this replica holds the
+    /// controller's poll lock; until then it stands by, retrying the lock every
+    /// `lock_retry` and showing the polling replica's status.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let name = self.controller.name.clone();
+        let me = replica_name();
+        let mut lock = PollLock::new(&self.store, &name);
+        let mut announced_standby = false;
         loop {
+            match lock.try_acquire().await {
+                Ok(true) => {
+                    tracing::info!(controller = %name, replica = %me, "polling (this replica holds the poll lock)");
+                    announced_standby = false;
+                    self.registry.set_here(&name, true, &me);
+                    let stopped = self.poll_while_held(&mut lock, &me, &mut shutdown).await;
+                    self.registry.set_here(&name, false, &me);
+                    if stopped {
+                        lock.release().await;
+                        return;
+                    }
+                    tracing::warn!(controller = %name, "poll lock lost; standing by");
+                    continue;
+                }
+                Ok(false) => {
+                    if !announced_standby {
+                        tracing::info!(controller = %name, "standing by: another replica polls this controller");
+                        announced_standby = true;
+                    }
+                    match self.store.poll_status(&name).await {
+                        Ok(Some((status, holder))) => self.registry.adopt(status, holder),
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::debug!(controller = %name, error = %e, "reading the poll status failed")
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(controller = %name, error = %e, "taking the poll lock failed")
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.timing.lock_retry) => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                lock.release().await;
+                return;
+            }
+        }
+    }
+
+    /// Polls while the lock holds; `true` when stopped for shutdown, `false` when the lock
+    /// was lost.
+    async fn poll_while_held(
+        &self,
+        lock: &mut PollLock,
+        me: &str,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> bool {
+        loop {
+            if !lock.still_held().await {
+                return false;
+            }
+            let started = std::time::Instant::now();
             let result = self.poll_once().await;
-            self.registry.record(&self.controller.name, &result);
-            let failures = self
-                .registry
-                .get(&self.controller.name)
-                .map_or(0, |s| s.consecutive_failures);
+            crate::metrics::get().poll(&self.controller.name, result.is_ok(), started);
+            let status = self.registry.record(&self.controller.name, &result);
+            if let Err(e) = self.store.save_poll_status(&status, me, Utc::now()).await {
+                tracing::warn!(controller = %self.controller.name, error = %e, "saving the poll status failed");
+            }
+            let failures = status.consecutive_failures;
             match &result {
                 Ok(report) => tracing::info!(
                     controller = %self.controller.name,
@@ -254,13 +399,24 @@ impl Poller {
                     tracing::warn!(controller = %self.controller.name, failures, error = %e, "poll failed")
                 }
             }
-            let delay = next_delay(&self.timing, failures);
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = shutdown.changed() => {}
-            }
-            if *shutdown.borrow() {
-                return;
+            // wait for the next poll, checking now and then that the lock still holds
+            let next = tokio::time::Instant::now() + next_delay(&self.timing, failures);
+            let check = self.timing.lock_retry.max(Duration::from_secs(1)) * 5;
+            loop {
+                let wake = next.min(tokio::time::Instant::now() + check);
+                tokio::select! {
+                    _ = tokio::time::sleep_until(wake) => {}
+                    _ = shutdown.changed() => {}
+                }
+                if *shutdown.borrow() {
+                    return true;
+                }
+                if tokio::time::Instant::now() >= next {
+                    break;
+                }
+                if !lock.still_held().await {
+                    return false;
+                }
             }
         }
     }

@@ -34,6 +34,9 @@ pub struct WorkerConfig {
     pub interval: Duration,
     /// How often a running job's progress is saved.
     pub progress_every: Duration,
+    /// At shutdown, how long the running job's current step may take to finish; after
+    /// that it is cut off and its lease freed, and whoever claims it next resumes it.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -42,6 +45,7 @@ impl Default for WorkerConfig {
             lease: Duration::from_secs(15),
             interval: Duration::from_secs(5),
             progress_every: Duration::from_millis(500),
+            shutdown_grace: Duration::from_secs(20),
         }
     }
 }
@@ -56,6 +60,7 @@ pub struct PromotionWorker {
     wake: Arc<Notify>,
     config: WorkerConfig,
     owner: String,
+    live: Option<crate::live::Live>,
 }
 
 /// How a job run ended.
@@ -86,7 +91,26 @@ impl PromotionWorker {
             wake,
             config,
             owner: format!("{host}-{}-{}", std::process::id(), hex::encode(id)),
+            live: None,
         }
+    }
+
+    /// Announces progress to the pages following a promotion.
+    pub fn with_live(mut self, live: crate::live::Live) -> Self {
+        self.live = Some(live);
+        self
+    }
+
+    async fn save_progress(
+        &self,
+        id: i64,
+        progress: &PromotionProgress,
+    ) -> Result<(), PromoteError> {
+        self.store.set_progress(id, progress).await?;
+        if let Some(live) = &self.live {
+            live.progress(id).await;
+        }
+        Ok(())
     }
 
     /// This worker's lease owner name.
@@ -134,33 +158,53 @@ impl PromotionWorker {
             self.config.lease,
             lost_tx,
         ));
-        let outcome = tokio::select! {
-            result = self.run_job(&row) => match result {
-                Ok(()) => Outcome::Done,
-                Err(e) => {
-                    tracing::warn!(promotion = id, error = %e, "promotion failed");
-                    let detail = e.to_string();
-                    if let Err(e2) = self.emit(id, StateChange {
-                        state: PromotionState::Failed,
-                        detail,
-                        result_digest: None,
-                        result_pull_spec: None,
-                        progress: None,
-                    }).await {
-                        tracing::error!(promotion = id, error = %e2, "recording the failure failed");
-                    }
-                    self.finished(id).await;
-                    Outcome::Done
+        let job = self.run_job(&row, stop.clone());
+        tokio::pin!(job);
+        let result = tokio::select! {
+            result = &mut job => Some(result),
+            _ = stopping(stop) => {
+                tracing::info!(promotion = id, grace = ?self.config.shutdown_grace, "shutting down: letting the current step finish");
+                tokio::select! {
+                    result = tokio::time::timeout(self.config.shutdown_grace, &mut job) => result.ok(),
+                    _ = lost.changed() => None,
                 }
-            },
-            _ = stop.changed() => Outcome::Interrupted,
+            }
             _ = lost.changed() => {
                 tracing::warn!(promotion = id, "lease lost; another worker continues the promotion");
-                Outcome::Interrupted
+                None
+            }
+        };
+        let outcome = match result {
+            Some(Ok(())) => Outcome::Done,
+            Some(Err(PromoteError::Interrupted)) | None => Outcome::Interrupted,
+            Some(Err(e)) => {
+                tracing::warn!(promotion = id, error = %e, "promotion failed");
+                let detail = e.to_string();
+                if let Err(e2) = self
+                    .emit(
+                        id,
+                        StateChange {
+                            state: PromotionState::Failed,
+                            detail,
+                            result_digest: None,
+                            result_pull_spec: None,
+                            progress: None,
+                        },
+                    )
+                    .await
+                {
+                    tracing::error!(promotion = id, error = %e2, "recording the failure failed");
+                }
+                self.finished(id).await;
+                Outcome::Done
             }
         };
         keeper.abort();
         if let Outcome::Interrupted = outcome {
+            tracing::info!(
+                promotion = id,
+                "promotion interrupted; its lease is freed for whoever resumes it"
+            );
             if let Err(e) = self.store.release_lease(id, &self.owner).await {
                 tracing::warn!(promotion = id, error = %e, "releasing the lease failed");
             }
@@ -168,7 +212,20 @@ impl PromotionWorker {
         Ok(true)
     }
 
-    async fn run_job(&self, row: &PromotionRow) -> Result<(), PromoteError> {
+    /// Runs a job's remaining steps. When `stop` has turned true, no new step begins: the
+    /// job ends with [`PromoteError::Interrupted`] and is resumed later.
+    async fn run_job(
+        &self,
+        row: &PromotionRow,
+        stop: watch::Receiver<bool>,
+    ) -> Result<(), PromoteError> {
+        let next_step = || {
+            if *stop.borrow() {
+                Err(PromoteError::Interrupted)
+            } else {
+                Ok(())
+            }
+        };
         let id = row.id;
         let plan = row
             .plan()
@@ -200,14 +257,14 @@ impl PromotionWorker {
             tokio::select! {
                 stats = &mut copy => break stats?,
                 _ = tick.tick() => {
-                    if let Err(e) = self.store.set_progress(id, &to_model(&progress)).await {
+                    if let Err(e) = self.save_progress(id, &to_model(&progress)).await {
                         tracing::warn!(promotion = id, error = %e, "saving progress failed");
                     }
                 }
             }
         };
         let final_progress = to_model(&progress);
-        self.store.set_progress(id, &final_progress).await?;
+        self.save_progress(id, &final_progress).await?;
         tracing::info!(
             promotion = id,
             copied = stats.blobs_copied,
@@ -217,6 +274,7 @@ impl PromotionWorker {
             "images copied"
         );
 
+        next_step()?;
         self.emit(id, StateChange::to(PromotionState::Publishing))
             .await?;
         let images: BTreeMap<String, String> = plan
@@ -238,6 +296,7 @@ impl PromotionWorker {
         )
         .await?;
         let result_pull_spec = format!("{}@{}", repository(&destination), published.digest);
+        next_step()?;
         self.emit(
             id,
             StateChange {
@@ -286,7 +345,19 @@ impl PromotionWorker {
     /// Tells the target's webhook, if any, how a promotion ended.
     async fn finished(&self, id: i64) {
         match self.store.promotion(id).await {
-            Ok(Some(row)) => self.notifier.promotion_finished(&row).await,
+            Ok(Some(row)) => {
+                let progress: PromotionProgress =
+                    serde_json::from_str(&row.progress).unwrap_or_default();
+                let end = row.finished_at.unwrap_or_else(Utc::now);
+                crate::metrics::get().promotion(
+                    &row.target,
+                    row.state() == PromotionState::Succeeded,
+                    (end - row.requested_at).num_milliseconds() as f64 / 1000.0,
+                    progress.bytes_done,
+                    progress.bytes_total.saturating_sub(progress.bytes_done),
+                );
+                self.notifier.promotion_finished(&row).await
+            }
             Ok(None) => {}
             Err(e) => tracing::warn!(promotion = id, error = %e, "reading the promotion failed"),
         }
@@ -347,5 +418,12 @@ async fn keep_lease(
             }
             Err(e) => tracing::warn!(promotion = id, error = %e, "renewing the lease failed"),
         }
+    }
+}
+
+/// Resolves once `stop` turns true; never when its sender is gone without saying so.
+async fn stopping(stop: &mut watch::Receiver<bool>) {
+    if stop.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }

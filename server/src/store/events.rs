@@ -47,6 +47,23 @@ pub struct Event {
     pub payload: String,
 }
 
+/// PostgreSQL `NOTIFY` channel on which each appended event's id is announced at commit.
+pub const EVENTS_CHANNEL: &str = "streamgate_events";
+
+/// The advisory lock key that serializes appends on PostgreSQL ("SGEVENTS").
+const APPEND_LOCK: i64 = 0x5347_4556_454e_5453;
+
+/// What live updates need of an event: where it is in the log and what it is about.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EventHead {
+    /// Position in the log.
+    pub id: i64,
+    /// What it is.
+    pub kind: String,
+    /// What it is about.
+    pub subject: String,
+}
+
 /// SHA-256 of a payload, hex.
 pub fn content_hash(payload: &str) -> String {
     hex::encode(Sha256::digest(payload.as_bytes()))
@@ -54,7 +71,18 @@ pub fn content_hash(payload: &str) -> String {
 
 impl Tx {
     /// Appends `event` unless it is a duplicate; returns its id, or `None` for a duplicate.
+    ///
+    /// On PostgreSQL, appends are serialized by a transaction-scoped advisory lock taken
+    /// first, so ids are handed out in commit order (a reader following the log by id never
+    /// skips one committed late) and two replicas cannot both store the same snapshot. The
+    /// new id is announced on [`EVENTS_CHANNEL`] when the transaction commits.
     pub async fn append_event(&mut self, event: &NewEvent) -> StoreResult<Option<i64>> {
+        if let Tx::Postgres(t) = self {
+            sqlx::query("select pg_advisory_xact_lock($1)")
+                .bind(APPEND_LOCK)
+                .execute(&mut **t)
+                .await?;
+        }
         let hash = content_hash(&event.payload);
         let dedup_key = match &event.external_id {
             Some(id) => format!("{}:{}:id:{}", event.source, event.kind, id),
@@ -100,6 +128,13 @@ impl Tx {
             .fetch_optional(c)
             .await?
         });
+        if let (Some(id), Tx::Postgres(t)) = (id, &mut *self) {
+            sqlx::query("select pg_notify($1, $2)")
+                .bind(EVENTS_CHANNEL)
+                .bind(id.to_string())
+                .execute(&mut **t)
+                .await?;
+        }
         Ok(id)
     }
 
@@ -126,6 +161,32 @@ impl super::Store {
             sqlx::query_scalar("select count(*) from events").fetch_one(p).await?
         });
         Ok(n)
+    }
+
+    /// The newest event's id (0 for an empty log).
+    pub async fn last_event_id(&self) -> StoreResult<i64> {
+        let id: Option<i64> = on_pool!(self, p => {
+            sqlx::query_scalar("select max(id) from events").fetch_one(p).await?
+        });
+        Ok(id.unwrap_or(0))
+    }
+
+    /// The heads of the events after `after_id` in log order, at most `limit`.
+    pub async fn event_heads_after(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<EventHead>> {
+        let rows = on_pool!(self, p => {
+            sqlx::query_as::<_, EventHead>(
+                "select id, kind, subject from events where id > $1 order by id limit $2",
+            )
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows)
     }
 
     /// Number of events per kind, for metrics and benchmarks.

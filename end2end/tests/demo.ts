@@ -1,0 +1,23 @@
+import { expect, Page } from "@playwright/test";
+
+// What the browser tests know of the demo: its OKD/SCOS 4.21 CI stream, the promotion target
+// that takes its releases, and the maintainer account.
+export const STREAM = "4.21.0-0.okd-scos";
+export const TARGET = "4-scos-next";
+
+/** The newest accepted release of STREAM. */
+export async function newestAccepted(page: Page): Promise<string> {
+  const answer = await page.request.get(`/api/v1/streams/${STREAM}/releases?phase=Accepted&limit=1`);
+  expect(answer.status()).toBe(200);
+  const body = await answer.json();
+  return body.releases[0].name;
+}
+
+/** Signs in as the demo maintainer, then goes to `next`. */
+export async function signIn(page: Page, next: string) {
+  await page.goto(`/sign-in?next=${encodeURIComponent(next)}`);
+  await page.getByLabel("User name").fill("maintainer");
+  await page.getByLabel("Password").fill("maintainer-demo");
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
