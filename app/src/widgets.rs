@@ -130,6 +130,19 @@ pub fn ErrorView(error: AppError) -> impl IntoView {
     }
 }
 
+/// Percent-encodes a URL path segment or query value: RFC 3986 unreserved characters stay.
+pub fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,17 +161,4 @@ mod tests {
         assert_eq!(age(now, now + chrono::Duration::minutes(1)), "just now");
         assert_eq!(span(7200), "2 h");
     }
-}
-
-/// Percent-encodes a URL path segment or query value: RFC 3986 unreserved characters stay.
-pub fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -27,7 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the pages and APIs and poll the release-controllers (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate(DbArgs),
     /// Rebuild the projected tables from the event log and exit.
@@ -493,7 +493,8 @@ impl RegistryArgs {
     /// The webhook secrets.
     pub fn hook_secrets(&self) -> Result<HookSecrets, ConfigError> {
         let mut out = HookSecrets::default();
-        for s in &self.hook_secrets {
+        // an empty entry (an empty variable in a manifest) configures nothing
+        for s in self.hook_secrets.iter().filter(|s| !s.trim().is_empty()) {
             let (hook, secret) = pair(s).map_err(|_| ConfigError::Pair("HOOK=***".into()))?;
             if !HOOKS.contains(&hook.as_str()) {
                 return Err(ConfigError::UnknownHook(hook));

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 
-use server::config::{Cli, Command, PollArgs, ServeArgs};
+use server::config::{Cli, Command, PollArgs};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -11,11 +11,10 @@ async fn main() -> std::process::ExitCode {
         let Cli { command } = Cli::parse_from(["server", "serve"]);
         command.unwrap_or_else(|| unreachable!("serve parses"))
     });
-    let json_logs =
-        matches!(&command, Command::Serve(ServeArgs { log_format, .. }) if log_format == "json");
+    let json_logs = matches!(&command, Command::Serve(args) if args.log_format == "json");
     server::serve::init_tracing(json_logs);
     let result = match command {
-        Command::Serve(args) => server::serve::serve(args).await,
+        Command::Serve(args) => server::serve::serve(*args).await,
         Command::Migrate(db) => server::serve::migrate(&db.database_url).await,
         Command::Reproject(db) => server::serve::reproject(&db.database_url).await,
         Command::Poll(args) => poll(args).await,
