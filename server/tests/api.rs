@@ -531,9 +531,15 @@ async fn openapi_document_lists_every_route_and_the_docs_page_renders_it() {
     ];
     let mut listed: Vec<&str> = paths.keys().map(String::as_str).collect();
     listed.sort_unstable();
-    let mut expected = [&routes[..], &hooks[..], &promotions[..]].concat();
+    // an endless event stream: documented, and tested in tests/live.rs
+    let live = ["/api/v1/live"];
+    let mut expected = [&routes[..], &hooks[..], &promotions[..], &live[..]].concat();
     expected.sort_unstable();
     assert_eq!(listed, expected);
+    assert!(
+        paths["/api/v1/live"]["get"]["responses"]["200"]["content"]["text/event-stream"]
+            .is_object()
+    );
     for hook in hooks {
         assert!(paths[hook]["post"].is_object(), "{hook} has POST");
     }
