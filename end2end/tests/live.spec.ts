@@ -34,7 +34,7 @@ test("open pages update without reloading while a promotion runs", async ({ brow
 
   // the promotion's page follows it to the end, the target stream's page gets the release
   await expect(maintainer.locator(".promotion-summary .promotion-state")).toHaveText("succeeded", { timeout: 120_000 });
-  await expect(watcher.getByRole("link", { name })).toBeVisible({ timeout: 30_000 });
+  await expect(watcher.locator("table").getByRole("link", { name })).toBeVisible({ timeout: 30_000 });
   expect(await maintainer.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(7);
   expect(await watcher.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
   await expect(watcher.locator("footer .live.on")).toBeVisible();

@@ -11,18 +11,20 @@
 
 #[path = "support/payloads.rs"]
 mod payloads;
+#[path = "support/process.rs"]
+mod process;
 #[path = "support/promotion.rs"]
 mod promotion;
 #[path = "support/registry.rs"]
 mod registry;
 
-use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use app::viewer::Role;
 use payloads::{
     image_references, payload_config, payload_layers, reader, release_metadata, spec, Spec,
 };
+use process::ServerProcess;
 use registry::{Layer, Pusher, Registry};
 use server::ingest::payload::Limits;
 use server::store::Store;
@@ -47,74 +49,22 @@ fn noise(seed: u64, len: usize) -> Vec<u8> {
     out
 }
 
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(db: &str, registries: &[&str], log: &std::path::Path) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_server"))
-            .args(["serve", "--no-poll", "--no-payloads", "--addr", &addr])
-            .args(["--database-url", db])
-            .args(["--insecure-registry", &registries.join(",")])
-            .args(["--shutdown-grace", "1s"])
-            .env("LEPTOS_OUTPUT_NAME", "streamgate")
-            .env("LEPTOS_SITE_ROOT", "target/site")
-            .env("LEPTOS_SITE_ADDR", &addr)
-            .env("RUST_LOG", "info")
-            .stdout(log.try_clone().expect("log handle"))
-            .stderr(log)
-            .spawn()
-            .expect("server starts");
-        Server {
-            child,
-            url: format!("http://{addr}"),
-        }
-    }
-
-    async fn ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if reqwest::get(format!("{}/healthz", self.url)).await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("server did not start");
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Sends SIGTERM and waits for the exit; the exit status.
-    fn terminate(&mut self, within: Duration) -> std::process::ExitStatus {
-        let sent = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(sent.success());
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("waits") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "did not stop within {within:?}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
+/// `server serve` without polling or payload reading, promoting between `registries`.
+fn server(db: &str, registries: &[&str], log: &std::path::Path) -> ServerProcess {
+    let registries = registries.join(",");
+    ServerProcess::start(
+        &[
+            "--no-poll",
+            "--no-payloads",
+            "--database-url",
+            db,
+            "--insecure-registry",
+            &registries,
+            "--shutdown-grace",
+            "1s",
+        ],
+        log,
+    )
 }
 
 /// How the first server ends.
@@ -124,12 +74,6 @@ enum End {
     Killed,
     /// SIGTERM: the running step is cut at the grace period and the lease freed.
     Stopped,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 async fn promotion(url: &str, id: i64) -> serde_json::Value {
@@ -222,7 +166,7 @@ async fn resumes_after(end: End) {
 
     // request it, and kill the server as soon as it copies
     let registries = [host.as_str(), mirror.as_str()];
-    let mut first = Server::start(&db, &registries, &log);
+    let mut first = server(&db, &registries, &log);
     first.ready().await;
     let created: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/api/v1/promotions", first.url))
@@ -278,7 +222,7 @@ async fn resumes_after(end: End) {
     assert!(done_at_kill < total, "killed mid-copy: {at_kill}");
 
     // a new server on the same database takes it up and finishes it
-    let second = Server::start(&db, &registries, &log);
+    let second = server(&db, &registries, &log);
     second.ready().await;
     let deadline = Instant::now() + Duration::from_secs(60);
     let finished = loop {

@@ -9,15 +9,17 @@
     reason = "a test fails loudly when its set-up fails"
 )]
 
+#[path = "support/process.rs"]
+mod process;
 #[path = "support/sse.rs"]
 mod sse;
 #[path = "support/stores.rs"]
 mod stores;
 
-use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
+use process::ServerProcess;
 use server::ingest::release_controller::{Controller, PollRegistry, PollTiming, Poller};
 use server::replay::{self, dataset::Dataset, ReplayState};
 use server::store::Store;
@@ -29,53 +31,35 @@ fn anchor() -> DateTime<Utc> {
         .expect("valid time")
 }
 
-struct Replica {
-    child: Child,
-    url: String,
-}
+/// One replica: `server serve` polling `controller` every second, trying the poll lock
+/// every 250 ms.
+struct Replica(ServerProcess);
 
 impl Replica {
     fn start(db: &str, controller: &str, log: &std::path::Path) -> Replica {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let log = std::fs::File::create(log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_server"))
-            .args(["serve", "--no-payloads", "--no-promotions", "--addr", &addr])
-            .args(["--database-url", db])
-            .args(["--controller", &format!("origin={controller}")])
-            .args(["--include", "origin=scos"])
-            .args(["--poll-interval", "1s", "--poll-lock-retry", "250ms"])
-            .env("LEPTOS_OUTPUT_NAME", "streamgate")
-            .env("LEPTOS_SITE_ROOT", "target/site")
-            .env("LEPTOS_SITE_ADDR", &addr)
-            .env("RUST_LOG", "info")
-            .stdout(log.try_clone().expect("log handle"))
-            .stderr(log)
-            .spawn()
-            .expect("server starts");
-        Replica {
-            child,
-            url: format!("http://{addr}"),
-        }
-    }
-
-    async fn ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if reqwest::get(format!("{}/healthz", self.url)).await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("replica {} did not start", self.url);
+        let controller = format!("origin={controller}");
+        Replica(ServerProcess::start(
+            &[
+                "--no-payloads",
+                "--no-promotions",
+                "--database-url",
+                db,
+                "--controller",
+                &controller,
+                "--include",
+                "origin=scos",
+                "--poll-interval",
+                "1s",
+                "--poll-lock-retry",
+                "250ms",
+            ],
+            log,
+        ))
     }
 
     /// This replica's role for the controller, as `/readyz` says.
     async fn role(&self) -> Option<String> {
-        let body: serde_json::Value = reqwest::get(format!("{}/readyz", self.url))
+        let body: serde_json::Value = reqwest::get(format!("{}/readyz", self.0.url))
             .await
             .ok()?
             .json()
@@ -83,17 +67,20 @@ impl Replica {
             .ok()?;
         body["controllers"][0]["role"].as_str().map(str::to_string)
     }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
-impl Drop for Replica {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// The ids of the events after `after`.
+async fn ids_after(store: &Store, after: i64) -> Vec<i64> {
+    let mut tx = store.begin().await.expect("tx");
+    let ids = tx
+        .events_after(after, 10_000)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    tx.commit().await.expect("end");
+    ids
 }
 
 /// Waits until exactly one live replica polls; returns its index.
@@ -219,7 +206,7 @@ async fn replicas_share_polling_fail_over_and_hear_each_other() {
         })
         .collect();
     for r in replicas.iter().flatten() {
-        r.ready().await;
+        r.0.ready().await;
     }
     let first = poller_of(&replicas, Duration::from_secs(20)).await;
     converge(&store, &reference, Duration::from_secs(20)).await;
@@ -229,7 +216,7 @@ async fn replicas_share_polling_fail_over_and_hear_each_other() {
 
     // a client of a standby hears what the polling replica ingests
     let standby = (first + 1) % 3;
-    let mut follower = Follower::open(&replicas[standby].as_ref().expect("up").url, "").await;
+    let mut follower = Follower::open(&replicas[standby].as_ref().expect("up").0.url, "").await;
     let (event, ready_at, _) = follower
         .next(Duration::from_secs(5))
         .await
@@ -239,18 +226,7 @@ async fn replicas_share_polling_fail_over_and_hear_each_other() {
     single.poll_once().await.expect("reference polls");
     converge(&store, &reference, Duration::from_secs(20)).await;
     let heard = follower.changes(Duration::from_secs(3)).await;
-    let new_ids: Vec<i64> = {
-        let mut tx = store.begin().await.expect("tx");
-        let ids = tx
-            .events_after(ready_at.expect("ready has an id"), 10_000)
-            .await
-            .expect("events")
-            .into_iter()
-            .map(|e| e.id)
-            .collect();
-        tx.commit().await.expect("end");
-        ids
-    };
+    let new_ids = ids_after(&store, ready_at.expect("ready has an id")).await;
     assert!(!new_ids.is_empty(), "the step brought new upstream data");
     assert_eq!(
         heard, new_ids,
@@ -259,7 +235,7 @@ async fn replicas_share_polling_fail_over_and_hear_each_other() {
 
     // the polling replica dies; another takes over within seconds
     let killed_at = Instant::now();
-    replicas[first].take().expect("up").kill();
+    replicas[first].take().expect("up").0.kill();
     let second = poller_of(&replicas, Duration::from_secs(15)).await;
     let failover = killed_at.elapsed();
     assert_ne!(second, first);
@@ -274,7 +250,7 @@ async fn replicas_share_polling_fail_over_and_hear_each_other() {
 
     // a client that reconnects with Last-Event-ID gets what it missed from the log
     let last = *new_ids.last().expect("ids");
-    let survivor = &replicas[second].as_ref().expect("up").url;
+    let survivor = &replicas[second].as_ref().expect("up").0.url;
     let response = reqwest::Client::new()
         .get(format!("{survivor}/api/v1/live"))
         .header("last-event-id", last.to_string())
@@ -283,15 +259,7 @@ async fn replicas_share_polling_fail_over_and_hear_each_other() {
         .expect("resumes");
     let mut resumed = Follower::from(response);
     let replayed = resumed.changes(Duration::from_secs(2)).await;
-    let mut tx = store.begin().await.expect("tx");
-    let missed: Vec<i64> = tx
-        .events_after(last, 10_000)
-        .await
-        .expect("events")
-        .into_iter()
-        .map(|e| e.id)
-        .collect();
-    tx.commit().await.expect("end");
+    let missed = ids_after(&store, last).await;
     assert!(!missed.is_empty());
     assert_eq!(replayed, missed);
 }
