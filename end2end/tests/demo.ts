@@ -21,3 +21,16 @@ export async function signIn(page: Page, next: string) {
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 
+
+/** The new name on the plan page `page` shows, once the release's payload has been read (the
+ * demo reads payloads in the background after start-up). */
+export async function plannedName(page: Page): Promise<string> {
+  for (let i = 0; i < 60; i++) {
+    if ((await page.locator("dd.new-name").count()) > 0) break;
+    await page.waitForTimeout(1000);
+    await page.reload();
+  }
+  const name = ((await page.locator("dd.new-name").textContent()) ?? "").trim();
+  expect(name).toMatch(/^4\.21\.0-okd-scos\.ec\.\d+$/);
+  return name;
+}

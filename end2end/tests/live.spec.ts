@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { newestAccepted, signIn, STREAM, TARGET } from "./demo";
+import { newestAccepted, plannedName, signIn, STREAM, TARGET } from "./demo";
 
 // Live updates in the hydrated UI: pages follow the server's change stream and reload their
 // data, not themselves. A marker set on `window` survives only if the page never reloaded.
@@ -20,13 +20,7 @@ test("open pages update without reloading while a promotion runs", async ({ brow
   const maintainer = await (await browser.newContext()).newPage();
   const release = await newestAccepted(maintainer);
   await signIn(maintainer, `/promote/${release}?stream=${STREAM}&target=${TARGET}`);
-  for (let i = 0; i < 60; i++) {
-    if ((await maintainer.locator("dd.new-name").count()) > 0) break;
-    await maintainer.waitForTimeout(1000);
-    await maintainer.reload();
-  }
-  const name = ((await maintainer.locator("dd.new-name").textContent()) ?? "").trim();
-  expect(name).toMatch(/^4\.21\.0-okd-scos\.ec\.\d+$/);
+  const name = await plannedName(maintainer);
   await expect(watcher.getByText(name)).toHaveCount(0);
   await maintainer.getByRole("button", { name: `Promote as ${name}` }).click();
   await expect(maintainer).toHaveURL(/\/promotions\/\d+$/);

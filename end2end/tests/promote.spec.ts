@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { newestAccepted, signIn, STREAM, TARGET } from "./demo";
+import { newestAccepted, plannedName, signIn, STREAM, TARGET } from "./demo";
 
 // Promotion through the UI, against the demo with its registry (`./dev e2e` passes its
 // address as DEMO_REGISTRY): the demo's targets promote OKD/SCOS 4.21 CI releases to
@@ -73,14 +73,7 @@ test("a maintainer reviews the plan, promotes, watches it finish and the target 
 
   await page.getByRole("link", { name: `Review promotion to ${TARGET}` }).click();
   await expect(page).toHaveURL(/\/promote\//);
-  // the demo reads payloads in the background after start-up: wait for this one
-  for (let i = 0; i < 60; i++) {
-    if ((await page.locator("dd.new-name").count()) > 0) break;
-    await page.waitForTimeout(1000);
-    await page.reload();
-  }
-  const name = ((await page.locator("dd.new-name").textContent()) ?? "").trim();
-  expect(name).toMatch(/^4\.21\.0-okd-scos\.ec\.\d+$/);
+  const name = await plannedName(page);
   await expect(page.locator("dd.to-copy")).toContainText("images");
   await expect(page.locator("dd.gates")).toContainText("blocking jobs succeeded");
   await expect(page.locator("table.plan-images tbody tr").first()).toBeVisible();
