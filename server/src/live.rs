@@ -24,6 +24,7 @@ use crate::events::{
     RC_STREAMS, RC_TAGS,
 };
 use crate::store::events::{EventHead, EVENTS_CHANNEL};
+use crate::store::poll_lock::RELEASED_CHANNEL;
 use crate::store::{Store, StoreResult};
 
 /// PostgreSQL `NOTIFY` channel for promotion progress (payload: the promotion id).
@@ -218,6 +219,8 @@ struct Inner {
     followers: AtomicUsize,
     /// Turns true at shutdown: every follower's stream ends.
     closing: watch::Sender<bool>,
+    /// Woken when another replica freed a poll lock on its way out.
+    poll_released: Arc<tokio::sync::Notify>,
 }
 
 /// Counts a follower while it is connected.
@@ -245,6 +248,7 @@ impl Live {
                 head: AtomicI64::new(0),
                 followers: AtomicUsize::new(0),
                 closing,
+                poll_released: Arc::new(tokio::sync::Notify::new()),
             }),
         }
     }
@@ -262,6 +266,12 @@ impl Live {
             self.inner.changes.subscribe(),
             Follower { live: self.clone() },
         )
+    }
+
+    /// Woken when a replica that stops has freed a poll lock: standby pollers wait on it as
+    /// well as on their retry interval (PostgreSQL only).
+    pub fn poll_released(&self) -> Arc<tokio::sync::Notify> {
+        self.inner.poll_released.clone()
     }
 
     /// Turns true when the process shuts down.
@@ -354,7 +364,7 @@ impl Live {
                 }
             };
             if let Err(e) = listener
-                .listen_all([EVENTS_CHANNEL, PROGRESS_CHANNEL])
+                .listen_all([EVENTS_CHANNEL, PROGRESS_CHANNEL, RELEASED_CHANNEL])
                 .await
             {
                 tracing::warn!(error = %e, "live updates: LISTEN failed");
@@ -368,6 +378,9 @@ impl Live {
             loop {
                 tokio::select! {
                     received = listener.try_recv() => match received {
+                        Ok(Some(n)) if n.channel() == RELEASED_CHANNEL => {
+                            self.inner.poll_released.notify_waiters();
+                        }
                         Ok(Some(n)) if n.channel() == PROGRESS_CHANNEL => {
                             if let Ok(id) = n.payload().parse::<i64>() {
                                 let _ = self.inner.changes.send(Arc::new(Change::progress(id)));

@@ -211,19 +211,19 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     } else {
         (args.poll.controllers()?, args.poll.timing(), None)
     };
+    let mut state = AppState::new(store.clone(), polls.clone(), leptos);
+    state.shutting_down = stopped.clone();
+    tasks.push(tokio::spawn(state.live.clone().run(stopped.clone())));
     if args.no_poll {
         tracing::info!("polling disabled");
     } else {
         for controller in controllers {
             tracing::info!(controller = %controller.name, url = %controller.base_url, "polling");
-            let poller = Poller::new(store.clone(), controller, timing, polls.clone())?;
+            let poller = Poller::new(store.clone(), controller, timing, polls.clone())?
+                .with_takeover_signal(state.live.poll_released());
             tasks.push(tokio::spawn(poller.run(stopped.clone())));
         }
     }
-
-    let mut state = AppState::new(store.clone(), polls, leptos);
-    state.shutting_down = stopped.clone();
-    tasks.push(tokio::spawn(state.live.clone().run(stopped.clone())));
     state.settings = Settings {
         stale_after: args.stale_after,
         public_url: args

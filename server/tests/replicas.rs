@@ -32,11 +32,11 @@ fn anchor() -> DateTime<Utc> {
 }
 
 /// One replica: `server serve` polling `controller` every second, trying the poll lock
-/// every 250 ms.
+/// every `retry`.
 struct Replica(ServerProcess);
 
 impl Replica {
-    fn start(db: &str, controller: &str, log: &std::path::Path) -> Replica {
+    fn start(db: &str, controller: &str, retry: &str, log: &std::path::Path) -> Replica {
         let controller = format!("origin={controller}");
         Replica(ServerProcess::start(
             &[
@@ -51,7 +51,7 @@ impl Replica {
                 "--poll-interval",
                 "1s",
                 "--poll-lock-retry",
-                "250ms",
+                retry,
             ],
             log,
         ))
@@ -147,10 +147,9 @@ async fn converge(replicas: &Store, reference: &Store, within: Duration) {
     }
 }
 
-#[tokio::test]
-async fn replicas_share_polling_fail_over_and_hear_each_other() {
-    let store = stores::postgres("replicas").await;
-    let db = match &store {
+/// The URL of a PostgreSQL store, for the replicas' `--database-url`.
+fn url_of(store: &Store) -> String {
+    match store {
         Store::Postgres(pool) => {
             let o = pool.connect_options();
             format!(
@@ -162,7 +161,13 @@ async fn replicas_share_polling_fail_over_and_hear_each_other() {
             )
         }
         Store::Sqlite(_) => unreachable!("a PostgreSQL store"),
-    };
+    }
+}
+
+#[tokio::test]
+async fn replicas_share_polling_fail_over_and_hear_each_other() {
+    let store = stores::postgres("replicas").await;
+    let db = url_of(&store);
     let dir = tempfile::tempdir().expect("tempdir");
 
     // the upstream: the replay controller, its clock stepped by the test
@@ -201,6 +206,7 @@ async fn replicas_share_polling_fail_over_and_hear_each_other() {
             Some(Replica::start(
                 &db,
                 &base_url,
+                "250ms",
                 &dir.path().join(format!("replica-{i}.log")),
             ))
         })
@@ -262,4 +268,45 @@ async fn replicas_share_polling_fail_over_and_hear_each_other() {
     let missed = ids_after(&store, last).await;
     assert!(!missed.is_empty());
     assert_eq!(replayed, missed);
+}
+
+#[tokio::test]
+async fn a_replica_that_stops_hands_polling_over_at_once() {
+    let store = stores::postgres("handover").await;
+    let db = url_of(&store);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = ReplayState::new(Dataset::demo(anchor()), anchor());
+    let (addr, _task) = replay::start(state).await.expect("replay starts");
+    let base_url = format!("http://{addr}/origin");
+    // standbys retry only every minute: a quick takeover is the stopping replica's notice
+    let mut replicas: Vec<Option<Replica>> = (0..2)
+        .map(|i| {
+            Some(Replica::start(
+                &db,
+                &base_url,
+                "60s",
+                &dir.path().join(format!("replica-{i}.log")),
+            ))
+        })
+        .collect();
+    for r in replicas.iter().flatten() {
+        r.0.ready().await;
+    }
+    let first = poller_of(&replicas, Duration::from_secs(20)).await;
+    // the standby has tried once and now waits for its next retry
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let stopped_at = Instant::now();
+    let status = replicas[first]
+        .take()
+        .expect("up")
+        .0
+        .terminate(Duration::from_secs(30));
+    assert!(status.success(), "a clean exit: {status:?}");
+    let second = poller_of(&replicas, Duration::from_secs(10)).await;
+    assert_ne!(second, first);
+    let took = stopped_at.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "handed over after {took:?}, not at the next retry a minute later"
+    );
 }

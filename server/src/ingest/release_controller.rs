@@ -273,6 +273,7 @@ pub struct Poller {
     timing: PollTiming,
     registry: PollRegistry,
     clock: Clock,
+    takeover: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Poller {
@@ -300,6 +301,7 @@ impl Poller {
             timing,
             registry,
             clock: Arc::new(now_micros),
+            takeover: None,
         })
     }
 
@@ -307,6 +309,13 @@ impl Poller {
     /// history at its own pace and stamps it with the recorded time).
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// While standing by, also tries the poll lock as soon as `released` is woken (another
+    /// replica freed a lock on its way out), not only every `lock_retry`.
+    pub fn with_takeover_signal(mut self, released: Arc<tokio::sync::Notify>) -> Self {
+        self.takeover = Some(released);
         self
     }
 
@@ -356,8 +365,15 @@ impl Poller {
                     tracing::warn!(controller = %name, error = %e, "taking the poll lock failed")
                 }
             }
+            let released = async {
+                match &self.takeover {
+                    Some(n) => n.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = tokio::time::sleep(self.timing.lock_retry) => {}
+                _ = released => {}
                 _ = shutdown.changed() => {}
             }
             if *shutdown.borrow() {

@@ -8,6 +8,10 @@ use sqlx::{Connection, PgConnection, PgPool};
 
 use super::{Store, StoreResult};
 
+/// PostgreSQL `NOTIFY` channel on which a replica that stops announces it freed a poll lock
+/// (payload: the controller), so a standby takes it at once instead of at its next retry.
+pub const RELEASED_CHANNEL: &str = "streamgate_poll_released";
+
 /// A controller's poll lock, as one replica sees it.
 pub struct PollLock {
     pool: Option<PgPool>,
@@ -96,6 +100,11 @@ impl PollLock {
                 .bind(&self.controller)
                 .execute(&mut conn)
                 .await;
+                let _ = sqlx::query("select pg_notify($1, $2)")
+                    .bind(RELEASED_CHANNEL)
+                    .bind(&self.controller)
+                    .execute(&mut conn)
+                    .await;
             }
             let _ = conn.close().await;
         }
