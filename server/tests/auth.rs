@@ -8,6 +8,8 @@
     reason = "a test fails loudly when its set-up fails"
 )]
 
+#[path = "support/http.rs"]
+mod http;
 #[path = "support/stores.rs"]
 mod stores;
 
@@ -22,7 +24,6 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::Router;
 use chrono::Utc;
-use http_body_util::BodyExt;
 use leptos::prelude::LeptosOptions;
 use serde::Deserialize;
 use server::auth::proxy::{self, GroupRule};
@@ -32,7 +33,6 @@ use server::ingest::release_controller::PollRegistry;
 use server::store::auth::{NewUser, Session};
 use server::store::Store;
 use server::{router, AppState};
-use tower::ServiceExt;
 
 const HOST: &str = "streamgate.test";
 const ORIGIN: &str = "http://streamgate.test";
@@ -101,20 +101,24 @@ impl Answer {
 }
 
 async fn send(app: &Router, request: Request<Body>) -> Answer {
-    let response = app.clone().oneshot(request).await.expect("response");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let (status, headers, body) = http::send(app, request).await;
     Answer {
         status,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     }
+}
+
+/// GETs `uri` with the session `cookie`.
+async fn get_as(app: &Router, uri: &str, cookie: &str) -> Answer {
+    send(
+        app,
+        get(uri)
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await
 }
 
 fn form(uri: &str) -> axum::http::request::Builder {
@@ -368,14 +372,7 @@ async fn sign_in_sets_a_strict_cookie_and_the_viewer_reaches_leptos() {
     assert_eq!(anonymous.body, "null");
 
     // and server-rendered pages show who is signed in
-    let page = send(
-        &app,
-        get("/account")
-            .header(header::COOKIE, &session)
-            .body(Body::empty())
-            .expect("request"),
-    )
-    .await;
+    let page = get_as(&app, "/account", &session).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Sign out") && page.body.contains("mia"));
     let page = send(&app, get("/").body(Body::empty()).expect("request")).await;
@@ -791,14 +788,7 @@ async fn admins_manage_users_and_maintainers_may_not() {
     let admin_csrf = csrf_of(&app, &admin).await;
     let maintainer = sign_in(&app, "mia").await;
 
-    let answer = send(
-        &app,
-        get("/api/v1/users")
-            .header(header::COOKIE, &maintainer)
-            .body(Body::empty())
-            .expect("request"),
-    )
-    .await;
+    let answer = get_as(&app, "/api/v1/users", &maintainer).await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
     assert_eq!(
         answer.detail(),
@@ -903,14 +893,7 @@ async fn admins_manage_users_and_maintainers_may_not() {
     assert!(answer
         .location()
         .starts_with("/admin/users?error=password%20is%20too%20short"));
-    let page = send(
-        &app,
-        get("/admin/users")
-            .header(header::COOKIE, &admin)
-            .body(Body::empty())
-            .expect("request"),
-    )
-    .await;
+    let page = get_as(&app, "/admin/users", &admin).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("kim") && page.body.contains("4-scos-stable"));
 }
@@ -956,14 +939,7 @@ async fn account_page_shows_a_new_token_once() {
         .set_cookies()
         .iter()
         .any(|c| c.starts_with("sg_new_token=;")));
-    let page = send(
-        &app,
-        get("/account")
-            .header(header::COOKIE, &cookie)
-            .body(Body::empty())
-            .expect("request"),
-    )
-    .await;
+    let page = get_as(&app, "/account", &cookie).await;
     assert!(!page.body.contains(&token), "and only once");
     let anonymous = send(&app, get("/account").body(Body::empty()).expect("request")).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
@@ -1125,27 +1101,13 @@ async fn pages_say_who_may_see_them() {
     .await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
     let mia = sign_in(&app, "mia").await;
-    let refused = send(
-        &app,
-        get("/admin/users")
-            .header(header::COOKIE, &mia)
-            .body(Body::empty())
-            .expect("request"),
-    )
-    .await;
+    let refused = get_as(&app, "/admin/users", &mia).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert!(refused
         .body
         .contains("mia is a maintainer; only admins manage users"));
     let root = sign_in(&app, "root").await;
-    let page = send(
-        &app,
-        get("/")
-            .header(header::COOKIE, &root)
-            .body(Body::empty())
-            .expect("request"),
-    )
-    .await;
+    let page = get_as(&app, "/", &root).await;
     assert!(
         page.body.contains(r#"href="/admin/users""#),
         "admins see the users link"

@@ -12,6 +12,8 @@
 
 #[path = "support/gpg.rs"]
 mod gpg;
+#[path = "support/http.rs"]
+mod http;
 #[path = "support/payloads.rs"]
 mod payloads;
 #[path = "support/promotion.rs"]
@@ -27,7 +29,6 @@ use app::viewer::{Role, SignedInWith, Viewer};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use chrono::Utc;
-use http_body_util::BodyExt;
 use leptos::prelude::LeptosOptions;
 use payloads::{
     image_references, payload_config, payload_layers, postgres, push_component, reader,
@@ -46,7 +47,6 @@ use server::promote::{PromoteError, Promotions};
 use server::store::Store;
 use server::AppState;
 use tokio::sync::{watch, Notify};
-use tower::ServiceExt;
 
 const STREAM: &str = "4.21.0-0.okd-scos";
 const GOOD: &str = "4.21.0-0.okd-scos-2026-11-20-010203";
@@ -357,14 +357,7 @@ async fn promotion_story_on_postgres() {
 }
 
 async fn send(app: &axum::Router, request: Request<Body>) -> (StatusCode, String) {
-    let response = app.clone().oneshot(request).await.expect("response");
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let (status, _, body) = http::send(app, request).await;
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
