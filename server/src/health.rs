@@ -75,7 +75,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     };
     let body = json!({
         "status": if shutting_down { "shutting down" } else if store.is_ok() { "ready" } else { "not ready" },
-        "replica": crate::ingest::release_controller::replica_name(),
+        "replica": crate::replica_name(),
         "live_followers": state.live.followers(),
         "store": store_detail,
         "controllers": controllers,

@@ -166,6 +166,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// This process's name among replicas: the host (the pod's name on Kubernetes) and pid.
+pub fn replica_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "streamgate".to_string());
+    format!("{host}:{}", std::process::id())
+}
+
 /// Gives each request without an `X-Request-Id` a random one; a proxy's id is kept.
 #[derive(Clone, Copy)]
 struct RequestIds;

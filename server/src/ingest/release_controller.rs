@@ -145,6 +145,17 @@ struct Polled {
     holder: Option<String>,
 }
 
+/// The status of a controller not polled yet.
+fn unpolled(controller: &str) -> PollStatus {
+    PollStatus {
+        controller: controller.to_string(),
+        last_success_at: None,
+        last_attempt_at: None,
+        last_error: None,
+        consecutive_failures: 0,
+    }
+}
+
 /// Whether this replica polls a controller, for `/readyz`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PollRole {
@@ -159,13 +170,7 @@ impl PollRegistry {
     pub fn register(&self, controller: &str) {
         if let Ok(mut map) = self.0.write() {
             map.entry(controller.to_string()).or_insert_with(|| Polled {
-                status: PollStatus {
-                    controller: controller.to_string(),
-                    last_success_at: None,
-                    last_attempt_at: None,
-                    last_error: None,
-                    consecutive_failures: 0,
-                },
+                status: unpolled(controller),
                 here: false,
                 holder: None,
             });
@@ -194,13 +199,7 @@ impl PollRegistry {
                 recorded = Some(s.clone());
             }
         }
-        recorded.unwrap_or_else(|| PollStatus {
-            controller: controller.to_string(),
-            last_success_at: None,
-            last_attempt_at: None,
-            last_error: None,
-            consecutive_failures: 0,
-        })
+        recorded.unwrap_or_else(|| unpolled(controller))
     }
 
     /// Takes a controller's status as another replica polled it.
@@ -253,12 +252,6 @@ impl PollRegistry {
             })
         })
     }
-}
-
-/// This process's name among replicas: the host (the pod's name on Kubernetes) and pid.
-pub fn replica_name() -> String {
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "streamgate".to_string());
-    format!("{host}:{}", std::process::id())
 }
 
 /// Where a poller takes the receive time of what it ingests.
@@ -330,7 +323,7 @@ impl Poller {
     /// `lock_retry` and showing the polling replica's status.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let name = self.controller.name.clone();
-        let me = replica_name();
+        let me = crate::replica_name();
         let mut lock = PollLock::new(&self.store, &name);
         let mut announced_standby = false;
         loop {
@@ -395,10 +388,7 @@ impl Poller {
             if !lock.still_held().await {
                 return false;
             }
-            let started = std::time::Instant::now();
-            let result = self.poll_once().await;
-            crate::metrics::get().poll(&self.controller.name, result.is_ok(), started);
-            let status = self.registry.record(&self.controller.name, &result);
+            let (result, status) = self.poll_recorded().await;
             if let Err(e) = self.store.save_poll_status(&status, me, Utc::now()).await {
                 tracing::warn!(controller = %self.controller.name, error = %e, "saving the poll status failed");
             }
@@ -439,9 +429,17 @@ impl Poller {
 
     /// Polls once and records the outcome in the registry.
     pub async fn poll_and_record(&self) -> Result<PollReport, PollError> {
+        self.poll_recorded().await.0
+    }
+
+    /// Polls once, counts it in the metrics and records it in the registry; the result and
+    /// the controller's status after it.
+    async fn poll_recorded(&self) -> (Result<PollReport, PollError>, PollStatus) {
+        let started = std::time::Instant::now();
         let result = self.poll_once().await;
-        self.registry.record(&self.controller.name, &result);
-        result
+        crate::metrics::get().poll(&self.controller.name, result.is_ok(), started);
+        let status = self.registry.record(&self.controller.name, &result);
+        (result, status)
     }
 
     /// One poll: streams, then tags per wanted stream, then the details that are needed.

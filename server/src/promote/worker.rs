@@ -82,7 +82,6 @@ impl PromotionWorker {
     ) -> PromotionWorker {
         let mut id = [0u8; 6];
         rand::rng().fill_bytes(&mut id);
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "streamgate".to_string());
         PromotionWorker {
             store,
             copier,
@@ -90,7 +89,7 @@ impl PromotionWorker {
             notifier,
             wake,
             config,
-            owner: format!("{host}-{}-{}", std::process::id(), hex::encode(id)),
+            owner: format!("{}-{}", crate::replica_name(), hex::encode(id)),
             live: None,
         }
     }
