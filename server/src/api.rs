@@ -106,9 +106,15 @@ pub enum ApiError {
     /// A registry or other upstream failed; the message says which.
     #[error("{0}")]
     BadGateway(String),
+    /// The client asked too often or holds too much; it may retry after a while.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// The feature is not configured on this server.
     #[error("{0}")]
     Unavailable(String),
+    /// The server is at a limit for everyone just now; retrying later may succeed.
+    #[error("{0}")]
+    Busy(String),
     /// Something failed inside; logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -189,7 +195,8 @@ impl IntoResponse for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) | ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let detail = match &self {
@@ -206,9 +213,18 @@ impl IntoResponse for ApiError {
                 axum::http::HeaderValue::from_static("Bearer realm=\"streamgate\""),
             );
         }
+        if matches!(self, ApiError::TooManyRequests(_) | ApiError::Busy(_)) {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
         response
     }
 }
+
+/// Seconds a client is asked to wait after a 429 or a busy 503.
+pub const RETRY_AFTER_SECONDS: &str = "10";
 
 /// `Query` whose rejection is an [`ApiError`] (a 400 in the envelope).
 #[derive(Debug, FromRequestParts)]

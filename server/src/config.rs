@@ -291,11 +291,15 @@ impl AuthArgs {
     }
 }
 
+/// The database used when none is named.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://streamgate.db";
+
 /// The database to use.
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
-    /// `sqlite://FILE` (created if missing) or `postgres://USER@HOST/DB`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://streamgate.db")]
+    /// `sqlite://FILE` (created if missing) or `postgres://USER@HOST/DB`. `serve --demo`
+    /// uses `sqlite://streamgate-demo.db` unless another database is named.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 }
 
@@ -391,6 +395,53 @@ pub struct ServeArgs {
     /// Sign-in, sessions and the trusted proxy.
     #[command(flatten)]
     pub auth: Box<AuthArgs>,
+    /// Limits on what one client may hold or send.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Limits on what one client may hold or send, so slow or greedy clients cannot exhaust
+/// the server.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// A connection that has not sent a request's whole header within this long is closed.
+    #[arg(long, env = "STREAMGATE_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+    /// The largest request body any route takes, in bytes (`K`, `M` suffixes: KiB, MiB);
+    /// larger ones get 413.
+    #[arg(long, env = "STREAMGATE_MAX_REQUEST_BODY", default_value = "1M", value_parser = parse_bytes)]
+    pub max_request_body: usize,
+    /// Live-update streams one client (an IPv4 address or an IPv6 /64) may hold open;
+    /// more get 429.
+    #[arg(long, env = "STREAMGATE_LIVE_MAX_PER_CLIENT", default_value_t = crate::live::DEFAULT_MAX_PER_CLIENT)]
+    pub live_max_per_client: usize,
+    /// Live-update streams this process holds open at once; more get 503.
+    #[arg(long, env = "STREAMGATE_LIVE_MAX_TOTAL", default_value_t = crate::live::DEFAULT_MAX_TOTAL)]
+    pub live_max_total: usize,
+}
+
+/// Parses a size in bytes: a whole number, optionally followed by `K` (KiB) or `M` (MiB).
+pub fn parse_bytes(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, ""),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (a whole number of bytes, or with K or M)"))?;
+    let factor = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        other => return Err(format!("unknown size unit {other:?} (use K or M)")),
+    };
+    n.checked_mul(factor).filter(|n| *n > 0).ok_or_else(|| {
+        format!(
+            "{text:?} is not a size between 1 byte and {} bytes",
+            usize::MAX
+        )
+    })
 }
 
 /// How release payloads are read, and who may call the registry webhooks.
@@ -611,11 +662,18 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let n: u64 = num
         .parse()
         .map_err(|_| format!("invalid duration {s:?}: expected e.g. 90s, 5m, 1h"))?;
+    let too_long = || format!("invalid duration {s:?}: too long");
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
         "" | "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        "h" => Ok(Duration::from_secs(n * 3600)),
+        "m" => n
+            .checked_mul(60)
+            .map(Duration::from_secs)
+            .ok_or_else(too_long),
+        "h" => n
+            .checked_mul(3600)
+            .map(Duration::from_secs)
+            .ok_or_else(too_long),
         other => Err(format!(
             "invalid duration unit {other:?} in {s:?}: use ms, s, m or h"
         )),
@@ -625,6 +683,18 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_sizes() {
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert_eq!(parse_bytes("64K"), Ok(64 << 10));
+        assert_eq!(parse_bytes("1M"), Ok(1 << 20));
+        assert_eq!(parse_bytes("2MiB"), Ok(2 << 20));
+        assert!(parse_bytes("0").is_err());
+        assert!(parse_bytes("1G").is_err());
+        assert!(parse_bytes("M").is_err());
+        assert!(parse_bytes("99999999999999999999M").is_err());
+    }
 
     #[test]
     fn parses_durations() {

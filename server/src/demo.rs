@@ -11,6 +11,7 @@
 //! component images there, and the replay's pull specs name that registry, so payloads are
 //! read, provenance is computed and releases can be promoted as in production.
 
+pub mod guard;
 pub mod image;
 pub mod registry;
 

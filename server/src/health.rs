@@ -9,6 +9,8 @@ use axum::Json;
 use chrono::Utc;
 use serde_json::json;
 
+use crate::auth::extract::MaybeUser;
+use crate::auth::Principal;
 use crate::AppState;
 
 /// Always 200 while the process serves requests.
@@ -18,8 +20,11 @@ pub async fn healthz() -> &'static str {
 
 /// 200 when the store is usable, 503 otherwise; the body details the store and each
 /// controller's last successful poll. Stale polls are reported but do not fail readiness:
-/// the stored history is still served.
-pub async fn readyz(State(state): State<AppState>) -> Response {
+/// the stored history is still served. Error texts (a poll's last error, the references a
+/// mirror check could not reach) name hosts and answers of upstream services: only admins
+/// see them; everyone else sees that something fails and how many.
+pub async fn readyz(State(state): State<AppState>, MaybeUser(user): MaybeUser) -> Response {
+    let detailed = user.as_ref().is_some_and(Principal::is_admin);
     let now = Utc::now();
     let store = state.store.ready().await;
     let controllers: Vec<serde_json::Value> = state
@@ -36,7 +41,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
                 "last_success_age_seconds": p.last_success_at.map(|t| (now - t).num_seconds()),
                 "last_attempt_at": p.last_attempt_at,
                 "consecutive_failures": p.consecutive_failures,
-                "last_error": p.last_error,
+                "failing": p.last_error.is_some(),
+                "last_error": if detailed { p.last_error } else { None },
             })
         })
         .collect();
@@ -62,13 +68,21 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         Ok(rows) => rows
             .into_iter()
             .map(|c| {
-                json!({
+                let missing = serde_json::from_str::<Vec<String>>(&c.missing).unwrap_or_default();
+                let unreachable =
+                    serde_json::from_str::<Vec<String>>(&c.unreachable).unwrap_or_default();
+                let mut check = json!({
                     "stream": c.stream,
                     "release": c.release,
-                    "missing": serde_json::from_str::<serde_json::Value>(&c.missing).unwrap_or_default(),
-                    "unreachable": serde_json::from_str::<serde_json::Value>(&c.unreachable).unwrap_or_default(),
+                    "missing_count": missing.len(),
+                    "unreachable_count": unreachable.len(),
                     "since": c.since,
-                })
+                });
+                if detailed {
+                    check["missing"] = json!(missing);
+                    check["unreachable"] = json!(unreachable);
+                }
+                check
             })
             .collect(),
         Err(_) => Vec::new(),

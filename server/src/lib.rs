@@ -13,6 +13,7 @@ pub mod events;
 pub mod feeds;
 pub mod health;
 pub mod ingest;
+pub mod listen;
 pub mod live;
 pub mod metrics;
 pub mod percent;
@@ -30,6 +31,7 @@ use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -77,7 +79,13 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Secrets of the registry webhooks; a hook without one is disabled.
     pub hooks: api::hooks::HookSecrets,
+    /// The largest request body any route takes, in bytes.
+    pub max_request_body: usize,
 }
+
+/// Default [`Settings::max_request_body`]: 1 MiB, far above any form, API body or
+/// registry notification.
+pub const DEFAULT_MAX_REQUEST_BODY: usize = 1 << 20;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -85,6 +93,7 @@ impl Default for Settings {
             stale_after: std::time::Duration::from_secs(6 * 3600),
             public_url: None,
             hooks: api::hooks::HookSecrets::default(),
+            max_request_body: DEFAULT_MAX_REQUEST_BODY,
         }
     }
 }
@@ -159,6 +168,11 @@ pub fn router(state: AppState) -> Router {
             auth::middleware::resolve,
         ))
         .layer(axum::middleware::from_fn(metrics::track))
+        // every route, whatever reads its body (extractors, server functions, streams)
+        .layer(RequestBodyLimitLayer::new(state.settings.max_request_body))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.settings.max_request_body,
+        ))
         .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))

@@ -12,8 +12,10 @@
 //! (`NOTIFY` on PostgreSQL, so every replica hears it); such changes carry no id and are not
 //! replayed on resume.
 
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -185,21 +187,61 @@ impl Scope {
     }
 }
 
-/// How often the log is looked at without being told.
+/// How often the log is looked at without being told, and how many followers are let in.
 #[derive(Debug, Clone, Copy)]
 pub struct LiveConfig {
     /// On SQLite, between looks.
     pub sqlite_interval: Duration,
     /// On PostgreSQL, between looks when no notification came.
     pub postgres_fallback: Duration,
+    /// Streams open at once from one client (an IPv4 address or an IPv6 /64).
+    pub max_per_client: usize,
+    /// Streams open at once on this process.
+    pub max_total: usize,
 }
+
+/// Default [`LiveConfig::max_per_client`]: a browser opens at most six connections to a
+/// host, so this leaves room for several people behind one address.
+pub const DEFAULT_MAX_PER_CLIENT: usize = 50;
+
+/// Default [`LiveConfig::max_total`]: about 40 MB of idle streams.
+pub const DEFAULT_MAX_TOTAL: usize = 2000;
 
 impl Default for LiveConfig {
     fn default() -> Self {
         LiveConfig {
             sqlite_interval: Duration::from_millis(250),
             postgres_fallback: Duration::from_secs(5),
+            max_per_client: DEFAULT_MAX_PER_CLIENT,
+            max_total: DEFAULT_MAX_TOTAL,
         }
+    }
+}
+
+/// Why a follower was not let in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// The client has [`LiveConfig::max_per_client`] streams open already.
+    #[error("this client has {0} live streams open already, the most allowed")]
+    PerClient(usize),
+    /// The process has [`LiveConfig::max_total`] streams open already.
+    #[error("this server has {0} live streams open, the most it serves")]
+    Total(usize),
+}
+
+/// The key one client's streams are counted under: its IPv4 address, or the /64 of its
+/// IPv6 address (one subscriber usually holds a whole /64).
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut segments = v6.segments();
+                segments[4..].fill(0);
+                IpAddr::V6(Ipv6Addr::from(segments))
+            }
+        },
     }
 }
 
@@ -217,6 +259,8 @@ struct Inner {
     head: AtomicI64,
     /// Followers connected now.
     followers: AtomicUsize,
+    /// Followers connected now, by [`client_key`].
+    per_client: Mutex<HashMap<IpAddr, usize>>,
     /// Turns true at shutdown: every follower's stream ends.
     closing: watch::Sender<bool>,
     /// Woken when another replica freed a poll lock on its way out.
@@ -226,12 +270,31 @@ struct Inner {
 /// Counts a follower while it is connected.
 pub struct Follower {
     live: Live,
+    client: Option<IpAddr>,
 }
 
 impl Drop for Follower {
     fn drop(&mut self) {
-        self.live.inner.followers.fetch_sub(1, Ordering::Relaxed);
+        self.live.inner.followers.fetch_sub(1, Ordering::AcqRel);
+        if let Some(client) = self.client {
+            let mut counts = self.live.inner.lock_clients();
+            if let Some(n) = counts.get_mut(&client) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    counts.remove(&client);
+                }
+            }
+        }
         crate::metrics::get().live_followers.dec();
+    }
+}
+
+impl Inner {
+    fn lock_clients(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {
+        // the map holds plain counts: a panic elsewhere cannot leave it half-changed
+        self.per_client
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -247,6 +310,7 @@ impl Live {
                 changes,
                 head: AtomicI64::new(0),
                 followers: AtomicUsize::new(0),
+                per_client: Mutex::new(HashMap::new()),
                 closing,
                 poll_released: Arc::new(tokio::sync::Notify::new()),
             }),
@@ -258,14 +322,52 @@ impl Live {
         &self.inner.store
     }
 
-    /// Starts following: the receiver hears every change broadcast from now on.
+    /// Starts following: the receiver hears every change broadcast from now on. Not
+    /// counted against any client's limit (for the process's own use).
     pub fn subscribe(&self) -> (broadcast::Receiver<Arc<Change>>, Follower) {
-        self.inner.followers.fetch_add(1, Ordering::Relaxed);
+        self.inner.followers.fetch_add(1, Ordering::AcqRel);
         crate::metrics::get().live_followers.inc();
         (
             self.inner.changes.subscribe(),
-            Follower { live: self.clone() },
+            Follower {
+                live: self.clone(),
+                client: None,
+            },
         )
+    }
+
+    /// Lets a follower from `client` in, within the per-client and total limits; unknown
+    /// clients are counted together.
+    pub fn admit(
+        &self,
+        client: Option<IpAddr>,
+    ) -> Result<(broadcast::Receiver<Arc<Change>>, Follower), Refused> {
+        let key = client.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), client_key);
+        let config = &self.inner.config;
+        {
+            let mut counts = self.inner.lock_clients();
+            let mine = counts.entry(key).or_insert(0);
+            if *mine >= config.max_per_client {
+                return Err(Refused::PerClient(config.max_per_client));
+            }
+            let total = self.inner.followers.fetch_add(1, Ordering::AcqRel);
+            if total >= config.max_total {
+                self.inner.followers.fetch_sub(1, Ordering::AcqRel);
+                if *mine == 0 {
+                    counts.remove(&key);
+                }
+                return Err(Refused::Total(config.max_total));
+            }
+            *mine += 1;
+        }
+        crate::metrics::get().live_followers.inc();
+        Ok((
+            self.inner.changes.subscribe(),
+            Follower {
+                live: self.clone(),
+                client: Some(key),
+            },
+        ))
     }
 
     /// Woken when a replica that stops has freed a poll lock: standby pollers wait on it as

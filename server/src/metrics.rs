@@ -23,15 +23,42 @@ use prometheus_client::registry::Registry;
 use crate::store::Store;
 use crate::AppState;
 
-/// An HTTP answer's labels.
+/// An HTTP answer's labels. Every value comes from a closed set, so no request can add
+/// a series: a made-up method is `other`, a path no route matched is `unmatched`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
-    /// Request method.
+    /// Request method: one of [`METHODS`], or `other`.
     pub method: String,
     /// Route pattern, or `unmatched` (static files and 404s).
     pub route: String,
-    /// Status class (`2xx`, `3xx`, `4xx`, `5xx`).
+    /// Status class (`1xx` to `5xx`), or `other`.
     pub status: String,
+}
+
+/// The methods counted under their own name; any other is counted as `other`.
+pub const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+];
+
+/// The label for a request's method: its name when standard, else `other`.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    METHODS
+        .iter()
+        .find(|m| **m == method.as_str())
+        .copied()
+        .unwrap_or("other")
+}
+
+/// The label for a response's status: its class, `1xx` to `5xx`.
+pub fn status_label(status: StatusCode) -> &'static str {
+    match status.as_u16() / 100 {
+        1 => "1xx",
+        2 => "2xx",
+        3 => "3xx",
+        4 => "4xx",
+        5 => "5xx",
+        _ => "other",
+    }
 }
 
 /// A poll's labels.
@@ -321,13 +348,13 @@ pub async fn handler(State(state): State<AppState>) -> Response {
 /// Middleware: observes each answer's latency under its route pattern.
 pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_string();
+    let method = method_label(request.method()).to_string();
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
     let response = next.run(request).await;
-    let status = format!("{}xx", response.status().as_u16() / 100);
+    let status = status_label(response.status()).to_string();
     get()
         .http
         .get_or_create(&HttpLabels {
@@ -369,5 +396,20 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle} missing from:\n{text}");
         }
+    }
+
+    #[test]
+    fn labels_come_from_closed_sets() {
+        use axum::http::Method;
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let made_up = Method::from_bytes(&[b'X'; 8192]).expect("a token method");
+        assert_eq!(method_label(&made_up), "other");
+        let lower = Method::from_bytes(b"get").expect("a token method");
+        assert_eq!(method_label(&lower), "other");
+        assert_eq!(status_label(StatusCode::NOT_FOUND), "4xx");
+        assert_eq!(status_label(StatusCode::SWITCHING_PROTOCOLS), "1xx");
+        let odd = StatusCode::from_u16(799).expect("a status");
+        assert_eq!(status_label(odd), "other");
     }
 }

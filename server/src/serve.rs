@@ -36,6 +36,9 @@ pub enum ServeError {
     /// The demo accounts could not be created.
     #[error("demo accounts: {0}")]
     DemoUsers(#[from] crate::auth::AuthError),
+    /// The database is a demo database, or the demo would write into a real one.
+    #[error(transparent)]
+    DemoGuard(#[from] demo::guard::GuardError),
     /// The demo data could not be loaded.
     #[error("demo: {0}")]
     Demo(String),
@@ -195,7 +198,17 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let conf = get_configuration(None).map_err(|e| ServeError::Site(e.to_string()))?;
     let leptos = conf.leptos_options;
     let addr = args.addr.unwrap_or(leptos.site_addr);
-    let store = open(&args.poll.db.database_url).await?;
+    let url = if args.demo && args.poll.db.database_url == crate::config::DEFAULT_DATABASE_URL {
+        demo::guard::DEMO_DATABASE_URL
+    } else {
+        args.poll.db.database_url.as_str()
+    };
+    let store = open(url).await?;
+    if args.demo {
+        demo::guard::claim_for_demo(&store).await?;
+    } else {
+        demo::guard::refuse_demo(&store).await?;
+    }
     let polls = PollRegistry::default();
     let (stop, stopped) = watch::channel(false);
     // every background task, waited for at shutdown
@@ -212,6 +225,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         (args.poll.controllers()?, args.poll.timing(), None)
     };
     let mut state = AppState::new(store.clone(), polls.clone(), leptos);
+    state.live = crate::live::Live::new(
+        store.clone(),
+        crate::live::LiveConfig {
+            max_per_client: args.limits.live_max_per_client.max(1),
+            max_total: args.limits.live_max_total.max(1),
+            ..crate::live::LiveConfig::default()
+        },
+    );
     state.shutting_down = stopped.clone();
     tasks.push(tokio::spawn(state.live.clone().run(stopped.clone())));
     if args.no_poll {
@@ -231,6 +252,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             .clone()
             .map(|u| u.trim_end_matches('/').to_string()),
         hooks: args.registry.hook_secrets()?,
+        max_request_body: args.limits.max_request_body,
     };
     let auth = args.auth.settings()?;
     if !auth.proxy.trusted.is_empty() {
@@ -303,27 +325,22 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             source,
         })?;
     tracing::info!("serving on http://{addr}");
-    // the peer address decides whether proxy headers are trusted
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let grace = args.shutdown_grace;
+    let listening = crate::listen::ListenConfig {
+        header_read_timeout: args.limits.header_read_timeout,
+        grace,
+    };
+    let ended = crate::listen::serve(listener, app, listening, async move {
         shutdown_signal().await;
         // /readyz turns 503, live streams end, pollers and workers stop taking work
         let _ = stop.send(true);
-    });
-    let grace = args.shutdown_grace;
-    let mut signalled = stopped.clone();
-    tokio::select! {
-        served = std::future::IntoFuture::into_future(server) => served.map_err(|source| ServeError::Io {
-            context: "serving".into(),
-            source,
-        })?,
-        _ = async {
-            let _ = signalled.wait_for(|s| *s).await;
-            tokio::time::sleep(grace).await;
-        } => tracing::warn!(?grace, "in-flight requests cut off at the end of the grace period"),
+    })
+    .await;
+    if ended == crate::listen::Ended::CutOff {
+        tracing::warn!(
+            ?grace,
+            "in-flight requests cut off at the end of the grace period"
+        );
     }
     tracing::info!(
         tasks = tasks.len(),

@@ -26,7 +26,8 @@ use tokio::sync::{broadcast, watch};
 use utoipa::IntoParams;
 
 use super::{ApiError, ApiQuery};
-use crate::live::{Change, Follower, Scope};
+use crate::auth::proxy::Peer;
+use crate::live::{Change, Follower, Refused, Scope};
 use crate::AppState;
 
 /// How many missed changes a reconnecting client is sent from the log; more means `reset`.
@@ -68,10 +69,13 @@ pub struct LiveQuery {
     responses(
         (status = 200, description = "an endless `text/event-stream`: `ready` (id: the log position), then `change` messages whose data is `{\"id\", \"kind\", \"reach\", \"stream\"?, \"release\"?, \"promotion\"?}`, and `reset` when changes were missed and the page should reload all its data", content_type = "text/event-stream", body = String),
         (status = 400, description = "unknown parameter, a release without its stream, promotion combined with stream, or a malformed Last-Event-ID", body = super::ErrorBody),
+        (status = 429, description = "this client (address, or IPv6 /64) has the most streams open it may; `Retry-After` says when to try again", body = super::ErrorBody),
+        (status = 503, description = "the server has the most streams open it serves; `Retry-After` says when to try again", body = super::ErrorBody),
     )
 )]
 pub async fn follow(
     State(state): State<AppState>,
+    peer: Peer,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<LiveQuery>,
 ) -> Result<Response, ApiError> {
@@ -83,12 +87,23 @@ pub async fn follow(
     scope.check().map_err(ApiError::BadRequest)?;
     let resume = last_event_id(&headers)?;
     let live = &state.live;
+    let client = state.auth.settings.proxy.client_ip(peer.0, &headers);
     // subscribe before reading the log: nothing falls between the two
-    let (changes, follower) = live.subscribe();
+    let (changes, follower) = live.admit(client).map_err(|refused| match refused {
+        Refused::PerClient(_) => ApiError::TooManyRequests(refused.to_string()),
+        Refused::Total(_) => ApiError::Busy(refused.to_string()),
+    })?;
     let mut backlog = VecDeque::new();
     let mut position = live.head();
     let mut reset = false;
-    if let Some(after) = resume {
+    // a client far behind is told to reload without reading the log: a resume never costs
+    // more than one bounded read, whatever id it names
+    if resume.is_some_and(|after| position.saturating_sub(after) > MAX_REPLAY) {
+        reset = true;
+    } else if let Some(after) = resume.filter(|after| *after >= position) {
+        // this client has seen as much as this replica has broadcast, or more
+        position = after;
+    } else if let Some(after) = resume {
         let missed = live
             .store()
             .event_heads_after(after, MAX_REPLAY + 1)

@@ -187,8 +187,10 @@ impl Store {
                      where f.pull_spec = r.pull_spec and f.failed_at > $1 \
                      and not exists (select 1 from registry_events e \
                          where e.action = 'push' and e.received_at > f.failed_at \
-                         and (r.pull_spec like '%/' || e.repository || ':' || e.tag \
-                           or r.pull_spec like '%/' || e.repository || '@' || e.digest))) \
+                         and (substr(r.pull_spec, length(r.pull_spec) - length(e.repository) - length(e.tag) - 1) \
+                               = '/' || e.repository || ':' || e.tag \
+                           or substr(r.pull_spec, length(r.pull_spec) - length(e.repository) - length(e.digest) - 1) \
+                               = '/' || e.repository || '@' || e.digest))) \
                  order by r.created_at desc, r.stream, r.name limit $2",
             )
             .bind(failed_before)
@@ -289,6 +291,21 @@ mod tests {
                 .len(),
             3
         );
+
+        // a push whose names are LIKE wildcards requeues nothing: names are compared as text
+        let hostile = serde_json::json!({"id": "push-0", "timestamp": "2026-02-11T03:00:00Z",
+            "action": "push", "target": {"repository": "%", "tag": "%",
+            "digest": "sha256:%", "mediaType": "application/vnd.oci.image.index.v1+json"}})
+        .to_string();
+        let mut hostile = event(REGISTRY_EVENT, "%", hostile, 3);
+        hostile.source = "registry".into();
+        hostile.external_id = Some("push-0".into());
+        ingest(&store, hostile).await.expect("hostile push");
+        let waiting = store
+            .releases_awaiting_payload(at(1), 10)
+            .await
+            .expect("query");
+        assert_eq!(waiting.len(), 2, "a wildcard repository matched a release");
 
         // ... unless its image is pushed again after the failure
         let push = serde_json::json!({"id": "push-1", "timestamp": "2026-02-11T03:00:00Z",
