@@ -593,6 +593,9 @@ pub enum ConfigError {
     /// A sign-in or proxy setting is unusable.
     #[error("{0}")]
     Auth(String),
+    /// A secret is one of the published examples.
+    #[error("{0} is an example value from the documentation; set a secret of your own")]
+    ExampleSecret(String),
 }
 
 fn pair(s: &str) -> Result<(String, String), ConfigError> {

@@ -10,6 +10,7 @@ pub mod badges;
 pub mod config;
 pub mod demo;
 pub mod events;
+pub mod example_secrets;
 pub mod feeds;
 pub mod health;
 pub mod ingest;

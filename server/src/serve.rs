@@ -198,6 +198,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let conf = get_configuration(None).map_err(|e| ServeError::Site(e.to_string()))?;
     let leptos = conf.leptos_options;
     let addr = args.addr.unwrap_or(leptos.site_addr);
+    crate::example_secrets::refuse_examples(&args)?;
     let url = if args.demo && args.poll.db.database_url == crate::config::DEFAULT_DATABASE_URL {
         demo::guard::DEMO_DATABASE_URL
     } else {

@@ -475,3 +475,62 @@ fn documents_ignores_mere_mentions() {
         ["STREAMGATE_A", "STREAMGATE_B"]
     );
 }
+
+/// The secret values an example file shows: each `HOOK=SECRET` of the hook variable, the
+/// password of a database URL, a plain password, and every `auth` of an `auth.json`.
+fn example_secret_values(key: &str, value: &str) -> Vec<String> {
+    match key {
+        "STREAMGATE_HOOK_SECRETS" => value
+            .split(',')
+            .filter_map(|pair| pair.split_once('=').map(|(_, s)| s.to_string()))
+            .collect(),
+        "DATABASE_URL" => reqwest::Url::parse(value)
+            .ok()
+            .and_then(|u| u.password().map(str::to_string))
+            .into_iter()
+            .collect(),
+        "auth.json" => {
+            let json: serde_json::Value = serde_json::from_str(value).expect("auth.json parses");
+            json["auths"]
+                .as_object()
+                .expect("auths")
+                .values()
+                .filter_map(|a| a["auth"].as_str().map(str::to_string))
+                .collect()
+        }
+        k if k.contains("PASSWORD") || k.contains("SECRET") || k.contains("TOKEN") => {
+            vec![value.to_string()]
+        }
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn every_example_secret_is_refused_at_start_up() {
+    let mut shown = Vec::new();
+    for (_, object) in objects()
+        .into_iter()
+        .filter(|(_, o)| kind_of(o) == "Secret")
+    {
+        for (key, value) in object["stringData"].as_mapping().expect("stringData") {
+            let (key, value) = (key.as_str().expect("key"), value.as_str().expect("value"));
+            shown.extend(example_secret_values(key, value));
+        }
+    }
+    let env = read(&root().join(".env.example"));
+    for line in env.lines() {
+        let line = line.trim_start_matches('#').trim();
+        if let Some((key, value)) = line.split_once('=') {
+            if SECRET_VARIABLES.contains(&key) {
+                shown.extend(example_secret_values(key, value));
+            }
+        }
+    }
+    assert!(shown.len() >= 6, "found only {shown:?}");
+    for secret in &shown {
+        assert!(
+            server::example_secrets::is_example(secret),
+            "the example secret {secret:?} would be accepted at start-up"
+        );
+    }
+}

@@ -52,6 +52,11 @@ impl std::fmt::Debug for HookSecrets {
 }
 
 impl HookSecrets {
+    /// Every hook with its secret.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.by_hook.iter().map(|(h, s)| (h.as_str(), s.as_str()))
+    }
+
     /// Sets the secret of `hook`.
     pub fn insert(&mut self, hook: impl Into<String>, secret: impl Into<String>) {
         self.by_hook.insert(hook.into(), secret.into());

@@ -33,7 +33,11 @@ const SKIPPED: [&str; 4] = ["/api/v1/hooks/", "/pkg/", "/healthz", "/readyz"];
 /// The middleware: `axum::middleware::from_fn_with_state(state, resolve)`.
 pub async fn resolve(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    if SKIPPED.iter().any(|p| path.starts_with(p)) {
+    // probes send no credentials; an admin reading /readyz does, and sees its details
+    let credentials = request.headers().contains_key(header::AUTHORIZATION)
+        || request.headers().contains_key(header::COOKIE);
+    let detailed_readyz = path == "/readyz" && credentials;
+    if SKIPPED.iter().any(|p| path.starts_with(p)) && !detailed_readyz {
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();

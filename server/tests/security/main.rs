@@ -6,3 +6,8 @@
     clippy::expect_used,
     reason = "a test fails loudly when its set-up fails"
 )]
+
+#[path = "../support/process.rs"]
+mod process;
+
+mod limits;
