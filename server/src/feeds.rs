@@ -2,10 +2,11 @@
 //! accepted releases newest first (`?all` lists every phase), 50 entries, each linking to
 //! the release's page and summarising its blocking gates.
 //!
-//! The XML is written with quick-xml, which escapes every string. Absolute links are built
-//! from the request's `Host` header and `X-Forwarded-Proto` (default `http`), so the feed is
-//! right behind any proxy that forwards them. Responses share the API's caching ([`cache`])
-//! and CORS.
+//! The XML is written with quick-xml, which escapes every string. Absolute links start
+//! with `--public-url`; without it they are built from the request's `Host` header and
+//! `X-Forwarded-Proto` (default `http`), and the answer says `Vary: Host,
+//! X-Forwarded-Proto`, so no cache hands one host's links to another ([`LinkBase`]).
+//! Responses share the API's caching ([`cache`]) and CORS.
 //!
 //! [`cache`]: crate::api::cache
 
@@ -78,10 +79,7 @@ pub async fn stream_feed(
         .all
         .as_deref()
         .is_some_and(|v| !matches!(v, "false" | "0" | "no"));
-    let base = match &state.settings.public_url {
-        Some(url) => url.clone(),
-        None => base_url(&headers, &uri)?,
-    };
+    let base = LinkBase::of(state.settings.public_url.as_deref(), &headers, &uri)?;
     let row = state
         .store
         .stream(&stream)
@@ -93,7 +91,7 @@ pub async fn stream_feed(
         .feed_releases(&stream, phase, FEED_ENTRIES)
         .await?;
     let feed = Feed {
-        base: &base,
+        base: &base.url,
         stream: &stream,
         all,
         first_seen_at: row.first_seen_at,
@@ -102,7 +100,44 @@ pub async fn stream_feed(
     let xml = feed
         .render()
         .map_err(|e| ApiError::Internal(format!("writing the atom feed: {e}")))?;
-    Ok(([(CONTENT_TYPE, ATOM)], xml).into_response())
+    Ok(base.mark(([(CONTENT_TYPE, ATOM)], xml).into_response()))
+}
+
+/// Where a response's absolute links point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkBase {
+    /// `scheme://host[:port][/path]`, without a trailing slash.
+    pub url: String,
+    /// Whether it came from the request's headers rather than `--public-url`.
+    pub from_request: bool,
+}
+
+impl LinkBase {
+    /// `public_url` when configured, else the request's scheme and host ([`base_url`]).
+    pub fn of(public_url: Option<&str>, headers: &HeaderMap, uri: &Uri) -> Result<Self, ApiError> {
+        Ok(match public_url {
+            Some(url) => LinkBase {
+                url: url.trim_end_matches('/').to_string(),
+                from_request: false,
+            },
+            None => LinkBase {
+                url: base_url(headers, uri)?,
+                from_request: true,
+            },
+        })
+    }
+
+    /// Says, on a response whose links came from the request, which headers they came
+    /// from, so caches keep one copy per host.
+    pub fn mark(&self, mut response: Response) -> Response {
+        if self.from_request {
+            response.headers_mut().append(
+                axum::http::header::VARY,
+                axum::http::HeaderValue::from_static("host, x-forwarded-proto"),
+            );
+        }
+        response
+    }
 }
 
 /// `scheme://host[:port]` of the request, from `Host` (or the URI's authority, as HTTP/2

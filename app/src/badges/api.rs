@@ -31,6 +31,13 @@ pub async fn get_badge_page() -> Result<BadgePage, AppError> {
             _ => "http",
         };
         page.base_url = format!("{scheme}://{host}");
+        // the snippets name the host the request named: caches keep one copy per host
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.append_header(
+                http::header::VARY,
+                http::HeaderValue::from_static("host, x-forwarded-proto"),
+            );
+        }
     }
     Ok(page)
 }

@@ -177,27 +177,30 @@ pub async fn get_notes(
             row.state().as_str()
         )));
     }
-    let base = match &state.settings.public_url {
-        Some(url) => url.clone(),
-        None => crate::feeds::base_url(&headers, &uri)?,
-    };
-    let notes =
-        crate::promote::notes::release_notes(&state.store, &super::backend(&state), &row, &base)
-            .await?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "text/markdown; charset=utf-8".to_string(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"{}.md\"", row.name),
-            ),
-        ],
-        notes,
+    let base = crate::feeds::LinkBase::of(state.settings.public_url.as_deref(), &headers, &uri)?;
+    let notes = crate::promote::notes::release_notes(
+        &state.store,
+        &super::backend(&state),
+        &row,
+        &base.url,
     )
-        .into_response())
+    .await?;
+    Ok(base.mark(
+        (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "text/markdown; charset=utf-8".to_string(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("inline; filename=\"{}.md\"", row.name),
+                ),
+            ],
+            notes,
+        )
+            .into_response(),
+    ))
 }
 
 /// Plans (`dry_run`) or requests a promotion. Needs a maintainer of the target, by API

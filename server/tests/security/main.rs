@@ -7,7 +7,12 @@
     reason = "a test fails loudly when its set-up fails"
 )]
 
+#[path = "../support/http.rs"]
+mod http;
 #[path = "../support/process.rs"]
 mod process;
+#[path = "../support/stores.rs"]
+mod stores;
 
 mod limits;
+mod links;
