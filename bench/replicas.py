@@ -70,6 +70,8 @@ class Replica:
             SERVER, "serve", "--demo", "--addr", f"127.0.0.1:{self.port}",
             "--database-url", db_url(), "--hook-secret", f"registry={SECRET}",
             "--poll-lock-retry", f"{int(LOCK_RETRY * 1000)}ms", "--no-promotions",
+            # every client of this benchmark comes from one loopback address
+            "--live-max-per-client", str(CLIENTS + 10), "--live-max-total", str(CLIENTS + 10),
         ]
         if cpu is not None:
             cmd = ["taskset", "-c", str(cpu)] + cmd
