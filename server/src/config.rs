@@ -344,6 +344,10 @@ pub struct PollArgs {
     /// controller's poll lock, and so how soon it takes over when the polling replica dies.
     #[arg(long, env = "STREAMGATE_POLL_LOCK_RETRY", default_value = "2s", value_parser = parse_duration)]
     pub poll_lock_retry: Duration,
+    /// Largest answer read from a release-controller (e.g. `32MiB`); a larger one fails
+    /// the poll.
+    #[arg(long, env = "STREAMGATE_MAX_UPSTREAM_BODY", default_value = "32MiB", value_parser = parse_size)]
+    pub max_upstream_body: u64,
 }
 
 /// Options of `serve`.
@@ -597,6 +601,7 @@ impl PollArgs {
             request_timeout: self.request_timeout,
             max_backoff: self.max_backoff,
             lock_retry: self.poll_lock_retry,
+            max_body: self.max_upstream_body,
             ..PollTiming::default()
         }
     }
@@ -622,9 +627,46 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// Parses a byte count: `4096`, `512KiB`, `32MiB`, `1GiB`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, ""), |i| (&s[..i], s[i..].trim()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid size {s:?}: expected e.g. 4096, 512KiB, 32MiB"))?;
+    let shift = match unit {
+        "" | "B" => 0,
+        "KiB" => 10,
+        "MiB" => 20,
+        "GiB" => 30,
+        other => {
+            return Err(format!(
+                "invalid size unit {other:?} in {s:?}: use KiB, MiB or GiB"
+            ))
+        }
+    };
+    n.checked_mul(1 << shift)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("invalid size {s:?}: must be between 1 byte and 16 EiB"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("512KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("32MiB"), Ok(32 << 20));
+        assert_eq!(parse_size("1 GiB"), Ok(1 << 30));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("5MB").is_err());
+        assert!(parse_size("MiB").is_err());
+        assert!(parse_size("99999999999GiB").is_err());
+    }
 
     #[test]
     fn parses_durations() {

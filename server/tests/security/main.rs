@@ -6,3 +6,10 @@
     clippy::expect_used,
     reason = "a test fails loudly when its set-up fails"
 )]
+
+// the registry helpers live at the crate root: `support/payloads.rs` names them from there
+#[path = "../support/registry.rs"]
+mod registry;
+
+mod bounds;
+mod publish;
