@@ -541,7 +541,11 @@ impl Distribution {
         let url = reqwest::Url::parse(realm)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
-            .ok_or_else(|| fail(Failure::Protocol(format!("token realm {realm:?} is no url"))))?;
+            .ok_or_else(|| {
+                fail(Failure::Protocol(format!(
+                    "token realm {realm:?} is no url"
+                )))
+            })?;
         let mut query: Vec<(&str, &str)> = vec![("scope", scope)];
         if let Some(service) = service {
             query.push(("service", service));
@@ -713,7 +717,10 @@ impl Distribution {
                             what: s.what.clone(),
                             limit: s.limit,
                         };
-                        return Some((Err(io::Error::new(io::ErrorKind::FileTooLarge, overflow)), s));
+                        return Some((
+                            Err(io::Error::new(io::ErrorKind::FileTooLarge, overflow)),
+                            s,
+                        ));
                     }
                     if let Some(h) = s.hasher.as_mut() {
                         h.update(&chunk);
@@ -810,7 +817,8 @@ impl Distribution {
 /// `Basic <base64 user:password>`.
 fn basic(username: &str, password: &str) -> String {
     use base64::Engine;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
     format!("Basic {encoded}")
 }
 
@@ -894,11 +902,16 @@ mod tests {
                     let page: Vec<&str> = all.iter().skip(from).take(2).copied().collect();
                     let mut headers = HeaderMap::new();
                     let next = match (bad, page.last()) {
-                        ("elsewhere", Some(_)) => Some("<http://127.0.0.2:1/v2/okd/x/tags/list?last=b>; rel=\"next\"".to_string()),
-                        ("loop", Some(_)) => Some("</v2/okd/x/tags/list?n=2>; rel=\"next\"".to_string()),
-                        (_, Some(last)) if from + 2 < all.len() => {
-                            Some(format!("</v2/okd/x/tags/list?last={last}&n=2>; rel=\"next\""))
+                        ("elsewhere", Some(_)) => Some(
+                            "<http://127.0.0.2:1/v2/okd/x/tags/list?last=b>; rel=\"next\""
+                                .to_string(),
+                        ),
+                        ("loop", Some(_)) => {
+                            Some("</v2/okd/x/tags/list?n=2>; rel=\"next\"".to_string())
                         }
+                        (_, Some(last)) if from + 2 < all.len() => Some(format!(
+                            "</v2/okd/x/tags/list?last={last}&n=2>; rel=\"next\""
+                        )),
                         _ => None,
                     };
                     if let Some(next) = next {
@@ -959,9 +972,19 @@ mod tests {
         let wrong = format!("sha256:{}", "0".repeat(64));
         let c = client(&host);
 
-        let err = c.blob(&repo, &right, 2999).await.err().expect("announced too large");
+        let err = c
+            .blob(&repo, &right, 2999)
+            .await
+            .err()
+            .expect("announced too large");
         assert!(
-            matches!(err.failure, Failure::TooLarge { limit: 2999, declared: Some(3000) }),
+            matches!(
+                err.failure,
+                Failure::TooLarge {
+                    limit: 2999,
+                    declared: Some(3000)
+                }
+            ),
             "{err}"
         );
 

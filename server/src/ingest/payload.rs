@@ -26,8 +26,8 @@ use serde::{Deserialize, Serialize};
 
 use self::auth::Credentials;
 use self::layer::{Compression, ScanError, ScanLimits, IMAGE_REFERENCES, RELEASE_METADATA};
-use super::distribution::{Distribution, DistributionConfig, Failure, FetchError};
 use self::wire::{Component, DeclaredMetadata, ImageStream, PayloadRead, ReleaseMetadata};
+use super::distribution::{Distribution, DistributionConfig, Failure, FetchError};
 use crate::events::{self, EventError, PAYLOAD_FAILED, PAYLOAD_READ, PAYLOAD_RELEASE};
 use crate::store::events::NewEvent;
 use crate::store::Store;

@@ -116,14 +116,14 @@ pub async fn publish(
 /// A platform image of a payload index, as it goes to the target.
 enum Platform {
     /// Rewritten: pushed by digest.
-    Rewritten(ImagePlan),
+    Rewritten(Box<ImagePlan>),
     /// Without `release-manifests/` (or itself an index): copied as it is.
     Copied(String),
 }
 
 /// What the tag gets.
 enum Top {
-    Image(ImagePlan),
+    Image(Box<ImagePlan>),
     Index(Vec<Platform>),
 }
 
@@ -202,13 +202,16 @@ pub async fn prepare(
                         obj.insert("digest".into(), json!(plan.manifest.digest));
                         obj.insert("size".into(), json!(plan.manifest.bytes.len()));
                     }
-                    Platform::Rewritten(plan)
+                    Platform::Rewritten(Box::new(plan))
                 }
                 None => Platform::Copied(digest.to_string()),
             };
             platforms.push(platform);
         }
-        if !platforms.iter().any(|p| matches!(p, Platform::Rewritten(_))) {
+        if !platforms
+            .iter()
+            .any(|p| matches!(p, Platform::Rewritten(_)))
+        {
             return Err(CopyError::MissingFile {
                 payload: source_payload.to_string(),
                 path: IMAGE_REFERENCES.to_string(),
@@ -233,7 +236,7 @@ pub async fn prepare(
                 path: IMAGE_REFERENCES.to_string(),
             })?;
         let manifest = plan.manifest.clone();
-        (Top::Image(plan), manifest)
+        (Top::Image(Box::new(plan)), manifest)
     };
     let prepared = Prepared {
         source,
@@ -318,7 +321,11 @@ impl Prepared {
 
 /// Pushes the blobs of one planned image into `target`'s repository: the unchanged ones
 /// (skipped, mounted or copied), the new layer and the new config.
-async fn push_blobs(copier: &Copier, plan: &ImagePlan, target: &Reference) -> Result<(), CopyError> {
+async fn push_blobs(
+    copier: &Copier,
+    plan: &ImagePlan,
+    target: &Reference,
+) -> Result<(), CopyError> {
     let progress = Progress::new();
     let progress = &progress;
     // owned blobs, not borrows: the future must be `Send` wherever it is spawned

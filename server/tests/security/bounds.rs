@@ -341,7 +341,11 @@ async fn registry(
             .get(header::AUTHORIZATION)
             .is_some_and(|v| v.as_bytes() == format!("Bearer {TOKEN}").as_bytes());
         if trap == Trap::EndlessToken || !authorized {
-            let realm = if trap == Trap::TokenOk { "ok" } else { "endless" };
+            let realm = if trap == Trap::TokenOk {
+                "ok"
+            } else {
+                "endless"
+            };
             let challenge = format!(
                 "Bearer realm=\"http://{}/token/{realm}\",service=\"hostile\",scope=\"repository:trap/{name}:pull\"",
                 h.host
@@ -500,12 +504,11 @@ async fn hostile_upstreams_fail_precisely_and_the_process_stays_small() {
     // both controllers polled once, harmlessly
     let deadline = Instant::now() + Duration::from_secs(30);
     for controller in ["listing", "endless"] {
-        while !store
-            .poll_status(controller)
-            .await
-            .expect("status")
-            .is_some_and(|(s, _)| s.last_success_at.is_some())
-        {
+        loop {
+            let status = store.poll_status(controller).await.expect("status");
+            if status.is_some_and(|(s, _)| s.last_success_at.is_some()) {
+                break;
+            }
             assert!(Instant::now() < deadline, "not polled: {}", server_log());
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -517,7 +520,11 @@ async fn hostile_upstreams_fail_precisely_and_the_process_stays_small() {
     h.armed.store(true, Ordering::SeqCst);
 
     let expected: &[(&str, &str, &[&str])] = &[
-        ("endless-manifest", "too_large", &["manifest", "limit 4194304"]),
+        (
+            "endless-manifest",
+            "too_large",
+            &["manifest", "limit 4194304"],
+        ),
         (
             "huge-manifest",
             "too_large",
@@ -535,8 +542,16 @@ async fn hostile_upstreams_fail_precisely_and_the_process_stays_small() {
             "too_large",
             &["tar extended header in layer sha256:", "limit 65536"],
         ),
-        ("endless-config", "too_large", &["config sha256:", "limit 1000"]),
-        ("endless-token", "too_large", &["token for manifest", "limit 65536"]),
+        (
+            "endless-config",
+            "too_large",
+            &["config sha256:", "limit 1000"],
+        ),
+        (
+            "endless-token",
+            "too_large",
+            &["token for manifest", "limit 65536"],
+        ),
     ];
     let deadline = Instant::now() + Duration::from_secs(60);
     let poll_error = loop {
@@ -610,7 +625,10 @@ async fn hostile_upstreams_fail_precisely_and_the_process_stays_small() {
         );
         let sent = meter.sent.load(Ordering::SeqCst);
         // the cap, plus what the loopback socket buffers hold
-        assert!(sent < MANIFEST_LIMIT + (32 << 20), "{what}: {sent} bytes sent");
+        assert!(
+            sent < MANIFEST_LIMIT + (32 << 20),
+            "{what}: {sent} bytes sent"
+        );
     }
 
     // and the process stayed healthy and small
@@ -650,8 +668,10 @@ async fn hooks_read_no_unauthorized_body_and_stop_an_endless_one_at_the_limit() 
     store.migrate().await.expect("migrate");
     let app = hook_app(store);
     let post = |bearer: Option<&str>, meter: Arc<Meter>| {
-        let mut request = Request::post("/api/v1/hooks/registry")
-            .header("content-type", "application/vnd.docker.distribution.events.v1+json");
+        let mut request = Request::post("/api/v1/hooks/registry").header(
+            "content-type",
+            "application/vnd.docker.distribution.events.v1+json",
+        );
         if let Some(token) = bearer {
             request = request.header("authorization", format!("Bearer {token}"));
         }

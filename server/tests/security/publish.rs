@@ -150,7 +150,9 @@ fn writes_to_release_repo(registry: &Registry) -> usize {
         .log()
         .lines()
         .filter(|l| l.contains("response completed"))
-        .filter(|l| !l.contains("http.request.method=GET") && !l.contains("http.request.method=HEAD"))
+        .filter(|l| {
+            !l.contains("http.request.method=GET") && !l.contains("http.request.method=HEAD")
+        })
         .filter(|l| l.contains(&format!("/v2/{RELEASE_REPO}/")))
         .count()
 }
@@ -259,7 +261,10 @@ async fn forward(client: &reqwest::Client, registry: &str, request: Request<Body
             .strip_prefix(&format!("/v2/{RELEASE_REPO}/manifests/"))
             .is_some_and(|reference| !reference.starts_with("sha256:"));
     if tag_push && answer.status().is_success() {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "stored, but the answer was lost")
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "stored, but the answer was lost",
+        )
             .into_response();
     }
     let mut response = Response::builder().status(answer.status());
@@ -298,7 +303,9 @@ async fn a_name_whose_tag_was_pushed_is_never_reused_after_a_failure() {
 
     // even with the tag deleted at the registry, the name stays spent
     let deleted = reqwest::Client::new()
-        .delete(format!("http://{host}/v2/{RELEASE_REPO}/manifests/{pushed}"))
+        .delete(format!(
+            "http://{host}/v2/{RELEASE_REPO}/manifests/{pushed}"
+        ))
         .send()
         .await
         .expect("delete");

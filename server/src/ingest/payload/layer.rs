@@ -236,16 +236,14 @@ impl Extensions {
     pub fn path_of<R: Read>(&mut self, entry: &tar::Entry<'_, R>) -> io::Result<Vec<u8>> {
         let header = entry.header();
         // extended sparse headers add blocks tar would have to read for us
-        if header.entry_type().is_gnu_sparse()
-            && header.as_gnu().is_some_and(|g| g.is_extended())
-        {
-            return Err(io::Error::other("extended GNU sparse entries are not supported"));
+        if header.entry_type().is_gnu_sparse() && header.as_gnu().is_some_and(|g| g.is_extended()) {
+            return Err(io::Error::other(
+                "extended GNU sparse entries are not supported",
+            ));
         }
         if let Some(size) = self.size.take() {
             if size != header.entry_size()? {
-                return Err(io::Error::other(
-                    "pax size disagrees with the entry header",
-                ));
+                return Err(io::Error::other("pax size disagrees with the entry header"));
             }
         }
         Ok(self
@@ -407,7 +405,11 @@ mod tests {
         h.set_cksum();
         let read = std::rc::Rc::new(std::cell::Cell::new(0));
         let head = if kind.is_pax_local_extensions() {
-            [h.as_bytes().as_slice(), format!("{} path=", size).as_bytes()].concat()
+            [
+                h.as_bytes().as_slice(),
+                format!("{} path=", size).as_bytes(),
+            ]
+            .concat()
         } else {
             h.as_bytes().to_vec()
         };
