@@ -297,15 +297,15 @@ impl PromotionWorker {
         )
         .await?;
         // from here on the name is spent, even if the promotion fails: it is never reused
-        let digest = prepared.digest().to_string();
+        // (the pull spec is recorded once the push is done)
         self.emit_as(
             id,
             "pushing",
             StateChange {
                 state: PromotionState::Publishing,
                 detail: String::new(),
-                result_digest: Some(digest.clone()),
-                result_pull_spec: Some(format!("{}@{digest}", repository(&destination))),
+                result_digest: Some(prepared.digest().to_string()),
+                result_pull_spec: None,
                 progress: None,
             },
         )
