@@ -6,10 +6,10 @@
 //! header distribution sends from its endpoint configuration; Quay cannot set headers, so its
 //! hook also takes `?secret=<secret>`. Secrets are compared in constant time, before a byte of
 //! the body is read. Bodies over [`MAX_BODY`] get `413` as soon as the limit is passed; a
-//! body that does not parse gets `400` and nothing is stored. What
-//! is stored goes through [`crate::events::ingest`], so a re-delivered event changes nothing,
-//! and the answer is `202` with `{"accepted", "duplicates", "ignored"}`. A pushed manifest
-//! whose `repository:tag` or digest is a known release's pull spec wakes the payload worker.
+//! body that does not parse gets `400` and nothing is stored. What is stored goes through
+//! [`crate::events::ingest`], so a re-delivered event changes nothing, and the answer is `202`
+//! with `{"accepted", "duplicates", "ignored"}`. A pushed manifest whose `repository:tag` or
+//! digest is a known release's pull spec wakes the payload worker.
 
 use std::collections::BTreeMap;
 
