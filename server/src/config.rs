@@ -348,6 +348,10 @@ pub struct PollArgs {
     /// controller's poll lock, and so how soon it takes over when the polling replica dies.
     #[arg(long, env = "STREAMGATE_POLL_LOCK_RETRY", default_value = "2s", value_parser = parse_duration)]
     pub poll_lock_retry: Duration,
+    /// Largest answer read from a release-controller (e.g. `32MiB`); a larger one fails
+    /// the poll.
+    #[arg(long, env = "STREAMGATE_MAX_UPSTREAM_BODY", default_value = "32MiB", value_parser = parse_size)]
+    pub max_upstream_body: u64,
 }
 
 /// Options of `serve`.
@@ -407,10 +411,10 @@ pub struct LimitArgs {
     /// A connection that has not sent a request's whole header within this long is closed.
     #[arg(long, env = "STREAMGATE_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub header_read_timeout: Duration,
-    /// The largest request body any route takes, in bytes (`K`, `M` suffixes: KiB, MiB);
-    /// larger ones get 413.
-    #[arg(long, env = "STREAMGATE_MAX_REQUEST_BODY", default_value = "1M", value_parser = parse_bytes)]
-    pub max_request_body: usize,
+    /// The largest request body any route takes (`4096`, `512KiB`, `1MiB`); larger ones
+    /// get 413.
+    #[arg(long, env = "STREAMGATE_MAX_REQUEST_BODY", default_value = "1MiB", value_parser = parse_size)]
+    pub max_request_body: u64,
     /// Live-update streams one client (an IPv4 address or an IPv6 /64) may hold open;
     /// more get 429.
     #[arg(long, env = "STREAMGATE_LIVE_MAX_PER_CLIENT", default_value_t = crate::live::DEFAULT_MAX_PER_CLIENT)]
@@ -418,30 +422,6 @@ pub struct LimitArgs {
     /// Live-update streams this process holds open at once; more get 503.
     #[arg(long, env = "STREAMGATE_LIVE_MAX_TOTAL", default_value_t = crate::live::DEFAULT_MAX_TOTAL)]
     pub live_max_total: usize,
-}
-
-/// Parses a size in bytes: a whole number, optionally followed by `K` (KiB) or `M` (MiB).
-pub fn parse_bytes(text: &str) -> Result<usize, String> {
-    let text = text.trim();
-    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => text.split_at(i),
-        None => (text, ""),
-    };
-    let n: usize = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size (a whole number of bytes, or with K or M)"))?;
-    let factor = match unit.trim().to_ascii_uppercase().as_str() {
-        "" | "B" => 1,
-        "K" | "KB" | "KIB" => 1 << 10,
-        "M" | "MB" | "MIB" => 1 << 20,
-        other => return Err(format!("unknown size unit {other:?} (use K or M)")),
-    };
-    n.checked_mul(factor).filter(|n| *n > 0).ok_or_else(|| {
-        format!(
-            "{text:?} is not a size between 1 byte and {} bytes",
-            usize::MAX
-        )
-    })
 }
 
 /// How release payloads are read, and who may call the registry webhooks.
@@ -651,6 +631,7 @@ impl PollArgs {
             request_timeout: self.request_timeout,
             max_backoff: self.max_backoff,
             lock_retry: self.poll_lock_retry,
+            max_body: self.max_upstream_body,
             ..PollTiming::default()
         }
     }
@@ -683,20 +664,45 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// Parses a byte count: `4096`, `512KiB`, `32MiB`, `1GiB`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, ""), |i| (&s[..i], s[i..].trim()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid size {s:?}: expected e.g. 4096, 512KiB, 32MiB"))?;
+    let shift = match unit {
+        "" | "B" => 0,
+        "KiB" => 10,
+        "MiB" => 20,
+        "GiB" => 30,
+        other => {
+            return Err(format!(
+                "invalid size unit {other:?} in {s:?}: use KiB, MiB or GiB"
+            ))
+        }
+    };
+    n.checked_mul(1 << shift)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("invalid size {s:?}: must be between 1 byte and 16 EiB"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn parses_sizes() {
-        assert_eq!(parse_bytes("4096"), Ok(4096));
-        assert_eq!(parse_bytes("64K"), Ok(64 << 10));
-        assert_eq!(parse_bytes("1M"), Ok(1 << 20));
-        assert_eq!(parse_bytes("2MiB"), Ok(2 << 20));
-        assert!(parse_bytes("0").is_err());
-        assert!(parse_bytes("1G").is_err());
-        assert!(parse_bytes("M").is_err());
-        assert!(parse_bytes("99999999999999999999M").is_err());
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("512KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("32MiB"), Ok(32 << 20));
+        assert_eq!(parse_size("1 GiB"), Ok(1 << 30));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("5MB").is_err());
+        assert!(parse_size("MiB").is_err());
+        assert!(parse_size("99999999999GiB").is_err());
     }
 
     #[test]

@@ -147,6 +147,7 @@ pub async fn load(
         max_backoff: Duration::from_secs(60),
         max_retry_after: Duration::from_secs(5),
         lock_retry: args.poll_lock_retry,
+        max_body: args.max_upstream_body,
     };
     let played = store
         .setting(PLAYED_KEY)

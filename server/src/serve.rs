@@ -253,7 +253,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             .clone()
             .map(|u| u.trim_end_matches('/').to_string()),
         hooks: args.registry.hook_secrets()?,
-        max_request_body: args.limits.max_request_body,
+        max_request_body: usize::try_from(args.limits.max_request_body).unwrap_or(usize::MAX),
     };
     let auth = args.auth.settings()?;
     if !auth.proxy.trusted.is_empty() {

@@ -51,6 +51,7 @@ fn timing() -> PollTiming {
         max_backoff: Duration::from_secs(2),
         max_retry_after: Duration::from_secs(2),
         lock_retry: Duration::from_millis(200),
+        ..PollTiming::default()
     }
 }
 

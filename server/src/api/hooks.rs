@@ -4,18 +4,20 @@
 //! Each hook is enabled by a shared secret (`--hook-secret registry=…`, `quay=…`) and answers
 //! `403` while it has none. The registry hook wants `Authorization: Bearer <secret>`, the
 //! header distribution sends from its endpoint configuration; Quay cannot set headers, so its
-//! hook also takes `?secret=<secret>`. Secrets are compared in constant time. Bodies over
-//! [`MAX_BODY`] get `413`; a body that does not parse gets `400` and nothing is stored. What
-//! is stored goes through [`crate::events::ingest`], so a re-delivered event changes nothing,
-//! and the answer is `202` with `{"accepted", "duplicates", "ignored"}`. A pushed manifest
-//! whose `repository:tag` or digest is a known release's pull spec wakes the payload worker.
+//! hook also takes `?secret=<secret>`. Secrets are compared in constant time, before a byte of
+//! the body is read. Bodies over [`MAX_BODY`] get `413` as soon as the limit is passed; a
+//! body that does not parse gets `400` and nothing is stored. What is stored goes through
+//! [`crate::events::ingest`], so a re-delivered event changes nothing, and the answer is `202`
+//! with `{"accepted", "duplicates", "ignored"}`. A pushed manifest whose `repository:tag` or
+//! digest is a known release's pull spec wakes the payload worker.
 
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -119,6 +121,36 @@ async fn post_only(method: Method, uri: Uri) -> ApiError {
     ))
 }
 
+/// Proof that a delivery carries the registry hook's secret: checked from the headers, so
+/// that an unauthorized body is never read.
+pub struct RegistryHookSecret;
+
+impl FromRequestParts<AppState> for RegistryHookSecret {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        state
+            .settings
+            .hooks
+            .check(REGISTRY_HOOK, bearer(&parts.headers))?;
+        Ok(RegistryHookSecret)
+    }
+}
+
+/// Proof that a delivery carries the Quay hook's secret (`?secret=` or a bearer header).
+pub struct QuayHookSecret;
+
+impl FromRequestParts<AppState> for QuayHookSecret {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ApiQuery(query) = ApiQuery::<SecretQuery>::from_request_parts(parts, state).await?;
+        let presented = query.secret.as_deref().or_else(|| bearer(&parts.headers));
+        state.settings.hooks.check(QUAY_HOOK, presented)?;
+        Ok(QuayHookSecret)
+    }
+}
+
 /// What a hook did with a delivery.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HookSummary {
@@ -220,14 +252,11 @@ async fn store_event(
     )
 )]
 pub async fn receive_registry_events(
+    _secret: RegistryHookSecret,
     State(state): State<AppState>,
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<HookSummary>), ApiError> {
-    state
-        .settings
-        .hooks
-        .check(REGISTRY_HOOK, bearer(&headers))?;
     check_content_type(
         &headers,
         &[
@@ -293,13 +322,11 @@ pub async fn receive_registry_events(
     )
 )]
 pub async fn receive_quay_push(
+    _secret: QuayHookSecret,
     State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<SecretQuery>,
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<HookSummary>), ApiError> {
-    let presented = query.secret.as_deref().or_else(|| bearer(&headers));
-    state.settings.hooks.check(QUAY_HOOK, presented)?;
     check_content_type(&headers, &["application/json"])?;
     let raw = body(raw)?;
     let push = QuayPush::parse(&raw).map_err(ApiError::BadRequest)?;

@@ -4,7 +4,9 @@
 //! A read fetches the payload's manifest (choosing `linux/amd64` from an index and noting the
 //! other platforms), its config labels, and streams the layer holding `release-manifests/`
 //! for `image-references` and `release-metadata` ([`layer`]), never holding a layer in memory
-//! and never reading more than the configured caps. What was read goes into the event log as
+//! and never reading more than the configured caps: every request goes through
+//! [`super::distribution`], which bounds each answer while it streams. What was read goes
+//! into the event log as
 //! `payload.read` (and `payload.release` for the release it belongs to); a read that fails is
 //! recorded as `payload.failed` with a precise reason. A digest read once is never fetched
 //! again.
@@ -18,15 +20,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::Utc;
-use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::errors::OciDistributionError;
-use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
+use futures_util::TryStreamExt;
+use oci_client::Reference;
 use serde::{Deserialize, Serialize};
 
 use self::auth::Credentials;
 use self::layer::{Compression, ScanError, ScanLimits, IMAGE_REFERENCES, RELEASE_METADATA};
 use self::wire::{Component, DeclaredMetadata, ImageStream, PayloadRead, ReleaseMetadata};
+use super::distribution::{Distribution, DistributionConfig, Failure, FetchError};
 use crate::events::{self, EventError, PAYLOAD_FAILED, PAYLOAD_READ, PAYLOAD_RELEASE};
 use crate::store::events::NewEvent;
 use crate::store::Store;
@@ -51,6 +52,8 @@ const ACCEPTED: &[&str] = &[
 /// Byte limits of one read.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// Largest manifest or index.
+    pub manifest_bytes: u64,
     /// Largest image config blob.
     pub config_bytes: u64,
     /// Largest layer (compressed) that is streamed.
@@ -62,10 +65,12 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// Real payloads: the `release-manifests/` layer is a few MB, `image-references` ~100 kB.
+    /// Real payloads: the `release-manifests/` layer is a few MB, `image-references` ~100 kB,
+    /// the config a few kB; distribution stores no manifest over 4 MiB.
     fn default() -> Self {
         Limits {
-            config_bytes: 1 << 20,
+            manifest_bytes: super::distribution::MANIFEST_BYTES,
+            config_bytes: 4 << 20,
             layer_bytes: 64 << 20,
             unpacked_bytes: 512 << 20,
             file_bytes: 16 << 20,
@@ -186,11 +191,20 @@ impl PayloadError {
     }
 }
 
-fn registry_error(what: impl Into<String>) -> impl FnOnce(OciDistributionError) -> PayloadError {
+/// The error for a failed read about `what`: a read refused for its size is
+/// [`PayloadError::TooLarge`], naming what was read.
+fn registry_error(what: impl Into<String>) -> impl FnOnce(FetchError) -> PayloadError {
     let what = what.into();
-    move |e| PayloadError::Registry {
-        what,
-        reason: e.to_string(),
+    move |e| match e.failure {
+        Failure::TooLarge { limit, declared } => PayloadError::TooLarge {
+            what: format!("{} from {}", e.what, e.registry),
+            size: declared.unwrap_or(limit.saturating_add(1)),
+            limit,
+        },
+        failure => PayloadError::Registry {
+            what,
+            reason: format!("{}: {failure}", e.registry),
+        },
     }
 }
 
@@ -347,82 +361,68 @@ pub struct PayloadFailure {
 /// Reads payloads from registries; holds one HTTP client and its tokens (clones share them).
 #[derive(Clone)]
 pub struct PayloadReader {
-    client: Client,
+    registry: Distribution,
     config: ReaderConfig,
 }
 
 impl PayloadReader {
     /// A reader with `config`.
     pub fn new(config: ReaderConfig) -> Self {
-        let client = Client::new(ClientConfig {
-            protocol: ClientProtocol::HttpsExcept(config.insecure_hosts.clone()),
-            platform_resolver: None,
-            connect_timeout: Some(config.timeout),
-            read_timeout: Some(config.timeout),
-            ..ClientConfig::default()
+        let registry = Distribution::new(DistributionConfig {
+            credentials: config.credentials.clone(),
+            insecure_hosts: config.insecure_hosts.clone(),
+            timeout: config.timeout,
+            manifest_bytes: config.limits.manifest_bytes,
         });
-        PayloadReader { client, config }
+        PayloadReader { registry, config }
     }
 
-    fn reference(&self, spec: &str) -> Result<(Reference, RegistryAuth), PayloadError> {
-        let reference = Reference::from_str(spec).map_err(|e| PayloadError::InvalidReference {
+    fn reference(&self, spec: &str) -> Result<Reference, PayloadError> {
+        Reference::from_str(spec).map_err(|e| PayloadError::InvalidReference {
             spec: spec.to_string(),
             reason: e.to_string(),
-        })?;
-        let auth = self
-            .config
-            .credentials
-            .for_host(reference.resolve_registry())
-            .to_registry_auth();
-        Ok((reference, auth))
+        })
     }
 
     /// The digest `pull_spec` points at: its own when it names one, else asked of the
     /// registry (one `HEAD` request).
     pub async fn resolve_digest(&self, pull_spec: &str) -> Result<String, PayloadError> {
-        let (reference, auth) = self.reference(pull_spec)?;
+        let reference = self.reference(pull_spec)?;
         if let Some(d) = reference.digest() {
             return Ok(d.to_string());
         }
-        self.client
-            .fetch_manifest_digest(&reference, &auth)
+        let what = format!("manifest of {pull_spec}");
+        self.registry
+            .manifest_digest(&reference)
             .await
-            .map_err(registry_error(format!("manifest of {pull_spec}")))
+            .map_err(registry_error(&what))?
+            .ok_or_else(|| PayloadError::Registry {
+                what,
+                reason: format!("{}: not found (http 404)", reference.resolve_registry()),
+            })
     }
 
     /// Whether the manifest `reference` (`repo@sha256:…` or `repo:tag`) still exists in its
     /// registry: `Ok(false)` when the registry answers that it does not, an error when the
     /// registry cannot be asked.
     pub async fn manifest_resolves(&self, reference: &str) -> Result<bool, PayloadError> {
-        let (parsed, auth) = self.reference(reference)?;
-        match self.client.fetch_manifest_digest(&parsed, &auth).await {
-            Ok(_) => Ok(true),
-            Err(OciDistributionError::ImageManifestNotFoundError(_)) => Ok(false),
-            Err(OciDistributionError::ServerError { code: 404, .. }) => Ok(false),
-            Err(OciDistributionError::RegistryError { envelope, .. })
-                if envelope.errors.iter().any(|e| {
-                    matches!(
-                        e.code,
-                        oci_client::errors::OciErrorCode::ManifestUnknown
-                            | oci_client::errors::OciErrorCode::NameUnknown
-                            | oci_client::errors::OciErrorCode::NotFound
-                    )
-                }) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(registry_error(format!("manifest of {reference}"))(e)),
-        }
+        let parsed = self.reference(reference)?;
+        self.registry
+            .manifest_digest(&parsed)
+            .await
+            .map(|d| d.is_some())
+            .map_err(registry_error(format!("manifest of {reference}")))
     }
 
     /// Reads the payload at `pull_spec` from its registry. Stores nothing.
     pub async fn read(&self, pull_spec: &str) -> Result<PayloadRead, PayloadError> {
-        let (reference, auth) = self.reference(pull_spec)?;
-        let (raw, digest) = self
-            .client
-            .pull_manifest_raw(&reference, &auth, ACCEPTED)
+        let reference = self.reference(pull_spec)?;
+        let top = self
+            .registry
+            .manifest(&reference)
             .await
             .map_err(registry_error(format!("manifest of {pull_spec}")))?;
+        let (raw, digest) = (top.bytes, top.digest);
         let top: Manifest =
             serde_json::from_slice(&raw).map_err(|e| malformed(format!("manifest {digest}"), e))?;
         let media_type = manifest_media_type(&top)?.to_string();
@@ -454,11 +454,12 @@ impl PayloadReader {
                     });
                 }
                 let child_ref = reference.clone_with_digest(amd64.digest.clone());
-                let (child_raw, child_digest) = self
-                    .client
-                    .pull_manifest_raw(&child_ref, &auth, ACCEPTED)
+                let child = self
+                    .registry
+                    .manifest(&child_ref)
                     .await
                     .map_err(registry_error(format!("manifest {}", amd64.digest)))?;
+                let (child_raw, child_digest) = (child.bytes, child.digest);
                 let child: Manifest = serde_json::from_slice(&child_raw)
                     .map_err(|e| malformed(format!("manifest {child_digest}"), e))?;
                 let child_type = manifest_media_type(&child)?;
@@ -535,11 +536,31 @@ impl PayloadReader {
                 limit,
             });
         }
-        let mut raw = Vec::new();
-        self.client
-            .pull_blob(reference, descriptor.digest.as_str(), &mut raw)
+        let what = format!("config {}", descriptor.digest);
+        let declared = u64::try_from(descriptor.size).unwrap_or(0);
+        let blob = self
+            .registry
+            .blob(reference, &descriptor.digest, declared.min(limit))
             .await
-            .map_err(registry_error(format!("config {}", descriptor.digest)))?;
+            .map_err(registry_error(&what))?;
+        let raw: Vec<u8> = blob
+            .stream
+            .try_fold(Vec::new(), |mut raw, chunk| {
+                raw.extend_from_slice(&chunk);
+                futures_util::future::ready(Ok(raw))
+            })
+            .await
+            .map_err(|e| match layer::overflow(&e) {
+                Some(o) => PayloadError::TooLarge {
+                    what: what.clone(),
+                    size: o.limit.saturating_add(1),
+                    limit: o.limit,
+                },
+                None => PayloadError::Registry {
+                    what: what.clone(),
+                    reason: e.to_string(),
+                },
+            })?;
         serde_json::from_slice(&raw)
             .map_err(|e| malformed(format!("config {}", descriptor.digest), e))
     }
@@ -567,7 +588,7 @@ impl PayloadReader {
                 });
             }
             let scan = self
-                .scan_layer(reference, &descriptor.digest, compression)
+                .scan_layer(reference, &descriptor.digest, size, compression)
                 .await?;
             if !scan.has_release_manifests {
                 continue;
@@ -610,12 +631,13 @@ impl PayloadReader {
         &self,
         reference: &Reference,
         digest: &str,
+        declared: u64,
         compression: Compression,
     ) -> Result<layer::LayerScan, PayloadError> {
         let limits = self.config.limits;
         let blob = self
-            .client
-            .pull_blob_stream(reference, digest)
+            .registry
+            .blob(reference, digest, declared.min(limits.layer_bytes))
             .await
             .map_err(registry_error(format!("layer {digest}")))?;
         // the scan is blocking I/O (gunzip + tar) over the async stream: bridge it
@@ -635,10 +657,11 @@ impl PayloadReader {
                 })?;
         scanned.map_err(|e| match e {
             ScanError::TooLarge { what, limit } => PayloadError::TooLarge {
-                what: if what == "layer" || what == "unpacked layer" {
-                    format!("{what} {digest}")
-                } else {
-                    what
+                what: match what.as_str() {
+                    "layer" | "unpacked layer" => format!("{what} {digest}"),
+                    // the download itself, past the layer's declared size
+                    _ if what.starts_with("blob ") => what,
+                    _ => format!("{what} in layer {digest}"),
                 },
                 size: limit.saturating_add(1),
                 limit,
@@ -679,7 +702,7 @@ impl PayloadReader {
         } else {
             // read what was resolved, even if the tag moves meanwhile
             let pinned = match self.reference(&request.pull_spec) {
-                Ok((r, _)) => r.clone_with_digest(digest.clone()).whole(),
+                Ok(r) => r.clone_with_digest(digest.clone()).whole(),
                 Err(e) => return Err(self.record_failure(store, request, e).await),
             };
             let mut read = match self.read(&pinned).await {

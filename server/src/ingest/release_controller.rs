@@ -5,6 +5,9 @@
 //! or still changing (verification running). Unchanged answers are deduplicated by the log,
 //! so a poll that finds nothing new writes nothing. `429 Too Many Requests` is honoured with
 //! its `Retry-After`; failures back off exponentially with jitter and never touch stored data.
+//! Every answer is read in chunks up to [`PollTiming::max_body`] bytes
+//! (`--max-upstream-body`): a larger one fails the poll as soon as the cap is passed (or at
+//! once when its `Content-Length` says so) and its connection is dropped.
 
 pub mod wire;
 
@@ -45,7 +48,7 @@ impl Controller {
     }
 }
 
-/// Timing of the poll loop.
+/// Timing and limits of the poll loop.
 #[derive(Debug, Clone, Copy)]
 pub struct PollTiming {
     /// Time between successful polls.
@@ -59,7 +62,15 @@ pub struct PollTiming {
     /// On PostgreSQL, how often a standby replica tries to take the poll lock (and so how
     /// soon it takes over from a replica that died).
     pub lock_retry: Duration,
+    /// Largest answer read from the controller, in bytes.
+    pub max_body: u64,
 }
+
+/// Default of [`PollTiming::max_body`]: the largest real answer (all streams of a
+/// controller) is a few MB.
+pub const MAX_BODY: u64 = 32 << 20;
+/// Bytes of an error answer read for its message.
+const ERROR_BODY: u64 = 4 << 10;
 
 impl Default for PollTiming {
     fn default() -> Self {
@@ -69,6 +80,7 @@ impl Default for PollTiming {
             max_backoff: Duration::from_secs(900),
             max_retry_after: Duration::from_secs(120),
             lock_retry: Duration::from_secs(2),
+            max_body: MAX_BODY,
         }
     }
 }
@@ -93,6 +105,14 @@ pub enum PollError {
         url: String,
         /// Asked delay.
         retry_after: Duration,
+    },
+    /// The answer is larger than allowed.
+    #[error("{url} answered more than {limit} bytes (the limit is set by --max-upstream-body)")]
+    TooLarge {
+        /// Requested URL.
+        url: String,
+        /// The limit.
+        limit: u64,
     },
     /// No answer in time, or no connection.
     #[error("{url}: {reason}")]
@@ -572,8 +592,11 @@ impl Poller {
                 tokio::time::sleep(retry_after).await;
                 continue;
             }
-            let body = response.text().await.map_err(|e| transport(&url, &e))?;
             if !status.is_success() {
+                let body = read_capped(response, ERROR_BODY, false)
+                    .await
+                    .map_err(|e| e.into_poll_error(&url, ERROR_BODY))?;
+                let body = String::from_utf8_lossy(&body);
                 let snippet: String = body.chars().take(200).collect();
                 return Err(PollError::Status {
                     url,
@@ -581,9 +604,56 @@ impl Poller {
                     body: snippet.trim().to_string(),
                 });
             }
-            return Ok(body);
+            let body = read_capped(response, self.timing.max_body, true)
+                .await
+                .map_err(|e| e.into_poll_error(&url, self.timing.max_body))?;
+            return Ok(String::from_utf8_lossy(&body).into_owned());
         }
     }
+}
+
+/// Why a body could not be read.
+enum BodyError {
+    TooLarge,
+    Transport(reqwest::Error),
+}
+
+impl BodyError {
+    fn into_poll_error(self, url: &str, limit: u64) -> PollError {
+        match self {
+            BodyError::TooLarge => PollError::TooLarge {
+                url: url.to_string(),
+                limit,
+            },
+            BodyError::Transport(e) => transport(url, &e),
+        }
+    }
+}
+
+/// Reads `response`'s body chunk by chunk, at most `limit` bytes: when `strict`, more is an
+/// error (refused before reading when `Content-Length` announces it); otherwise the body is
+/// cut at the limit. The connection is dropped at the cap.
+async fn read_capped(
+    mut response: reqwest::Response,
+    limit: u64,
+    strict: bool,
+) -> Result<Vec<u8>, BodyError> {
+    if strict && response.content_length().is_some_and(|l| l > limit) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            if strict {
+                return Err(BodyError::TooLarge);
+            }
+            let room = usize::try_from(limit).unwrap_or(usize::MAX) - body.len();
+            body.extend_from_slice(&chunk[..room]);
+            break;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn transport(url: &str, e: &reqwest::Error) -> PollError {

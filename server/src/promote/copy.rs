@@ -9,7 +9,9 @@
 //! holding it in memory — and finally pushes the manifests byte-exact, children before their
 //! index, by digest. Running it again transfers nothing. Transient failures (connection
 //! errors, 5xx, 429) are retried with backoff; every other failure names the image, blob and
-//! registry it concerns.
+//! registry it concerns. Everything read from a source registry goes through
+//! [`Distribution`], which bounds each answer (a manifest to 4 MiB, a blob to its declared
+//! size); the target registry, which an admin configured, is written with `oci-client`.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::str::FromStr;
@@ -22,11 +24,12 @@ use bytes::Bytes;
 use futures_util::{stream, StreamExt, TryStreamExt};
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
-use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use serde::{Deserialize, Serialize};
 
+use crate::ingest::distribution::{Distribution, DistributionConfig, Failure, FetchError};
 use crate::ingest::payload::auth::{Credential, Credentials};
+use crate::ingest::payload::layer::overflow;
 use crate::ingest::payload::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 
 /// Manifest media types a copy understands.
@@ -146,6 +149,17 @@ pub enum CopyError {
         /// The path.
         path: String,
     },
+    /// The release's tag exists at the release repository with another digest: publishing
+    /// never moves a tag.
+    #[error("{reference} already exists with digest {existing}; refusing to move it to {new} (a release name is never reused)")]
+    TagTaken {
+        /// `release-repo:tag`.
+        reference: String,
+        /// The digest the tag points at.
+        existing: String,
+        /// The digest that would have been pushed.
+        new: String,
+    },
     /// Local file handling failed (temporary files, the layer writer).
     #[error("{what}: {source}")]
     Io {
@@ -170,6 +184,7 @@ impl CopyError {
             CopyError::TooLarge { .. } => "too_large",
             CopyError::MissingImage { .. } => "missing_image",
             CopyError::MissingFile { .. } => "missing_file",
+            CopyError::TagTaken { .. } => "tag_taken",
             CopyError::Io { .. } => "io",
         }
     }
@@ -252,6 +267,37 @@ pub(crate) fn registry_error(what: &str, registry: &str, e: OciDistributionError
             registry: registry.to_string(),
             status,
             reason: e.to_string(),
+        },
+    }
+}
+
+/// The error for a failed read about `what` on `registry`.
+pub(crate) fn fetch_error(what: &str, e: FetchError) -> CopyError {
+    match e.failure {
+        Failure::Status { status: 404, .. } => CopyError::NotFound {
+            what: what.to_string(),
+            registry: e.registry,
+        },
+        Failure::Status {
+            status: status @ (401 | 403),
+            ..
+        } => CopyError::Denied {
+            what: what.to_string(),
+            registry: e.registry,
+            status,
+        },
+        Failure::TooLarge { limit, .. } => CopyError::TooLarge {
+            what: format!("{what} from {}", e.registry),
+            limit,
+        },
+        failure => CopyError::Registry {
+            what: what.to_string(),
+            registry: e.registry,
+            status: match failure {
+                Failure::Status { status, .. } => Some(status),
+                _ => None,
+            },
+            reason: failure.to_string(),
         },
     }
 }
@@ -514,6 +560,7 @@ struct Planned {
 #[derive(Clone)]
 pub struct Copier {
     client: Client,
+    registry: Distribution,
     config: Arc<CopyConfig>,
 }
 
@@ -537,15 +584,22 @@ impl Copier {
             read_timeout: Some(config.timeout),
             ..ClientConfig::default()
         });
+        let registry = Distribution::new(DistributionConfig {
+            credentials: config.credentials.clone(),
+            insecure_hosts: config.insecure_hosts.clone(),
+            timeout: config.timeout,
+            ..DistributionConfig::default()
+        });
         Copier {
             client,
+            registry,
             config: Arc::new(config),
         }
     }
 
-    /// The underlying registry client.
-    pub(crate) fn client(&self) -> &Client {
-        &self.client
+    /// The bounded reader of registries.
+    pub(crate) fn registry(&self) -> &Distribution {
+        &self.registry
     }
 
     /// Parallelism of transfers.
@@ -575,13 +629,6 @@ impl Copier {
         }
     }
 
-    fn auth(&self, reference: &Reference) -> RegistryAuth {
-        self.config
-            .credentials
-            .for_host(reference.resolve_registry())
-            .to_registry_auth()
-    }
-
     /// A reference to `digest` in the repository of `repo` (a `registry/repository`, maybe
     /// with a tag or digest, which are ignored).
     pub(crate) fn in_repo(repo: &Reference, digest: &str) -> Reference {
@@ -597,19 +644,18 @@ impl Copier {
         &self,
         reference: &Reference,
     ) -> Result<RawManifest, CopyError> {
-        let auth = self.auth(reference);
         let what = format!("manifest {}", reference.whole());
-        let (bytes, digest) = (|| self.client.pull_manifest_raw(reference, &auth, ACCEPTED))
+        let manifest = (|| self.registry.manifest(reference))
             .retry(backoff())
-            .when(is_transient)
+            .when(FetchError::is_transient)
             .notify(|e, wait| tracing::warn!(%what, error = %e, ?wait, "retrying"))
             .await
-            .map_err(|e| registry_error(&what, reference.registry(), e))?;
-        let (_, media_type) = ManifestBody::parse(&bytes, &what)?;
+            .map_err(|e| fetch_error(&what, e))?;
+        let (_, media_type) = ManifestBody::parse(&manifest.bytes, &what)?;
         Ok(RawManifest {
-            digest,
+            digest: manifest.digest,
             media_type,
-            bytes,
+            bytes: manifest.bytes,
         })
     }
 
@@ -725,20 +771,31 @@ impl Copier {
     }
 
     async fn manifest_exists(&self, reference: &Reference) -> Result<bool, CopyError> {
-        let auth = self.auth(reference);
-        let result = (|| self.client.fetch_manifest_digest(reference, &auth))
+        Ok(self.manifest_digest(reference).await?.is_some())
+    }
+
+    /// The digest the manifest `reference` (by tag or digest) has in its registry; `None`
+    /// when the registry answers that it has none.
+    pub(crate) async fn manifest_digest(
+        &self,
+        reference: &Reference,
+    ) -> Result<Option<String>, CopyError> {
+        (|| self.registry.manifest_digest(reference))
             .retry(backoff())
-            .when(is_transient)
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if status_of(&e) == Some(404) => Ok(false),
-            Err(e) => Err(registry_error(
-                &format!("manifest {}", reference.whole()),
-                reference.registry(),
-                e,
-            )),
-        }
+            .when(FetchError::is_transient)
+            .await
+            .map_err(|e| fetch_error(&format!("manifest {}", reference.whole()), e))
+    }
+
+    /// Every tag of the repository `repo` (`registry/repository`); none when the registry
+    /// does not know it.
+    pub async fn tags(&self, repo: &str) -> Result<Vec<String>, CopyError> {
+        let reference = self.reference(repo).await?;
+        (|| self.registry.tags(&reference))
+            .retry(backoff())
+            .when(FetchError::is_transient)
+            .await
+            .map_err(|e| fetch_error(&format!("tag list of {}", repo_name(&reference)), e))
     }
 
     /// Whether the blob `reference` names by digest exists in its repository.
@@ -790,23 +847,18 @@ impl Copier {
         }
         let bytes = (|| self.stream_blob(&source, &target, blob, progress))
             .retry(backoff())
-            .when(|f: &Transfer| is_transient(&f.error))
-            .notify(|f, wait| tracing::warn!(digest, error = %f.error, ?wait, "retrying blob copy"))
+            .when(Transfer::is_transient)
+            .notify(|f, wait| tracing::warn!(digest, error = %f, ?wait, "retrying blob copy"))
             .await
-            .map_err(|f| {
-                if f.pulling {
-                    registry_error(
-                        &format!("blob {digest} of {}", source.repository()),
-                        source.registry(),
-                        f.error,
-                    )
-                } else {
-                    registry_error(
-                        &format!("upload of blob {digest} to {}", target.repository()),
-                        target.registry(),
-                        f.error,
-                    )
+            .map_err(|f| match f {
+                Transfer::Pull(e) => {
+                    fetch_error(&format!("blob {digest} of {}", source.repository()), e)
                 }
+                Transfer::Push(e) => registry_error(
+                    &format!("upload of blob {digest} to {}", target.repository()),
+                    target.registry(),
+                    e,
+                ),
             })?;
         tracing::debug!(digest, bytes, target = %repo_name(&target), "blob copied");
         Ok(BlobOutcome::Copied {
@@ -824,19 +876,20 @@ impl Copier {
         progress: &Progress,
     ) -> Result<u64, Transfer> {
         let digest = blob.digest.as_str();
+        // a blob is exactly as large as its descriptor says
         let pulled = self
-            .client
-            .pull_blob_stream(source, digest)
+            .registry
+            .blob(source, digest, blob.size)
             .await
-            .map_err(|error| Transfer {
-                pulling: true,
-                error,
-            })?;
+            .map_err(Transfer::Pull)?;
         let size = pulled.content_length.unwrap_or(blob.size);
         let sent = Arc::new(AtomicU64::new(0));
+        // why the source stream broke off, when it did: the push then fails for it
+        let pull_failed: Arc<std::sync::Mutex<Option<Failure>>> = Arc::default();
         let counted = {
             let sent = sent.clone();
             let progress = progress.clone();
+            let pull_failed = pull_failed.clone();
             pulled
                 .stream
                 .map_ok(move |chunk| {
@@ -845,7 +898,12 @@ impl Copier {
                     Progress::add(&progress.0.bytes_copied, n);
                     chunk
                 })
-                .map_err(OciDistributionError::IoError)
+                .map_err(move |e| {
+                    if let Ok(mut slot) = pull_failed.lock() {
+                        *slot = Some(stream_failure(&e));
+                    }
+                    OciDistributionError::IoError(e)
+                })
         };
         let pushed = self
             .client
@@ -857,9 +915,14 @@ impl Copier {
                 .0
                 .bytes_copied
                 .fetch_sub(sent.load(Ordering::Relaxed), Ordering::Relaxed);
-            return Err(Transfer {
-                pulling: false,
-                error,
+            let pulled = pull_failed.lock().ok().and_then(|mut f| f.take());
+            return Err(match pulled {
+                Some(failure) => Transfer::Pull(FetchError {
+                    what: format!("blob {digest} of {}", source.repository()),
+                    registry: source.resolve_registry().to_string(),
+                    failure,
+                }),
+                None => Transfer::Push(error),
             });
         }
         Ok(sent.load(Ordering::Relaxed))
@@ -1052,11 +1115,37 @@ impl Copier {
     }
 }
 
-/// A failed blob transfer and which side failed.
-#[derive(Debug)]
-struct Transfer {
-    pulling: bool,
-    error: OciDistributionError,
+/// A failed blob transfer: reading the source or writing the target.
+#[derive(Debug, thiserror::Error)]
+enum Transfer {
+    #[error(transparent)]
+    Pull(FetchError),
+    #[error(transparent)]
+    Push(OciDistributionError),
+}
+
+impl Transfer {
+    fn is_transient(&self) -> bool {
+        match self {
+            Transfer::Pull(e) => e.is_transient(),
+            Transfer::Push(e) => is_transient(e),
+        }
+    }
+}
+
+/// What an error of a capped, digest-checked blob stream means.
+pub(crate) fn stream_failure(e: &std::io::Error) -> Failure {
+    match (overflow(e), e.kind()) {
+        (Some(o), _) => Failure::TooLarge {
+            limit: o.limit,
+            declared: None,
+        },
+        (None, std::io::ErrorKind::InvalidData) => Failure::Protocol(e.to_string()),
+        (None, _) => Failure::Transport {
+            reason: e.to_string(),
+            transient: true,
+        },
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! The dry run of a promotion: which release goes where under which name, what clusters may
 //! update from, every image with its digest and destination, how much must be copied, and
 //! whether the gates and the signature allow it. The same plan is checked again when it is
-//! confirmed, so what runs is what was shown.
+//! confirmed, so what runs is what was shown. The new name counts past every name the target
+//! has used: its releases, its promotions (failed ones too, once they may have pushed) and
+//! every tag of its release repository.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -92,11 +94,10 @@ impl Planner {
             .payload(&digest)
             .await?
             .ok_or_else(|| PromoteError::PayloadNotRead(release.to_string()))?;
-        let name = next_name(
-            &target.name_template,
-            release,
-            &self.store.taken_names(&target.name).await?,
-        )?;
+        // names pushed outside Streamgate (or before its database) count as taken too
+        let mut taken = self.store.taken_names(&target.name).await?;
+        taken.extend(self.copier.tags(&target.release_repo).await?);
+        let name = next_name(&target.name_template, release, &taken)?;
         let previous = self.previous(&target, &name).await?;
 
         let images: Vec<(String, String)> = payload

@@ -10,7 +10,9 @@
 //! the new layer is hashed while written (compressed for its digest, uncompressed for the
 //! config's `diff_ids`), compressed without a timestamp, so the same inputs always give the
 //! same digest. Every file is rewritten before anything is pushed: a payload that cannot be
-//! rebuilt leaves the target untouched.
+//! rebuilt leaves the target untouched. A published release never moves: when the tag
+//! exists at the release repository with another digest, nothing is pushed
+//! ([`CopyError::TagTaken`]); the same digest is a push done before and is fine.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
@@ -19,7 +21,6 @@ use std::path::{Path, PathBuf};
 use backon::Retryable;
 use bytes::Bytes;
 use futures_util::{stream, StreamExt, TryStreamExt};
-use oci_client::errors::OciDistributionError;
 use oci_client::Reference;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -27,11 +28,13 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use super::copy::{
-    backoff, is_transient, registry_error, repo_name, BlobInfo, Copier, CopyError, CopyItem,
+    backoff, fetch_error, repo_name, stream_failure, BlobInfo, Copier, CopyError, CopyItem,
     ManifestBody, Progress, RawManifest,
 };
+use crate::ingest::distribution::{Failure, FetchError};
 use crate::ingest::payload::layer::{
-    self, CappedReader, Compression, ScanError, ScanLimits, IMAGE_REFERENCES, RELEASE_METADATA,
+    self, CappedReader, Compression, Extensions, ScanError, ScanLimits, IMAGE_REFERENCES,
+    RELEASE_METADATA,
 };
 use crate::ingest::payload::wire::is_sha256_digest;
 
@@ -43,7 +46,7 @@ const CONFIG_BYTES: u64 = 4 << 20;
 const LAYER_BYTES: u64 = 1 << 30;
 /// Most bytes such a layer may unpack to.
 const UNPACKED_BYTES: u64 = 4 << 30;
-/// Largest `image-references`, `release-metadata`, or tar extension header.
+/// Largest `image-references` or `release-metadata`.
 const FILE_BYTES: u64 = 16 << 20;
 
 /// What the new payload says differently from its source.
@@ -95,15 +98,57 @@ struct NewLayer {
 }
 
 /// Publishes `source_payload` (`repo@sha256:…` of the CI payload) rewritten by `rewrite` as
-/// `target` (`release-repo:tag`): pushes the unchanged blobs (mounted or copied), the new
-/// layer, config and manifest (an index with its platform images, when the source is one)
-/// and tags it. Returns what was pushed under the tag.
+/// `target` (`release-repo:tag`): [`prepare`], then [`Prepared::push`]: the unchanged blobs
+/// (mounted or copied), the new layer, config and manifest (an index with its platform
+/// images, when the source is one), and the tag. Returns what was pushed under the tag.
 pub async fn publish(
     copier: &Copier,
     source_payload: &str,
     rewrite: &Rewrite,
     target: &str,
 ) -> Result<Published, CopyError> {
+    prepare(copier, source_payload, rewrite, target)
+        .await?
+        .push(copier)
+        .await
+}
+
+/// A platform image of a payload index, as it goes to the target.
+enum Platform {
+    /// Rewritten: pushed by digest.
+    Rewritten(Box<ImagePlan>),
+    /// Without `release-manifests/` (or itself an index): copied as it is.
+    Copied(String),
+}
+
+/// What the tag gets.
+enum Top {
+    Image(Box<ImagePlan>),
+    Index(Vec<Platform>),
+}
+
+/// A payload rewritten and ready to push; nothing of it is at the target yet.
+pub struct Prepared {
+    source: Reference,
+    target: Reference,
+    top: Top,
+    /// What the tag will point at.
+    manifest: RawManifest,
+    source_payload: String,
+    name: String,
+    _workdir: tempfile::TempDir,
+}
+
+/// Reads `source_payload` (`repo@sha256:…` of the CI payload) and rewrites it by `rewrite`
+/// for `target` (`release-repo:tag`) without pushing anything, so that the digest the tag
+/// will get is known first. Fails with [`CopyError::TagTaken`] when the tag exists with
+/// another digest: a published release never moves.
+pub async fn prepare(
+    copier: &Copier,
+    source_payload: &str,
+    rewrite: &Rewrite,
+    target: &str,
+) -> Result<Prepared, CopyError> {
     for (tag, spec) in &rewrite.images {
         let digest = spec.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
         if !is_sha256_digest(digest) {
@@ -124,17 +169,16 @@ pub async fn publish(
     let workdir = tempfile::tempdir().map_err(CopyError::io("creating a temporary directory"))?;
     let top = copier.pull_manifest(&source).await?;
 
-    let published = if ManifestBody::is_index(&top.media_type) {
+    let (top, manifest) = if ManifestBody::is_index(&top.media_type) {
         let mut index: Value = serde_json::from_slice(&top.bytes)
             .map_err(|e| CopyError::malformed(format!("index {}", top.digest), e))?;
-        let entries: Vec<Value> = index
+        let mut entries: Vec<Value> = index
             .get("manifests")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        // plan every platform before pushing anything
-        let mut plans: Vec<Option<ImagePlan>> = Vec::new();
-        for (i, entry) in entries.iter().enumerate() {
+        let mut platforms = Vec::new();
+        for (i, entry) in entries.iter_mut().enumerate() {
             let digest = entry.get("digest").and_then(Value::as_str).ok_or_else(|| {
                 CopyError::malformed(
                     format!("index {}", top.digest),
@@ -152,44 +196,29 @@ pub async fn publish(
                     .map_err(CopyError::io("creating a temporary directory"))?;
                 plan_image(copier, &child_ref, &child, rewrite, &dir).await?
             };
-            plans.push(plan);
+            let platform = match plan {
+                Some(plan) => {
+                    if let Some(obj) = entry.as_object_mut() {
+                        obj.insert("digest".into(), json!(plan.manifest.digest));
+                        obj.insert("size".into(), json!(plan.manifest.bytes.len()));
+                    }
+                    Platform::Rewritten(Box::new(plan))
+                }
+                None => Platform::Copied(digest.to_string()),
+            };
+            platforms.push(platform);
         }
-        if plans.iter().all(Option::is_none) {
+        if !platforms
+            .iter()
+            .any(|p| matches!(p, Platform::Rewritten(_)))
+        {
             return Err(CopyError::MissingFile {
                 payload: source_payload.to_string(),
                 path: IMAGE_REFERENCES.to_string(),
             });
         }
-        let mut new_entries = Vec::new();
-        for (mut entry, plan) in entries.into_iter().zip(plans) {
-            match plan {
-                Some(plan) => {
-                    let pushed = push_plan(copier, &plan, &target_ref, None).await?;
-                    if let Some(obj) = entry.as_object_mut() {
-                        obj.insert("digest".into(), json!(pushed.digest));
-                        obj.insert("size".into(), json!(pushed.size));
-                    }
-                }
-                None => {
-                    let digest = entry
-                        .get("digest")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
-                    copier
-                        .copy_images(
-                            &[CopyItem {
-                                source: Copier::in_repo(&source, digest).whole(),
-                                target_repo: repo_name(&target_ref),
-                            }],
-                            &Progress::new(),
-                        )
-                        .await?;
-                }
-            }
-            new_entries.push(entry);
-        }
         if let Some(obj) = index.as_object_mut() {
-            obj.insert("manifests".into(), Value::Array(new_entries));
+            obj.insert("manifests".into(), Value::Array(entries));
         }
         let bytes = serde_json::to_vec_pretty(&index)
             .map_err(|e| CopyError::malformed("the new index", e))?;
@@ -198,12 +227,7 @@ pub async fn publish(
             media_type: top.media_type.clone(),
             bytes: Bytes::from(bytes),
         };
-        copier.push_manifest(&target_ref, &manifest).await?;
-        Published {
-            digest: manifest.digest,
-            media_type: manifest.media_type,
-            size: manifest.bytes.len() as u64,
-        }
+        (Top::Index(platforms), manifest)
     } else {
         let plan = plan_image(copier, &source, &top, rewrite, workdir.path())
             .await?
@@ -211,26 +235,97 @@ pub async fn publish(
                 payload: source_payload.to_string(),
                 path: IMAGE_REFERENCES.to_string(),
             })?;
-        push_plan(copier, &plan, &target_ref, Some(&target_ref)).await?
+        let manifest = plan.manifest.clone();
+        (Top::Image(Box::new(plan)), manifest)
     };
-    tracing::info!(
-        source = source_payload,
-        target,
-        digest = %published.digest,
-        name = %rewrite.name,
-        "release payload published"
-    );
-    Ok(published)
+    let prepared = Prepared {
+        source,
+        target: target_ref,
+        top,
+        manifest,
+        source_payload: source_payload.to_string(),
+        name: rewrite.name.clone(),
+        _workdir: workdir,
+    };
+    prepared.check_tag(copier).await?;
+    Ok(prepared)
 }
 
-/// Pushes one planned image into `target`'s repository: by `tag` when given, else by
-/// digest.
-async fn push_plan(
+impl Prepared {
+    /// The digest the tag will point at.
+    pub fn digest(&self) -> &str {
+        &self.manifest.digest
+    }
+
+    /// Fails when the tag exists with another digest than the one to be pushed (the same
+    /// digest is a push done before, by this promotion).
+    async fn check_tag(&self, copier: &Copier) -> Result<(), CopyError> {
+        match copier.manifest_digest(&self.target).await? {
+            Some(existing) if existing != self.manifest.digest => Err(CopyError::TagTaken {
+                reference: self.target.whole(),
+                existing,
+                new: self.manifest.digest.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Pushes the unchanged blobs (mounted or copied), the new layers, configs and
+    /// manifests, and last the tag, which is checked once more right before. Returns what
+    /// was pushed under the tag.
+    pub async fn push(self, copier: &Copier) -> Result<Published, CopyError> {
+        let target = &self.target;
+        match &self.top {
+            Top::Image(plan) => push_blobs(copier, plan, target).await?,
+            Top::Index(platforms) => {
+                for platform in platforms {
+                    match platform {
+                        Platform::Rewritten(plan) => {
+                            push_blobs(copier, plan, target).await?;
+                            let by_digest = Copier::in_repo(target, &plan.manifest.digest);
+                            copier.push_manifest(&by_digest, &plan.manifest).await?;
+                        }
+                        Platform::Copied(digest) => {
+                            copier
+                                .copy_images(
+                                    &[CopyItem {
+                                        source: Copier::in_repo(&self.source, digest).whole(),
+                                        target_repo: repo_name(target),
+                                    }],
+                                    &Progress::new(),
+                                )
+                                .await?;
+                        }
+                    }
+                }
+            }
+        }
+        // the tag may have been pushed by someone else meanwhile
+        self.check_tag(copier).await?;
+        copier.push_manifest(target, &self.manifest).await?;
+        let published = Published {
+            digest: self.manifest.digest.clone(),
+            media_type: self.manifest.media_type.clone(),
+            size: self.manifest.bytes.len() as u64,
+        };
+        tracing::info!(
+            source = %self.source_payload,
+            target = %target.whole(),
+            digest = %published.digest,
+            name = %self.name,
+            "release payload published"
+        );
+        Ok(published)
+    }
+}
+
+/// Pushes the blobs of one planned image into `target`'s repository: the unchanged ones
+/// (skipped, mounted or copied), the new layer and the new config.
+async fn push_blobs(
     copier: &Copier,
     plan: &ImagePlan,
     target: &Reference,
-    tag: Option<&Reference>,
-) -> Result<Published, CopyError> {
+) -> Result<(), CopyError> {
     let progress = Progress::new();
     let progress = &progress;
     // owned blobs, not borrows: the future must be `Send` wherever it is spawned
@@ -254,15 +349,7 @@ async fn push_plan(
     copier
         .push_blob_bytes(target, &plan.config.0, plan.config.1.clone())
         .await?;
-    let by_digest = Copier::in_repo(target, &plan.manifest.digest);
-    copier
-        .push_manifest(tag.unwrap_or(&by_digest), &plan.manifest)
-        .await?;
-    Ok(Published {
-        digest: plan.manifest.digest.clone(),
-        media_type: plan.manifest.media_type.clone(),
-        size: plan.manifest.bytes.len() as u64,
-    })
+    Ok(())
 }
 
 /// Rewrites one platform image of the payload in `dir`: `None` when none of its layers
@@ -289,7 +376,8 @@ async fn plan_image(
             continue;
         }
         let src = dir.join(format!("layer-{i}"));
-        download(copier, source, &l.digest, LAYER_BYTES, &src).await?;
+        // a blob is exactly as large as its descriptor says
+        download(copier, source, &l.digest, l.size, &src).await?;
         let dst = dir.join(format!("layer-{i}.new"));
         let (rw, payload, digest) = (rewrite.clone(), what.clone(), l.digest.clone());
         let rewritten = tokio::task::spawn_blocking(move || {
@@ -316,7 +404,7 @@ async fn plan_image(
         });
     }
     let config_path = dir.join("config");
-    download(copier, source, &config.digest, CONFIG_BYTES, &config_path).await?;
+    download(copier, source, &config.digest, config.size, &config_path).await?;
     let config_raw = tokio::fs::read(&config_path)
         .await
         .map_err(CopyError::io("reading a temporary file"))?;
@@ -392,13 +480,15 @@ async fn download(
         .notify(|e, wait| tracing::warn!(%what, error = ?e, ?wait, "retrying download"))
         .await
         .map_err(|e| match e {
-            Fetch::Registry(e) => registry_error(&what, source.registry(), e),
-            Fetch::Stream(e) => CopyError::Registry {
-                what: what.clone(),
-                registry: source.registry().to_string(),
-                status: None,
-                reason: e.to_string(),
-            },
+            Fetch::Registry(e) => fetch_error(&what, e),
+            Fetch::Stream(e) => fetch_error(
+                &what,
+                FetchError {
+                    what: what.clone(),
+                    registry: source.resolve_registry().to_string(),
+                    failure: stream_failure(&e),
+                },
+            ),
             Fetch::TooLarge => CopyError::TooLarge {
                 what: what.clone(),
                 limit,
@@ -413,7 +503,7 @@ async fn download(
 /// Why one download attempt failed.
 #[derive(Debug)]
 enum Fetch {
-    Registry(OciDistributionError),
+    Registry(FetchError),
     /// The body broke off or failed its digest check.
     Stream(io::Error),
     TooLarge,
@@ -423,8 +513,14 @@ enum Fetch {
 impl Fetch {
     fn is_transient(&self) -> bool {
         match self {
-            Fetch::Registry(e) => is_transient(e),
-            Fetch::Stream(e) => e.kind() != io::ErrorKind::InvalidData,
+            Fetch::Registry(e) => e.is_transient(),
+            Fetch::Stream(e) => matches!(
+                stream_failure(e),
+                Failure::Transport {
+                    transient: true,
+                    ..
+                }
+            ),
             Fetch::TooLarge | Fetch::Local(_) => false,
         }
     }
@@ -438,18 +534,17 @@ async fn download_once(
     path: &Path,
 ) -> Result<(), Fetch> {
     let mut stream = copier
-        .client()
-        .pull_blob_stream(blob, digest)
+        .registry()
+        .blob(blob, digest, limit)
         .await
-        .map_err(Fetch::Registry)?;
+        .map_err(Fetch::Registry)?
+        .stream;
     let mut file = tokio::fs::File::create(path).await.map_err(Fetch::Local)?;
-    let mut read = 0u64;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(Fetch::Stream)?;
-        read += chunk.len() as u64;
-        if read > limit {
-            return Err(Fetch::TooLarge);
-        }
+        let chunk = chunk.map_err(|e| match layer::overflow(&e) {
+            Some(_) => Fetch::TooLarge,
+            None => Fetch::Stream(e),
+        })?;
         file.write_all(&chunk).await.map_err(Fetch::Local)?;
     }
     file.flush().await.map_err(Fetch::Local)?;
@@ -631,39 +726,18 @@ fn normalize(path: &[u8]) -> &[u8] {
 fn copy_entries<R: Read, W: Write>(input: R, out: W, files: &Files<'_>) -> io::Result<W> {
     let mut archive = tar::Archive::new(input);
     let mut builder = tar::Builder::new(out);
-    let mut long_name: Option<Vec<u8>> = None;
-    let mut pax_path: Option<Vec<u8>> = None;
+    let mut extensions = Extensions::default();
     let mut references_header: Option<tar::Header> = None;
     let mut wrote_metadata = false;
     for entry in archive.entries()?.raw(true) {
         let mut entry = entry?;
         let header = entry.header().clone();
-        let kind = header.entry_type();
-        if kind.is_gnu_longname()
-            || kind.is_gnu_longlink()
-            || kind.is_pax_local_extensions()
-            || kind.is_pax_global_extensions()
-        {
-            let mut data = Vec::new();
-            CappedReader::new(&mut entry, "tar extension header", FILE_BYTES)
-                .read_to_end(&mut data)?;
-            if kind.is_gnu_longname() {
-                let end = data.iter().position(|b| *b == 0).unwrap_or(data.len());
-                long_name = Some(data[..end].to_vec());
-            } else if kind.is_pax_local_extensions() {
-                for ext in tar::PaxExtensions::new(&data).flatten() {
-                    if ext.key_bytes() == b"path" {
-                        pax_path = Some(ext.value_bytes().to_vec());
-                    }
-                }
-            }
+        if let Some(data) = extensions.take(&mut entry)? {
             builder.append(&header, &data[..])?;
             continue;
         }
-        let path = pax_path
-            .take()
-            .or_else(|| long_name.take())
-            .unwrap_or_else(|| header.path_bytes().into_owned());
+        let kind = header.entry_type();
+        let path = extensions.path_of(&entry)?;
         let replacement = match normalize(&path) {
             p if p == IMAGE_REFERENCES.as_bytes() && kind.is_file() => {
                 references_header = Some(header.clone());

@@ -3,7 +3,9 @@
 //! → succeeded, or failed with the reason. Every state change is an event. Each step can be
 //! done again with the same result (copies skip what is there; the payload is rebuilt
 //! byte-for-byte), so a job whose worker died is simply run again from its last state by
-//! whoever claims it once the lease has run out.
+//! whoever claims it once the lease has run out. The digest of the new payload is recorded
+//! before anything is pushed to the release repository, so a promotion that fails after that
+//! keeps its name: a name that may have been pushed is never given to another release.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,7 +19,7 @@ use tokio::sync::{watch, Notify};
 use super::copy::{Copier, CopyItem, Progress};
 use super::notify::Notifier;
 use super::plan::{by_digest, repository};
-use super::rebuild::{publish, Rewrite};
+use super::rebuild::{prepare, Rewrite};
 use super::verification::SignatureCheck;
 use super::PromoteError;
 use crate::events::{self, PROMOTION_STATE};
@@ -283,7 +285,7 @@ impl PromotionWorker {
             .collect();
         let source_payload = by_digest(&row.source_pull_spec, &row.source_digest);
         let destination = format!("{}:{}", row.release_repo, row.name);
-        let published = publish(
+        let prepared = prepare(
             &self.copier,
             &source_payload,
             &Rewrite {
@@ -294,6 +296,21 @@ impl PromotionWorker {
             &destination,
         )
         .await?;
+        // from here on the name is spent, even if the promotion fails: it is never reused
+        // (the pull spec is recorded once the push is done)
+        self.emit_as(
+            id,
+            "pushing",
+            StateChange {
+                state: PromotionState::Publishing,
+                detail: String::new(),
+                result_digest: Some(prepared.digest().to_string()),
+                result_pull_spec: None,
+                progress: None,
+            },
+        )
+        .await?;
+        let published = prepared.push(&self.copier).await?;
         let result_pull_spec = format!("{}@{}", repository(&destination), published.digest);
         next_step()?;
         self.emit(
@@ -363,6 +380,13 @@ impl PromotionWorker {
     }
 
     async fn emit(&self, id: i64, change: StateChange) -> Result<(), PromoteError> {
+        let step = change.state.as_str();
+        self.emit_as(id, step, change).await
+    }
+
+    /// Records `change` once per promotion and `step`: a resumed job does not record a step
+    /// again.
+    async fn emit_as(&self, id: i64, step: &str, change: StateChange) -> Result<(), PromoteError> {
         let payload =
             serde_json::to_string(&change).map_err(|e| PromoteError::Invalid(e.to_string()))?;
         events::ingest(
@@ -373,8 +397,7 @@ impl PromotionWorker {
                 subject: id.to_string(),
                 payload,
                 received_at: Utc::now(),
-                // each state once per promotion: a resumed job does not record it again
-                external_id: Some(format!("{id}:{}", change.state.as_str())),
+                external_id: Some(format!("{id}:{step}")),
             },
         )
         .await?;

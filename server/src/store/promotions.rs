@@ -455,13 +455,15 @@ impl Store {
         }
     }
 
-    /// Names a target has or is about to have: its stream's releases and its promotions that
-    /// did not fail.
+    /// Names a target has or is about to have: its stream's releases, its promotions that did
+    /// not fail, and those that failed after their payload was about to be pushed (a result
+    /// digest is recorded before the push), whose names are spent.
     pub async fn taken_names(&self, target: &str) -> StoreResult<Vec<String>> {
         let names = on_pool!(self, p => {
             sqlx::query_scalar(
                 "select name from releases where stream = $1 union \
-                 select name from promotions where target = $1 and state <> 'failed'",
+                 select name from promotions where target = $1 and \
+                 (state <> 'failed' or result_digest is not null)",
             )
             .bind(target)
             .fetch_all(p)

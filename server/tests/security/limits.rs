@@ -144,7 +144,7 @@ async fn a_client_that_never_finishes_its_header_is_cut_off() {
 #[tokio::test]
 async fn bodies_over_the_limit_are_refused_on_every_route() {
     let dir = tempfile::tempdir().expect("dir");
-    let server = quiet_server(dir.path(), &["--max-request-body", "64K"]).await;
+    let server = quiet_server(dir.path(), &["--max-request-body", "64KiB"]).await;
     let client = reqwest::Client::new();
     let addr = server.url.trim_start_matches("http://").to_string();
     for path in [

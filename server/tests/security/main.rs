@@ -16,3 +16,9 @@ mod stores;
 
 mod limits;
 mod links;
+// the registry helpers live at the crate root: `support/payloads.rs` names them from there
+#[path = "../support/registry.rs"]
+mod registry;
+
+mod bounds;
+mod publish;

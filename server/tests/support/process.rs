@@ -44,6 +44,11 @@ impl ServerProcess {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits until `/healthz` answers.
     pub async fn ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
