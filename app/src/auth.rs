@@ -34,16 +34,18 @@ pub struct TokenInfo {
 /// A user as the admin page lists them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserInfo {
-    /// Name.
+    /// Name; `proxy:NAME` for someone the trusted proxy vouches for.
     pub name: String,
-    /// Role.
-    pub role: Role,
+    /// A local account's role; `None` for a proxy identity, whose groups give it one.
+    pub role: Option<Role>,
     /// Targets a maintainer is limited to; `None`: every target.
     pub targets: Option<Vec<String>>,
     /// Whether the user is disabled.
     pub disabled: bool,
-    /// Whether the user has a password (else they come through the proxy).
+    /// Whether the user has a password.
     pub has_password: bool,
+    /// Whether this is a proxy identity (signs in through the trusted proxy).
+    pub proxy: bool,
 }
 
 /// The account page's data.
@@ -99,7 +101,7 @@ fn SignedInMenu(viewer: Viewer) -> impl IntoView {
     });
     view! {
         {admin}
-        <a href="/account" class="who" title=format!("signed in as {} ({})", viewer.name, viewer.role.as_str())>
+        <a href="/account" class="who" title=format!("signed in as {} ({})", viewer.name, viewer.role_name())>
             {viewer.name.clone()}
         </a>
         {sign_out}
@@ -286,43 +288,54 @@ fn AccountView(account: Account) -> impl IntoView {
                 <dt>"Name"</dt>
                 <dd class="account-name">{v.name.clone()}</dd>
                 <dt>"Role"</dt>
-                <dd>{v.role.as_str()}</dd>
+                <dd>{v.role_name()}</dd>
                 <dt>"Promotes to"</dt>
                 <dd>{if v.is_admin() { "every target".to_string() } else { targets_text(&v.targets) }}</dd>
                 <dt>"Signed in with"</dt>
                 <dd>{with}</dd>
             </dl>
             {new_token}
-            <h2>"API tokens"</h2>
-            <p class="note">"Tokens act as you in scripts and pipelines: " <code>"Authorization: Bearer sg_…"</code></p>
-            {if empty {
-                view! { <p class="empty">"No tokens yet."</p> }.into_any()
+            {if v.with == SignedInWith::Proxy {
+                view! {
+                    <h2>"API tokens"</h2>
+                    <p class="note">"API tokens belong to local accounts: what you may do comes from your groups at the single sign-on, which a script's requests do not carry. Ask an admin for a local account for scripts."</p>
+                }
+                    .into_any()
             } else {
                 view! {
-                    <table class="tokens">
-                        <thead>
-                            <tr>
-                                <th>"Name"</th>
-                                <th>"Token"</th>
-                                <th>"Created"</th>
-                                <th>"Last used"</th>
-                                <th>"State"</th>
-                                <th></th>
-                            </tr>
-                        </thead>
-                        <tbody>{rows}</tbody>
-                    </table>
+                    <h2>"API tokens"</h2>
+                    <p class="note">"Tokens act as you in scripts and pipelines: " <code>"Authorization: Bearer sg_…"</code></p>
+                    {if empty {
+                        view! { <p class="empty">"No tokens yet."</p> }.into_any()
+                    } else {
+                        view! {
+                            <table class="tokens">
+                                <thead>
+                                    <tr>
+                                        <th>"Name"</th>
+                                        <th>"Token"</th>
+                                        <th>"Created"</th>
+                                        <th>"Last used"</th>
+                                        <th>"State"</th>
+                                        <th></th>
+                                    </tr>
+                                </thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        }
+                            .into_any()
+                    }}
+                    <form method="post" action="/account/tokens" class="auth-form inline-form">
+                        <input type="hidden" name="csrf" value=v.csrf.clone() />
+                        <label>
+                            "Token name"
+                            <input name="name" required maxlength="100" placeholder="e.g. release pipeline" />
+                        </label>
+                        <button type="submit">"Create token"</button>
+                    </form>
                 }
                     .into_any()
             }}
-            <form method="post" action="/account/tokens" class="auth-form inline-form">
-                <input type="hidden" name="csrf" value=v.csrf.clone() />
-                <label>
-                    "Token name"
-                    <input name="name" required maxlength="100" placeholder="e.g. release pipeline" />
-                </label>
-                <button type="submit">"Create token"</button>
-            </form>
         </section>
     }
 }
@@ -376,15 +389,17 @@ fn UsersView(csrf: String, users: Vec<UserInfo>) -> impl IntoView {
             } else {
                 ("disable", "Disable")
             };
-            view! {
-                <tr data-user=u.name.clone() class:disabled=u.disabled>
-                    <td class="user-name">{u.name.clone()}</td>
+            let role_cell = if u.proxy {
+                view! { <td class="from-groups">"from the proxy's groups, on each request"</td> }
+                    .into_any()
+            } else {
+                view! {
                     <td>
                         <form method="post" action=action.clone() class="inline">
                             <input type="hidden" name="csrf" value=csrf.clone() />
                             <input type="hidden" name="action" value="update" />
                             <select name="role" aria-label=format!("Role of {}", u.name)>
-                                {role_options(u.role)}
+                                {role_options(u.role.unwrap_or(Role::Maintainer))}
                             </select>
                             <input
                                 name="targets"
@@ -395,7 +410,38 @@ fn UsersView(csrf: String, users: Vec<UserInfo>) -> impl IntoView {
                             <button type="submit">"Save"</button>
                         </form>
                     </td>
-                    <td>{if u.has_password { "password" } else { "proxy" }}</td>
+                }
+                .into_any()
+            };
+            let signs_in = if u.proxy {
+                "single sign-on"
+            } else if u.has_password {
+                "password"
+            } else {
+                "api tokens only"
+            };
+            let password_form = (!u.proxy).then(|| {
+                view! {
+                    <form method="post" action=action.clone() class="inline">
+                        <input type="hidden" name="csrf" value=csrf.clone() />
+                        <input type="hidden" name="action" value="password" />
+                        <input
+                            type="password"
+                            name="password"
+                            autocomplete="new-password"
+                            minlength="8"
+                            placeholder="new password"
+                            aria-label=format!("New password of {}", u.name)
+                        />
+                        <button type="submit">"Set password"</button>
+                    </form>
+                }
+            });
+            view! {
+                <tr data-user=u.name.clone() class:disabled=u.disabled>
+                    <td class="user-name">{u.name.clone()}</td>
+                    {role_cell}
+                    <td>{signs_in}</td>
                     <td>{if u.disabled { "disabled" } else { "enabled" }}</td>
                     <td>
                         <form method="post" action=action.clone() class="inline">
@@ -403,19 +449,7 @@ fn UsersView(csrf: String, users: Vec<UserInfo>) -> impl IntoView {
                             <input type="hidden" name="action" value=toggle />
                             <button type="submit">{toggle_label}</button>
                         </form>
-                        <form method="post" action=action class="inline">
-                            <input type="hidden" name="csrf" value=csrf.clone() />
-                            <input type="hidden" name="action" value="password" />
-                            <input
-                                type="password"
-                                name="password"
-                                autocomplete="new-password"
-                                minlength="8"
-                                placeholder="new password"
-                                aria-label=format!("New password of {}", u.name)
-                            />
-                            <button type="submit">"Set password"</button>
-                        </form>
+                        {password_form}
                     </td>
                 </tr>
             }
@@ -443,7 +477,10 @@ fn UsersView(csrf: String, users: Vec<UserInfo>) -> impl IntoView {
                 <label>"Name" <input name="name" required maxlength="64" /></label>
                 <label>
                     "Role"
-                    <select name="role">{role_options(Role::Maintainer)}</select>
+                    <select name="role">
+                        {role_options(Role::Maintainer)}
+                        <option value="">"none: the proxy's groups decide"</option>
+                    </select>
                 </label>
                 <label>
                     "Targets"
@@ -456,7 +493,7 @@ fn UsersView(csrf: String, users: Vec<UserInfo>) -> impl IntoView {
                 <button type="submit">"Add user"</button>
             </form>
             <p class="note">
-                "Targets limit a maintainer to some promotion targets (comma separated, e.g. 4-scos-next); empty means every target. Disabling a user ends their sessions and stops their tokens."
+                "Targets limit a maintainer to some promotion targets (comma separated, e.g. 4-scos-next); empty means every target. Disabling a user ends their sessions and stops their tokens. A user added without a password and without a role is someone who signs in through the single sign-on, as proxy:NAME: the proxy's groups give them their role on each request, and disabling them shuts them out whatever their groups."
             </p>
         </section>
     }

@@ -50,10 +50,11 @@ pub enum SignedInWith {
 /// A signed-in user, as the pages see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Viewer {
-    /// User name.
+    /// User name; `proxy:NAME` for someone the trusted proxy vouches for.
     pub name: String,
-    /// What they may do.
-    pub role: Role,
+    /// What they may do; `None` for a proxy user in no mapped group, who may do what
+    /// anonymous visitors may.
+    pub role: Option<Role>,
     /// The promotion targets a maintainer is limited to; `None`: every target.
     pub targets: Option<Vec<String>>,
     /// The token every state-changing form of this user must carry.
@@ -65,16 +66,24 @@ pub struct Viewer {
 impl Viewer {
     /// Whether this user may promote to the target `target`.
     pub fn may_promote(&self, target: &str) -> bool {
-        self.role == Role::Admin
-            || self
+        match self.role {
+            Some(Role::Admin) => true,
+            Some(Role::Maintainer) => self
                 .targets
                 .as_ref()
-                .is_none_or(|targets| targets.iter().any(|t| t == target))
+                .is_none_or(|targets| targets.iter().any(|t| t == target)),
+            None => false,
+        }
     }
 
     /// Whether this user is an admin.
     pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
+        self.role == Some(Role::Admin)
+    }
+
+    /// The role as shown: `maintainer`, `admin`, or `no role`.
+    pub fn role_name(&self) -> &'static str {
+        self.role.map_or("no role", Role::as_str)
     }
 }
 
@@ -89,7 +98,7 @@ pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
 mod tests {
     use super::*;
 
-    fn viewer(role: Role, targets: Option<&[&str]>) -> Viewer {
+    fn viewer(role: Option<Role>, targets: Option<&[&str]>) -> Viewer {
         Viewer {
             name: "ada".into(),
             role,
@@ -101,11 +110,14 @@ mod tests {
 
     #[test]
     fn maintainers_are_limited_to_their_targets() {
-        assert!(viewer(Role::Maintainer, None).may_promote("4-scos-next"));
-        let limited = viewer(Role::Maintainer, Some(&["4-scos-next"]));
+        assert!(viewer(Some(Role::Maintainer), None).may_promote("4-scos-next"));
+        let limited = viewer(Some(Role::Maintainer), Some(&["4-scos-next"]));
         assert!(limited.may_promote("4-scos-next"));
         assert!(!limited.may_promote("4-scos-stable"));
-        assert!(viewer(Role::Admin, Some(&[])).may_promote("4-scos-stable"));
+        assert!(viewer(Some(Role::Admin), Some(&[])).may_promote("4-scos-stable"));
+        let nobody = viewer(None, None);
+        assert!(!nobody.may_promote("4-scos-next") && !nobody.is_admin());
+        assert_eq!(nobody.role_name(), "no role");
     }
 
     #[test]

@@ -14,7 +14,12 @@
 //! [`CurrentUser`] (401 when anonymous), and for state-changing requests [`Writer`] and
 //! [`Write`], which also refuse cross-site requests and check the CSRF token of
 //! cookie- and proxy-authenticated requests. [`require_admin`] and [`require_promoter`]
-//! answer 403 with the reason. Sign-in attempts are rate limited ([`limit`]).
+//! answer 403 with the reason. Sign-in attempts are rate limited per client and per client
+//! and user name, and only a few passwords are checked at once ([`limit`]).
+//!
+//! Local accounts (a password, a role an admin gives) and the people the proxy vouches for
+//! are separate: the proxy's `ada` is the user `proxy:ada`, never the local `ada`, and
+//! their role comes from the proxy's groups on every request, never from what is stored.
 
 pub mod api;
 pub mod cli;
@@ -54,10 +59,14 @@ pub struct AuthSettings {
     pub session_idle: Duration,
     /// The trusted reverse proxy.
     pub proxy: proxy::ProxyConfig,
-    /// Sign-in attempts per minute from one client address.
+    /// Sign-in attempts per minute from one client (an IPv4 address, an IPv6 /64).
     pub sign_in_per_address: std::num::NonZeroU32,
-    /// Sign-in attempts per minute for one user name.
+    /// Sign-in attempts per minute for one user name from one client.
     pub sign_in_per_name: std::num::NonZeroU32,
+    /// Passwords checked at once (argon2 runs on the blocking pool).
+    pub sign_in_concurrency: std::num::NonZeroUsize,
+    /// How long a sign-in waits for a password check to start before it is turned away.
+    pub sign_in_wait: Duration,
 }
 
 /// `n` attempts a minute (`n` is never zero here).
@@ -77,6 +86,8 @@ impl Default for AuthSettings {
             proxy: proxy::ProxyConfig::default(),
             sign_in_per_address: per_minute(20),
             sign_in_per_name: per_minute(10),
+            sign_in_concurrency: limit::default_concurrency(),
+            sign_in_wait: Duration::from_secs(2),
         }
     }
 }
@@ -93,8 +104,12 @@ pub struct Auth {
 impl Auth {
     /// Authentication with `settings`.
     pub fn new(settings: AuthSettings) -> Auth {
-        let limits =
-            limit::SignInLimits::new(settings.sign_in_per_address, settings.sign_in_per_name);
+        let limits = limit::SignInLimits::new(
+            settings.sign_in_per_address,
+            settings.sign_in_per_name,
+            settings.sign_in_concurrency,
+            settings.sign_in_wait,
+        );
         Auth {
             settings: Arc::new(settings),
             limits: Arc::new(limits),
@@ -113,10 +128,11 @@ impl Default for Auth {
 pub struct Principal {
     /// The user's row id.
     pub user_id: i64,
-    /// User name.
+    /// User name; `proxy:NAME` for someone the trusted proxy vouches for.
     pub name: String,
-    /// Role.
-    pub role: Role,
+    /// Role; `None` for a proxy user in no mapped group, who may do what anonymous
+    /// visitors may.
+    pub role: Option<Role>,
     /// Promotion targets a maintainer is limited to; `None`: every target.
     pub targets: Option<Vec<String>>,
     /// How the request was authenticated.
@@ -142,7 +158,16 @@ impl Principal {
 
     /// Whether the user is an admin.
     pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
+        self.role == Some(Role::Admin)
+    }
+
+    /// What the user is, for messages: `a maintainer`, `an admin`, `without a role`.
+    fn role_text(&self) -> &'static str {
+        match self.role {
+            Some(Role::Admin) => "an admin",
+            Some(Role::Maintainer) => "a maintainer",
+            None => "without a role (no proxy group of theirs is mapped to one)",
+        }
     }
 
     /// Whether the user may promote to `target`.
@@ -157,9 +182,9 @@ pub fn require_admin(user: &Principal) -> Result<(), AuthError> {
         Ok(())
     } else {
         Err(AuthError::Forbidden(format!(
-            "{} is a {}; only admins may do this",
+            "{} is {}; only admins may do this",
             user.name,
-            user.role.as_str()
+            user.role_text()
         )))
     }
 }
@@ -168,6 +193,13 @@ pub fn require_admin(user: &Principal) -> Result<(), AuthError> {
 pub fn require_promoter(user: &Principal, target: &str) -> Result<(), AuthError> {
     if user.may_promote(target) {
         return Ok(());
+    }
+    if user.role.is_none() {
+        return Err(AuthError::Forbidden(format!(
+            "{} is {}; only maintainers and admins may promote",
+            user.name,
+            user.role_text()
+        )));
     }
     let allowed = user.targets.as_deref().unwrap_or_default().join(", ");
     Err(AuthError::Forbidden(if allowed.is_empty() {
@@ -196,6 +228,12 @@ pub enum AuthError {
         /// When to try again.
         retry_after: Duration,
     },
+    /// Too many passwords are being checked right now (503).
+    #[error("too many sign-ins are being checked right now; try again in {} s", retry_after.as_secs().max(1))]
+    Busy {
+        /// When to try again.
+        retry_after: Duration,
+    },
     /// The request is malformed (400).
     #[error("{0}")]
     BadRequest(String),
@@ -217,6 +255,7 @@ impl AuthError {
             AuthError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AuthError::Forbidden(_) => StatusCode::FORBIDDEN,
             AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AuthError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AuthError::NotFound(_) => StatusCode::NOT_FOUND,
             AuthError::Conflict(_) => StatusCode::CONFLICT,
@@ -236,7 +275,7 @@ impl AuthError {
     }
 
     /// Headers the status calls for: `WWW-Authenticate` with a 401, `Retry-After` with a
-    /// 429.
+    /// 429 or 503.
     pub(crate) fn decorate(&self, response: &mut Response) {
         match self {
             AuthError::Unauthenticated(_) => {
@@ -245,7 +284,7 @@ impl AuthError {
                     HeaderValue::from_static("Bearer realm=\"streamgate\""),
                 );
             }
-            AuthError::RateLimited { retry_after } => {
+            AuthError::RateLimited { retry_after } | AuthError::Busy { retry_after } => {
                 let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
                 response
                     .headers_mut()
@@ -261,6 +300,15 @@ impl From<StoreError> for AuthError {
         match e {
             StoreError::NotFound(what) => AuthError::NotFound(what),
             StoreError::Conflict(what) => AuthError::Conflict(what),
+            e => AuthError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<limit::CheckError> for AuthError {
+    fn from(e: limit::CheckError) -> Self {
+        match e {
+            limit::CheckError::Busy { retry_after } => AuthError::Busy { retry_after },
             e => AuthError::Internal(e.to_string()),
         }
     }
@@ -283,6 +331,7 @@ impl From<AuthError> for ApiError {
             AuthError::Unauthenticated(m) => ApiError::Unauthorized(m),
             AuthError::Forbidden(m) => ApiError::Forbidden(m),
             e @ AuthError::RateLimited { .. } => ApiError::Forbidden(e.to_string()),
+            e @ AuthError::Busy { .. } => ApiError::Unavailable(e.to_string()),
             AuthError::BadRequest(m) | AuthError::Conflict(m) => ApiError::BadRequest(m),
             AuthError::NotFound(m) => ApiError::NotFound(m),
             AuthError::Internal(m) => ApiError::Internal(m),
@@ -308,7 +357,7 @@ pub fn router() -> Router<AppState> {
 mod tests {
     use super::*;
 
-    fn principal(role: Role, targets: Option<&[&str]>) -> Principal {
+    fn principal(role: Option<Role>, targets: Option<&[&str]>) -> Principal {
         Principal {
             user_id: 1,
             name: "bob".into(),
@@ -322,7 +371,7 @@ mod tests {
 
     #[test]
     fn refusals_say_why() {
-        let limited = principal(Role::Maintainer, Some(&["4-scos-next"]));
+        let limited = principal(Some(Role::Maintainer), Some(&["4-scos-next"]));
         assert!(require_promoter(&limited, "4-scos-next").is_ok());
         let err = require_promoter(&limited, "4-scos-stable").expect_err("other target");
         assert_eq!(
@@ -335,8 +384,15 @@ mod tests {
             err.to_string(),
             "bob is a maintainer; only admins may do this"
         );
-        assert!(require_admin(&principal(Role::Admin, None)).is_ok());
-        assert!(require_promoter(&principal(Role::Maintainer, None), "any").is_ok());
+        assert!(require_admin(&principal(Some(Role::Admin), None)).is_ok());
+        assert!(require_promoter(&principal(Some(Role::Maintainer), None), "any").is_ok());
+        let nobody = principal(None, None);
+        let err = require_promoter(&nobody, "any").expect_err("no role");
+        assert!(
+            err.to_string().starts_with("bob is without a role"),
+            "{err}"
+        );
+        assert!(require_admin(&nobody).is_err());
     }
 
     #[test]

@@ -685,6 +685,7 @@ impl Backend for StoreBackend {
             .into_iter()
             .map(|u| app::auth::UserInfo {
                 has_password: u.password_hash.is_some(),
+                proxy: u.origin == crate::store::auth::Origin::Proxy,
                 name: u.name,
                 role: u.role,
                 targets: u.targets,

@@ -131,13 +131,14 @@ pub struct UserArgs {
 /// `user` subcommands.
 #[derive(Debug, Clone, Subcommand)]
 pub enum UserAction {
-    /// Adds a user; without --password-stdin they sign in through the trusted proxy only.
+    /// Adds a local account with a role and a password; without --password-stdin (and
+    /// without --role) the proxy identity proxy:NAME, whose groups give its role.
     Add {
         /// User name.
         name: String,
-        /// What they may do.
+        /// What a local account may do.
         #[arg(long, env = "STREAMGATE_USER_ROLE", value_parser = ["maintainer", "admin"])]
-        role: String,
+        role: Option<String>,
         /// A promotion target a maintainer is limited to; repeat for several; none: every
         /// target.
         #[arg(
@@ -221,12 +222,16 @@ pub struct AuthArgs {
     /// A session ends after this long without a request.
     #[arg(long, env = "STREAMGATE_SESSION_IDLE", default_value = "24h", value_parser = parse_duration)]
     pub session_idle: Duration,
-    /// Sign-in attempts a minute from one client address.
+    /// Sign-in attempts a minute from one client address (an IPv6 client: its /64).
     #[arg(long, env = "STREAMGATE_SIGN_IN_PER_ADDRESS", default_value_t = std::num::NonZeroU32::new(20).unwrap_or(std::num::NonZeroU32::MIN))]
     pub sign_in_per_address: std::num::NonZeroU32,
-    /// Sign-in attempts a minute for one user name.
+    /// Sign-in attempts a minute for one user name from one client address.
     #[arg(long, env = "STREAMGATE_SIGN_IN_PER_NAME", default_value_t = std::num::NonZeroU32::new(10).unwrap_or(std::num::NonZeroU32::MIN))]
     pub sign_in_per_name: std::num::NonZeroU32,
+    /// Passwords checked at once (argon2); a sign-in that finds no free turn within 2 s
+    /// gets 503. Default: half the processors, at least 1.
+    #[arg(long, env = "STREAMGATE_SIGN_IN_CONCURRENCY")]
+    pub sign_in_concurrency: Option<std::num::NonZeroUsize>,
     /// Address or CIDR network of a trusted reverse proxy (oauth2-proxy) whose user and
     /// group headers are believed; repeat for several. Headers from other peers are ignored.
     #[arg(
@@ -269,6 +274,10 @@ impl AuthArgs {
             session_idle: self.session_idle,
             sign_in_per_address: self.sign_in_per_address,
             sign_in_per_name: self.sign_in_per_name,
+            sign_in_concurrency: self
+                .sign_in_concurrency
+                .unwrap_or_else(crate::auth::limit::default_concurrency),
+            sign_in_wait: AuthSettings::default().sign_in_wait,
             proxy: ProxyConfig {
                 trusted: self
                     .trusted_proxies

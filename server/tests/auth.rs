@@ -694,7 +694,7 @@ async fn proxy_headers_count_only_from_a_trusted_peer() {
     let who = answer.json();
     assert_eq!(
         (&who["name"], &who["role"], &who["signed_in_with"]),
-        (&"ada".into(), &"admin".into(), &"proxy".into())
+        (&"proxy:ada".into(), &"admin".into(), &"proxy".into())
     );
     for app in [&direct, &unknown_peer] {
         let answer = send(app, ask("okd-admins")).await;
@@ -705,12 +705,12 @@ async fn proxy_headers_count_only_from_a_trusted_peer() {
     assert_eq!(answer.json()["role"], "maintainer");
     assert_eq!(answer.json()["targets"], serde_json::json!(["4-scos-next"]));
     let stored = store
-        .user_by_name("ada")
+        .user_by_name("proxy:ada")
         .await
         .expect("read")
         .expect("kept");
-    assert!(stored.password_hash.is_none());
-    // no mapped group and no role given here: anonymous
+    assert!(stored.password_hash.is_none() && stored.role.is_none());
+    // no mapped group: signed in, without a role
     let answer = send(
         &behind_proxy,
         get("/api/v1/me")
@@ -720,7 +720,8 @@ async fn proxy_headers_count_only_from_a_trusted_peer() {
             .expect("request"),
     )
     .await;
-    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.json()["role"], serde_json::Value::Null);
     // proxy requests need the csrf token too
     let answer = send(
         &behind_proxy,
@@ -821,11 +822,62 @@ async fn admins_manage_users_and_maintainers_may_not() {
         json_write(
             "POST",
             "/api/v1/users",
-            r#"{"name": "sam", "role": "admin"}"#,
+            r#"{"name": "sam", "role": "admin", "password": "other-password"}"#,
         ),
     )
     .await;
     assert_eq!(answer.status, StatusCode::CONFLICT);
+    // without a password, a name is someone who comes through the proxy: no role here
+    let answer = send(
+        &app,
+        json_write(
+            "POST",
+            "/api/v1/users",
+            r#"{"name": "pat", "role": "admin"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(
+        answer.detail().contains("leave out the role"),
+        "{}",
+        answer.body
+    );
+    let answer = send(
+        &app,
+        json_write("POST", "/api/v1/users", r#"{"name": "pat"}"#),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    let pat = answer.json();
+    assert_eq!(
+        (&pat["name"], &pat["origin"], &pat["role"]),
+        (
+            &"proxy:pat".into(),
+            &"proxy".into(),
+            &serde_json::Value::Null
+        )
+    );
+    let answer = send(
+        &app,
+        json_write("PATCH", "/api/v1/users/proxy:pat", r#"{"role": "admin"}"#),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(answer.detail().contains("signs in through the proxy"));
+    let answer = send(
+        &app,
+        json_write(
+            "POST",
+            "/api/v1/tokens",
+            r#"{"name": "ci", "user": "proxy:pat"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(answer
+        .detail()
+        .contains("api tokens belong to local accounts"));
     let answer = send(
         &app,
         json_write("POST", "/api/v1/users", r#"{"name": "x", "role": "root"}"#),
@@ -988,21 +1040,15 @@ async fn user_and_token_subcommands_work_on_a_sqlite_file() {
         &["user", "add", "ada", "--role", "admin", "--password-stdin"],
         Some("first-password\n"),
     ));
-    ok(cli(
+    ok(cli(&db, &["user", "add", "bob"], None));
+    let (success, _, err) = cli(
         &db,
-        &[
-            "user",
-            "add",
-            "bob",
-            "--role",
-            "maintainer",
-            "--target",
-            "4-scos-next",
-        ],
-        None,
-    ));
-    let (success, _, err) = cli(&db, &["user", "add", "ada", "--role", "admin"], None);
+        &["user", "add", "ada", "--role", "admin", "--password-stdin"],
+        Some("other-password\n"),
+    );
     assert!(!success && err.contains("already exists"), "{err}");
+    let (success, _, err) = cli(&db, &["user", "add", "cy", "--role", "admin"], None);
+    assert!(!success && err.contains("leave out the role"), "{err}");
     let (success, _, err) = cli(
         &db,
         &["user", "add", "cy", "--role", "admin", "--password-stdin"],
@@ -1012,8 +1058,17 @@ async fn user_and_token_subcommands_work_on_a_sqlite_file() {
     let list = ok(cli(&db, &["user", "list"], None));
     assert!(list.contains("ada\tadmin\t*\tenabled\tpassword"), "{list}");
     assert!(
-        list.contains("bob\tmaintainer\t4-scos-next\tenabled\tproxy"),
+        list.contains("proxy:bob\tgroups\t-\tenabled\tproxy"),
         "{list}"
+    );
+    let (success, _, err) = cli(
+        &db,
+        &["token", "create", "--user", "proxy:bob", "--name", "ci"],
+        None,
+    );
+    assert!(
+        !success && err.contains("api tokens belong to local accounts"),
+        "{err}"
     );
     let token = ok(cli(
         &db,
@@ -1030,7 +1085,7 @@ async fn user_and_token_subcommands_work_on_a_sqlite_file() {
         &["user", "set-password", "ada", "--password-stdin"],
         Some("second-password\n"),
     ));
-    ok(cli(&db, &["user", "disable", "bob"], None));
+    ok(cli(&db, &["user", "disable", "proxy:bob"], None));
     let listed = ok(cli(&db, &["token", "list"], None));
     assert!(
         listed.contains("\tada\tci\t") && listed.contains("active"),
@@ -1051,7 +1106,7 @@ async fn user_and_token_subcommands_work_on_a_sqlite_file() {
         .await
         .expect("checked"));
     let bob = store
-        .user_by_name("bob")
+        .user_by_name("proxy:bob")
         .await
         .expect("read")
         .expect("exists");

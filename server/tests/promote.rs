@@ -121,7 +121,7 @@ fn promotions(store: &Store, w: &World) -> (Promotions, PromotionWorker) {
 fn viewer(name: &str, role: Role, targets: Option<&[&str]>) -> Viewer {
     Viewer {
         name: name.into(),
-        role,
+        role: Some(role),
         targets: targets.map(|t| t.iter().map(|s| s.to_string()).collect()),
         csrf: String::new(),
         with: SignedInWith::Token,

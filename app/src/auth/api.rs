@@ -67,9 +67,12 @@ pub async fn list_users() -> Result<Guarded<(crate::viewer::Viewer, Vec<UserInfo
     };
     if !viewer.is_admin() {
         return Ok(Guarded::Refused(format!(
-            "{} is a {}; only admins manage users",
+            "{} {}; only admins manage users",
             viewer.name,
-            viewer.role.as_str()
+            match viewer.role {
+                Some(role) => format!("is a {}", role.as_str()),
+                None => "has no role".to_string(),
+            }
         )));
     }
     let users = crate::backend::backend()?.users().await?;

@@ -7,12 +7,14 @@
 //! | `POST /api/v1/tokens` | signed in | `{"name"}` (admins may add `"user"`): a new token, shown once |
 //! | `DELETE /api/v1/tokens/{id}` | owner or admin | revokes the token |
 //! | `GET /api/v1/users` | admin | every user |
-//! | `POST /api/v1/users` | admin | `{"name", "role", "targets"?, "password"?}` |
+//! | `POST /api/v1/users` | admin | `{"name", "role", "targets"?, "password"}` (a local account), or `{"name"}` (the proxy identity `proxy:NAME`, ahead of its first visit) |
 //! | `GET /api/v1/users/{name}` | admin | one user |
 //! | `PATCH /api/v1/users/{name}` | admin | `{"role"?, "targets"?, "disabled"?, "password"?}` (`"targets": null`: every target) |
 //!
 //! Writes go through [`Write`]/[`Writer`]: with a session cookie they need the
 //! `X-CSRF-Token` header, with an API token nothing more. None of these answers is cached.
+//! API tokens belong to local accounts only: a proxy identity's rights live in the proxy's
+//! groups, which a script's request does not carry.
 
 use app::viewer::{Role, SignedInWith};
 use axum::extract::{Path, State};
@@ -25,8 +27,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::extract::{no_store, Refusal};
 use super::{password, require_admin, secret, AuthError, CurrentUser, Principal, Write, Writer};
-use crate::store::auth::{ApiToken, NewApiToken, NewUser, User, UserChange};
-use crate::store::Store;
+use crate::store::auth::{ApiToken, NewApiToken, NewUser, Origin, User, UserChange, PROXY_PREFIX};
+use crate::store::{Store, StoreError};
 use crate::AppState;
 
 /// The account routes of the JSON API.
@@ -95,10 +97,10 @@ fn check_name(name: &str) -> Result<(), AuthError> {
 /// Who you are.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Me {
-    /// User name.
+    /// User name; `proxy:NAME` through the trusted proxy.
     pub name: String,
-    /// `maintainer` or `admin`.
-    pub role: String,
+    /// `maintainer` or `admin`; `null` for a proxy user in no mapped group.
+    pub role: Option<String>,
     /// Targets a maintainer is limited to; `null`: every target.
     pub targets: Option<Vec<String>>,
     /// `password`, `proxy` or `token`.
@@ -112,7 +114,7 @@ pub async fn get_me(CurrentUser(user): CurrentUser) -> Response {
     no_store(
         Json(Me {
             name: user.name.clone(),
-            role: user.role.as_str().into(),
+            role: user.role.map(|r| r.as_str().into()),
             targets: user.targets.clone(),
             signed_in_with: match user.with {
                 SignedInWith::Password => "password",
@@ -129,10 +131,13 @@ pub async fn get_me(CurrentUser(user): CurrentUser) -> Response {
 /// A user as the API shows them.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct UserView {
-    /// Name.
+    /// Name; `proxy:NAME` for a proxy identity.
     pub name: String,
-    /// `maintainer` or `admin`.
-    pub role: String,
+    /// `local` (a password account) or `proxy` (signs in through the trusted proxy).
+    pub origin: String,
+    /// A local account's `maintainer` or `admin`; `null` for a proxy identity, whose
+    /// groups give the role on each request.
+    pub role: Option<String>,
     /// Targets a maintainer is limited to; `null`: every target.
     pub targets: Option<Vec<String>>,
     /// Whether the user is disabled.
@@ -147,7 +152,8 @@ impl From<&User> for UserView {
     fn from(u: &User) -> Self {
         UserView {
             name: u.name.clone(),
-            role: u.role.as_str().into(),
+            origin: u.origin.as_str().into(),
+            role: u.role.map(|r| r.as_str().into()),
             targets: u.targets.clone(),
             disabled: u.disabled,
             has_password: u.password_hash.is_some(),
@@ -188,11 +194,17 @@ pub async fn issue_token(
     let owner = match owner.filter(|o| *o != by.name) {
         Some(other) => {
             require_admin(by)?;
-            store
+            let owner = store
                 .user_by_name(other)
                 .await?
-                .ok_or_else(|| AuthError::NotFound(format!("user {other:?}")))?
-                .id
+                .ok_or_else(|| AuthError::NotFound(format!("user {other:?}")))?;
+            if owner.origin != Origin::Local {
+                return Err(AuthError::BadRequest(no_tokens_for(&owner.name)));
+            }
+            owner.id
+        }
+        None if by.with == SignedInWith::Proxy => {
+            return Err(AuthError::Forbidden(no_tokens_for(&by.name)));
         }
         None => by.user_id,
     };
@@ -214,6 +226,14 @@ pub async fn issue_token(
         prefix: stored.prefix,
         token: new.token,
     })
+}
+
+/// Why a proxy identity gets no API token.
+pub fn no_tokens_for(name: &str) -> String {
+    format!(
+        "{name} signs in through the proxy, whose groups give the role on each request; \
+         api tokens belong to local accounts (ask an admin for one for scripts)"
+    )
 }
 
 /// Revokes token `id` on behalf of `by`: their own, or any for an admin.
@@ -279,31 +299,43 @@ pub async fn revoke_token(
 pub struct NewUserBody {
     /// Name.
     pub name: String,
-    /// `maintainer` or `admin`.
-    pub role: String,
+    /// `maintainer` or `admin`, for a local account; absent for a proxy identity.
+    #[serde(default)]
+    pub role: Option<String>,
     /// Targets a maintainer is limited to; absent or `null`: every target.
     #[serde(default)]
     pub targets: Option<Vec<String>>,
-    /// Password; absent: the user signs in through the proxy only.
+    /// Password of a local account; absent: the proxy identity `proxy:NAME`, made ahead of
+    /// its first visit.
     #[serde(default)]
     pub password: Option<String>,
 }
 
-/// Creates a user (checked: name, role, targets, password).
+/// Creates a user (checked: name, role, targets, password): with a password, a local
+/// account with a role; without one and without a role, the proxy identity `proxy:NAME`,
+/// which the proxy's groups give a role on each request.
 pub async fn add_user(store: &Store, new: &NewUserBody) -> Result<User, AuthError> {
     let name = new.name.trim();
-    check_name(name)?;
-    let role = Role::parse(&new.role).ok_or_else(|| {
-        AuthError::BadRequest(format!(
-            "unknown role {:?} (roles: maintainer, admin)",
-            new.role
-        ))
-    })?;
-    let targets = check_targets(&new.targets)?;
-    let password_hash = match &new.password {
-        Some(p) => Some(password::hash_password(p.clone()).await?),
-        None => None,
+    let role = new
+        .role
+        .as_deref()
+        .map(|role| {
+            Role::parse(role).ok_or_else(|| {
+                AuthError::BadRequest(format!("unknown role {role:?} (roles: maintainer, admin)"))
+            })
+        })
+        .transpose()?;
+    let Some(password) = &new.password else {
+        return add_proxy_user(store, name, new).await;
     };
+    check_name(name)?;
+    let Some(role) = role else {
+        return Err(AuthError::BadRequest(format!(
+            "give {name} a role (maintainer or admin)"
+        )));
+    };
+    let targets = check_targets(&new.targets)?;
+    let password_hash = Some(password::hash_password(password.clone()).await?);
     let user = store
         .create_user(&NewUser {
             name: name.to_string(),
@@ -314,7 +346,25 @@ pub async fn add_user(store: &Store, new: &NewUserBody) -> Result<User, AuthErro
             created_at: Utc::now(),
         })
         .await?;
-    tracing::info!(user = %user.name, role = user.role.as_str(), "user created");
+    tracing::info!(user = %user.name, role = role.as_str(), "user created");
+    Ok(user)
+}
+
+/// Creates the proxy identity of `name` (`ada` or `proxy:ada`) ahead of its first visit.
+async fn add_proxy_user(store: &Store, name: &str, new: &NewUserBody) -> Result<User, AuthError> {
+    let bare = name.strip_prefix(PROXY_PREFIX).unwrap_or(name);
+    check_name(bare)?;
+    if new.role.is_some() || new.targets.is_some() {
+        return Err(AuthError::BadRequest(format!(
+            "{bare} has no password, so they sign in through the proxy as {PROXY_PREFIX}{bare}, \
+             whose groups give the role on each request (--proxy-group); \
+             leave out the role and targets, or give a password for a local account"
+        )));
+    }
+    let user = store
+        .create_proxy_user(bare, &secret::random_secret(), Utc::now())
+        .await?;
+    tracing::info!(user = %user.name, "proxy identity created");
     Ok(user)
 }
 
@@ -340,7 +390,14 @@ pub async fn change(
     if change.is_empty() {
         return Err(AuthError::BadRequest("nothing to change".into()));
     }
-    let user = store.update_user(name, &change, Utc::now()).await?;
+    let user = store
+        .update_user(name, &change, Utc::now())
+        .await
+        .map_err(|e| match e {
+            // a proxy identity has no role, targets or password to change
+            StoreError::Conflict(why) => AuthError::BadRequest(why),
+            e => e.into(),
+        })?;
     tracing::info!(by = %by.name, user = %user.name, "user changed");
     Ok(user)
 }

@@ -8,7 +8,7 @@ use chrono::Utc;
 
 use super::{api, password, secret, AuthError};
 use crate::config::{TokenAction, TokenArgs, UserAction, UserArgs};
-use crate::store::auth::{NewApiToken, UserChange};
+use crate::store::auth::{NewApiToken, Origin, UserChange};
 use crate::store::{Store, StoreError};
 
 /// Why an account command failed.
@@ -87,30 +87,32 @@ async fn user(store: &Store, action: UserAction) -> Result<(), CliError> {
                 },
             )
             .await?;
-            println!(
-                "created {} ({}{})",
-                user.name,
-                user.role.as_str(),
-                if user.password_hash.is_some() {
-                    ""
-                } else {
-                    ", signs in through the proxy only"
-                }
-            );
+            match user.role {
+                Some(role) => println!("created {} ({})", user.name, role.as_str()),
+                None => println!(
+                    "created {} (signs in through the proxy, whose groups give the role)",
+                    user.name
+                ),
+            }
         }
         UserAction::List => {
             for u in store.list_users().await? {
+                let (role, targets) = match u.role {
+                    Some(role) => (
+                        role.as_str(),
+                        u.targets.map(|t| t.join(",")).unwrap_or_else(|| "*".into()),
+                    ),
+                    None => ("groups", "-".to_string()),
+                };
+                let how = match (u.origin, &u.password_hash) {
+                    (Origin::Proxy, _) => "proxy",
+                    (Origin::Local, Some(_)) => "password",
+                    (Origin::Local, None) => "tokens",
+                };
                 println!(
-                    "{}\t{}\t{}\t{}\t{}",
+                    "{}\t{role}\t{targets}\t{}\t{how}",
                     u.name,
-                    u.role.as_str(),
-                    u.targets.map(|t| t.join(",")).unwrap_or_else(|| "*".into()),
                     if u.disabled { "disabled" } else { "enabled" },
-                    if u.password_hash.is_some() {
-                        "password"
-                    } else {
-                        "proxy"
-                    },
                 );
             }
         }
@@ -158,6 +160,9 @@ async fn token(store: &Store, action: TokenAction) -> Result<(), CliError> {
                 .user_by_name(&user)
                 .await?
                 .ok_or_else(|| CliError::Refused(format!("no user named {user:?}")))?;
+            if owner.origin != Origin::Local {
+                return Err(CliError::Refused(api::no_tokens_for(&owner.name)));
+            }
             if name.trim().is_empty() {
                 return Err(CliError::Refused("give the token a --name".into()));
             }

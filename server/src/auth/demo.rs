@@ -75,6 +75,6 @@ mod tests {
             .await
             .expect("read")
             .expect("exists");
-        assert_eq!(maintainer.role, Role::Maintainer);
+        assert_eq!(maintainer.role, Some(Role::Maintainer));
     }
 }

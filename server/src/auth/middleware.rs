@@ -1,11 +1,14 @@
 //! Resolves who made each request, once, before any handler runs: an API token
 //! (`Authorization: Bearer sg_…`), the trusted proxy's headers (from a trusted peer only),
-//! or the session cookie, in that order. The resolved [`Principal`] and the UI's
-//! [`Viewer`] go into the request's extensions, where the extractors and Leptos' server
-//! functions find them. A token that is unknown, revoked or whose user is disabled is
-//! refused with 401 on any route; an ended session makes the request anonymous and
-//! removes the cookie. The registry webhooks keep their own secrets and are skipped, as are
-//! the static files and health probes.
+//! or the session cookie, in that order. Tokens and sessions belong to local accounts and
+//! carry the role an admin gave; a proxy request is the proxy identity `proxy:NAME`, with
+//! the role its groups map to on this very request, or no role at all (it reads what
+//! anonymous visitors read, and is refused 403 elsewhere). The resolved [`Principal`] and
+//! the UI's [`Viewer`] go into the request's extensions, where the extractors and Leptos'
+//! server functions find them. A token that is unknown, revoked or whose user is disabled
+//! (or a proxy identity) is refused with 401 on any route; an ended session makes the
+//! request anonymous and removes the cookie. The registry webhooks keep their own secrets
+//! and are skipped, as are the static files and health probes.
 
 use app::viewer::{SignedInWith, Viewer};
 use axum::extract::{Request, State};
@@ -18,7 +21,7 @@ use super::proxy::Peer;
 use super::secret::{hash_secret, looks_like_api_token, random_secret};
 use super::session::{self, COOKIE, TOUCH_EVERY};
 use super::{AuthError, Principal};
-use crate::store::auth::User;
+use crate::store::auth::{Origin, User};
 use crate::AppState;
 
 /// Set in the extensions when the request carried a session cookie that no longer
@@ -96,6 +99,7 @@ async fn identify(
     }
 }
 
+/// The principal of a local account (a token's or a session's).
 fn principal(user: &User, with: SignedInWith, csrf: String, session: Option<String>) -> Principal {
     Principal {
         user_id: user.id,
@@ -130,6 +134,14 @@ async fn by_token(state: &AppState, token: &str) -> Result<Principal, AuthError>
             found.prefix
         )));
     };
+    if user.origin != Origin::Local {
+        // its rights are in the proxy's groups, which a script's request does not carry
+        return Err(AuthError::Unauthenticated(format!(
+            "api token {}… belongs to {}, who signs in through the proxy; \
+             api tokens work for local accounts only",
+            found.prefix, user.name
+        )));
+    }
     let now = Utc::now();
     if found.last_used_at.is_none_or(|t| now - t > TOUCH_EVERY) {
         state.store.touch_api_token(found.id, now).await?;
@@ -141,50 +153,32 @@ async fn by_proxy(
     state: &AppState,
     identity: &super::proxy::ProxyIdentity,
 ) -> Result<Identified, AuthError> {
-    let stored = state.store.user_by_name(&identity.user).await?;
-    let user = match (&identity.mapped, stored) {
-        (_, Some(u)) if u.disabled => {
-            tracing::debug!(user = %identity.user, "proxy user is disabled");
-            return Ok(Identified::Anonymous);
-        }
-        (Some((role, targets)), stored) => {
-            let unchanged = stored
-                .as_ref()
-                .is_some_and(|u| u.role == *role && u.targets == *targets);
-            match stored {
-                Some(u) if unchanged => u,
-                _ => {
-                    if !super::api::valid_name(&identity.user) {
-                        tracing::warn!(user = %identity.user, "proxy user name is not usable; treated as anonymous");
-                        return Ok(Identified::Anonymous);
-                    }
-                    state
-                        .store
-                        .sync_proxy_user(
-                            &identity.user,
-                            *role,
-                            targets.as_deref(),
-                            &random_secret(),
-                            Utc::now(),
-                        )
-                        .await?
-                }
-            }
-        }
-        // no group maps: the role an admin gave the user here, if any
-        (None, Some(u)) => u,
-        (None, None) => {
-            tracing::debug!(user = %identity.user, "proxy user has no mapped group");
-            return Ok(Identified::Anonymous);
-        }
+    if !super::api::valid_name(&identity.user) {
+        tracing::warn!(user = %identity.user, "proxy user name is not usable; treated as anonymous");
+        return Ok(Identified::Anonymous);
+    }
+    let user = state
+        .store
+        .proxy_user(&identity.user, &random_secret(), Utc::now())
+        .await?;
+    if user.disabled {
+        tracing::debug!(user = %user.name, "proxy user is disabled");
+        return Ok(Identified::Anonymous);
+    }
+    // the groups of this request, and nothing stored, say what the user may do
+    let (role, targets) = match &identity.mapped {
+        Some((role, targets)) => (Some(*role), targets.clone()),
+        None => (None, Some(Vec::new())),
     };
-    let csrf = user.proxy_csrf.clone();
-    Ok(Identified::User(principal(
-        &user,
-        SignedInWith::Proxy,
-        csrf,
-        None,
-    )))
+    Ok(Identified::User(Principal {
+        user_id: user.id,
+        name: user.name,
+        role,
+        targets,
+        with: SignedInWith::Proxy,
+        csrf: user.proxy_csrf,
+        session: None,
+    }))
 }
 
 async fn by_session(state: &AppState, id: &str) -> Result<Identified, AuthError> {
@@ -198,7 +192,7 @@ async fn by_session(state: &AppState, id: &str) -> Result<Identified, AuthError>
         return Ok(Identified::Ended);
     }
     let user = state.store.user_by_id(stored.user_id).await?;
-    let Some(user) = user.filter(|u| !u.disabled) else {
+    let Some(user) = user.filter(|u| !u.disabled && u.origin == Origin::Local) else {
         state.store.delete_session(&id_hash).await?;
         return Ok(Identified::Ended);
     };

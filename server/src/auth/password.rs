@@ -61,29 +61,33 @@ pub async fn hash_password(password: String) -> Result<String, PasswordError> {
     tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
 }
 
-/// Whether `password` matches the PHC string `phc`.
-pub async fn verify_password(password: String, phc: String) -> Result<bool, PasswordError> {
-    tokio::task::spawn_blocking(move || {
-        let parsed = PasswordHash::new(&phc).map_err(|e| PasswordError::BadHash(e.to_string()))?;
-        Ok(Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok())
-    })
-    .await?
+/// Whether `password` matches the PHC string `phc`, on this thread: tens of milliseconds
+/// of CPU, so only on the blocking pool (the sign-in form runs it under
+/// [`super::limit::Verifications`]).
+pub fn verify_blocking(password: &str, phc: &str) -> Result<bool, PasswordError> {
+    let parsed = PasswordHash::new(phc).map_err(|e| PasswordError::BadHash(e.to_string()))?;
+    Ok(Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok())
 }
 
-/// Spends the time of a verification without a stored hash, so that an unknown user name
-/// takes as long to refuse as a wrong password.
-pub async fn waste_verification(password: String) {
+/// Whether `password` matches the PHC string `phc`.
+pub async fn verify_password(password: String, phc: String) -> Result<bool, PasswordError> {
+    tokio::task::spawn_blocking(move || verify_blocking(&password, &phc)).await?
+}
+
+/// Spends the time of a verification without a stored hash, on this thread, so that an
+/// unknown user name takes as long to refuse as a wrong password.
+pub fn waste_blocking(password: &str) {
     static DUMMY: OnceLock<Option<String>> = OnceLock::new();
-    let _ = tokio::task::spawn_blocking(move || {
-        if let Some(phc) = DUMMY.get_or_init(|| hash_blocking("streamgate-no-such-user").ok()) {
-            if let Ok(parsed) = PasswordHash::new(phc) {
-                let _ = Argon2::default().verify_password(password.as_bytes(), &parsed);
-            }
-        }
-    })
-    .await;
+    if let Some(phc) = DUMMY.get_or_init(|| hash_blocking("streamgate-no-such-user").ok()) {
+        let _ = verify_blocking(password, phc);
+    }
+}
+
+/// [`waste_blocking`] on the blocking pool.
+pub async fn waste_verification(password: String) {
+    let _ = tokio::task::spawn_blocking(move || waste_blocking(&password)).await;
 }
 
 #[cfg(test)]

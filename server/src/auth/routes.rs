@@ -3,7 +3,9 @@
 //! managing users. Every form but sign-in goes through [`Write`], so it needs the session's
 //! CSRF token; sign-in refuses cross-site posts by their `Origin`/`Sec-Fetch-Site`.
 //! Mistakes in what was typed go back to the page as `?error=`; permission refusals are
-//! 401/403 pages, too many sign-in attempts 429 with `Retry-After`.
+//! 401/403 pages, too many sign-in attempts 429 with `Retry-After`, and a sign-in whose
+//! password check finds no free turn 503 with `Retry-After`. Only local accounts sign in
+//! here; the proxy's users come through the proxy.
 
 use crate::percent::encode;
 use app::viewer::{Role, SignedInWith};
@@ -18,7 +20,7 @@ use super::extract::{check_same_origin, NoFields, Refusal};
 use super::proxy::Peer;
 use super::secret::hash_secret;
 use super::{api, password, require_admin, session, AuthError, Write};
-use crate::store::auth::UserChange;
+use crate::store::auth::{Origin, UserChange};
 use crate::AppState;
 
 /// The form routes.
@@ -135,18 +137,30 @@ pub async fn sign_in(
     }
 }
 
+/// The local account `name` if `password` is its password. The argon2 check waits for its
+/// turn among the few that may run at once, or is turned away ([`AuthError::Busy`]).
 async fn check_password(
     state: &AppState,
     name: &str,
     password: String,
 ) -> Result<crate::store::auth::User, AuthError> {
     let wrong = || AuthError::Unauthenticated("wrong user name or password".into());
-    let user = state.store.user_by_name(name).await?;
+    let user = state
+        .store
+        .user_by_name(name)
+        .await?
+        .filter(|u| u.origin == Origin::Local);
+    let checks = &state.auth.limits.verifications;
     let Some((user, phc)) = user.and_then(|u| u.password_hash.clone().map(|h| (u, h))) else {
-        password::waste_verification(password).await;
+        checks
+            .run(move || password::waste_blocking(&password))
+            .await?;
         return Err(wrong());
     };
-    if !password::verify_password(password, phc).await? {
+    if !checks
+        .run(move || password::verify_blocking(&password, &phc))
+        .await??
+    {
         return Err(wrong());
     }
     if user.disabled {
@@ -242,12 +256,13 @@ pub async fn revoke_token(
 pub struct NewUserForm {
     /// Name.
     pub name: String,
-    /// `maintainer` or `admin`.
+    /// `maintainer` or `admin`; empty for a proxy identity.
+    #[serde(default)]
     pub role: String,
     /// Targets, separated by commas or spaces; empty: every target.
     #[serde(default)]
     pub targets: String,
-    /// Initial password; empty: the user signs in through the proxy only.
+    /// Initial password; empty: the proxy identity `proxy:NAME`.
     #[serde(default)]
     pub password: String,
 }
@@ -264,7 +279,7 @@ pub async fn create_user(
     require_admin(&user).map_err(refuse)?;
     let new = api::NewUserBody {
         name: body.name,
-        role: body.role,
+        role: Some(body.role).filter(|r| !r.is_empty()),
         targets: api::split_targets(&body.targets),
         password: Some(body.password).filter(|p| !p.is_empty()),
     };

@@ -158,7 +158,7 @@ mod tests {
     fn viewer(role: Role, targets: Option<Vec<String>>) -> Viewer {
         Viewer {
             name: "ada".into(),
-            role,
+            role: Some(role),
             targets,
             csrf: String::new(),
             with: SignedInWith::Token,

@@ -2,6 +2,12 @@
 //! nothing here is written to the event log, and reprojecting leaves these tables alone.
 //! Session ids and tokens are stored only as sha256 hashes; passwords only as argon2 PHC
 //! strings, hashed by the caller.
+//!
+//! A user is a **local account** (a password, a role an admin gives) or a **proxy
+//! identity**: someone the trusted proxy vouched for, stored under the name `proxy:NAME`
+//! so that it can never be a local account's row (local names have no `:`). A proxy
+//! identity's row holds what must outlive a request — its id, its CSRF token, whether an
+//! admin disabled it — but no role: that comes from the proxy's groups on every request.
 
 use app::viewer::Role;
 use chrono::{DateTime, Utc};
@@ -9,19 +15,56 @@ use chrono::{DateTime, Utc};
 use super::{Store, StoreError, StoreResult};
 use crate::on_pool;
 
+/// What the name of a proxy identity starts with: the proxy's `ada` is the user
+/// `proxy:ada`.
+pub const PROXY_PREFIX: &str = "proxy:";
+
+/// The user name of the proxy's user `name`.
+pub fn proxy_key(name: &str) -> String {
+    format!("{PROXY_PREFIX}{name}")
+}
+
+/// Where a user comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// A local account: signs in with a password, has the role an admin gave it.
+    Local,
+    /// Someone the trusted proxy vouches for: the proxy's groups give the role.
+    Proxy,
+}
+
+impl Origin {
+    /// The origin's name as stored: `local`, `proxy`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Local => "local",
+            Origin::Proxy => "proxy",
+        }
+    }
+}
+
+/// What the `role` column holds for a proxy identity, whose role is never stored.
+const NO_ROLE: &str = "none";
+
 /// A user as stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct User {
     /// Row id.
     pub id: i64,
-    /// Unique name.
+    /// Unique name; `proxy:NAME` for a proxy identity.
     pub name: String,
-    /// argon2 PHC string; `None` for users who only come through the trusted proxy.
+    /// Local account or proxy identity.
+    pub origin: Origin,
+    /// argon2 PHC string; `None` for proxy identities (and for a local account made
+    /// without one, which then cannot sign in with a password).
     #[serde(skip)]
     pub password_hash: Option<String>,
-    /// What they may do.
-    pub role: Role,
-    /// The promotion targets a maintainer is limited to; `None`: every target.
+    /// What a local account may do; `None` for a proxy identity, whose role comes from the
+    /// proxy's groups on each request.
+    pub role: Option<Role>,
+    /// The promotion targets a maintainer is limited to; `None`: every target (and for a
+    /// proxy identity: not stored).
     pub targets: Option<Vec<String>>,
     /// Disabled users cannot sign in, and their sessions and tokens stop working.
     pub disabled: bool,
@@ -38,6 +81,7 @@ pub struct User {
 struct UserRow {
     id: i64,
     name: String,
+    origin: String,
     password_hash: Option<String>,
     role: String,
     targets: Option<String>,
@@ -51,17 +95,36 @@ impl TryFrom<UserRow> for User {
     type Error = StoreError;
 
     fn try_from(r: UserRow) -> StoreResult<User> {
-        let role = Role::parse(&r.role)
-            .ok_or_else(|| StoreError::Corrupt(format!("user {}: role {:?}", r.name, r.role)))?;
-        let targets = r
-            .targets
-            .as_deref()
-            .map(serde_json::from_str::<Vec<String>>)
-            .transpose()
-            .map_err(|e| StoreError::Corrupt(format!("user {}: targets: {e}", r.name)))?;
+        let origin = match r.origin.as_str() {
+            "local" => Origin::Local,
+            "proxy" => Origin::Proxy,
+            other => {
+                return Err(StoreError::Corrupt(format!(
+                    "user {}: origin {other:?}",
+                    r.name
+                )))
+            }
+        };
+        let (role, targets) = match origin {
+            // whatever the row says, a proxy identity's role is the proxy's to give
+            Origin::Proxy => (None, None),
+            Origin::Local => {
+                let role = Role::parse(&r.role).ok_or_else(|| {
+                    StoreError::Corrupt(format!("user {}: role {:?}", r.name, r.role))
+                })?;
+                let targets = r
+                    .targets
+                    .as_deref()
+                    .map(serde_json::from_str::<Vec<String>>)
+                    .transpose()
+                    .map_err(|e| StoreError::Corrupt(format!("user {}: targets: {e}", r.name)))?;
+                (Some(role), targets)
+            }
+        };
         Ok(User {
             id: r.id,
             name: r.name,
+            origin,
             password_hash: r.password_hash,
             role,
             targets,
@@ -73,15 +136,15 @@ impl TryFrom<UserRow> for User {
     }
 }
 
-const USER_COLUMNS: &str = "id, name, password_hash, role, targets, disabled, proxy_csrf, \
-                            created_at, updated_at";
+const USER_COLUMNS: &str = "id, name, origin, password_hash, role, targets, disabled, \
+                            proxy_csrf, created_at, updated_at";
 
-/// A user to create.
+/// A local account to create.
 #[derive(Debug, Clone)]
 pub struct NewUser {
-    /// Unique name.
+    /// Unique name (no `:`).
     pub name: String,
-    /// argon2 PHC string, if the user has a password.
+    /// argon2 PHC string; without one the account cannot sign in with a password.
     pub password_hash: Option<String>,
     /// Role.
     pub role: Role,
@@ -185,7 +248,7 @@ fn conflict_on_unique(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreErr
 }
 
 impl Store {
-    /// Creates a user; `Conflict` when the name is taken.
+    /// Creates a local account; `Conflict` when the name is taken.
     pub async fn create_user(&self, new: &NewUser) -> StoreResult<User> {
         let targets = new
             .targets
@@ -194,8 +257,8 @@ impl Store {
             .transpose()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let sql = format!(
-            "insert into users (name, password_hash, role, targets, disabled, proxy_csrf, \
-             created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $7) \
+            "insert into users (name, origin, password_hash, role, targets, disabled, \
+             proxy_csrf, created_at, updated_at) values ($1, 'local', $2, $3, $4, $5, $6, $7, $7) \
              returning {USER_COLUMNS}"
         );
         let row: UserRow = on_pool!(self, p => {
@@ -252,7 +315,15 @@ impl Store {
         let Some(user) = self.user_by_name(name).await? else {
             return Err(StoreError::NotFound(format!("user {name:?}")));
         };
-        let role = change.role.unwrap_or(user.role);
+        let only_enabling =
+            change.role.is_none() && change.targets.is_none() && change.password_hash.is_none();
+        if user.origin == Origin::Proxy && !only_enabling {
+            return Err(StoreError::Conflict(format!(
+                "{name} signs in through the proxy, whose groups give the role; \
+                 it has no role, targets or password here, and can only be disabled or enabled"
+            )));
+        }
+        let role = change.role.or(user.role).map_or(NO_ROLE, Role::as_str);
         let targets = change.targets.clone().unwrap_or(user.targets);
         let targets = targets
             .as_ref()
@@ -268,7 +339,7 @@ impl Store {
         let row: UserRow = on_pool!(self, p => {
             sqlx::query_as(&sql)
                 .bind(user.id)
-                .bind(role.as_str())
+                .bind(role)
                 .bind(&targets)
                 .bind(disabled)
                 .bind(&password_hash)
@@ -282,39 +353,73 @@ impl Store {
         row.try_into()
     }
 
-    /// Creates or updates the user the trusted proxy vouches for, with the role and targets
-    /// its groups map to; a disabled user stays disabled.
-    pub async fn sync_proxy_user(
+    /// Creates the proxy identity of the proxy's user `name` ahead of its first visit (so
+    /// that an admin can disable it); `Conflict` when it exists.
+    pub async fn create_proxy_user(
         &self,
         name: &str,
-        role: Role,
-        targets: Option<&[String]>,
         proxy_csrf: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<User> {
-        let targets = targets
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let key = proxy_key(name);
         let sql = format!(
-            "insert into users (name, password_hash, role, targets, disabled, proxy_csrf, \
-             created_at, updated_at) values ($1, null, $2, $3, $4, $5, $6, $6) \
-             on conflict (name) do update set role = excluded.role, \
-             targets = excluded.targets, updated_at = excluded.updated_at \
-             returning {USER_COLUMNS}"
+            "insert into users (name, origin, password_hash, role, targets, disabled, \
+             proxy_csrf, created_at, updated_at) \
+             values ($1, 'proxy', null, $2, null, $3, $4, $5, $5) returning {USER_COLUMNS}"
         );
         let row: UserRow = on_pool!(self, p => {
             sqlx::query_as(&sql)
-                .bind(name)
-                .bind(role.as_str())
-                .bind(&targets)
+                .bind(&key)
+                .bind(NO_ROLE)
                 .bind(false)
                 .bind(proxy_csrf)
                 .bind(at)
                 .fetch_one(p)
-                .await?
+                .await
+                .map_err(|e| conflict_on_unique(e, || format!("user {key:?} already exists")))?
         });
         row.try_into()
+    }
+
+    /// The proxy identity of the proxy's user `name`, created on its first visit with
+    /// `proxy_csrf` as its CSRF token. Never a local account, whatever its name.
+    pub async fn proxy_user(
+        &self,
+        name: &str,
+        proxy_csrf: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<User> {
+        let key = proxy_key(name);
+        let select =
+            format!("select {USER_COLUMNS} from users where name = $1 and origin = 'proxy'");
+        let found: Option<UserRow> = on_pool!(self, p => {
+            sqlx::query_as(&select).bind(&key).fetch_optional(p).await?
+        });
+        if let Some(row) = found {
+            return row.try_into();
+        }
+        // two replicas may see the same newcomer at once: the second insert does nothing
+        on_pool!(self, p => {
+            sqlx::query(
+                "insert into users (name, origin, password_hash, role, targets, disabled, \
+                 proxy_csrf, created_at, updated_at) \
+                 values ($1, 'proxy', null, $2, null, $3, $4, $5, $5) \
+                 on conflict (name) do nothing",
+            )
+            .bind(&key)
+            .bind(NO_ROLE)
+            .bind(false)
+            .bind(proxy_csrf)
+            .bind(at)
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        let row: Option<UserRow> = on_pool!(self, p => {
+            sqlx::query_as(&select).bind(&key).fetch_optional(p).await?
+        });
+        row.ok_or_else(|| StoreError::Conflict(format!("{key:?} is not a proxy identity")))?
+            .try_into()
     }
 
     /// Stores a new session.
@@ -660,22 +765,142 @@ mod tests {
             Err(StoreError::NotFound(_))
         ));
 
-        // proxy users: created on first sight, role follows the groups, stays disabled
-        let carol = store
-            .sync_proxy_user("carol", Role::Maintainer, None, "pc", now)
+        // proxy identities: their own names, created on first sight, no stored role, and a
+        // local account of the same name is another user
+        let carol = store.proxy_user("carol", "pc", now).await.expect("created");
+        assert_eq!(
+            (carol.name.as_str(), carol.origin, carol.role),
+            ("proxy:carol", Origin::Proxy, None)
+        );
+        assert!(carol.password_hash.is_none() && carol.targets.is_none());
+        let again = store
+            .proxy_user("carol", "other", later)
             .await
-            .expect("created");
-        assert!(carol.password_hash.is_none() && carol.role == Role::Maintainer);
-        let bob = store
-            .sync_proxy_user("bob", Role::Admin, Some(&["x".to_string()]), "other", now)
+            .expect("found");
+        assert_eq!(again, carol, "the first csrf token stays");
+        let proxy_bob = store.proxy_user("bob", "pb", now).await.expect("created");
+        assert_ne!(proxy_bob.id, bob.id);
+        assert!(
+            !proxy_bob.disabled,
+            "the local bob's state is not the proxy's"
+        );
+        let bob_again = store
+            .user_by_name("bob")
             .await
-            .expect("updated");
-        assert!(bob.disabled && bob.role == Role::Admin && bob.proxy_csrf == "csrf-bob");
+            .expect("read")
+            .expect("exists");
+        assert_eq!(bob_again.origin, Origin::Local);
+        assert_eq!(bob_again.role, Some(Role::Maintainer));
+        let refused = store
+            .update_user(
+                "proxy:carol",
+                &UserChange {
+                    role: Some(Role::Admin),
+                    ..UserChange::default()
+                },
+                later,
+            )
+            .await
+            .expect_err("no role for proxy identities");
+        assert!(matches!(refused, StoreError::Conflict(_)), "{refused}");
+        let disabled = store
+            .update_user(
+                "proxy:carol",
+                &UserChange {
+                    disabled: Some(true),
+                    ..UserChange::default()
+                },
+                later,
+            )
+            .await
+            .expect("disabled");
+        assert!(disabled.disabled && disabled.role.is_none());
+        assert!(
+            store
+                .proxy_user("carol", "pc", later)
+                .await
+                .expect("found")
+                .disabled
+        );
+        let early = store
+            .create_proxy_user("dora", "pd", now)
+            .await
+            .expect("created ahead");
+        assert_eq!(early.name, "proxy:dora");
+        assert!(matches!(
+            store.create_proxy_user("dora", "pd", now).await,
+            Err(StoreError::Conflict(_))
+        ));
 
         // the log's reprojection leaves credentials alone
         crate::events::reproject(&store).await.expect("reprojected");
-        assert_eq!(store.list_users().await.expect("listed").len(), 3);
+        assert_eq!(store.list_users().await.expect("listed").len(), 5);
         assert_eq!(store.list_api_tokens(None).await.expect("listed").len(), 1);
+    }
+
+    /// An install from before proxy identities: users without a password were the proxy's
+    /// users, with the role an admin or the last group sync wrote.
+    async fn upgrade_story(store: Store) {
+        let now = Utc::now();
+        let undo = [
+            "delete from _sqlx_migrations where version = 10",
+            "alter table users drop column origin",
+        ];
+        for sql in undo {
+            on_pool!(&store, p => {
+                sqlx::query(sql).execute(p).await.expect("undone");
+            });
+        }
+        for (name, hash, role, disabled) in [
+            ("ada", Some("$argon2id$stand-in"), "admin", false),
+            ("bob", None, "admin", false),
+            ("eve", None, "maintainer", true),
+        ] {
+            on_pool!(&store, p => {
+                sqlx::query(
+                    "insert into users (name, password_hash, role, targets, disabled, \
+                     proxy_csrf, created_at, updated_at) values ($1, $2, $3, '[\"x\"]', $4, \
+                     'c', $5, $5)",
+                )
+                .bind(name)
+                .bind(hash)
+                .bind(role)
+                .bind(disabled)
+                .bind(now)
+                .execute(p)
+                .await
+                .expect("old row");
+            });
+        }
+        store.migrate().await.expect("migrated again");
+        let ada = store
+            .user_by_name("ada")
+            .await
+            .expect("read")
+            .expect("kept");
+        assert_eq!((ada.origin, ada.role), (Origin::Local, Some(Role::Admin)));
+        assert_eq!(store.user_by_name("bob").await.expect("read"), None);
+        let bob = store.proxy_user("bob", "new", now).await.expect("found");
+        assert_eq!(bob.name, "proxy:bob");
+        assert_eq!(
+            (bob.role, bob.targets),
+            (None, None),
+            "the stored role is gone"
+        );
+        assert_eq!(bob.proxy_csrf, "c", "the same row");
+        let eve = store.proxy_user("eve", "new", now).await.expect("found");
+        assert!(eve.disabled, "an admin's block stays");
+    }
+
+    #[tokio::test]
+    async fn upgrade_story_on_sqlite() {
+        let (store, _dir) = testing::sqlite().await;
+        upgrade_story(store).await;
+    }
+
+    #[tokio::test]
+    async fn upgrade_story_on_postgres() {
+        upgrade_story(testing::postgres().await).await;
     }
 
     #[tokio::test]

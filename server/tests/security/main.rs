@@ -22,3 +22,4 @@ mod registry;
 
 mod bounds;
 mod publish;
+mod identities;

@@ -88,7 +88,7 @@ fn promotions(store: &Store, hosts: &[&str]) -> (Promotions, PromotionWorker) {
 fn admin() -> Viewer {
     Viewer {
         name: "root".into(),
-        role: Role::Admin,
+        role: Some(Role::Admin),
         targets: None,
         csrf: String::new(),
         with: SignedInWith::Token,
