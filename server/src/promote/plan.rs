@@ -2,21 +2,90 @@
 //! update from, every image with its digest and destination, how much must be copied, and
 //! whether the gates and the signature allow it. The same plan is checked again when it is
 //! confirmed, so what runs is what was shown.
+//!
+//! Planning reads every manifest of the payload, asks the target for every blob and checks
+//! the signature, so only someone allowed to promote to the target may have a plan shown
+//! ([`Planner::review`], checked before any registry is asked), and those registry reads are
+//! reused for [`READS_FRESH_FOR`] per payload digest and target: looking at a plan again
+//! costs the registries nothing. Confirming always plans afresh ([`Planner::plan`]).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use app::model::promotion::{
     GateSummary, PlannedImage, PromotionPlan, PromotionTarget, SignatureStatus,
 };
 use app::model::Phase;
+use app::viewer::Viewer;
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use regex::Regex;
 
-use super::copy::Copier;
+use super::copy::{Copier, Inventory};
 use super::verification::SignatureCheck;
 use super::PromoteError;
 use crate::store::Store;
+
+/// How long a plan's registry reads are reused when the same plan is looked at again.
+pub const READS_FRESH_FOR: Duration = Duration::from_secs(60);
+
+/// Most plans whose registry reads are kept at once.
+pub const MAX_KEPT_READS: usize = 64;
+
+/// What a plan learnt from the registries and the signature store.
+#[derive(Debug)]
+struct RegistryReads {
+    /// The content repository the blobs were looked for in.
+    content_repo: String,
+    /// Each component: its name, its source by digest and its inventory.
+    inventories: Vec<(String, String, Inventory)>,
+    /// Blobs already in the content repository.
+    present: HashSet<String>,
+    /// The payload's signature.
+    signature: SignatureStatus,
+}
+
+/// Registry reads by (payload digest, target), each for [`READS_FRESH_FOR`], at most
+/// [`MAX_KEPT_READS`] of them.
+#[derive(Clone, Default)]
+struct ReadCache(Arc<Mutex<HashMap<(String, String), (Instant, Arc<RegistryReads>)>>>);
+
+impl ReadCache {
+    fn entries(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(String, String), (Instant, Arc<RegistryReads>)>> {
+        // a panic while holding the lock leaves nothing half-written: each entry is one insert
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The reads for `key`, when fresh and of the same content repository.
+    fn get(&self, key: &(String, String), content_repo: &str) -> Option<Arc<RegistryReads>> {
+        let entries = self.entries();
+        let (at, reads) = entries.get(key)?;
+        (at.elapsed() < READS_FRESH_FOR && reads.content_repo == content_repo)
+            .then(|| reads.clone())
+    }
+
+    /// Keeps `reads` for `key`, dropping stale entries and, when full, the oldest.
+    fn put(&self, key: (String, String), reads: Arc<RegistryReads>) {
+        let mut entries = self.entries();
+        entries.retain(|_, (at, _)| at.elapsed() < READS_FRESH_FOR);
+        while entries.len() >= MAX_KEPT_READS && !entries.contains_key(&key) {
+            let oldest = entries
+                .iter()
+                .min_by_key(|(_, (at, _))| *at)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => entries.remove(&k),
+                None => break,
+            };
+        }
+        entries.insert(key, (Instant::now(), reads));
+    }
+}
 
 /// Makes plans.
 #[derive(Clone)]
@@ -25,6 +94,7 @@ pub struct Planner {
     copier: Copier,
     signatures: Option<SignatureCheck>,
     jobs: usize,
+    reads: ReadCache,
 }
 
 impl Planner {
@@ -36,6 +106,7 @@ impl Planner {
             copier,
             signatures,
             jobs: 8,
+            reads: ReadCache::default(),
         }
     }
 
@@ -54,13 +125,47 @@ impl Planner {
         self.signatures.as_ref()
     }
 
-    /// Plans promoting `release` of `stream` to `target`.
+    /// Plans promoting `release` of `stream` to `target`, reading the registries afresh
+    /// (what a confirmed promotion runs by). Whoever calls this has checked that the user
+    /// may promote to `target`.
     pub async fn plan(
         &self,
         target: &str,
         stream: &str,
         release: &str,
         now: DateTime<Utc>,
+    ) -> Result<PromotionPlan, PromoteError> {
+        self.make(target, stream, release, now, false).await
+    }
+
+    /// The plan shown to `viewer` before they confirm: refused unless they may promote to
+    /// `target`, before any registry is asked; registry reads of the same payload and
+    /// target from the last [`READS_FRESH_FOR`] are reused, the rest (name, gates,
+    /// `previous`) is read from the store each time.
+    pub async fn review(
+        &self,
+        viewer: &Viewer,
+        target: &str,
+        stream: &str,
+        release: &str,
+        now: DateTime<Utc>,
+    ) -> Result<PromotionPlan, PromoteError> {
+        if !viewer.may_promote(target) {
+            return Err(PromoteError::Forbidden(format!(
+                "{} may not promote to {target}",
+                viewer.name
+            )));
+        }
+        self.make(target, stream, release, now, true).await
+    }
+
+    async fn make(
+        &self,
+        target: &str,
+        stream: &str,
+        release: &str,
+        now: DateTime<Utc>,
+        reuse: bool,
     ) -> Result<PromotionPlan, PromoteError> {
         let target = self
             .store
@@ -104,17 +209,10 @@ impl Planner {
             .iter()
             .map(|c| (c.name.clone(), by_digest(&c.image, &c.image_digest)))
             .collect();
-        let inventories: Vec<_> = stream::iter(images.iter().cloned())
-            .map(|(name, source)| async move {
-                let inventory = self.copier.inventory(&source).await?;
-                Ok::<_, PromoteError>((name, source, inventory))
-            })
-            .buffered(self.jobs)
-            .try_collect()
-            .await?;
+        let reads = self.registry_reads(&target, &digest, images, reuse).await?;
         let mut distinct: BTreeMap<String, u64> = BTreeMap::new();
-        let mut planned = Vec::with_capacity(inventories.len());
-        for (name, source, inventory) in &inventories {
+        let mut planned = Vec::with_capacity(reads.inventories.len());
+        for (name, source, inventory) in &reads.inventories {
             for blob in &inventory.blobs {
                 distinct.insert(blob.digest.clone(), blob.size);
             }
@@ -126,12 +224,8 @@ impl Planner {
                 bytes: inventory.blobs.iter().map(|b| b.size).sum(),
             });
         }
-        let digests: Vec<String> = distinct.keys().cloned().collect();
-        let present: HashSet<String> = self.copier.present(&target.content_repo, &digests).await?;
-        let signature = match &self.signatures {
-            Some(check) => check.status(&digest).await,
-            None => SignatureStatus::Unchecked,
-        };
+        let present = &reads.present;
+        let signature = reads.signature.clone();
         Ok(PromotionPlan {
             destination: format!("{}:{}", target.release_repo, name),
             stream: stream.to_string(),
@@ -154,6 +248,51 @@ impl Planner {
             planned_at: now,
             target,
         })
+    }
+
+    /// The inventories of `images`, which of their blobs `target` has, and the payload's
+    /// signature: kept ones when `reuse` and fresh, else read (and kept).
+    async fn registry_reads(
+        &self,
+        target: &PromotionTarget,
+        digest: &str,
+        images: Vec<(String, String)>,
+        reuse: bool,
+    ) -> Result<Arc<RegistryReads>, PromoteError> {
+        let key = (digest.to_string(), target.name.clone());
+        if reuse {
+            if let Some(reads) = self.reads.get(&key, &target.content_repo) {
+                tracing::debug!(target = %target.name, digest, "plan's registry reads reused");
+                return Ok(reads);
+            }
+        }
+        let inventories: Vec<(String, String, Inventory)> = stream::iter(images)
+            .map(|(name, source)| async move {
+                let inventory = self.copier.inventory(&source).await?;
+                Ok::<_, PromoteError>((name, source, inventory))
+            })
+            .buffered(self.jobs)
+            .try_collect()
+            .await?;
+        let digests: Vec<String> = inventories
+            .iter()
+            .flat_map(|(_, _, inventory)| inventory.blobs.iter().map(|b| b.digest.clone()))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let present = self.copier.present(&target.content_repo, &digests).await?;
+        let signature = match &self.signatures {
+            Some(check) => check.status(digest).await,
+            None => SignatureStatus::Unchecked,
+        };
+        let reads = Arc::new(RegistryReads {
+            content_repo: target.content_repo.clone(),
+            inventories,
+            present,
+            signature,
+        });
+        self.reads.put(key, reads.clone());
+        Ok(reads)
     }
 
     async fn gates(

@@ -6,3 +6,12 @@
     clippy::expect_used,
     reason = "a test fails loudly when its set-up fails"
 )]
+
+#[path = "../support/payloads.rs"]
+mod payloads;
+#[path = "../support/promotion.rs"]
+mod promotion;
+#[path = "../support/registry.rs"]
+mod registry;
+
+mod targets;
