@@ -46,15 +46,16 @@ struct RegistryReads {
     signature: SignatureStatus,
 }
 
+/// Kept reads by (payload digest, target name), with when they were made.
+type KeptReads = HashMap<(String, String), (Instant, Arc<RegistryReads>)>;
+
 /// Registry reads by (payload digest, target), each for [`READS_FRESH_FOR`], at most
 /// [`MAX_KEPT_READS`] of them.
 #[derive(Clone, Default)]
-struct ReadCache(Arc<Mutex<HashMap<(String, String), (Instant, Arc<RegistryReads>)>>>);
+struct ReadCache(Arc<Mutex<KeptReads>>);
 
 impl ReadCache {
-    fn entries(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(String, String), (Instant, Arc<RegistryReads>)>> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, KeptReads> {
         // a panic while holding the lock leaves nothing half-written: each entry is one insert
         self.0
             .lock()
@@ -447,6 +448,41 @@ pub fn validate_template(template: &str) -> Result<(), PromoteError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn reads(content_repo: &str) -> Arc<RegistryReads> {
+        Arc::new(RegistryReads {
+            content_repo: content_repo.into(),
+            inventories: Vec::new(),
+            present: HashSet::new(),
+            signature: SignatureStatus::Unchecked,
+        })
+    }
+
+    fn key(n: usize) -> (String, String) {
+        (format!("sha256:{n:02}"), "4-scos-next".into())
+    }
+
+    #[test]
+    fn kept_reads_are_bounded_and_only_for_the_same_content_repository() {
+        let cache = ReadCache::default();
+        cache.put(key(0), reads("r/c"));
+        assert!(cache.get(&key(0), "r/c").is_some());
+        assert!(cache.get(&key(0), "r/other").is_none(), "the target moved");
+        assert!(cache.get(&key(1), "r/c").is_none());
+        for n in 1..=MAX_KEPT_READS {
+            cache.put(key(n), reads("r/c"));
+        }
+        assert_eq!(cache.entries().len(), MAX_KEPT_READS);
+        assert!(cache.get(&key(0), "r/c").is_none(), "the oldest went first");
+        assert!(cache.get(&key(MAX_KEPT_READS), "r/c").is_some());
+        // stale entries are neither answered nor kept
+        if let Some(old) = Instant::now().checked_sub(READS_FRESH_FOR) {
+            cache.entries().insert(key(1), (old, reads("r/c")));
+            assert!(cache.get(&key(1), "r/c").is_none());
+            cache.put(key(0), reads("r/c"));
+            assert!(!cache.entries().contains_key(&key(1)));
+        }
+    }
 
     #[test]
     fn names_count_up_per_version() {

@@ -290,6 +290,7 @@ async fn webhook_urls_reach_nobody_but_the_admin_who_sets_them() {
     .await;
     assert_eq!(shown.status, StatusCode::OK);
     assert!(shown.body.contains(&url), "the page shows the address once");
+    assert_eq!(shown.headers[header::CACHE_CONTROL], "no-store");
     let stored = store
         .target_webhook(TARGET)
         .await
@@ -443,6 +444,27 @@ async fn webhook_urls_reach_nobody_but_the_admin_who_sets_them() {
     assert_eq!(kept.status, StatusCode::OK, "{}", kept.body);
     assert!(kept.json().get("webhook_secret").is_none() && !kept.body.contains(&marker));
     assert_eq!(kept.json()["has_webhook"], true);
+    // the form's box removes it
+    let form = format!(
+        "name={TARGET}&source_stream={STREAM}&content_repo={host}%2Fokd%2Fscos-content\
+         &release_repo={host}%2Fokd%2Fscos-release&name_template=%7Bversion%7D-okd-scos.ec.%7Bn%7D\
+         &webhook_url=&remove_webhook=on",
+        host = registry.host(),
+    );
+    let removed = call(
+        &app,
+        "POST",
+        "/admin/targets",
+        Some(&root),
+        None,
+        Some(("application/x-www-form-urlencoded", form)),
+    )
+    .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.body);
+    assert!(set_cookie(&removed.headers, "sg_new_webhook").is_none());
+    assert!(store.target_webhook(TARGET).await.expect("query").is_none());
+    let listed = get(&app, "/api/v1/targets", None).await;
+    assert_eq!(listed.json()[0]["has_webhook"], false);
 }
 
 /// `sha256=<hex>` of `body` keyed with `secret`, as a receiver computes it.
