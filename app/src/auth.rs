@@ -124,7 +124,7 @@ fn Notices() -> impl IntoView {
 }
 
 /// Sets the status of a server-rendered refusal.
-fn refusal_status(_status: u16) {
+pub(crate) fn refusal_status(_status: u16) {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         if let Ok(status) = http::StatusCode::from_u16(_status) {

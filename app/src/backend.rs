@@ -8,11 +8,12 @@ use std::sync::Arc;
 use crate::auth::{TokenInfo, UserInfo};
 use crate::error::AppError;
 use crate::model::promotion::{
-    PromotionList, PromotionPage, PromotionPanel, PromotionPlan, PromotionTarget,
+    PromotionList, PromotionPage, PromotionPanel, PromotionPlan, PromotionTarget, TargetList,
 };
 use crate::model::{
     BadgePage, Comparison, ComponentHistory, Overview, Phase, ReleaseDetail, StreamPage,
 };
+use crate::viewer::Viewer;
 
 /// What the pages need from the server.
 #[async_trait::async_trait]
@@ -46,9 +47,13 @@ pub trait Backend: Send + Sync + 'static {
         stream: &str,
         release: &str,
     ) -> Result<PromotionPanel, AppError>;
-    /// The dry run of promoting `release` of `stream` to `target`.
+    /// The dry run of promoting `release` of `stream` to `target`, for `viewer`, who must
+    /// be allowed to promote there (refused before any registry is asked). Registry reads
+    /// are reused for a short while, so looking at a plan again costs the registries
+    /// nothing.
     async fn promotion_plan(
         &self,
+        viewer: &Viewer,
         target: &str,
         stream: &str,
         release: &str,
@@ -57,8 +62,12 @@ pub trait Backend: Send + Sync + 'static {
     async fn promotions(&self, before: Option<i64>) -> Result<PromotionList, AppError>;
     /// One promotion with its release notes.
     async fn promotion(&self, id: i64) -> Result<PromotionPage, AppError>;
-    /// Every promotion target.
+    /// Every promotion target, as anyone may see it (whether it has a webhook, not where).
     async fn targets(&self) -> Result<Vec<PromotionTarget>, AppError>;
+    /// Every promotion target for an admin: webhooks masked, and the webhook this admin
+    /// just set, carried by `new_webhook` (the value of the cookie the target form set),
+    /// shown in full when it is still the target's.
+    async fn targets_for_admin(&self, new_webhook: Option<&str>) -> Result<TargetList, AppError>;
     /// The API tokens of user `name`, newest first.
     async fn api_tokens(&self, name: &str) -> Result<Vec<TokenInfo>, AppError>;
     /// Every user, by name (the pages ask for admins only).

@@ -13,8 +13,8 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::error::AppError;
 use crate::live::{use_live, LiveScope, LiveState, LiveStatus};
 use crate::model::promotion::{
-    Promotion, PromotionPage, PromotionPanel, PromotionPlan, PromotionProgress, PromotionState,
-    PromotionTarget, SignatureStatus,
+    NewWebhook, Promotion, PromotionPage, PromotionPanel, PromotionPlan, PromotionProgress,
+    PromotionState, PromotionTarget, SignatureStatus,
 };
 use crate::viewer::{get_viewer, Viewer};
 use crate::widgets::{span, utc, Age, ErrorView};
@@ -426,6 +426,7 @@ pub fn PromotePage() -> impl IntoView {
                 Suspend::new(async move {
                     let viewer = viewer.await.ok().flatten();
                     let Some(viewer) = viewer else {
+                        crate::auth::refusal_status(401);
                         let next = format!("/promote/{tag}%3Fstream%3D{stream}%26target%3D{target}");
                         return view! {
                             <section class="sign-in-needed">
@@ -543,6 +544,39 @@ fn PlanView(plan: PromotionPlan, viewer: Viewer, error: Option<String>) -> impl 
     }
 }
 
+/// What the targets table says of a target's webhook: its masked address for admins,
+/// whether there is one for everyone else.
+fn webhook_cell(target: &PromotionTarget) -> String {
+    match (&target.webhook_masked, target.has_webhook) {
+        (Some(masked), _) => masked.clone(),
+        (None, true) => "a webhook".to_string(),
+        (None, false) => String::new(),
+    }
+}
+
+/// The webhook an admin just set, in full with its signing secret, shown this once.
+#[component]
+fn NewWebhookNotice(hook: NewWebhook) -> impl IntoView {
+    view! {
+        <section class="new-webhook notice" role="status" aria-labelledby="new-webhook-h">
+            <h2 id="new-webhook-h">{format!("Webhook of {} set", hook.target)}</h2>
+            <p>
+                "Notices go to "<code class="webhook-url">{hook.url}</code>
+                ". From now on only its scheme and host are shown."
+            </p>
+            <p>
+                "Signing secret, shown this once: "<code class="webhook-secret">{hook.secret}</code>
+            </p>
+            <p class="hint">
+                "Each notice carries "<code>"X-Streamgate-Signature: sha256=<hex>"</code>
+                ", the HMAC-SHA256 of the request body's bytes with this secret as the key. \
+                 Receivers compute it over the body as received, compare in constant time, and \
+                 refuse notices whose "<code>"sent_at"</code>" is more than five minutes old."
+            </p>
+        </section>
+    }
+}
+
 /// `/admin/targets`.
 #[component]
 pub fn TargetsPage() -> impl IntoView {
@@ -560,14 +594,15 @@ pub fn TargetsPage() -> impl IntoView {
                 let error = q.get("error");
                 Suspend::new(async move {
                     let viewer = viewer.await.ok().flatten();
-                    let targets = match targets.await {
-                        Ok(t) => t,
+                    let (targets, new_webhook) = match targets.await {
+                        Ok(list) => (list.targets, list.new_webhook),
                         Err(error) => return view! { <ErrorView error /> }.into_any(),
                     };
                     let admin = viewer.as_ref().filter(|v| v.is_admin()).cloned();
                     view! {
                         {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
                         {error.map(|e| view! { <p class="promotion-error" role="alert">{e}</p> })}
+                        {new_webhook.map(|hook| view! { <NewWebhookNotice hook /> })}
                         <table class="targets">
                             <thead>
                                 <tr>
@@ -590,7 +625,7 @@ pub fn TargetsPage() -> impl IntoView {
                                             <td><code>{t.content_repo.clone()}</code></td>
                                             <td><code>{t.release_repo.clone()}</code></td>
                                             <td><code>{t.name_template.clone()}</code></td>
-                                            <td>{t.webhook_url.clone().unwrap_or_default()}</td>
+                                            <td class="webhook">{webhook_cell(&t)}</td>
                                             {csrf.map(|csrf| view! {
                                                 <td>
                                                     <form method="post" action=format!("/admin/targets/{}/delete", t.name)>
@@ -614,7 +649,14 @@ pub fn TargetsPage() -> impl IntoView {
                                     <label>"Content repository"<input name="content_repo" required placeholder="quay.io/okd/scos-content" /></label>
                                     <label>"Release repository"<input name="release_repo" required placeholder="quay.io/okd/scos-release" /></label>
                                     <label>"Name template"<input name="name_template" required value="{version}-okd-scos.ec.{n}" /></label>
-                                    <label>"Webhook URL (optional)"<input name="webhook_url" type="url" /></label>
+                                    <label>
+                                        "Webhook URL (optional; left empty, a target keeps its webhook; set again, it gets a new signing secret)"
+                                        <input name="webhook_url" type="url" autocomplete="off" />
+                                    </label>
+                                    <label class="check">
+                                        <input name="remove_webhook" type="checkbox" value="on" />
+                                        "Remove the webhook"
+                                    </label>
                                     <button type="submit">"Save target"</button>
                                 </form>
                             }.into_any(),

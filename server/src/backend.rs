@@ -17,7 +17,7 @@ use chrono::{Duration, Utc};
 mod promotions;
 
 use app::model::promotion::{
-    PromotionList, PromotionPage, PromotionPanel, PromotionPlan, PromotionTarget,
+    PromotionList, PromotionPage, PromotionPanel, PromotionPlan, PromotionTarget, TargetList,
 };
 
 use crate::ingest::release_controller::wire;
@@ -602,11 +602,12 @@ impl Backend for StoreBackend {
 
     async fn promotion_plan(
         &self,
+        viewer: &app::viewer::Viewer,
         target: &str,
         stream: &str,
         release: &str,
     ) -> Result<PromotionPlan, AppError> {
-        self.plan(target, stream, release).await
+        self.plan(viewer, target, stream, release).await
     }
 
     async fn promotions(&self, before: Option<i64>) -> Result<PromotionList, AppError> {
@@ -619,6 +620,10 @@ impl Backend for StoreBackend {
 
     async fn targets(&self) -> Result<Vec<PromotionTarget>, AppError> {
         self.store.targets().await.map_err(internal)
+    }
+
+    async fn targets_for_admin(&self, new_webhook: Option<&str>) -> Result<TargetList, AppError> {
+        self.admin_targets(new_webhook).await.map_err(internal)
     }
 
     async fn badge_page(&self) -> Result<BadgePage, AppError> {

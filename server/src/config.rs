@@ -76,7 +76,8 @@ pub struct TargetSetArgs {
     /// The new release's name: `{version}` is the CI release's version, `{n}` counts up.
     #[arg(long, default_value = "{version}-okd-scos.ec.{n}")]
     pub name_template: String,
-    /// Where to post a JSON notice of each finished promotion.
+    /// Where to post a signed JSON notice of each finished promotion; a new signing secret
+    /// is printed once. Not given: the target keeps its webhook; empty: it is removed.
     #[arg(long)]
     pub webhook_url: Option<String>,
 }

@@ -242,13 +242,13 @@ pub async fn ensure_targets(store: &Store, host: &str) -> Result<(), ServeError>
     ] {
         store
             .upsert_target(
-                &app::model::promotion::PromotionTarget {
+                &crate::store::promotions::NewTarget {
                     name: name.to_string(),
                     source_stream: source.to_string(),
                     content_repo: format!("{host}/okd/scos-content"),
                     release_repo: format!("{host}/okd/scos-release"),
                     name_template: template.to_string(),
-                    webhook_url: None,
+                    webhook: crate::store::promotions::WebhookChange::Keep,
                 },
                 now,
             )

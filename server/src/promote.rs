@@ -5,8 +5,8 @@
 //!
 //! [`plan`] makes the dry run, [`request`] turns a confirmed plan into a job (an event),
 //! [`worker`] runs jobs (resuming after a restart), [`notes`] writes release notes and
-//! [`notify`] tells a chat room or pipeline. The OCI work is in [`copy`] and [`rebuild`];
-//! signatures in [`signature`] and [`verification`].
+//! [`notify`] tells a chat room or pipeline, signed as [`webhook`] says. The OCI work is in
+//! [`copy`] and [`rebuild`]; signatures in [`signature`] and [`verification`].
 
 pub mod copy;
 pub mod forms;
@@ -17,6 +17,7 @@ pub mod rebuild;
 pub mod request;
 pub mod signature;
 pub mod verification;
+pub mod webhook;
 pub mod worker;
 
 use crate::events::EventError;

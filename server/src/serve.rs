@@ -12,6 +12,7 @@ use crate::events::EventError;
 use crate::ingest::payload::PayloadReader;
 use crate::ingest::payload_worker::PayloadWorker;
 use crate::ingest::release_controller::{PollError, PollRegistry, Poller};
+use crate::store::promotions::NewTarget;
 use crate::store::{Store, StoreError};
 use crate::{demo, replay, router, AppState, Settings};
 
@@ -128,17 +129,16 @@ pub async fn target(cmd: TargetCommand) -> Result<(), ServeError> {
     match cmd {
         TargetCommand::Set(args) => {
             let store = open(&args.db.database_url).await?;
-            let target =
-                crate::api::promotions::checked_target(app::model::promotion::PromotionTarget {
-                    name: args.name,
-                    source_stream: args.source_stream,
-                    content_repo: args.content_repo,
-                    release_repo: args.release_repo,
-                    name_template: args.name_template,
-                    webhook_url: args.webhook_url,
-                })
-                .map_err(ServeError::Target)?;
-            store.upsert_target(&target, chrono::Utc::now()).await?;
+            let target = crate::api::promotions::checked_target(NewTarget {
+                name: args.name,
+                source_stream: args.source_stream,
+                content_repo: args.content_repo,
+                release_repo: args.release_repo,
+                name_template: args.name_template,
+                webhook: crate::api::promotions::webhook_change(args.webhook_url),
+            })
+            .map_err(ServeError::Target)?;
+            let saved = crate::api::promotions::save_target(&store, &target).await?;
             println!(
                 "target {}: releases of {} to {} (images to {}, named {})",
                 target.name,
@@ -147,19 +147,26 @@ pub async fn target(cmd: TargetCommand) -> Result<(), ServeError> {
                 target.content_repo,
                 target.name_template
             );
+            if let Some(secret) = saved.webhook_secret {
+                println!(
+                    "webhook set; notices carry X-Streamgate-Signature: sha256=<HMAC-SHA256 of \
+                     the body>, keyed with this secret (shown once): {secret}"
+                );
+            }
             store.close().await;
         }
         TargetCommand::List(db) => {
             let store = open(&db.database_url).await?;
+            let hooks = store.target_webhooks().await?;
             for t in store.targets().await? {
+                let hook = hooks
+                    .iter()
+                    .find(|h| h.name == t.name)
+                    .map(|h| crate::promote::webhook::mask(&h.webhook_url))
+                    .unwrap_or_default();
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}",
-                    t.name,
-                    t.source_stream,
-                    t.content_repo,
-                    t.release_repo,
-                    t.name_template,
-                    t.webhook_url.unwrap_or_default()
+                    t.name, t.source_stream, t.content_repo, t.release_repo, t.name_template, hook
                 );
             }
             store.close().await;

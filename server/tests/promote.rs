@@ -639,10 +639,22 @@ async fn a_finished_promotion_is_announced_to_the_target_webhook() {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, sink).await });
-    let mut target = store.target(TARGET).await.expect("query").expect("target");
-    target.webhook_url = Some(format!("http://{addr}/hook"));
+    let target = store.target(TARGET).await.expect("query").expect("target");
     store
-        .upsert_target(&target, Utc::now())
+        .upsert_target(
+            &server::store::promotions::NewTarget {
+                name: target.name,
+                source_stream: target.source_stream,
+                content_repo: target.content_repo,
+                release_repo: target.release_repo,
+                name_template: target.name_template,
+                webhook: server::store::promotions::WebhookChange::Set {
+                    url: format!("http://{addr}/hook"),
+                    secret: server::promote::webhook::new_secret(),
+                },
+            },
+            Utc::now(),
+        )
         .await
         .expect("saved");
 

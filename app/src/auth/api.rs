@@ -19,7 +19,7 @@ fn viewer() -> Option<Viewer> {
 
 /// The value of cookie `name` in this request.
 #[cfg(feature = "ssr")]
-fn request_cookie(name: &str) -> Option<String> {
+pub(crate) fn request_cookie(name: &str) -> Option<String> {
     let parts = use_context::<http::request::Parts>()?;
     parts
         .headers

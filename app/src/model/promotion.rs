@@ -70,8 +70,38 @@ pub struct PromotionTarget {
     /// The new release's name, e.g. `{version}-okd-scos.ec.{n}`: `{version}` is the CI
     /// release's version (`4.21.0`), `{n}` counts up from 0 per version in the target.
     pub name_template: String,
-    /// Where a JSON notice of each finished promotion is posted, if anywhere.
-    pub webhook_url: Option<String>,
+    /// Whether a signed JSON notice of each finished promotion is posted to a webhook. The
+    /// webhook's address is a credential (a chat webhook URL lets anyone post to the room):
+    /// it is never part of this shape, only whether there is one.
+    #[serde(default)]
+    pub has_webhook: bool,
+    /// For admins only: the webhook's address masked to its scheme and host
+    /// (`https://hooks.example.com/…`); `None` for everyone else and in plans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_masked: Option<String>,
+}
+
+/// A webhook an admin just set: its full address and the secret its notices are signed
+/// with, shown to that admin this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewWebhook {
+    /// The target.
+    pub target: String,
+    /// The webhook's full address.
+    pub url: String,
+    /// The signing secret: notices carry `X-Streamgate-Signature: sha256=<hex>`, the
+    /// HMAC-SHA256 of the body's bytes with this secret as the key.
+    pub secret: String,
+}
+
+/// The `/admin/targets` page: every target, and for the admin who just set a webhook, its
+/// address and secret once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetList {
+    /// Every target, by name (webhooks masked for admins, absent for everyone else).
+    pub targets: Vec<PromotionTarget>,
+    /// The webhook the viewing admin just set.
+    pub new_webhook: Option<NewWebhook>,
 }
 
 /// The blocking gates of the release being promoted.

@@ -1,7 +1,10 @@
 //! `/api/v1/promotions` and `/api/v1/targets`: promotion jobs and where releases may be
-//! promoted. Reads are public; `POST /api/v1/promotions` (with `"dry_run": true` for the
-//! plan only) needs a maintainer of the target, by API token or session; targets are changed
-//! by admins.
+//! promoted. Reads are public, but a target's webhook address is a credential: everyone sees
+//! only whether there is one, an admin reading one target sees it masked, and the admin who
+//! sets it gets it in full with its signing secret in that one answer. `POST
+//! /api/v1/promotions` (with `"dry_run": true` for the plan only) needs a maintainer of the
+//! target, by API token or session, checked before any registry is asked; targets are
+//! changed by admins.
 
 use app::model::promotion::{Promotion, PromotionPlan, PromotionTarget};
 use axum::extract::State;
@@ -13,10 +16,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiError, ApiPath, ApiQuery, ApiResult, ErrorBody};
-use crate::auth::extract::{Write, Writer};
+use crate::auth::extract::{no_store, MaybeUser, Write, Writer};
 use crate::promote::plan::validate_template;
 use crate::promote::request::PromotionRequest;
-use crate::promote::Promotions;
+use crate::promote::{webhook, Promotions};
+use crate::store::promotions::{NewTarget, WebhookChange};
+use crate::store::{Store, StoreError};
 use crate::AppState;
 
 /// Most promotions one page lists.
@@ -240,7 +245,13 @@ pub async fn create_promotion(
     if body.dry_run {
         let plan = promotions
             .planner
-            .plan(&req.target, &req.stream, &req.release, chrono::Utc::now())
+            .review(
+                &viewer,
+                &req.target,
+                &req.stream,
+                &req.release,
+                chrono::Utc::now(),
+            )
             .await?;
         return Ok(Json(plan).into_response());
     }
@@ -254,7 +265,7 @@ pub async fn create_promotion(
         .into_response())
 }
 
-/// Every promotion target.
+/// Every promotion target: whether it has a webhook, never where.
 #[utoipa::path(
     get,
     path = "/api/v1/targets",
@@ -265,16 +276,25 @@ pub async fn list_targets(State(state): State<AppState>) -> ApiResult<Vec<Promot
     Ok(Json(state.store.targets().await?))
 }
 
+/// One target; an admin also sees its webhook, masked to scheme and host.
 async fn get_target(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
-) -> ApiResult<PromotionTarget> {
-    let target = state
+    MaybeUser(user): MaybeUser,
+) -> Result<Response, ApiError> {
+    let mut target = state
         .store
         .target(&name)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("promotion target {name}")))?;
-    Ok(Json(target))
+    if user.is_some_and(|u| u.is_admin()) {
+        target.webhook_masked = state
+            .store
+            .target_webhook(&name)
+            .await?
+            .map(|w| webhook::mask(&w.webhook_url));
+    }
+    Ok(no_store(Json(target).into_response()))
 }
 
 /// `PUT /api/v1/targets/{name}` body.
@@ -289,31 +309,60 @@ pub struct TargetBody {
     pub release_repo: String,
     /// The new release's name, with `{version}` and `{n}`.
     pub name_template: String,
-    /// Where to post a notice of each finished promotion.
+    /// Where to post a signed notice of each finished promotion. Absent or null: the
+    /// target keeps its webhook; `""`: the webhook is removed; an address: the webhook is
+    /// set with a new signing secret, answered this once.
     #[serde(default)]
+    #[schema(example = "https://hooks.example.com/services/T000/B000/XXXX")]
     pub webhook_url: Option<String>,
 }
 
-/// A target as typed (API, form or command line) made ready to store: fields trimmed, an
-/// empty webhook URL dropped, and checked; the error says what is wrong.
-pub fn checked_target(t: PromotionTarget) -> Result<PromotionTarget, String> {
-    let target = PromotionTarget {
+/// The answer to a saved target: the target as admins see it, and a webhook set by this
+/// request in full with its new signing secret, shown only here.
+#[derive(Debug, Serialize)]
+pub struct SavedTarget {
+    /// The target.
+    #[serde(flatten)]
+    pub target: PromotionTarget,
+    /// The webhook's address, when this request set it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
+    /// The webhook's signing secret, when this request set it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
+}
+
+/// What a typed webhook field asks for: nothing (keep), blank (remove) or an address (set,
+/// with a new secret).
+pub fn webhook_change(typed: Option<String>) -> WebhookChange {
+    match typed.map(|u| u.trim().to_string()) {
+        None => WebhookChange::Keep,
+        Some(url) if url.is_empty() => WebhookChange::Remove,
+        Some(url) => WebhookChange::Set {
+            url,
+            secret: webhook::new_secret(),
+        },
+    }
+}
+
+/// A target as typed (API, form or command line) made ready to store: fields trimmed and
+/// checked; the error says what is wrong.
+pub fn checked_target(t: NewTarget) -> Result<NewTarget, String> {
+    let target = NewTarget {
         name: t.name.trim().to_string(),
         source_stream: t.source_stream.trim().to_string(),
         content_repo: t.content_repo.trim().to_string(),
         release_repo: t.release_repo.trim().to_string(),
         name_template: t.name_template.trim().to_string(),
-        webhook_url: t
-            .webhook_url
-            .map(|u| u.trim().to_string())
-            .filter(|u| !u.is_empty()),
+        webhook: t.webhook,
     };
     validate_target(&target)?;
     Ok(target)
 }
 
-/// Checks a target before it is stored; the message says what is wrong.
-fn validate_target(t: &PromotionTarget) -> Result<(), String> {
+/// Checks a target before it is stored; the message says what is wrong (never the
+/// webhook's address, which would end up in logs and redirects).
+fn validate_target(t: &NewTarget) -> Result<(), String> {
     let name_ok = !t.name.is_empty()
         && t.name.len() <= 100
         && t.name
@@ -342,15 +391,37 @@ fn validate_target(t: &PromotionTarget) -> Result<(), String> {
         }
     }
     validate_template(&t.name_template).map_err(|e| e.to_string())?;
-    if let Some(url) = &t.webhook_url {
+    if let WebhookChange::Set { url, .. } = &t.webhook {
         let ok = reqwest::Url::parse(url)
             .ok()
             .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
         if !ok {
-            return Err(format!("webhook_url {url:?} is not an http(s) URL"));
+            return Err("webhook_url is not an http(s) URL".to_string());
         }
     }
     Ok(())
+}
+
+/// Stores a checked target; answers with it as admins see it and the webhook it set, if any.
+pub async fn save_target(store: &Store, target: &NewTarget) -> Result<SavedTarget, StoreError> {
+    store.upsert_target(target, chrono::Utc::now()).await?;
+    let mut saved = store
+        .target(&target.name)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("promotion target {}", target.name)))?;
+    saved.webhook_masked = store
+        .target_webhook(&target.name)
+        .await?
+        .map(|w| webhook::mask(&w.webhook_url));
+    let (webhook_url, webhook_secret) = match &target.webhook {
+        WebhookChange::Set { url, secret } => (Some(url.clone()), Some(secret.clone())),
+        WebhookChange::Keep | WebhookChange::Remove => (None, None),
+    };
+    Ok(SavedTarget {
+        target: saved,
+        webhook_url,
+        webhook_secret,
+    })
 }
 
 /// Adds or changes a target (admins).
@@ -361,7 +432,7 @@ fn validate_target(t: &PromotionTarget) -> Result<(), String> {
     params(("name" = String, Path, description = "the target stream")),
     request_body = TargetBody,
     responses(
-        (status = 200, description = "saved", body = Object),
+        (status = 200, description = "saved; a webhook set by this request is answered in full with its signing secret, this once", body = Object),
         (status = 401, description = "not signed in", body = ErrorBody),
         (status = 403, description = "not an admin", body = ErrorBody),
         (status = 422, description = "not a valid target", body = ErrorBody),
@@ -371,23 +442,25 @@ pub async fn put_target(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
     Write { user, body }: Write<TargetBody>,
-) -> ApiResult<PromotionTarget> {
+) -> Result<Response, ApiError> {
     crate::auth::require_admin(&user)?;
-    let target = checked_target(PromotionTarget {
+    let target = checked_target(NewTarget {
         name,
         source_stream: body.source_stream,
         content_repo: body.content_repo,
         release_repo: body.release_repo,
         name_template: body.name_template,
-        webhook_url: body.webhook_url,
+        webhook: webhook_change(body.webhook_url),
     })
     .map_err(ApiError::Unprocessable)?;
-    state
-        .store
-        .upsert_target(&target, chrono::Utc::now())
-        .await?;
-    tracing::info!(target = %target.name, by = %user.name, "promotion target saved");
-    Ok(Json(target))
+    let saved = save_target(&state.store, &target).await?;
+    tracing::info!(
+        target = %target.name,
+        by = %user.name,
+        webhook_set = saved.webhook_secret.is_some(),
+        "promotion target saved"
+    );
+    Ok(no_store(Json(saved).into_response()))
 }
 
 /// Removes a target (admins); its promotions stay.

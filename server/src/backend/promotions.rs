@@ -1,14 +1,16 @@
 //! The promotion pages' questions: a release's promotion panel, the plan, the list of
-//! promotions and one promotion with its release notes.
+//! promotions, one promotion with its release notes, and the targets as admins see them.
 
 use app::error::AppError;
 use app::model::promotion::{
-    PromotionList, PromotionPage, PromotionPanel, PromotionPlan, PromotionState,
+    PromotionList, PromotionPage, PromotionPanel, PromotionPlan, PromotionState, TargetList,
 };
+use app::viewer::Viewer;
 use chrono::Utc;
 
 use super::StoreBackend;
-use crate::promote::PromoteError;
+use crate::auth::secret::secrets_equal;
+use crate::promote::{webhook, PromoteError};
 use crate::store::StoreError;
 
 /// Promotions per page of `/promotions`.
@@ -37,9 +39,10 @@ impl StoreBackend {
         })
     }
 
-    /// The dry run, or why there is none.
+    /// The dry run for `viewer`, or why there is none.
     pub async fn plan(
         &self,
+        viewer: &Viewer,
         target: &str,
         stream: &str,
         release: &str,
@@ -49,7 +52,7 @@ impl StoreBackend {
             .as_ref()
             .ok_or_else(|| AppError::Refused("promotion is not enabled on this server".into()))?;
         planner
-            .plan(target, stream, release, Utc::now())
+            .review(viewer, target, stream, release, Utc::now())
             .await
             .map_err(|e| match e {
                 PromoteError::UnknownTarget(_)
@@ -61,6 +64,32 @@ impl StoreBackend {
                 }
                 other => AppError::Refused(other.public_message()),
             })
+    }
+
+    /// Every target with its webhook masked, and the webhook `new_webhook` (the target
+    /// form's cookie) carries when it is still the target's: then it is shown in full.
+    pub async fn admin_targets(&self, new_webhook: Option<&str>) -> Result<TargetList, StoreError> {
+        let mut targets = self.store.targets().await?;
+        let hooks = self.store.target_webhooks().await?;
+        for target in &mut targets {
+            target.webhook_masked = hooks
+                .iter()
+                .find(|h| h.name == target.name)
+                .map(|h| webhook::mask(&h.webhook_url));
+        }
+        let new_webhook = new_webhook.and_then(webhook::read_reveal).filter(|shown| {
+            hooks.iter().any(|h| {
+                h.name == shown.target
+                    && h.webhook_url == shown.url
+                    && h.webhook_secret
+                        .as_deref()
+                        .is_some_and(|secret| secrets_equal(secret, &shown.secret))
+            })
+        });
+        Ok(TargetList {
+            targets,
+            new_webhook,
+        })
     }
 
     /// A page of promotions, newest first.

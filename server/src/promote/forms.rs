@@ -2,28 +2,33 @@
 //! plan (`POST /promotions`) and managing targets (`POST /admin/targets`,
 //! `POST /admin/targets/{name}/delete`). Each needs a signed-in user and the form's CSRF
 //! token ([`Write`]), and answers with a redirect to the page that shows the result or the
-//! refusal.
+//! refusal. A webhook an admin sets goes to `/admin/targets` in a one-minute cookie, so that
+//! page shows its address and signing secret to that admin once.
 
 use crate::percent::encode as q;
-use app::model::promotion::PromotionTarget;
+use app::model::promotion::NewWebhook;
+use app::promotions::api::NEW_WEBHOOK_COOKIE;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::Router;
 use serde::Deserialize;
 
 use super::request::PromotionRequest;
-use crate::api::promotions::checked_target;
+use super::webhook;
+use crate::api::promotions::{checked_target, save_target, webhook_change};
 use crate::auth::extract::{NoFields, Write};
 use crate::auth::require_admin;
+use crate::auth::AuthSettings;
+use crate::store::promotions::NewTarget;
 use crate::AppState;
 
 /// The form routes.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/promotions", post(confirm_promotion))
-        .route("/admin/targets", post(save_target))
+        .route("/admin/targets", post(save_target_form))
         .route("/admin/targets/{name}/delete", post(remove_target))
 }
 
@@ -100,35 +105,77 @@ pub struct TargetForm {
     pub release_repo: String,
     /// Name template.
     pub name_template: String,
-    /// Webhook URL (empty: none).
+    /// Webhook URL (empty: the target keeps its webhook; an address: a new webhook and
+    /// signing secret).
     #[serde(default)]
     pub webhook_url: String,
+    /// `on` to remove the webhook.
+    #[serde(default)]
+    pub remove_webhook: Option<String>,
 }
 
-async fn save_target(
+/// The cookie carrying `hook` to `/admin/targets`, for one minute.
+fn new_webhook_cookie(hook: &NewWebhook, settings: &AuthSettings) -> Option<HeaderValue> {
+    let cookie = cookie::Cookie::build((NEW_WEBHOOK_COOKIE, webhook::reveal_cookie(hook)))
+        .http_only(true)
+        .same_site(cookie::SameSite::Strict)
+        .path("/admin/targets")
+        .secure(settings.secure_cookies)
+        .max_age(cookie::time::Duration::minutes(1))
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).ok()
+}
+
+async fn save_target_form(
     State(state): State<AppState>,
     Write { user, body: form }: Write<TargetForm>,
 ) -> Response {
     if let Err(e) = require_admin(&user) {
         return refuse(StatusCode::FORBIDDEN, e.to_string());
     }
-    let target = match checked_target(PromotionTarget {
+    let webhook = if form
+        .remove_webhook
+        .as_deref()
+        .is_some_and(|v| !v.is_empty())
+    {
+        webhook_change(Some(String::new()))
+    } else {
+        webhook_change(Some(form.webhook_url).filter(|u| !u.trim().is_empty()))
+    };
+    let target = match checked_target(NewTarget {
         name: form.name,
         source_stream: form.source_stream,
         content_repo: form.content_repo,
         release_repo: form.release_repo,
         name_template: form.name_template,
-        webhook_url: Some(form.webhook_url),
+        webhook,
     }) {
         Ok(target) => target,
         Err(reason) => {
             return Redirect::to(&format!("/admin/targets?error={}", q(&reason))).into_response()
         }
     };
-    match state.store.upsert_target(&target, chrono::Utc::now()).await {
-        Ok(()) => {
-            tracing::info!(target = %target.name, by = %user.name, "promotion target saved");
-            Redirect::to(&format!("/admin/targets?saved={}", q(&target.name))).into_response()
+    match save_target(&state.store, &target).await {
+        Ok(saved) => {
+            tracing::info!(
+                target = %target.name,
+                by = %user.name,
+                webhook_set = saved.webhook_secret.is_some(),
+                "promotion target saved"
+            );
+            let mut response =
+                Redirect::to(&format!("/admin/targets?saved={}", q(&target.name))).into_response();
+            if let (Some(url), Some(secret)) = (saved.webhook_url, saved.webhook_secret) {
+                let hook = NewWebhook {
+                    target: target.name.clone(),
+                    url,
+                    secret,
+                };
+                if let Some(cookie) = new_webhook_cookie(&hook, &state.auth.settings) {
+                    response.headers_mut().append(header::SET_COOKIE, cookie);
+                }
+            }
+            response
         }
         Err(e) => {
             tracing::error!(error = %e, "saving a promotion target failed");

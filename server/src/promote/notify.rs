@@ -1,7 +1,9 @@
 //! Tells a chat room or pipeline how a promotion ended: a JSON POST to the target's webhook
-//! URL with a one-line `text` (what Slack, Mattermost and most chat webhooks show) and the
-//! promotion itself. Delivery is retried a few times; a failed delivery is logged and does
-//! not change the promotion.
+//! URL with a one-line `text` (what Slack, Mattermost and most chat webhooks show), when it
+//! was sent (`sent_at`) and the promotion itself, signed with the target's secret in
+//! `X-Streamgate-Signature` ([`super::webhook`]). Delivery is retried a few times with the
+//! same bytes; a failed delivery is logged (never with the address, which is a credential)
+//! and does not change the promotion.
 
 use std::time::Duration;
 
@@ -38,23 +40,48 @@ impl Notifier {
 
     /// Posts the notice of a finished promotion to its target's webhook, if it has one.
     pub async fn promotion_finished(&self, row: &PromotionRow) {
-        let target = match self.store.target(&row.target).await {
-            Ok(Some(t)) => t,
+        let hook = match self.store.target_webhook(&row.target).await {
+            Ok(Some(hook)) => hook,
             Ok(None) => return,
             Err(e) => {
                 tracing::warn!(promotion = row.id, error = %e, "reading the target failed");
                 return;
             }
         };
-        let Some(url) = target.webhook_url else {
-            return;
-        };
-        let body = serde_json::json!({
+        let body = match serde_json::to_vec(&serde_json::json!({
             "text": self.text(row),
+            "sent_at": chrono::Utc::now(),
             "promotion": row.to_model(),
-        });
+        })) {
+            Ok(body) => body,
+            Err(e) => {
+                tracing::warn!(promotion = row.id, error = %e, "writing the notice failed");
+                return;
+            }
+        };
+        let signature = match &hook.webhook_secret {
+            Some(secret) => super::webhook::signature(secret, &body),
+            None => {
+                tracing::warn!(
+                    promotion = row.id,
+                    target = %row.target,
+                    "the target's webhook has no signing secret; the notice goes unsigned \
+                     until an admin sets the webhook again"
+                );
+                None
+            }
+        };
+        let url = hook.webhook_url;
         for attempt in 1..=ATTEMPTS {
-            match self.http.post(&url).json(&body).send().await {
+            let mut request = self
+                .http
+                .post(&url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+            if let Some(signature) = &signature {
+                request = request.header(super::webhook::SIGNATURE_HEADER, signature);
+            }
+            match request.send().await {
                 Ok(r) if r.status().is_success() => {
                     tracing::info!(promotion = row.id, "promotion notice delivered");
                     return;
@@ -67,7 +94,7 @@ impl Notifier {
                 ),
                 Err(e) => tracing::warn!(
                     promotion = row.id,
-                    error = %e,
+                    error = %e.without_url(),
                     attempt,
                     "promotion notice not delivered"
                 ),

@@ -4,21 +4,91 @@
 //! confirmed, so what runs is what was shown. The new name counts past every name the target
 //! has used: its releases, its promotions (failed ones too, once they may have pushed) and
 //! every tag of its release repository.
+//!
+//! Planning reads every manifest of the payload, asks the target for every blob and checks
+//! the signature, so only someone allowed to promote to the target may have a plan shown
+//! ([`Planner::review`], checked before any registry is asked), and those registry reads are
+//! reused for [`READS_FRESH_FOR`] per payload digest and target: looking at a plan again
+//! costs the registries nothing. Confirming always plans afresh ([`Planner::plan`]).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use app::model::promotion::{
     GateSummary, PlannedImage, PromotionPlan, PromotionTarget, SignatureStatus,
 };
 use app::model::Phase;
+use app::viewer::Viewer;
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use regex::Regex;
 
-use super::copy::Copier;
+use super::copy::{Copier, Inventory};
 use super::verification::SignatureCheck;
 use super::PromoteError;
 use crate::store::Store;
+
+/// How long a plan's registry reads are reused when the same plan is looked at again.
+pub const READS_FRESH_FOR: Duration = Duration::from_secs(60);
+
+/// Most plans whose registry reads are kept at once.
+pub const MAX_KEPT_READS: usize = 64;
+
+/// What a plan learnt from the registries and the signature store.
+#[derive(Debug)]
+struct RegistryReads {
+    /// The content repository the blobs were looked for in.
+    content_repo: String,
+    /// Each component: its name, its source by digest and its inventory.
+    inventories: Vec<(String, String, Inventory)>,
+    /// Blobs already in the content repository.
+    present: HashSet<String>,
+    /// The payload's signature.
+    signature: SignatureStatus,
+}
+
+/// Kept reads by (payload digest, target name), with when they were made.
+type KeptReads = HashMap<(String, String), (Instant, Arc<RegistryReads>)>;
+
+/// Registry reads by (payload digest, target), each for [`READS_FRESH_FOR`], at most
+/// [`MAX_KEPT_READS`] of them.
+#[derive(Clone, Default)]
+struct ReadCache(Arc<Mutex<KeptReads>>);
+
+impl ReadCache {
+    fn entries(&self) -> std::sync::MutexGuard<'_, KeptReads> {
+        // a panic while holding the lock leaves nothing half-written: each entry is one insert
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The reads for `key`, when fresh and of the same content repository.
+    fn get(&self, key: &(String, String), content_repo: &str) -> Option<Arc<RegistryReads>> {
+        let entries = self.entries();
+        let (at, reads) = entries.get(key)?;
+        (at.elapsed() < READS_FRESH_FOR && reads.content_repo == content_repo)
+            .then(|| reads.clone())
+    }
+
+    /// Keeps `reads` for `key`, dropping stale entries and, when full, the oldest.
+    fn put(&self, key: (String, String), reads: Arc<RegistryReads>) {
+        let mut entries = self.entries();
+        entries.retain(|_, (at, _)| at.elapsed() < READS_FRESH_FOR);
+        while entries.len() >= MAX_KEPT_READS && !entries.contains_key(&key) {
+            let oldest = entries
+                .iter()
+                .min_by_key(|(_, (at, _))| *at)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => entries.remove(&k),
+                None => break,
+            };
+        }
+        entries.insert(key, (Instant::now(), reads));
+    }
+}
 
 /// Makes plans.
 #[derive(Clone)]
@@ -27,6 +97,7 @@ pub struct Planner {
     copier: Copier,
     signatures: Option<SignatureCheck>,
     jobs: usize,
+    reads: ReadCache,
 }
 
 impl Planner {
@@ -38,6 +109,7 @@ impl Planner {
             copier,
             signatures,
             jobs: 8,
+            reads: ReadCache::default(),
         }
     }
 
@@ -56,13 +128,47 @@ impl Planner {
         self.signatures.as_ref()
     }
 
-    /// Plans promoting `release` of `stream` to `target`.
+    /// Plans promoting `release` of `stream` to `target`, reading the registries afresh
+    /// (what a confirmed promotion runs by). Whoever calls this has checked that the user
+    /// may promote to `target`.
     pub async fn plan(
         &self,
         target: &str,
         stream: &str,
         release: &str,
         now: DateTime<Utc>,
+    ) -> Result<PromotionPlan, PromoteError> {
+        self.make(target, stream, release, now, false).await
+    }
+
+    /// The plan shown to `viewer` before they confirm: refused unless they may promote to
+    /// `target`, before any registry is asked; registry reads of the same payload and
+    /// target from the last [`READS_FRESH_FOR`] are reused, the rest (name, gates,
+    /// `previous`) is read from the store each time.
+    pub async fn review(
+        &self,
+        viewer: &Viewer,
+        target: &str,
+        stream: &str,
+        release: &str,
+        now: DateTime<Utc>,
+    ) -> Result<PromotionPlan, PromoteError> {
+        if !viewer.may_promote(target) {
+            return Err(PromoteError::Forbidden(format!(
+                "{} may not promote to {target}",
+                viewer.name
+            )));
+        }
+        self.make(target, stream, release, now, true).await
+    }
+
+    async fn make(
+        &self,
+        target: &str,
+        stream: &str,
+        release: &str,
+        now: DateTime<Utc>,
+        reuse: bool,
     ) -> Result<PromotionPlan, PromoteError> {
         let target = self
             .store
@@ -105,17 +211,10 @@ impl Planner {
             .iter()
             .map(|c| (c.name.clone(), by_digest(&c.image, &c.image_digest)))
             .collect();
-        let inventories: Vec<_> = stream::iter(images.iter().cloned())
-            .map(|(name, source)| async move {
-                let inventory = self.copier.inventory(&source).await?;
-                Ok::<_, PromoteError>((name, source, inventory))
-            })
-            .buffered(self.jobs)
-            .try_collect()
-            .await?;
+        let reads = self.registry_reads(&target, &digest, images, reuse).await?;
         let mut distinct: BTreeMap<String, u64> = BTreeMap::new();
-        let mut planned = Vec::with_capacity(inventories.len());
-        for (name, source, inventory) in &inventories {
+        let mut planned = Vec::with_capacity(reads.inventories.len());
+        for (name, source, inventory) in &reads.inventories {
             for blob in &inventory.blobs {
                 distinct.insert(blob.digest.clone(), blob.size);
             }
@@ -127,12 +226,8 @@ impl Planner {
                 bytes: inventory.blobs.iter().map(|b| b.size).sum(),
             });
         }
-        let digests: Vec<String> = distinct.keys().cloned().collect();
-        let present: HashSet<String> = self.copier.present(&target.content_repo, &digests).await?;
-        let signature = match &self.signatures {
-            Some(check) => check.status(&digest).await,
-            None => SignatureStatus::Unchecked,
-        };
+        let present = &reads.present;
+        let signature = reads.signature.clone();
         Ok(PromotionPlan {
             destination: format!("{}:{}", target.release_repo, name),
             stream: stream.to_string(),
@@ -155,6 +250,51 @@ impl Planner {
             planned_at: now,
             target,
         })
+    }
+
+    /// The inventories of `images`, which of their blobs `target` has, and the payload's
+    /// signature: kept ones when `reuse` and fresh, else read (and kept).
+    async fn registry_reads(
+        &self,
+        target: &PromotionTarget,
+        digest: &str,
+        images: Vec<(String, String)>,
+        reuse: bool,
+    ) -> Result<Arc<RegistryReads>, PromoteError> {
+        let key = (digest.to_string(), target.name.clone());
+        if reuse {
+            if let Some(reads) = self.reads.get(&key, &target.content_repo) {
+                tracing::debug!(target = %target.name, digest, "plan's registry reads reused");
+                return Ok(reads);
+            }
+        }
+        let inventories: Vec<(String, String, Inventory)> = stream::iter(images)
+            .map(|(name, source)| async move {
+                let inventory = self.copier.inventory(&source).await?;
+                Ok::<_, PromoteError>((name, source, inventory))
+            })
+            .buffered(self.jobs)
+            .try_collect()
+            .await?;
+        let digests: Vec<String> = inventories
+            .iter()
+            .flat_map(|(_, _, inventory)| inventory.blobs.iter().map(|b| b.digest.clone()))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let present = self.copier.present(&target.content_repo, &digests).await?;
+        let signature = match &self.signatures {
+            Some(check) => check.status(digest).await,
+            None => SignatureStatus::Unchecked,
+        };
+        let reads = Arc::new(RegistryReads {
+            content_repo: target.content_repo.clone(),
+            inventories,
+            present,
+            signature,
+        });
+        self.reads.put(key, reads.clone());
+        Ok(reads)
     }
 
     async fn gates(
@@ -309,6 +449,41 @@ pub fn validate_template(template: &str) -> Result<(), PromoteError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn reads(content_repo: &str) -> Arc<RegistryReads> {
+        Arc::new(RegistryReads {
+            content_repo: content_repo.into(),
+            inventories: Vec::new(),
+            present: HashSet::new(),
+            signature: SignatureStatus::Unchecked,
+        })
+    }
+
+    fn key(n: usize) -> (String, String) {
+        (format!("sha256:{n:02}"), "4-scos-next".into())
+    }
+
+    #[test]
+    fn kept_reads_are_bounded_and_only_for_the_same_content_repository() {
+        let cache = ReadCache::default();
+        cache.put(key(0), reads("r/c"));
+        assert!(cache.get(&key(0), "r/c").is_some());
+        assert!(cache.get(&key(0), "r/other").is_none(), "the target moved");
+        assert!(cache.get(&key(1), "r/c").is_none());
+        for n in 1..=MAX_KEPT_READS {
+            cache.put(key(n), reads("r/c"));
+        }
+        assert_eq!(cache.entries().len(), MAX_KEPT_READS);
+        assert!(cache.get(&key(0), "r/c").is_none(), "the oldest went first");
+        assert!(cache.get(&key(MAX_KEPT_READS), "r/c").is_some());
+        // stale entries are neither answered nor kept
+        if let Some(old) = Instant::now().checked_sub(READS_FRESH_FOR) {
+            cache.entries().insert(key(1), (old, reads("r/c")));
+            assert!(cache.get(&key(1), "r/c").is_none());
+            cache.put(key(0), reads("r/c"));
+            assert!(!cache.entries().contains_key(&key(1)));
+        }
+    }
 
     #[test]
     fn names_count_up_per_version() {

@@ -15,6 +15,8 @@ const LIVE_STATES: &str = "('planned', 'copying', 'publishing', 'verifying')";
 const TARGET_COLUMNS: &str =
     "name, source_stream, content_repo, release_repo, name_template, webhook_url";
 
+const WEBHOOK_COLUMNS: &str = "name, webhook_url, webhook_secret";
+
 const PROMOTION_COLUMNS: &str = "id, target, source_stream, source_release, source_pull_spec, \
      source_digest, name, previous, content_repo, release_repo, requested_by, override_reason, \
      state, detail, plan, result_digest, result_pull_spec, requested_at, started_at, \
@@ -30,6 +32,7 @@ struct TargetRow {
     webhook_url: Option<String>,
 }
 
+/// The public shape: whether there is a webhook, never where.
 impl From<TargetRow> for PromotionTarget {
     fn from(r: TargetRow) -> Self {
         PromotionTarget {
@@ -38,9 +41,54 @@ impl From<TargetRow> for PromotionTarget {
             content_repo: r.content_repo,
             release_repo: r.release_repo,
             name_template: r.name_template,
-            webhook_url: r.webhook_url.filter(|u| !u.is_empty()),
+            has_webhook: r.webhook_url.is_some_and(|u| !u.is_empty()),
+            webhook_masked: None,
         }
     }
+}
+
+/// A target as an admin saves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTarget {
+    /// The target stream.
+    pub name: String,
+    /// The CI stream it takes releases of.
+    pub source_stream: String,
+    /// Where component images go.
+    pub content_repo: String,
+    /// Where the release payload goes.
+    pub release_repo: String,
+    /// The new release's name, with `{version}` and `{n}`.
+    pub name_template: String,
+    /// What happens to its webhook.
+    pub webhook: WebhookChange,
+}
+
+/// What saving a target does to its webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookChange {
+    /// The webhook and its secret stay as they are (a new target gets none).
+    Keep,
+    /// The webhook is removed.
+    Remove,
+    /// Notices go to `url`, signed with `secret`.
+    Set {
+        /// The address.
+        url: String,
+        /// The signing secret (a new one each time a webhook is set).
+        secret: String,
+    },
+}
+
+/// A target's webhook, as the notifier needs it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TargetWebhook {
+    /// The target.
+    pub name: String,
+    /// The address.
+    pub webhook_url: String,
+    /// The signing secret; `None` for a webhook set before notices were signed.
+    pub webhook_secret: Option<String>,
 }
 
 /// A stored promotion, as the worker needs it.
@@ -316,29 +364,68 @@ impl Tx {
 }
 
 impl Store {
-    /// Adds or changes a target.
-    pub async fn upsert_target(&self, t: &PromotionTarget, at: DateTime<Utc>) -> StoreResult<()> {
+    /// Adds or changes a target, and sets, keeps or removes its webhook.
+    pub async fn upsert_target(&self, t: &NewTarget, at: DateTime<Utc>) -> StoreResult<()> {
+        let (url, secret, webhook_update) = match &t.webhook {
+            WebhookChange::Keep => (None, None, ""),
+            WebhookChange::Remove => (
+                None,
+                None,
+                ", webhook_url = excluded.webhook_url, webhook_secret = excluded.webhook_secret",
+            ),
+            WebhookChange::Set { url, secret } => (
+                Some(url.as_str()),
+                Some(secret.as_str()),
+                ", webhook_url = excluded.webhook_url, webhook_secret = excluded.webhook_secret",
+            ),
+        };
+        let sql = format!(
+            "insert into promotion_targets (name, source_stream, content_repo, release_repo, \
+             name_template, webhook_url, webhook_secret, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $8) on conflict (name) do update set \
+             source_stream = excluded.source_stream, content_repo = excluded.content_repo, \
+             release_repo = excluded.release_repo, name_template = excluded.name_template, \
+             updated_at = excluded.updated_at{webhook_update}"
+        );
         on_pool!(self, p => {
-            sqlx::query(
-                "insert into promotion_targets (name, source_stream, content_repo, release_repo, \
-                 name_template, webhook_url, created_at, updated_at) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $7) on conflict (name) do update set \
-                 source_stream = excluded.source_stream, content_repo = excluded.content_repo, \
-                 release_repo = excluded.release_repo, name_template = excluded.name_template, \
-                 webhook_url = excluded.webhook_url, updated_at = excluded.updated_at",
-            )
-            .bind(&t.name)
-            .bind(&t.source_stream)
-            .bind(&t.content_repo)
-            .bind(&t.release_repo)
-            .bind(&t.name_template)
-            .bind(&t.webhook_url)
-            .bind(at)
-            .execute(p)
-            .await?
-            .rows_affected()
+            sqlx::query(&sql)
+                .bind(&t.name)
+                .bind(&t.source_stream)
+                .bind(&t.content_repo)
+                .bind(&t.release_repo)
+                .bind(&t.name_template)
+                .bind(url)
+                .bind(secret)
+                .bind(at)
+                .execute(p)
+                .await?
+                .rows_affected()
         });
         Ok(())
+    }
+
+    /// The webhook of target `name`, if it has one.
+    pub async fn target_webhook(&self, name: &str) -> StoreResult<Option<TargetWebhook>> {
+        let sql = format!(
+            "select {WEBHOOK_COLUMNS} from promotion_targets \
+             where name = $1 and webhook_url is not null and webhook_url <> ''"
+        );
+        let row = on_pool!(self, p => {
+            sqlx::query_as::<_, TargetWebhook>(&sql).bind(name).fetch_optional(p).await?
+        });
+        Ok(row)
+    }
+
+    /// Every target's webhook, by target name.
+    pub async fn target_webhooks(&self) -> StoreResult<Vec<TargetWebhook>> {
+        let sql = format!(
+            "select {WEBHOOK_COLUMNS} from promotion_targets \
+             where webhook_url is not null and webhook_url <> '' order by name"
+        );
+        let rows = on_pool!(self, p => {
+            sqlx::query_as::<_, TargetWebhook>(&sql).fetch_all(p).await?
+        });
+        Ok(rows)
     }
 
     /// Removes a target; its promotions stay.

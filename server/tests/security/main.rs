@@ -9,17 +9,21 @@
 
 #[path = "../support/http.rs"]
 mod http;
+#[path = "../support/payloads.rs"]
+mod payloads;
 #[path = "../support/process.rs"]
 mod process;
-#[path = "../support/stores.rs"]
-mod stores;
-
-mod limits;
-mod links;
+#[path = "../support/promotion.rs"]
+mod promotion;
 // the registry helpers live at the crate root: `support/payloads.rs` names them from there
 #[path = "../support/registry.rs"]
 mod registry;
+#[path = "../support/stores.rs"]
+mod stores;
 
 mod bounds;
-mod publish;
 mod identities;
+mod limits;
+mod links;
+mod publish;
+mod targets;

@@ -4,7 +4,6 @@
 
 #![allow(dead_code, reason = "each test file uses its own part of the set-up")]
 
-use app::model::promotion::PromotionTarget;
 use app::viewer::Role;
 use chrono::Utc;
 use server::auth::secret::{new_api_token, random_secret};
@@ -12,6 +11,7 @@ use server::events::{ingest, RC_RELEASE, RC_TAGS};
 use server::ingest::payload::{Limits, PayloadRequest};
 use server::store::auth::{NewApiToken, NewUser};
 use server::store::events::NewEvent;
+use server::store::promotions::{NewTarget, WebhookChange};
 use server::store::Store;
 
 use super::payloads::reader;
@@ -84,13 +84,13 @@ pub async fn record_releases(
 pub async fn add_target(store: &Store, name: &str, stream: &str, host: &str) {
     store
         .upsert_target(
-            &PromotionTarget {
+            &NewTarget {
                 name: name.into(),
                 source_stream: stream.into(),
                 content_repo: format!("{host}/okd/scos-content"),
                 release_repo: format!("{host}/okd/scos-release"),
                 name_template: "{version}-okd-scos.ec.{n}".into(),
-                webhook_url: None,
+                webhook: WebhookChange::Keep,
             },
             Utc::now(),
         )
