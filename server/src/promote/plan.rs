@@ -46,6 +46,10 @@ struct RegistryReads {
     present: HashSet<String>,
     /// The payload's signature.
     signature: SignatureStatus,
+    /// The release repository the tags were listed in.
+    release_repo: String,
+    /// Its tags: names taken outside Streamgate count as taken.
+    release_tags: Vec<String>,
 }
 
 /// Kept reads by (payload digest, target name), with when they were made.
@@ -200,18 +204,18 @@ impl Planner {
             .payload(&digest)
             .await?
             .ok_or_else(|| PromoteError::PayloadNotRead(release.to_string()))?;
-        // names pushed outside Streamgate (or before its database) count as taken too
-        let mut taken = self.store.taken_names(&target.name).await?;
-        taken.extend(self.copier.tags(&target.release_repo).await?);
-        let name = next_name(&target.name_template, release, &taken)?;
-        let previous = self.previous(&target, &name).await?;
-
         let images: Vec<(String, String)> = payload
             .components
             .iter()
             .map(|c| (c.name.clone(), by_digest(&c.image, &c.image_digest)))
             .collect();
         let reads = self.registry_reads(&target, &digest, images, reuse).await?;
+        // names pushed outside Streamgate (or before its database) count as taken too
+        let mut taken = self.store.taken_names(&target.name).await?;
+        taken.extend(reads.release_tags.iter().cloned());
+        let name = next_name(&target.name_template, release, &taken)?;
+        let previous = self.previous(&target, &name).await?;
+
         let mut distinct: BTreeMap<String, u64> = BTreeMap::new();
         let mut planned = Vec::with_capacity(reads.inventories.len());
         for (name, source, inventory) in &reads.inventories {
@@ -263,7 +267,11 @@ impl Planner {
     ) -> Result<Arc<RegistryReads>, PromoteError> {
         let key = (digest.to_string(), target.name.clone());
         if reuse {
-            if let Some(reads) = self.reads.get(&key, &target.content_repo) {
+            if let Some(reads) = self
+                .reads
+                .get(&key, &target.content_repo)
+                .filter(|r| r.release_repo == target.release_repo)
+            {
                 tracing::debug!(target = %target.name, digest, "plan's registry reads reused");
                 return Ok(reads);
             }
@@ -287,11 +295,14 @@ impl Planner {
             Some(check) => check.status(digest).await,
             None => SignatureStatus::Unchecked,
         };
+        let release_tags = self.copier.tags(&target.release_repo).await?;
         let reads = Arc::new(RegistryReads {
             content_repo: target.content_repo.clone(),
             inventories,
             present,
             signature,
+            release_repo: target.release_repo.clone(),
+            release_tags,
         });
         self.reads.put(key, reads.clone());
         Ok(reads)
@@ -456,6 +467,8 @@ mod tests {
             inventories: Vec::new(),
             present: HashSet::new(),
             signature: SignatureStatus::Unchecked,
+            release_repo: "r/release".into(),
+            release_tags: Vec::new(),
         })
     }
 
