@@ -86,7 +86,9 @@ mod tests {
             .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
         let policy = content_security_policy(&a);
         assert!(HeaderValue::from_str(&policy).is_ok());
-        assert!(policy.contains(&format!("script-src 'self' 'nonce-{a}' 'wasm-unsafe-eval';")));
+        assert!(policy.contains(&format!(
+            "script-src 'self' 'nonce-{a}' 'wasm-unsafe-eval';"
+        )));
         assert!(!policy.contains("unsafe-inline"));
     }
 }

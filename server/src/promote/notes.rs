@@ -118,7 +118,11 @@ fn render(
             "- Updates from: none (no earlier release of this minor)"
         );
     } else {
-        let _ = writeln!(md, "- Updates from: {}", cell(&previous_versions.join(", ")));
+        let _ = writeln!(
+            md,
+            "- Updates from: {}",
+            cell(&previous_versions.join(", "))
+        );
     }
     if let Some(reason) = &row.override_reason {
         let _ = writeln!(
@@ -251,16 +255,14 @@ mod tests {
             <img src=x onerror=alert(8)> <a href=\"javascript:alert(9)\">l</a>\n";
         let html = to_html(markdown);
         let html = html.as_str();
-        // text never holds a raw `<`, so these are the elements
-        let elements: Vec<&str> = html
-            .split('<')
-            .skip(1)
-            .filter_map(|rest| rest.split('>').next())
-            .filter(|tag| tag.starts_with("a ") || tag.starts_with("img"))
-            .collect();
+        // text never holds a raw `<` (it is escaped), so these are the elements
+        let element = regex::Regex::new(r"<(?:a|img)\s[^>]*>").expect("regex");
+        let url = regex::Regex::new(r#"\s(?:href|src)="([^"]*)""#).expect("regex");
+        let elements: Vec<&str> = element.find_iter(html).map(|m| m.as_str()).collect();
         let urls: Vec<&str> = elements
             .iter()
-            .flat_map(|tag| tag.split(['"']).collect::<Vec<_>>().windows(2).filter(|w| w[0].ends_with("href=") || w[0].ends_with("src=")).map(|w| w[1]).collect::<Vec<_>>())
+            .flat_map(|tag| url.captures_iter(tag))
+            .filter_map(|c| c.get(1).map(|m| m.as_str()))
             .collect();
         assert_eq!(
             urls,
@@ -273,11 +275,17 @@ mod tests {
         assert!(
             elements
                 .iter()
-                .all(|tag| !tag.starts_with("a ") || tag.contains("rel=\"noopener noreferrer\"")),
+                .all(|tag| !tag.starts_with("<a ") || tag.contains("rel=\"noopener noreferrer\"")),
             "{html}"
         );
-        assert!(!html.contains("<script") && !html.contains("<img src=\"x"), "{html}");
-        assert!(html.contains("&lt;img src=x onerror=alert(8)&gt;"), "{html}");
+        assert!(
+            !html.contains("<script") && !html.contains("<img src=\"x"),
+            "{html}"
+        );
+        assert!(
+            html.contains("&lt;img src=x onerror=alert(8)&gt;"),
+            "{html}"
+        );
     }
 
     #[test]
@@ -298,7 +306,11 @@ mod tests {
             cell("[click](javascript:alert(1))"),
             link("Failed", "https://prow.example/a)[x](javascript:alert(1)")
         ));
-        assert!(!html.as_str().contains("href=\"javascript"), "{}", html.as_str());
+        assert!(
+            !html.as_str().contains("href=\"javascript"),
+            "{}",
+            html.as_str()
+        );
         assert_eq!(short("0123456789abcdef"), "0123456789ab");
         assert_eq!(short("abc"), "abc");
     }

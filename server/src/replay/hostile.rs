@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::dataset::{
-    JobData, JobKind, StreamData, TagData, UpgradeData, UpgradeRun, PHASE_ACCEPTED,
-    STATE_FAILED, STATE_SUCCEEDED,
+    JobData, JobKind, StreamData, TagData, UpgradeData, UpgradeRun, PHASE_ACCEPTED, STATE_FAILED,
+    STATE_SUCCEEDED,
 };
 use crate::ingest::release_controller::wire::{ChangeLogImage, CommitInfo};
 
@@ -96,26 +96,35 @@ pub(super) fn poison(stream: &mut StreamData, anchor: DateTime<Utc>) {
             },
         ],
     });
-    if let Some(first) = tag.changelog.components.as_mut().and_then(|c| c.first_mut()) {
+    if let Some(first) = tag
+        .changelog
+        .components
+        .as_mut()
+        .and_then(|c| c.first_mut())
+    {
         first.diff_url = Some("javascript:alert('diff')".to_string());
     }
-    tag.changelog.new_images.get_or_insert_with(Vec::new).push(ChangeLogImage {
-        name: "<img src=x onerror=alert('image')>".to_string(),
-        path: "javascript:alert('image')".to_string(),
-        short_commit: None,
-        commit: None,
-        image_ref: None,
-        commits: Some(vec![CommitInfo {
-            issues: Some(BTreeMap::from([(
-                "<b>OCPBUGS-0</b>".to_string(),
-                "javascript:alert('issue')".to_string(),
-            )])),
-            subject: "[click me](javascript:alert('subject')) <script>alert('subject')</script> \
+    tag.changelog
+        .new_images
+        .get_or_insert_with(Vec::new)
+        .push(ChangeLogImage {
+            name: "<img src=x onerror=alert('image')>".to_string(),
+            path: "javascript:alert('image')".to_string(),
+            short_commit: None,
+            commit: None,
+            image_ref: None,
+            commits: Some(vec![CommitInfo {
+                issues: Some(BTreeMap::from([(
+                    "<b>OCPBUGS-0</b>".to_string(),
+                    "javascript:alert('issue')".to_string(),
+                )])),
+                subject:
+                    "[click me](javascript:alert('subject')) <script>alert('subject')</script> \
                       ![x](javascript:alert('picture')) <a href=\"javascript:alert('a')\">a</a>"
-                .to_string(),
-            pull_id: Some(1),
-            pull_url: Some("data:text/html,<script>alert('pull')</script>".to_string()),
-        }]),
-        full_change_log: Some("vbscript:msgbox('full')".to_string()),
-    });
+                        .to_string(),
+                pull_id: Some(1),
+                pull_url: Some("data:text/html,<script>alert('pull')</script>".to_string()),
+            }]),
+            full_change_log: Some("vbscript:msgbox('full')".to_string()),
+        });
 }

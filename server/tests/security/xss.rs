@@ -181,7 +181,10 @@ fn check_headers(what: &str, headers: &HeaderMap) -> String {
         "form-action 'self'",
         "object-src 'none'",
     ] {
-        assert!(csp.contains(directive), "{what}: {directive} missing in {csp}");
+        assert!(
+            csp.contains(directive),
+            "{what}: {directive} missing in {csp}"
+        );
     }
     assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
     assert!(!csp.contains("unsafe-eval'") || csp.contains("'wasm-unsafe-eval'"));
@@ -258,7 +261,10 @@ fn check_inert(what: &str, html: &str) {
         assert!(!url.is_match(tag), "{what}: {tag}");
         let bare = quoted.replace_all(tag, "\"\"");
         assert!(!handler.is_match(&bare), "{what}: {tag}");
-        assert!(!tag.to_ascii_lowercase().starts_with("<img src=x"), "{what}: {tag}");
+        assert!(
+            !tag.to_ascii_lowercase().starts_with("<img src=x"),
+            "{what}: {tag}"
+        );
     }
 }
 
@@ -329,7 +335,7 @@ async fn the_poisoned_release_renders_inert_on_every_page() {
         "/".to_string(),
         "/promotions".to_string(),
         format!("/promotions/{promotion}"),
-        format!("/releases/4.21.0-okd-scos.ec.9?stream=4-scos-next"),
+        "/releases/4.21.0-okd-scos.ec.9?stream=4-scos-next".to_string(),
         "/badges".to_string(),
         "/no/such/page".to_string(),
     ];
@@ -345,7 +351,9 @@ async fn the_poisoned_release_renders_inert_on_every_page() {
         check_inert(uri, &a.body);
     }
     let compare = get(&f.app, &format!("/compare/{edge_from}/{release}")).await;
-    assert!(compare.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(compare
+        .body
+        .contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
 
     // the release notes list the hostile gates as text, and keep the good links
     let notes = get(&f.app, &format!("/promotions/{promotion}")).await;
@@ -362,13 +370,9 @@ async fn the_poisoned_release_renders_inert_on_every_page() {
     assert_eq!(markdown.status, StatusCode::OK, "{}", markdown.body);
     check_headers("notes.md", &markdown.headers);
     // a Markdown link or autolink to a hostile URL (an escaped `\[…\](…)` is text)
-    let hostile_link = regex::Regex::new(r"(?i)([^\\]\]\(|<)\s*(javascript|data|vbscript):")
-        .expect("regex");
-    assert!(
-        !hostile_link.is_match(&markdown.body),
-        "{}",
-        markdown.body
-    );
+    let hostile_link =
+        regex::Regex::new(r"(?i)([^\\]\]\(|<)\s*(javascript|data|vbscript):").expect("regex");
+    assert!(!hostile_link.is_match(&markdown.body), "{}", markdown.body);
     assert!(markdown.body.contains("\\<script\\>alert(1)\\</script\\>"));
 
     // the feed and the API description
