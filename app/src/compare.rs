@@ -9,7 +9,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::components::{CommitLink, DigestCell, ProvenanceLabel};
 use crate::model::{Comparison, ComponentInfo};
-use crate::widgets::{ErrorView, PhaseBadge};
+use crate::widgets::{ErrorView, ExternalLink, PhaseBadge};
 
 /// The compare page.
 #[component]
@@ -94,7 +94,7 @@ fn ComparisonView(comparison: Comparison) -> impl IntoView {
                                             " → "
                                             <CommitLink component=ch.to.clone() />
                                             {ch.diff_url.clone().map(|u| view! {
-                                                " " <a class="diff" href=u rel="external noopener">"diff"</a>
+                                                " " <ExternalLink href=u class="diff">"diff"</ExternalLink>
                                             })}
                                         </td>
                                         <td><DigestCell component=ch.from.clone() /> " → " <DigestCell component=ch.to.clone() /></td>

@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::model::{ComponentHistory, ComponentInfo, Provenance};
-use crate::widgets::{utc, Age, ErrorView};
+use crate::widgets::{utc, Age, ErrorView, ExternalLink};
 
 /// The first 12 hex digits of a digest, for tables.
 pub fn short_digest(digest: &str) -> String {
@@ -46,7 +46,7 @@ pub fn CommitLink(component: ComponentInfo) -> impl IntoView {
     match (component.commit_url, component.commit.is_empty()) {
         (_, true) => view! { <span class="none">"—"</span> }.into_any(),
         (Some(url), false) => view! {
-            <a href=url rel="external noopener" title=component.source.clone()><code>{short}</code></a>
+            <ExternalLink href=url title=component.source.clone()><code>{short}</code></ExternalLink>
         }
         .into_any(),
         (None, false) => view! { <code title=component.source.clone()>{short}</code> }.into_any(),

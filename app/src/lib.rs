@@ -28,6 +28,8 @@ use leptos_router::{path, SsrMode};
 
 /// The HTML document around the app, rendered by the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    use_request_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -43,6 +45,18 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App />
             </body>
         </html>
+    }
+}
+
+/// Makes the nonce the server chose for this response's Content-Security-Policy (in the
+/// request's extensions) the one Leptos writes on its inline scripts, in place of one it
+/// would make up: the hydration script and the page data then run under the policy.
+#[cfg(feature = "ssr")]
+fn use_request_nonce() {
+    let nonce = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<leptos::nonce::Nonce>().cloned());
+    if let Some(nonce) = nonce {
+        provide_context(nonce);
     }
 }
 

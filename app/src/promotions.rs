@@ -350,7 +350,7 @@ fn PromotionView(page: PromotionPage) -> impl IntoView {
             <section aria-labelledby="notes-h" class="release-notes">
                 <h2 id="notes-h">"Release notes"</h2>
                 <p><a href=format!("/api/v1/promotions/{}/notes.md", p.id) download=format!("{}.md", p.name)>"Download as Markdown"</a></p>
-                <div class="notes" inner_html=html></div>
+                <div class="notes" inner_html=html.as_str().to_string()></div>
             </section>
         })}
         {p.plan.clone().map(|plan| view! {

@@ -15,7 +15,7 @@ use crate::model::{
     ReleaseDetail, StreamKind, UpgradeEdge,
 };
 use crate::promotions::PromotionPanelView;
-use crate::widgets::{utc, Age, ErrorView, PhaseBadge};
+use crate::widgets::{utc, Age, ErrorView, ExternalLink, PhaseBadge};
 
 /// The release page.
 #[component]
@@ -381,14 +381,11 @@ fn GateTable(
                         .map(|g| {
                             let state_class = format!("state state-{}", g.state.to_lowercase());
                             let attempts = g.previous_attempt_urls.clone();
+                            let name = g.name.clone();
                             view! {
                                 <tr data-gate=g.name.clone()>
                                     <td>
-                                        {if g.url.is_empty() {
-                                            view! { <span>{g.name.clone()}</span> }.into_any()
-                                        } else {
-                                            view! { <a href=g.url.clone() rel="external noopener">{g.name.clone()}</a> }.into_any()
-                                        }}
+                                        <ExternalLink href=g.url.clone()>{name}</ExternalLink>
                                         {(g.kind == GateKind::Async).then(|| view! { <small>" (async)"</small> })}
                                     </td>
                                     <td class=state_class>{g.state.clone()}</td>
@@ -397,7 +394,7 @@ fn GateTable(
                                         {(!attempts.is_empty()).then(|| view! {
                                             " · "
                                             {attempts.into_iter().enumerate().map(|(i, u)| view! {
-                                                <a href=u rel="external noopener">{format!("attempt {}", i + 1)}</a>
+                                                <ExternalLink href=u>{format!("attempt {}", i + 1)}</ExternalLink>
                                                 " "
                                             }).collect_view()}
                                         })}
@@ -498,9 +495,9 @@ fn EdgeTable(title: &'static str, edges: Vec<UpgradeEdge>, from_side: bool) -> i
                                     </td>
                                     <td>
                                         {e.runs.into_iter().enumerate().map(|(i, run)| view! {
-                                            <a href=run.url.clone() rel="external noopener" class=format!("run state-{}", run.state.to_lowercase())>
+                                            <ExternalLink href=run.url.clone() class=format!("run state-{}", run.state.to_lowercase())>
                                                 {format!("#{} {}", i + 1, run.state)}
-                                            </a>
+                                            </ExternalLink>
                                             " "
                                         }).collect_view()}
                                     </td>
@@ -530,7 +527,7 @@ fn ChangelogView(changelog: Changelog) -> impl IntoView {
                     <li>
                         {comp.name.clone()} " " <strong>{comp.version.clone()}</strong>
                         {comp.from.clone().map(|f| view! { <span class="was">{format!(" (was {f})")}</span> })}
-                        {comp.diff_url.clone().map(|u| view! { " " <a href=u rel="external noopener">"diff"</a> })}
+                        {comp.diff_url.clone().map(|u| view! { " " <ExternalLink href=u>"diff"</ExternalLink> })}
                     </li>
                 }).collect_view()}
             </ul>
@@ -553,15 +550,15 @@ fn ImageList(title: &'static str, images: Vec<ChangedImage>) -> impl IntoView {
                     .map(|img| {
                         view! {
                             <li>
-                                <a href=img.path.clone() rel="external noopener">{img.name.clone()}</a>
-                                {img.full_change_log.clone().map(|u| view! { " · " <a href=u rel="external noopener">"full changelog"</a> })}
+                                <ExternalLink href=img.path.clone()>{img.name.clone()}</ExternalLink>
+                                {img.full_change_log.clone().map(|u| view! { " · " <ExternalLink href=u>"full changelog"</ExternalLink> })}
                                 <ul>
                                     {img.commits.into_iter().map(|commit| view! {
                                         <li>
-                                            {commit.issues.into_iter().map(|(k, u)| view! { <a href=u rel="external noopener">{k}</a> ": " }).collect_view()}
+                                            {commit.issues.into_iter().map(|(k, u)| view! { <ExternalLink href=u>{k}</ExternalLink> ": " }).collect_view()}
                                             {commit.subject.clone()}
                                             {commit.pull_url.clone().map(|u| view! {
-                                                " " <a href=u rel="external noopener">{commit.pull_id.map_or("PR".to_string(), |id| format!("#{id}"))}</a>
+                                                " " <ExternalLink href=u>{commit.pull_id.map_or("PR".to_string(), |id| format!("#{id}"))}</ExternalLink>
                                             })}
                                         </li>
                                     }).collect_view()}

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::error::AppError;
-use crate::model::{Phase, PollStatus};
+use crate::model::{safe_url, Phase, PollStatus};
 
 /// "3 h ago"-style age of `t` at `now`.
 pub fn age(now: DateTime<Utc>, t: DateTime<Utc>) -> String {
@@ -34,6 +34,29 @@ pub fn span(secs: i64) -> String {
 /// An absolute UTC time for `title` attributes and `<time>`.
 pub fn utc(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A link to a page elsewhere that upstream data names (a Prow run, a pull request, an
+/// issue): a link only when the URL is `http` or `https` ([`safe_url`]); otherwise the same
+/// content as plain text, so a hostile `javascript:` or `data:` URL never becomes a link.
+#[component]
+pub fn ExternalLink(
+    /// The URL as upstream gave it.
+    href: String,
+    /// Classes, kept on the text when it is not linked.
+    #[prop(optional, into)]
+    class: Option<String>,
+    /// Shown on hover.
+    #[prop(optional, into)]
+    title: Option<String>,
+    children: Children,
+) -> impl IntoView {
+    if safe_url(&href).is_some() {
+        view! { <a href=href class=class title=title rel="external noopener">{children()}</a> }
+            .into_any()
+    } else {
+        view! { <span class=class title=title>{children()}</span> }.into_any()
+    }
 }
 
 /// A coloured phase label.

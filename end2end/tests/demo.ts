@@ -34,3 +34,23 @@ export async function plannedName(page: Page): Promise<string> {
   expect(name).toMatch(/^4\.21\.0-okd-scos\.ec\.\d+$/);
   return name;
 }
+
+/** The job names of the demo's poisoned release (server/src/replay/hostile.rs). */
+export const HOSTILE_JOBS = [
+  "<script>alert(1)</script>",
+  "<img src=x onerror=alert(1)>",
+  "[click me](javascript:alert(1))",
+];
+
+/** The demo's poisoned release: the accepted release of STREAM with a job named like a
+ * script element (the second-newest accepted when the demo was loaded). */
+export async function poisonedRelease(page: Page): Promise<string> {
+  const answer = await page.request.get(`/api/v1/streams/${STREAM}/releases?phase=Accepted&limit=10`);
+  expect(answer.status()).toBe(200);
+  for (const release of (await answer.json()).releases) {
+    const detail = await page.request.get(`/api/v1/releases/${release.name}`);
+    const gates: { name: string }[] = (await detail.json()).gates ?? [];
+    if (gates.some((g) => g.name === HOSTILE_JOBS[0])) return release.name;
+  }
+  throw new Error(`no poisoned release among the newest accepted of ${STREAM}`);
+}

@@ -198,7 +198,11 @@ fn element(w: &mut W, name: &str, content: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A `<link>`, left out unless `href` is an `http(s)` URL (feed readers follow it).
 fn link(w: &mut W, rel: &str, media_type: &str, href: &str) -> std::io::Result<()> {
+    if app::model::safe_url(href).is_none() {
+        return Ok(());
+    }
     w.create_element("link")
         .with_attribute(("rel", rel))
         .with_attribute(("type", media_type))

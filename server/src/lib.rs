@@ -12,6 +12,7 @@ pub mod demo;
 pub mod events;
 pub mod example_secrets;
 pub mod feeds;
+pub mod headers;
 pub mod health;
 pub mod ingest;
 pub mod listen;
@@ -178,6 +179,7 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::x_request_id(RequestIds))
+        .layer(axum::middleware::from_fn(headers::secure))
         .with_state(state)
 }
 

@@ -13,6 +13,7 @@
 
 pub mod dataset;
 mod generate;
+pub mod hostile;
 mod version;
 
 use std::net::{Ipv4Addr, SocketAddr};

@@ -311,8 +311,9 @@ pub struct PromotionPage {
     pub promotion: Promotion,
     /// Release notes (Markdown), once it succeeded.
     pub notes: Option<String>,
-    /// The same notes as HTML (raw HTML in the Markdown is shown as text).
-    pub notes_html: Option<String>,
+    /// The same notes as sanitised HTML (raw HTML in the Markdown is shown as text, links
+    /// go only to `http`, `https` and this site).
+    pub notes_html: Option<super::SanitizedHtml>,
 }
 
 /// The release page's promotion panel: where the release may go, and what happened before.

@@ -5,7 +5,8 @@
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
+use leptos::nonce::Nonce;
 use quick_xml::events::{BytesText, Event};
 use quick_xml::Writer;
 use serde_json::Value;
@@ -85,10 +86,12 @@ pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     tag = "meta",
     responses((status = 200, description = "HTML", content_type = "text/html"))
 )]
-pub async fn docs_page() -> Result<Response, ApiError> {
+pub async fn docs_page(nonce: Option<Extension<Nonce>>) -> Result<Response, ApiError> {
     let doc = serde_json::to_value(ApiDoc::openapi())
         .map_err(|e| ApiError::Internal(format!("openapi to json: {e}")))?;
-    let html = render(&doc).map_err(|e| ApiError::Internal(format!("docs page: {e}")))?;
+    let nonce = nonce.map(|Extension(n)| n.to_string());
+    let html = render(&doc, nonce.as_deref())
+        .map_err(|e| ApiError::Internal(format!("docs page: {e}")))?;
     Ok(([(CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
 }
 
@@ -117,8 +120,9 @@ fn element(w: &mut W, name: &str, content: &str) -> std::io::Result<()> {
 }
 
 /// Renders the HTML page for an OpenAPI document (as JSON). Every string from the
-/// document goes through quick-xml, which escapes it.
-pub fn render(doc: &Value) -> std::io::Result<String> {
+/// document goes through quick-xml, which escapes it. The inline style carries `nonce`, the
+/// response's Content-Security-Policy nonce ([`crate::headers`]).
+pub fn render(doc: &Value, nonce: Option<&str>) -> std::io::Result<String> {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 1);
     let title = doc["info"]["title"].as_str().unwrap_or("API");
     w.write_event(Event::DocType(BytesText::from_escaped("html")))?;
@@ -134,7 +138,13 @@ pub fn render(doc: &Value) -> std::io::Result<String> {
                     .with_attribute(("content", "width=device-width, initial-scale=1"))
                     .write_empty()?;
                 element(w, "title", title)?;
-                element(w, "style", STYLE)
+                let style = w.create_element("style");
+                let style = match nonce {
+                    Some(nonce) => style.with_attribute(("nonce", nonce)),
+                    None => style,
+                };
+                style.write_text_content(BytesText::new(STYLE))?;
+                Ok(())
             })?;
             w.create_element("body").write_inner_content(|w| {
                 element(w, "h1", title)?;

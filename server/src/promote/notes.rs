@@ -1,10 +1,15 @@
 //! Release notes of a promoted release, in Markdown: where it came from, what clusters may
 //! update from, the components that changed since the target's previous promotion (with
 //! links to the source differences), and the gates of the CI release.
+//!
+//! Names, states and URLs in the notes come from the release-controller, so they are
+//! untrusted: text is escaped so that it cannot make links, HTML or table cells of its own,
+//! an upstream URL becomes a link only when it is `http(s)` ([`app::model::safe_url`]), and
+//! the HTML for the page is sanitised by ammonia ([`to_html`]) whatever the Markdown holds.
 
 use std::fmt::Write;
 
-use app::model::Comparison;
+use app::model::{safe_url, Comparison, SanitizedHtml};
 
 use crate::backend::StoreBackend;
 use crate::store::promotions::PromotionRow;
@@ -36,8 +41,37 @@ pub async fn release_notes(
     ))
 }
 
+/// Upstream text for a table cell or a line: the characters that would start a link, an
+/// autolink, raw HTML, a code span or another cell are escaped, line breaks become spaces.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '|' | '[' | ']' | '<' | '>' | '`' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `[text](url)` when `url` is `http(s)`, the text alone otherwise. Characters that would
+/// end the link destination early are percent-encoded.
+fn link(text: &str, url: &str) -> String {
+    match safe_url(url) {
+        Some(url) => {
+            let url = url
+                .replace('(', "%28")
+                .replace(')', "%29")
+                .replace('<', "%3C")
+                .replace('>', "%3E");
+            format!("[{text}]({url})")
+        }
+        None => text.to_string(),
+    }
 }
 
 fn short(commit: &str) -> &str {
@@ -52,9 +86,15 @@ fn render(
     base: &str,
 ) -> String {
     let mut md = String::new();
-    let release_link =
-        |stream: &str, name: &str| format!("[{name}]({base}/releases/{name}?stream={stream})");
-    let _ = writeln!(md, "# {}\n", row.name);
+    let release_link = |stream: &str, name: &str| {
+        format!(
+            "[{}]({base}/releases/{}?stream={})",
+            cell(name),
+            crate::percent::encode(name),
+            crate::percent::encode(stream)
+        )
+    };
+    let _ = writeln!(md, "# {}\n", cell(&row.name));
     let when = row
         .finished_at
         .unwrap_or(row.requested_at)
@@ -64,7 +104,7 @@ fn render(
         "Promoted to `{}` from the CI release {} on {when} by {}.\n",
         row.target,
         release_link(&row.source_stream, &row.source_release),
-        row.requested_by
+        cell(&row.requested_by)
     );
     if let Some(spec) = &row.result_pull_spec {
         let _ = writeln!(md, "- Pull spec: `{spec}`");
@@ -78,13 +118,17 @@ fn render(
             "- Updates from: none (no earlier release of this minor)"
         );
     } else {
-        let _ = writeln!(md, "- Updates from: {}", previous_versions.join(", "));
+        let _ = writeln!(
+            md,
+            "- Updates from: {}",
+            cell(&previous_versions.join(", "))
+        );
     }
     if let Some(reason) = &row.override_reason {
         let _ = writeln!(
             md,
             "- **Gates overridden** by {}: {}",
-            row.requested_by,
+            cell(&row.requested_by),
             cell(reason)
         );
     }
@@ -95,7 +139,7 @@ fn render(
             let _ = writeln!(
                 md,
                 "## Changes since {} (from {})\n",
-                p.name,
+                cell(&p.name),
                 release_link(&p.source_stream, &p.source_release)
             );
             if !c.payloads_read.0 || !c.payloads_read.1 {
@@ -110,8 +154,8 @@ fn render(
                     let _ = writeln!(md, "| Component | From | To | Source |\n|---|---|---|---|");
                     for ch in &c.changed {
                         let source = match &ch.diff_url {
-                            Some(url) => format!("[diff]({url})"),
-                            None => cell(&ch.to.source),
+                            Some(url) if safe_url(url).is_some() => link("diff", url),
+                            _ => cell(&ch.to.source),
                         };
                         let _ = writeln!(
                             md,
@@ -142,7 +186,7 @@ fn render(
         }
     }
 
-    let _ = writeln!(md, "## Gates of {}\n", row.source_release);
+    let _ = writeln!(md, "## Gates of {}\n", cell(&row.source_release));
     if gates.is_empty() {
         let _ = writeln!(md, "No verification jobs were recorded.");
     } else {
@@ -152,19 +196,24 @@ fn render(
             (a.kind.as_str(), a.name.as_str()).cmp(&(b.kind.as_str(), b.name.as_str()))
         });
         for g in sorted {
-            let state = if g.url.is_empty() {
-                cell(&g.state)
-            } else {
-                format!("[{}]({})", cell(&g.state), g.url)
-            };
+            let state = link(&cell(&g.state), &g.url);
             let _ = writeln!(md, "| {} | {} | {} |", cell(&g.name), g.kind, state);
         }
     }
     md
 }
 
-/// The notes as HTML for the page; raw HTML inside the Markdown is shown as text.
-pub fn to_html(markdown: &str) -> String {
+/// A relative URL stays only when it is a path on this site (`/releases/…`), not a
+/// protocol-relative `//host` nor a would-be scheme that is no valid one.
+fn own_page(url: &str) -> Option<std::borrow::Cow<'_, str>> {
+    (url.starts_with('/') && !url.starts_with("//") && !url.starts_with("/\\"))
+        .then_some(std::borrow::Cow::Borrowed(url))
+}
+
+/// The notes as HTML for the page: raw HTML inside the Markdown is shown as text, and the
+/// result is sanitised by ammonia (its safe elements and attributes; links and images only
+/// to `http`, `https` or paths on this site), so no Markdown can reach the page as script.
+pub fn to_html(markdown: &str) -> SanitizedHtml {
     use pulldown_cmark::{html, Event, Options, Parser};
     let parser = Parser::new_ext(markdown, Options::ENABLE_TABLES).map(|event| match event {
         Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
@@ -172,7 +221,13 @@ pub fn to_html(markdown: &str) -> String {
     });
     let mut out = String::new();
     html::push_html(&mut out, parser);
-    out
+    let clean = ammonia::Builder::default()
+        .url_schemes(std::collections::HashSet::from(["http", "https"]))
+        .url_relative(ammonia::UrlRelative::Custom(Box::new(own_page)))
+        .link_rel(Some("noopener noreferrer"))
+        .clean(&out)
+        .to_string();
+    SanitizedHtml::from_sanitizer(clean)
 }
 
 #[cfg(test)]
@@ -183,6 +238,7 @@ mod tests {
     fn raw_html_in_notes_is_text() {
         let html =
             to_html("# 4.21.0\n\n<script>alert(1)</script>\n\n| a | b |\n|---|---|\n| `x` | y |\n");
+        let html = html.as_str();
         assert!(html.contains("<h1>4.21.0</h1>"), "{html}");
         assert!(!html.contains("<script>"), "{html}");
         assert!(html.contains("&lt;script&gt;"), "{html}");
@@ -190,8 +246,71 @@ mod tests {
     }
 
     #[test]
-    fn table_cells_cannot_break_out() {
+    fn notes_html_links_only_to_the_web_and_this_site() {
+        let markdown = "[a](javascript:alert(1)) [b](JaVaScRiPt:alert(2)) \
+            [c](java&#x09;script:alert(3)) [d](data:text/html,%3Cscript%3Ealert(4)%3C/script%3E) \
+            <javascript:alert(5)> [e](vbscript:msgbox(6)) ![f](javascript:alert(7)) \
+            [g](https://prow.ci.openshift.org/view/gs/x/1) [h](/releases/4.21.0-okd-scos.ec.0) \
+            [i](//evil.example/x) [j](relative/path) ![k](data:image/png;base64,AAAA)\n\n\
+            <img src=x onerror=alert(8)> <a href=\"javascript:alert(9)\">l</a>\n";
+        let html = to_html(markdown);
+        let html = html.as_str();
+        // text never holds a raw `<` (it is escaped), so these are the elements
+        let element = regex::Regex::new(r"<(?:a|img)\s[^>]*>").expect("regex");
+        let url = regex::Regex::new(r#"\s(?:href|src)="([^"]*)""#).expect("regex");
+        let elements: Vec<&str> = element.find_iter(html).map(|m| m.as_str()).collect();
+        let urls: Vec<&str> = elements
+            .iter()
+            .flat_map(|tag| url.captures_iter(tag))
+            .filter_map(|c| c.get(1).map(|m| m.as_str()))
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                "https://prow.ci.openshift.org/view/gs/x/1",
+                "/releases/4.21.0-okd-scos.ec.0"
+            ],
+            "{html}"
+        );
+        assert!(
+            elements
+                .iter()
+                .all(|tag| !tag.starts_with("<a ") || tag.contains("rel=\"noopener noreferrer\"")),
+            "{html}"
+        );
+        assert!(
+            !html.contains("<script") && !html.contains("<img src=\"x"),
+            "{html}"
+        );
+        assert!(
+            html.contains("&lt;img src=x onerror=alert(8)&gt;"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn upstream_text_and_urls_make_no_markdown_links() {
         assert_eq!(cell("a|b\nc"), "a\\|b c");
+        assert_eq!(
+            cell("[x](javascript:alert(1)) <script>`y`"),
+            "\\[x\\](javascript:alert(1)) \\<script\\>\\`y\\`"
+        );
+        assert_eq!(link("Failed", "javascript:alert(1)"), "Failed");
+        assert_eq!(link("Failed", "data:text/html,x"), "Failed");
+        assert_eq!(
+            link("Failed", "https://prow.example/a)[x](javascript:alert(1)"),
+            "[Failed](https://prow.example/a%29[x]%28javascript:alert%281%29)"
+        );
+        let html = to_html(&format!(
+            "| {} | {} |\n|---|---|\n| x | y |\n",
+            cell("[click](javascript:alert(1))"),
+            link("Failed", "https://prow.example/a)[x](javascript:alert(1)")
+        ));
+        assert!(
+            !html.as_str().contains("href=\"javascript"),
+            "{}",
+            html.as_str()
+        );
         assert_eq!(short("0123456789abcdef"), "0123456789ab");
         assert_eq!(short("abc"), "abc");
     }

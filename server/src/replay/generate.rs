@@ -1398,6 +1398,14 @@ pub(super) fn build(anchor: DateTime<Utc>, factor: usize) -> Dataset {
         &generated,
     );
 
+    // after the stable streams took what they promote, so only the CI release is poisoned
+    if let Some(g) = generated
+        .iter_mut()
+        .find(|g| g.stream.name == super::hostile::HOSTILE_STREAM)
+    {
+        super::hostile::poison(&mut g.stream, anchor);
+    }
+
     let mut ci: BTreeMap<String, StreamData> = generated
         .into_iter()
         .map(|g| (g.stream.name.clone(), g.stream))

@@ -27,3 +27,4 @@ mod limits;
 mod links;
 mod publish;
 mod targets;
+mod xss;
