@@ -11,6 +11,8 @@ pub mod config;
 pub mod demo;
 pub mod events;
 pub mod feeds;
+#[cfg(test)]
+mod fuzz;
 pub mod health;
 pub mod ingest;
 pub mod live;

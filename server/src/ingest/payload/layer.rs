@@ -270,3 +270,6 @@ mod tests {
         assert!(matches!(err, ScanError::Corrupt(_)), "{err}");
     }
 }
+
+#[cfg(test)]
+mod properties;
