@@ -2,7 +2,13 @@
 //! data (release-controller answers, registry notifications, payload files, tar layers,
 //! Markdown): one fixed configuration — a set number of cases from a fixed seed, no failure
 //! files written — and mutators that turn a real upstream example into a near miss of it,
-//! so a parser is attacked deep inside a document and not only at its first byte.
+//! so a parser is attacked deep inside a document and not only at its first byte. The
+//! security tests include this file too, for their router-level properties.
+
+#![allow(
+    dead_code,
+    reason = "the unit tests and the security tests each use their own part"
+)]
 
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -92,6 +98,9 @@ pub fn hostile_value() -> impl Strategy<Value = Value> {
 pub enum Mutation {
     /// Replace the node with another value (often of another type).
     Replace(Value),
+    /// Replace a string with this text, a number with this number: the document still has
+    /// the right shape, so the hostile value travels past the parser.
+    SameType(String, i64),
     /// Remove the node from its object or array.
     Remove,
     /// Add a member or element next to the node's own.
@@ -107,6 +116,7 @@ pub enum Mutation {
 pub fn mutation() -> impl Strategy<Value = (usize, Mutation)> {
     let op = prop_oneof![
         4 => hostile_value().prop_map(Mutation::Replace),
+        4 => (hostile_string(), any::<i64>()).prop_map(|(s, n)| Mutation::SameType(s, n)),
         2 => Just(Mutation::Remove),
         2 => (hostile_string(), hostile_value()).prop_map(|(k, v)| Mutation::Insert(k, v)),
         1 => (0usize..300).prop_map(Mutation::Repeat),
@@ -161,6 +171,11 @@ pub fn mutate(mut doc: Value, mutations: &[(usize, Mutation)]) -> Value {
                     *n = v.clone();
                 }
             }
+            Mutation::SameType(text, number) => match node(&mut doc, path) {
+                Some(n @ Value::String(_)) => *n = Value::String(text.clone()),
+                Some(n @ Value::Number(_)) => *n = Value::from(*number),
+                _ => {}
+            },
             Mutation::Remove => {
                 let Some((last, parent)) = path.split_last() else {
                     doc = Value::Null;

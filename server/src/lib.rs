@@ -22,6 +22,7 @@ pub mod promote;
 pub mod provenance;
 pub mod replay;
 pub mod serve;
+pub mod server_fn_status;
 pub mod store;
 
 use axum::body::Body;
@@ -125,7 +126,13 @@ pub fn router(state: AppState) -> Router {
         .shared();
     let routes = generate_route_list(app::App);
     let options = state.leptos.clone();
-    let error_page = leptos_axum::file_and_error_handler::<AppState, _>(app::shell);
+    // the fallback renders pages too (a path the Leptos router matches but axum does not,
+    // like a trailing slash): they need the backend as much as the routed ones
+    let fallback_backend = backend.clone();
+    let error_page = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        move || provide_context(fallback_backend.clone()),
+        app::shell,
+    );
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -160,6 +167,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::middleware::resolve,
         ))
+        .layer(axum::middleware::map_response(server_fn_status::set_status))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -1,12 +1,16 @@
-//! Property tests of the log's input check: every kind takes any body and subject without
-//! panicking, near misses of real upstream answers are either refused or agree with their
-//! subject, and a generated tag list is taken exactly when the projection can use it.
+//! Property tests of the log's input check and projection: every kind takes any body and
+//! subject without panicking, near misses of real upstream answers are either refused or
+//! agree with their subject, a generated tag list is taken exactly when the projection can
+//! use it, and hostile controller answers are stored or refused — never a database failure —
+//! on both backends, leaving a log whose replay rebuilds the very same tables.
 
 use proptest::prelude::*;
+use proptest::test_runner::TestRunner;
 
 use super::*;
 use crate::fuzz::{any_bytes, config, hostile_string, json_fixture, near_misses};
 use crate::ingest::release_controller::wire::ApiTag;
+use crate::store::testing;
 
 const KINDS: &[&str] = &[
     RC_STREAMS,
@@ -173,4 +177,98 @@ proptest! {
         let name = format!("{prefix}-{}", at.format("%Y-%m-%d-%H%M%S"));
         prop_assert_eq!(created_from_tag_name(&name), Some(at));
     }
+}
+
+const INFO: &str = "upstream/api-v1-release-info-4.12.1.json";
+const TAGS: &str = "upstream/api-v1-releasestream-tags-4.12.0-0.nightly.json";
+const NIGHTLY: &str = "4.12.0-0.nightly";
+
+/// One answer of a hostile controller: a near miss of a real tag list or release details,
+/// the details named for a listed tag or for the fixture's own release.
+fn answer() -> impl Strategy<Value = NewEvent> {
+    let tag_names = serde_json::from_value::<ApiRelease>(json_fixture(TAGS))
+        .map(|l| l.tags.into_iter().map(|t| t.name).collect::<Vec<_>>())
+        .unwrap_or_default();
+    prop_oneof![
+        near_misses(json_fixture(TAGS)).prop_map(|body| (RC_TAGS, NIGHTLY.to_string(), body)),
+        (
+            near_misses(json_fixture(INFO)),
+            prop::sample::select(tag_names)
+        )
+            .prop_map(|(body, tag)| {
+                // the details must name the release of their subject to be taken
+                let named = serde_json::from_slice::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|mut v| {
+                        v.get_mut("name")?;
+                        v["name"] = serde_json::Value::String(tag.clone());
+                        serde_json::to_vec(&v).ok()
+                    })
+                    .unwrap_or(body);
+                (RC_RELEASE, format!("{NIGHTLY}/{tag}"), named)
+            }),
+    ]
+    .prop_map(|(kind, subject, body)| NewEvent {
+        source: "origin".into(),
+        kind: kind.into(),
+        subject,
+        payload: String::from_utf8_lossy(&body).into_owned(),
+        received_at: chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 2, 11, 12, 0, 0)
+            .single()
+            .expect("valid"),
+        external_id: None,
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Feeds `cases` hostile answers into `store`: each is taken or refused as malformed,
+/// unknown or unstorable, never a failure of the database; then the log replays into the
+/// same tables.
+fn hostile_answers_are_stored_or_refused(
+    runtime: &tokio::runtime::Runtime,
+    store: Store,
+    cases: u32,
+) {
+    let mut runner = TestRunner::new(config(cases));
+    let result = runner.run(&answer(), |event| {
+        runtime.block_on(async {
+            match ingest(&store, event).await {
+                Ok(_)
+                | Err(EventError::Malformed { .. })
+                | Err(EventError::Store(StoreError::NotFound(_) | StoreError::InvalidText(_))) => {
+                    Ok(())
+                }
+                Err(e) => Err(TestCaseError::fail(format!("ingest failed: {e}"))),
+            }
+        })
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    runtime.block_on(async {
+        let projected = store.projection_dump().await.expect("the tables read back");
+        let stats = reproject(&store).await.expect("the log replays");
+        assert_eq!(stats.skipped, 0, "every logged answer parses again");
+        assert_eq!(store.projection_dump().await.expect("dump"), projected);
+    });
+}
+
+#[test]
+fn hostile_answers_are_stored_or_refused_on_sqlite() {
+    let runtime = runtime();
+    let (store, _dir) = runtime.block_on(testing::sqlite());
+    hostile_answers_are_stored_or_refused(&runtime, store, 96);
+}
+
+#[test]
+fn hostile_answers_are_stored_or_refused_on_postgres() {
+    let runtime = runtime();
+    let store = runtime.block_on(testing::postgres());
+    hostile_answers_are_stored_or_refused(&runtime, store, 64);
 }

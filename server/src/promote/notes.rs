@@ -236,7 +236,12 @@ mod tests {
         assert!(html.len() < 8 * md.len(), "{} -> {}", md.len(), html.len());
         assert!(!html.contains("<td>"), "{html:.200}");
         // an escaped backslash does not escape the separator after it
-        let md = format!("|{}\n|{}\n{}", "\\\\|".repeat(500), "-|".repeat(500), "x\n".repeat(500));
+        let md = format!(
+            "|{}\n|{}\n{}",
+            "\\\\|".repeat(500),
+            "-|".repeat(500),
+            "x\n".repeat(500)
+        );
         assert!(to_html(&md).len() < 8 * md.len());
         // the notes' own tables, with a gate name full of escaped pipes, stay tables
         let html = to_html(&format!(

@@ -6,3 +6,5 @@
     clippy::expect_used,
     reason = "a test fails loudly when its set-up fails"
 )]
+
+mod fuzz;

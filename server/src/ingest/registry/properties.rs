@@ -63,7 +63,11 @@ fn check_quay(body: &[u8]) -> Result<(), TestCaseError> {
 
 fn event() -> impl Strategy<Value = DistributionEvent> {
     (
-        (hostile_string(), proptest::option::of(hostile_string()), hostile_string()),
+        (
+            hostile_string(),
+            proptest::option::of(hostile_string()),
+            hostile_string(),
+        ),
         (
             proptest::option::of(hostile_string()),
             proptest::option::of(hostile_string()),
@@ -93,9 +97,7 @@ fn event() -> impl Strategy<Value = DistributionEvent> {
 }
 
 fn usable(e: &DistributionEvent) -> bool {
-    !e.id.trim().is_empty()
-        && !e.action.trim().is_empty()
-        && !e.target.repository.trim().is_empty()
+    !e.id.trim().is_empty() && !e.action.trim().is_empty() && !e.target.repository.trim().is_empty()
 }
 
 proptest! {

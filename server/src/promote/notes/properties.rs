@@ -38,7 +38,11 @@ fn table() -> impl Strategy<Value = String> {
         Just("&#124;"),
     ];
     (1usize..600, separator, 0usize..600, inline()).prop_map(|(cols, sep, rows, cell)| {
-        let mut md = format!("|{}\n|{}\n", format!("a{sep}").repeat(cols), "-|".repeat(cols));
+        let mut md = format!(
+            "|{}\n|{}\n",
+            format!("a{sep}").repeat(cols),
+            "-|".repeat(cols)
+        );
         for _ in 0..rows {
             md.push_str(&format!("{cell}\n"));
         }
@@ -52,9 +56,16 @@ fn block() -> impl Strategy<Value = String> {
         (1usize..8, inline()).prop_map(|(n, t)| format!("{} {t}\n", "#".repeat(n))),
         table(),
         (1usize..200).prop_map(|n| format!("{}a\n", ">".repeat(n))),
-        (1usize..100).prop_map(|n| (0..n).map(|i| format!("{}- item\n", "  ".repeat(i))).collect()),
-        (hostile_string(), 1usize..300).prop_map(|(url, n)| format!("[r]: <{url}>\n\n{}\n", "[r]".repeat(n))),
-        (1usize..100, inline()).prop_map(|(n, t)| format!("{}\n{t}\n{}\n", "`".repeat(n + 2), "`".repeat(n + 2))),
+        (1usize..100).prop_map(|n| (0..n)
+            .map(|i| format!("{}- item\n", "  ".repeat(i)))
+            .collect()),
+        (hostile_string(), 1usize..300)
+            .prop_map(|(url, n)| format!("[r]: <{url}>\n\n{}\n", "[r]".repeat(n))),
+        (1usize..100, inline()).prop_map(|(n, t)| format!(
+            "{}\n{t}\n{}\n",
+            "`".repeat(n + 2),
+            "`".repeat(n + 2)
+        )),
         Just("\n".to_string()),
     ]
 }

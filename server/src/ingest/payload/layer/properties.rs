@@ -35,8 +35,15 @@ struct Member {
 /// (the checksum is fixed afterwards, so the parser reads on), or a declared size.
 #[derive(Debug, Clone)]
 enum Lie {
-    Field { member: usize, offset: usize, bytes: Vec<u8> },
-    Size { member: usize, size: u64 },
+    Field {
+        member: usize,
+        offset: usize,
+        bytes: Vec<u8>,
+    },
+    Size {
+        member: usize,
+        size: u64,
+    },
 }
 
 fn header(name: &[u8], kind: u8, size: u64) -> tar::Header {
@@ -111,36 +118,21 @@ fn write_tar(members: &[Member]) -> (Vec<u8>, Vec<usize>) {
 
 fn tell_lies(tar: &mut [u8], at: &[usize], lies: &[Lie]) {
     for lie in lies {
-        let (member, apply): (usize, Box<dyn Fn(&mut tar::Header)>) = match lie {
-            Lie::Field {
-                member,
-                offset,
-                bytes,
-            } => {
-                let (offset, bytes) = (*offset, bytes.clone());
-                (
-                    *member,
-                    Box::new(move |h: &mut tar::Header| {
-                        let raw = h.as_mut_bytes();
-                        for (i, b) in bytes.iter().enumerate() {
-                            if let Some(slot) = raw.get_mut((offset + i) % 512) {
-                                *slot = *b;
-                            }
-                        }
-                    }),
-                )
-            }
-            Lie::Size { member, size } => {
-                let size = *size;
-                (*member, Box::new(move |h: &mut tar::Header| h.set_size(size)))
-            }
-        };
+        let (Lie::Field { member, .. } | Lie::Size { member, .. }) = lie;
         let Some(&start) = at.get(member % at.len().max(1)) else {
             continue;
         };
         let mut h = tar::Header::new_old();
         h.as_mut_bytes().copy_from_slice(&tar[start..start + 512]);
-        apply(&mut h);
+        match lie {
+            Lie::Field { offset, bytes, .. } => {
+                let raw = h.as_mut_bytes();
+                for (i, b) in bytes.iter().enumerate() {
+                    raw[(offset + i) % 512] = *b;
+                }
+            }
+            Lie::Size { size, .. } => h.set_size(*size),
+        }
         h.set_cksum();
         tar[start..start + 512].copy_from_slice(h.as_bytes());
     }
@@ -260,7 +252,9 @@ fn lie() -> impl Strategy<Value = Lie> {
             any::<usize>(),
             prop_oneof![
                 Just(b"77777777777\0".to_vec()),
-                Just(vec![0x80, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+                Just(vec![
+                    0x80, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
+                ]),
                 Just(vec![0xff; 12]),
                 Just(b"-1\0".to_vec()),
                 Just(b"9999999999999999".to_vec()),

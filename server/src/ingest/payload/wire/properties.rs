@@ -41,7 +41,11 @@ fn check_references(bytes: &[u8]) -> Result<(), TestCaseError> {
     }
     if components.len() == tags.len() {
         components.sort_by(|a, b| a.name.cmp(&b.name));
-        let unique = components.iter().map(|c| &c.name).collect::<BTreeSet<_>>().len()
+        let unique = components
+            .iter()
+            .map(|c| &c.name)
+            .collect::<BTreeSet<_>>()
+            .len()
             == components.len();
         let read = PayloadRead {
             digest: format!("sha256:{}", "0".repeat(64)),
@@ -63,7 +67,8 @@ fn check_references(bytes: &[u8]) -> Result<(), TestCaseError> {
 
 fn check_metadata(bytes: &[u8]) -> Result<(), TestCaseError> {
     if let Ok(m) = serde_json::from_slice::<ReleaseMetadata>(bytes) {
-        let items = m.previous.as_ref().map_or(0, Vec::len) + m.metadata.as_ref().map_or(0, |x| x.len());
+        let items =
+            m.previous.as_ref().map_or(0, Vec::len) + m.metadata.as_ref().map_or(0, |x| x.len());
         prop_assert!(items <= bytes.len());
     }
     Ok(())
@@ -72,7 +77,12 @@ fn check_metadata(bytes: &[u8]) -> Result<(), TestCaseError> {
 fn component() -> impl Strategy<Value = Component> {
     (
         (hostile_string(), hostile_string(), digest()),
-        (hostile_string(), hostile_string(), hostile_string(), hostile_string()),
+        (
+            hostile_string(),
+            hostile_string(),
+            hostile_string(),
+            hostile_string(),
+        ),
     )
         .prop_map(
             |((name, image, image_digest), (source_location, commit_id, commit_ref, versions))| {
@@ -101,7 +111,12 @@ fn payload_read() -> impl Strategy<Value = PayloadRead> {
             metadata: metadata.into_iter().collect(),
         });
     (
-        (digest(), hostile_string(), hostile_string(), proptest::option::of(digest())),
+        (
+            digest(),
+            hostile_string(),
+            hostile_string(),
+            proptest::option::of(digest()),
+        ),
         prop::collection::vec(hostile_string(), 0..4),
         prop::collection::btree_map(hostile_string(), hostile_string(), 0..4),
         (hostile_string(), proptest::option::of(hostile_string())),

@@ -106,7 +106,11 @@ fn status() -> impl Strategy<Value = VerificationStatus> {
 }
 
 fn job_map() -> impl Strategy<Value = Option<BTreeMap<String, VerificationStatus>>> {
-    proptest::option::of(prop::collection::btree_map(hostile_string(), status(), 0..4))
+    proptest::option::of(prop::collection::btree_map(
+        hostile_string(),
+        status(),
+        0..4,
+    ))
 }
 
 fn upgrade() -> impl Strategy<Value = UpgradeHistory> {
@@ -180,12 +184,14 @@ fn changelog_side() -> impl Strategy<Value = ChangeLogReleaseInfo> {
         hostile_string(),
         proptest::option::of(hostile_string()),
     )
-        .prop_map(|(name, created, digest, promoted_from)| ChangeLogReleaseInfo {
-            name,
-            created,
-            digest,
-            promoted_from,
-        })
+        .prop_map(
+            |(name, created, digest, promoted_from)| ChangeLogReleaseInfo {
+                name,
+                created,
+                digest,
+                promoted_from,
+            },
+        )
 }
 
 fn changelog() -> impl Strategy<Value = ChangeLog> {
@@ -196,16 +202,16 @@ fn changelog() -> impl Strategy<Value = ChangeLog> {
         proptest::option::of(hostile_string()),
         proptest::option::of(hostile_string()),
     )
-        .prop_map(
-            |((name, version), version_url, from, from_url, diff_url)| ChangeLogComponent {
+        .prop_map(|((name, version), version_url, from, from_url, diff_url)| {
+            ChangeLogComponent {
                 name,
                 version,
                 version_url,
                 from,
                 from_url,
                 diff_url,
-            },
-        );
+            }
+        });
     let list = || proptest::option::of(prop::collection::vec(image(), 0..2));
     (
         changelog_side(),
@@ -213,15 +219,17 @@ fn changelog() -> impl Strategy<Value = ChangeLog> {
         proptest::option::of(prop::collection::vec(component, 0..3)),
         (list(), list(), list(), list()),
     )
-        .prop_map(|(from, to, components, (new, removed, rebuilt, updated))| ChangeLog {
-            from,
-            to,
-            components,
-            new_images: new,
-            removed_images: removed,
-            rebuilt_images: rebuilt,
-            updated_images: updated,
-        })
+        .prop_map(
+            |(from, to, components, (new, removed, rebuilt, updated))| ChangeLog {
+                from,
+                to,
+                components,
+                new_images: new,
+                removed_images: removed,
+                rebuilt_images: rebuilt,
+                updated_images: updated,
+            },
+        )
 }
 
 fn release_info() -> impl Strategy<Value = ApiReleaseInfo> {
