@@ -124,6 +124,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(what) => ApiError::NotFound(what),
+            StoreError::InvalidText(why) => ApiError::BadRequest(why),
             e => ApiError::Internal(e.to_string()),
         }
     }

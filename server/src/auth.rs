@@ -300,6 +300,7 @@ impl From<StoreError> for AuthError {
         match e {
             StoreError::NotFound(what) => AuthError::NotFound(what),
             StoreError::Conflict(what) => AuthError::Conflict(what),
+            StoreError::InvalidText(why) => AuthError::BadRequest(why),
             e => AuthError::Internal(e.to_string()),
         }
     }

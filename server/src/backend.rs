@@ -473,6 +473,10 @@ fn page_error(e: StoreError) -> AppError {
 }
 
 fn internal(e: StoreError) -> AppError {
+    // text the database cannot hold came with the request
+    if let StoreError::InvalidText(why) = e {
+        return AppError::BadRequest(why);
+    }
     tracing::error!(error = %e, "store error while rendering a page");
     AppError::Unavailable("the database did not answer; try again shortly".to_string())
 }

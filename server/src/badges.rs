@@ -130,7 +130,10 @@ enum Refusal {
 
 impl From<StoreError> for Refusal {
     fn from(e: StoreError) -> Self {
-        Refusal::Store(e)
+        match e {
+            StoreError::InvalidText(why) => Refusal::BadRequest(why),
+            e => Refusal::Store(e),
+        }
     }
 }
 

@@ -765,3 +765,6 @@ mod tests {
         malformed_input_is_refused_and_nothing_is_written(testing::postgres().await).await;
     }
 }
+
+#[cfg(test)]
+mod properties;

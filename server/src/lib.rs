@@ -12,6 +12,8 @@ pub mod demo;
 pub mod events;
 pub mod example_secrets;
 pub mod feeds;
+#[cfg(test)]
+mod fuzz;
 pub mod headers;
 pub mod health;
 pub mod ingest;
@@ -23,6 +25,7 @@ pub mod promote;
 pub mod provenance;
 pub mod replay;
 pub mod serve;
+pub mod server_fn_status;
 pub mod store;
 
 use axum::body::Body;
@@ -134,7 +137,13 @@ pub fn router(state: AppState) -> Router {
         .shared();
     let routes = generate_route_list(app::App);
     let options = state.leptos.clone();
-    let error_page = leptos_axum::file_and_error_handler::<AppState, _>(app::shell);
+    // the fallback renders pages too (a path the Leptos router matches but axum does not,
+    // like a trailing slash): they need the backend as much as the routed ones
+    let fallback_backend = backend.clone();
+    let error_page = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        move || provide_context(fallback_backend.clone()),
+        app::shell,
+    );
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -169,6 +178,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::middleware::resolve,
         ))
+        .layer(axum::middleware::map_response(server_fn_status::set_status))
         .layer(axum::middleware::from_fn(metrics::track))
         // every route, whatever reads its body (extractors, server functions, streams)
         .layer(RequestBodyLimitLayer::new(state.settings.max_request_body))

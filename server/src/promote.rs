@@ -102,6 +102,7 @@ impl PromoteError {
             PromoteError::PayloadNotRead(_) | PromoteError::PlanChanged(_) => StatusCode::CONFLICT,
             PromoteError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
             PromoteError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
+            PromoteError::Store(StoreError::InvalidText(_)) => StatusCode::BAD_REQUEST,
             PromoteError::Copy(_) => StatusCode::BAD_GATEWAY,
             PromoteError::Interrupted => StatusCode::SERVICE_UNAVAILABLE,
             PromoteError::Store(_) | PromoteError::Events(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -111,7 +112,7 @@ impl PromoteError {
     /// The message shown to users: internal failures are not described.
     pub fn public_message(&self) -> String {
         match self {
-            PromoteError::Store(StoreError::Conflict(m)) => m.clone(),
+            PromoteError::Store(StoreError::Conflict(m) | StoreError::InvalidText(m)) => m.clone(),
             PromoteError::Store(_) | PromoteError::Events(_) => {
                 "the promotion could not be stored; try again".to_string()
             }

@@ -46,9 +46,32 @@ pub enum StoreError {
     /// Applying migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Text the database cannot hold (PostgreSQL refuses NUL characters): it came from
+    /// outside, so it is refused like any malformed input.
+    #[error("{0}")]
+    InvalidText(String),
     /// Any other database error.
     #[error("database error: {0}")]
-    Sqlx(#[from] sqlx::Error),
+    Sqlx(#[source] sqlx::Error),
+}
+
+/// PostgreSQL's `character_not_in_repertoire`: from a Rust string, only a NUL causes it.
+const PG_INVALID_TEXT: &str = "22021";
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        let invalid_text = e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|code| code == PG_INVALID_TEXT);
+        if invalid_text {
+            StoreError::InvalidText(
+                "text with a NUL character cannot be stored or looked up".into(),
+            )
+        } else {
+            StoreError::Sqlx(e)
+        }
+    }
 }
 
 impl StoreError {
@@ -298,6 +321,18 @@ mod tests {
         pg.ready().await.expect("postgres ready");
         // applying again is a no-op
         pg.migrate().await.expect("idempotent");
+    }
+
+    #[tokio::test]
+    async fn text_with_nul_is_refused_as_input_not_failed_as_a_database_error() {
+        let (sqlite, _dir) = testing::sqlite().await;
+        assert!(matches!(sqlite.stream("a\0b").await, Ok(None)));
+        let pg = testing::postgres().await;
+        let err = pg.stream("a\0b").await.expect_err("postgres refuses nul");
+        assert!(matches!(err, StoreError::InvalidText(_)), "{err}");
+        // anything else stays a database error
+        let err = StoreError::from(sqlx::Error::RowNotFound);
+        assert!(matches!(err, StoreError::Sqlx(_)), "{err}");
     }
 
     #[tokio::test]

@@ -416,3 +416,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties;

@@ -290,3 +290,6 @@ mod tests {
             .is_empty());
     }
 }
+
+#[cfg(test)]
+mod properties;

@@ -210,12 +210,46 @@ fn own_page(url: &str) -> Option<std::borrow::Cow<'_, str>> {
         .then_some(std::borrow::Cow::Borrowed(url))
 }
 
+/// Most cell separators (unescaped `|`) a line may hold while the notes keep their tables.
+/// The notes' own tables have five a row; only hostile text makes more. The renderer pads
+/// every short row of a table to the width of its header, so a wide header over many
+/// one-letter rows would grow a few kilobytes of Markdown into megabytes of cells.
+const MAX_TABLE_PIPES: usize = 8;
+
+/// The unescaped `|` of `line` (a table's cell separators).
+fn table_pipes(line: &str) -> usize {
+    let mut pipes = 0;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            // `\\|` is an escaped backslash and a separator, `\|` an escaped pipe
+            '\\' => {
+                chars.next();
+            }
+            '|' => pipes += 1,
+            _ => {}
+        }
+    }
+    pipes
+}
+
 /// The notes as HTML for the page: raw HTML inside the Markdown is shown as text, and the
 /// result is sanitised by ammonia (its safe elements and attributes; links and images only
 /// to `http`, `https` or paths on this site), so no Markdown can reach the page as script.
+/// The HTML grows linearly with the Markdown: tables are turned off when a line holds more
+/// cell separators than a table of the notes has.
 pub fn to_html(markdown: &str) -> SanitizedHtml {
     use pulldown_cmark::{html, Event, Options, Parser};
-    let parser = Parser::new_ext(markdown, Options::ENABLE_TABLES).map(|event| match event {
+    // `lines` keeps a lone `\r` inside a line: a longer line only counts more pipes
+    let narrow = markdown
+        .lines()
+        .all(|line| table_pipes(line) <= MAX_TABLE_PIPES);
+    let options = if narrow {
+        Options::ENABLE_TABLES
+    } else {
+        Options::empty()
+    };
+    let parser = Parser::new_ext(markdown, options).map(|event| match event {
         Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
         other => other,
     });
@@ -289,6 +323,36 @@ mod tests {
     }
 
     #[test]
+    fn a_wide_table_over_short_rows_is_not_padded_out() {
+        // 4 kB of Markdown was 2.3 MB of empty cells, and every such table more of them
+        let md = format!(
+            "|{}\n|{}\n{}",
+            "a|".repeat(500),
+            "-|".repeat(500),
+            "x\n".repeat(500)
+        );
+        let html = to_html(&md);
+        let html = html.as_str();
+        assert!(html.len() < 8 * md.len(), "{} -> {}", md.len(), html.len());
+        assert!(!html.contains("<td>"), "{html:.200}");
+        // an escaped backslash does not escape the separator after it
+        let md = format!(
+            "|{}\n|{}\n{}",
+            "\\\\|".repeat(500),
+            "-|".repeat(500),
+            "x\n".repeat(500)
+        );
+        assert!(to_html(&md).as_str().len() < 8 * md.len());
+        // the notes' own tables, with a gate name full of escaped pipes, stay tables
+        let html = to_html(&format!(
+            "| Job | Kind | State |\n|---|---|---|\n| {} | blocking | ok |\n",
+            cell(&"|".repeat(40))
+        ));
+        let html = html.as_str();
+        assert!(html.contains("<td>blocking</td>"), "{html}");
+    }
+
+    #[test]
     fn upstream_text_and_urls_make_no_markdown_links() {
         assert_eq!(cell("a|b\nc"), "a\\|b c");
         assert_eq!(
@@ -315,3 +379,6 @@ mod tests {
         assert_eq!(short("abc"), "abc");
     }
 }
+
+#[cfg(test)]
+mod properties;

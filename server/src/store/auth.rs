@@ -239,7 +239,7 @@ const TOKEN_SELECT: &str = "select t.id, t.user_id, u.name as user_name, t.name,
                             from api_tokens t join users u on u.id = t.user_id";
 
 fn conflict_on_unique(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
-    let e = StoreError::Sqlx(e);
+    let e = StoreError::from(e);
     if e.is_unique_violation() {
         StoreError::Conflict(what())
     } else {

@@ -22,6 +22,7 @@ mod registry;
 mod stores;
 
 mod bounds;
+mod fuzz;
 mod identities;
 mod limits;
 mod links;

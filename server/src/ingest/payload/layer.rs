@@ -485,3 +485,6 @@ mod tests {
         assert!(matches!(err, ScanError::Corrupt(_)), "{err}");
     }
 }
+
+#[cfg(test)]
+mod properties;

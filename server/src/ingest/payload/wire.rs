@@ -270,3 +270,6 @@ mod tests {
         assert!(err.contains("not at a sha256 digest"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod properties;

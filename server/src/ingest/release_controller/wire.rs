@@ -362,3 +362,6 @@ mod tests {
         assert_eq!(streams["4.22.0-0.okd-scos-nightly"], None);
     }
 }
+
+#[cfg(test)]
+mod properties;
