@@ -24,8 +24,7 @@ use leptos::prelude::LeptosOptions;
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 
-#[path = "../support/process.rs"]
-mod process;
+use crate::process;
 
 use process::ServerProcess;
 use server::ingest::release_controller::PollRegistry;

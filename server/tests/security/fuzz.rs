@@ -19,8 +19,7 @@ use server::auth::api::{add_user, NewUserBody};
 use server::store::api_queries::ReleaseKey;
 use tower::ServiceExt;
 
-#[path = "../support/fixture.rs"]
-mod fixture;
+use crate::fixture;
 
 #[path = "../../src/fuzz.rs"]
 mod hostile;

@@ -7,10 +7,8 @@
 //!   from one address never locks the owner out from another, IPv6 clients count per /64,
 //!   and a flood of sign-ins never checks more passwords at once than allowed.
 
-#[path = "../support/http.rs"]
-mod http;
-#[path = "../support/stores.rs"]
-mod stores;
+use crate::http;
+use crate::stores;
 
 use std::net::SocketAddr;
 use std::num::{NonZeroU32, NonZeroUsize};

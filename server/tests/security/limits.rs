@@ -46,7 +46,7 @@ async fn metrics_len(client: &reqwest::Client, url: &str) -> (usize, String) {
 fn random_method(rng: &mut impl Rng, i: usize) -> reqwest::Method {
     const TOKEN: &[u8] =
         b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_|~";
-    let len = if i % 100 == 0 {
+    let len = if i.is_multiple_of(100) {
         8192
     } else {
         rng.random_range(1..64)

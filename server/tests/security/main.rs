@@ -6,7 +6,13 @@
     clippy::expect_used,
     reason = "a test fails loudly when its set-up fails"
 )]
+#![expect(
+    clippy::duplicate_mod,
+    reason = "support/fixture.rs and support/payloads.rs include http.rs and stores.rs themselves"
+)]
 
+#[path = "../support/fixture.rs"]
+mod fixture;
 #[path = "../support/http.rs"]
 mod http;
 #[path = "../support/payloads.rs"]

@@ -17,10 +17,8 @@ use tokio::sync::{watch, Notify};
 
 use crate::registry::{self, Layer, Pushed, Pusher, Registry};
 
-#[path = "../support/payloads.rs"]
-mod payloads;
-#[path = "../support/promotion.rs"]
-mod promotion;
+use crate::payloads;
+use crate::promotion;
 
 use payloads::{
     image_references, payload_config, payload_layers, push_component, release_metadata, sqlite,

@@ -5,8 +5,7 @@
 //! manifest and asks for every blob: nobody but a promoter of the target makes the server do
 //! that, and a second look within a minute costs the registry nothing.
 
-#[path = "../support/http.rs"]
-mod http;
+use crate::http;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -6,8 +6,7 @@
 //! feed, badge, assets, server-sent events — carries the security headers, with the page's
 //! inline scripts carrying the nonce its Content-Security-Policy names.
 
-#[path = "../support/fixture.rs"]
-mod fixture;
+use crate::fixture;
 
 use app::model::promotion::{
     GateSummary, PromotionPlan, PromotionState, PromotionTarget, SignatureStatus,
