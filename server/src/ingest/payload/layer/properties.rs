@@ -138,6 +138,11 @@ fn tell_lies(tar: &mut [u8], at: &[usize], lies: &[Lie]) {
     }
 }
 
+/// A member named by a PAX path holding a newline, which no PAX reader takes.
+fn unreadable_pax(m: &Member) -> bool {
+    matches!(m.naming, Naming::Pax) && m.path.contains(&b'\n')
+}
+
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -154,9 +159,6 @@ fn model(members: &[Member], file_bytes: u64) -> Result<LayerScan, String> {
                 let field = &m.path[..m.path.len().min(100)];
                 field.split(|b| *b == 0).next().unwrap_or_default()
             }
-            // a PAX record is one line: a path with a newline is no record, and the
-            // member keeps its header name
-            Naming::Pax if m.path.contains(&b'\n') => b"placeholder",
             Naming::GnuLong | Naming::Pax => &m.path,
         };
         let lossy = String::from_utf8_lossy(raw);
@@ -332,6 +334,12 @@ proptest! {
             (tar, Compression::None)
         };
         let found = scan(&layer[..], compression, LIMITS);
+        // the records of a PAX header are read line by line: a path with a newline makes
+        // the header unreadable, and such a layer is refused rather than guessed at
+        if members.iter().any(unreadable_pax) {
+            prop_assert!(matches!(found, Err(ScanError::Corrupt(_))), "{:?}", found.map(|_| ()));
+            return Ok(());
+        }
         match (model(&members, LIMITS.file_bytes), found) {
             (Ok(want), Ok(got)) => {
                 prop_assert_eq!(got.has_release_manifests, want.has_release_manifests);
@@ -368,6 +376,7 @@ proptest! {
         cut in 1u64..4096,
         gzipped in any::<bool>(),
     ) {
+        prop_assume!(!members.iter().any(unreadable_pax));
         let (tar, _) = write_tar(&members);
         let unpacked = tar.len() as u64;
         let tight = ScanLimits {
