@@ -3,9 +3,11 @@
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngCore;
+use std::sync::Mutex;
+use subtle::ConstantTimeEq;
 
 /// Shortest password accepted.
 pub const MIN_LEN: usize = 8;
@@ -65,10 +67,67 @@ pub async fn hash_password(password: String) -> Result<String, PasswordError> {
 /// of CPU, so only on the blocking pool (the sign-in form runs it under
 /// [`super::limit::Verifications`]).
 pub fn verify_blocking(password: &str, phc: &str) -> Result<bool, PasswordError> {
-    let parsed = PasswordHash::new(phc).map_err(|e| PasswordError::BadHash(e.to_string()))?;
-    Ok(Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok())
+    let bad = |e: argon2::password_hash::Error| PasswordError::BadHash(e.to_string());
+    let parsed = PasswordHash::new(phc).map_err(bad)?;
+    let params = Params::try_from(&parsed).map_err(bad)?;
+    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(bad)?;
+    let version = match parsed.version {
+        Some(v) => Version::try_from(v).map_err(|e| PasswordError::BadHash(e.to_string()))?,
+        None => Version::default(),
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Err(PasswordError::BadHash("no salt or hash".into()));
+    };
+    let mut salt_bytes = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_bytes).map_err(bad)?;
+    let mut out = vec![0u8; expected.len()];
+    let mut memory = MEMORY.take(params.block_count());
+    let hashed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+        password.as_bytes(),
+        salt,
+        &mut out,
+        &mut memory[..],
+    );
+    MEMORY.give_back(memory);
+    match hashed {
+        Ok(()) => Ok(bool::from(out.as_slice().ct_eq(expected.as_bytes()))),
+        // a password argon2 cannot take (too long for it) matches nothing
+        Err(_) => Ok(false),
+    }
+}
+
+/// Argon2's working memory (about 19 MiB a check), kept for the next check instead of
+/// freed: checks run a few at a time ([`super::limit::Verifications`]), so a few buffers
+/// serve them all, and a sign-in flood does not leave the allocator holding a fresh
+/// buffer for every thread that ever checked a password.
+static MEMORY: MemoryPool = MemoryPool(Mutex::new(Vec::new()));
+
+/// Most buffers kept; more checks at once than this allocate and free their own.
+const KEPT_BUFFERS: usize = 8;
+
+struct MemoryPool(Mutex<Vec<Vec<Block>>>);
+
+impl MemoryPool {
+    fn take(&self, blocks: usize) -> Vec<Block> {
+        let kept = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        let mut memory = kept.unwrap_or_default();
+        memory.resize(blocks, Block::default());
+        memory
+    }
+
+    fn give_back(&self, memory: Vec<Block>) {
+        let mut kept = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept.len() < KEPT_BUFFERS {
+            kept.push(memory);
+        }
+    }
 }
 
 /// Whether `password` matches the PHC string `phc`.

@@ -159,7 +159,9 @@ fn model(members: &[Member], file_bytes: u64) -> Result<LayerScan, String> {
                 let field = &m.path[..m.path.len().min(100)];
                 field.split(|b| *b == 0).next().unwrap_or_default()
             }
-            Naming::GnuLong | Naming::Pax => &m.path,
+            // a GNU long name ends at its first NUL, as Go's archive/tar (and so `oc`) reads it
+            Naming::GnuLong => m.path.split(|b| *b == 0).next().unwrap_or_default(),
+            Naming::Pax => &m.path,
         };
         let lossy = String::from_utf8_lossy(raw);
         let path = lossy.trim_start_matches("./").trim_start_matches('/');
