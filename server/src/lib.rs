@@ -163,6 +163,17 @@ pub fn router(state: AppState) -> Router {
             move |State(state): State<AppState>, request: Request<Body>| {
                 let error_page = error_page.clone();
                 async move {
+                    // only GET and HEAD are answered with a rendered page: any other method
+                    // on a path no route has gets a plain 404, so a flood of made-up
+                    // methods costs no page rendering
+                    if !matches!(
+                        *request.method(),
+                        axum::http::Method::GET | axum::http::Method::HEAD
+                    ) {
+                        return axum::response::IntoResponse::into_response(
+                            api::ApiError::NotFound("a route for this method and path".into()),
+                        );
+                    }
                     if let Some(asset) = state
                         .assets
                         .respond(request.uri().path(), request.headers())
