@@ -13,7 +13,7 @@
 //! replayed on resume.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,6 +21,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
 
+use crate::auth::limit::client_key;
 use crate::events::{
     INTEGRITY_CHECKED, PAYLOAD_RELEASE, PROMOTION_REQUESTED, PROMOTION_STATE, RC_RELEASE,
     RC_STREAMS, RC_TAGS,
@@ -229,22 +230,6 @@ pub enum Refused {
     Total(usize),
 }
 
-/// The key one client's streams are counted under: its IPv4 address, or the /64 of its
-/// IPv6 address (one subscriber usually holds a whole /64).
-pub fn client_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let mut segments = v6.segments();
-                segments[4..].fill(0);
-                IpAddr::V6(Ipv6Addr::from(segments))
-            }
-        },
-    }
-}
-
 /// The live-update hub of one process; cheap to clone.
 #[derive(Clone)]
 pub struct Live {
@@ -259,7 +244,7 @@ struct Inner {
     head: AtomicI64,
     /// Followers connected now.
     followers: AtomicUsize,
-    /// Followers connected now, by [`client_key`].
+    /// Followers connected now, by client ([`client_key`]).
     per_client: Mutex<HashMap<IpAddr, usize>>,
     /// Turns true at shutdown: every follower's stream ends.
     closing: watch::Sender<bool>,
@@ -342,7 +327,7 @@ impl Live {
         &self,
         client: Option<IpAddr>,
     ) -> Result<(broadcast::Receiver<Arc<Change>>, Follower), Refused> {
-        let key = client.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), client_key);
+        let key = client_key(client);
         let config = &self.inner.config;
         {
             let mut counts = self.inner.lock_clients();

@@ -25,6 +25,7 @@ use reqwest::{Response, StatusCode};
 use serde::Deserialize;
 use sha2::{Digest, Sha256, Sha512};
 
+use super::capped::CappedError;
 use super::payload::auth::{Credential, Credentials};
 use super::payload::layer::Overflow;
 use super::payload::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
@@ -281,26 +282,14 @@ fn check_digest(expected: &str, bytes: &[u8]) -> Result<(), Failure> {
     }
 }
 
-/// Reads a whole body of at most `limit` bytes, refusing a larger announced length before
-/// reading and stopping at the first chunk past the limit.
+/// Reads a whole body of at most `limit` bytes ([`super::capped::read_capped`]).
 async fn read_capped(response: &mut Response, limit: u64) -> Result<Vec<u8>, Failure> {
-    if let Some(length) = response.content_length().filter(|l| *l > limit) {
-        return Err(Failure::TooLarge {
-            limit,
-            declared: Some(length),
-        });
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(transport)? {
-        if (body.len() + chunk.len()) as u64 > limit {
-            return Err(Failure::TooLarge {
-                limit,
-                declared: None,
-            });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+    super::capped::read_capped(response, limit)
+        .await
+        .map_err(|e| match e {
+            CappedError::TooLarge { declared } => Failure::TooLarge { limit, declared },
+            CappedError::Transport(e) => transport(e),
+        })
 }
 
 fn transport(e: reqwest::Error) -> Failure {

@@ -21,6 +21,7 @@ use regex::Regex;
 use reqwest::StatusCode;
 use tokio::sync::watch;
 
+use super::capped::{read_capped, CappedError};
 use crate::events::{self, EventError, RC_RELEASE, RC_STREAMS, RC_TAGS};
 use crate::store::events::NewEvent;
 use crate::store::poll_lock::PollLock;
@@ -570,7 +571,7 @@ impl Poller {
         loop {
             attempts += 1;
             report.requests += 1;
-            let response = self
+            let mut response = self
                 .client
                 .get(&url)
                 .header(reqwest::header::ACCEPT, "application/json")
@@ -593,9 +594,9 @@ impl Poller {
                 continue;
             }
             if !status.is_success() {
-                let body = read_capped(response, ERROR_BODY, false)
+                let body = read_prefix(response, ERROR_BODY)
                     .await
-                    .map_err(|e| e.into_poll_error(&url, ERROR_BODY))?;
+                    .map_err(|e| transport(&url, &e))?;
                 let body = String::from_utf8_lossy(&body);
                 let snippet: String = body.chars().take(200).collect();
                 return Err(PollError::Status {
@@ -604,50 +605,31 @@ impl Poller {
                     body: snippet.trim().to_string(),
                 });
             }
-            let body = read_capped(response, self.timing.max_body, true)
+            let limit = self.timing.max_body;
+            let body = read_capped(&mut response, limit)
                 .await
-                .map_err(|e| e.into_poll_error(&url, self.timing.max_body))?;
+                .map_err(|e| match e {
+                    CappedError::TooLarge { .. } => PollError::TooLarge {
+                        url: url.clone(),
+                        limit,
+                    },
+                    CappedError::Transport(e) => transport(&url, &e),
+                })?;
             return Ok(String::from_utf8_lossy(&body).into_owned());
         }
     }
 }
 
-/// Why a body could not be read.
-enum BodyError {
-    TooLarge,
-    Transport(reqwest::Error),
-}
-
-impl BodyError {
-    fn into_poll_error(self, url: &str, limit: u64) -> PollError {
-        match self {
-            BodyError::TooLarge => PollError::TooLarge {
-                url: url.to_string(),
-                limit,
-            },
-            BodyError::Transport(e) => transport(url, &e),
-        }
-    }
-}
-
-/// Reads `response`'s body chunk by chunk, at most `limit` bytes: when `strict`, more is an
-/// error (refused before reading when `Content-Length` announces it); otherwise the body is
-/// cut at the limit. The connection is dropped at the cap.
-async fn read_capped(
+/// The first `limit` bytes of an error answer's body at most, for its detail; the rest is
+/// never read (the connection is dropped there).
+async fn read_prefix(
     mut response: reqwest::Response,
     limit: u64,
-    strict: bool,
-) -> Result<Vec<u8>, BodyError> {
-    if strict && response.content_length().is_some_and(|l| l > limit) {
-        return Err(BodyError::TooLarge);
-    }
+) -> Result<Vec<u8>, reqwest::Error> {
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
-        if (body.len() + chunk.len()) as u64 > limit {
-            if strict {
-                return Err(BodyError::TooLarge);
-            }
-            let room = usize::try_from(limit).unwrap_or(usize::MAX) - body.len();
+    while let Some(chunk) = response.chunk().await? {
+        let room = usize::try_from(limit).unwrap_or(usize::MAX) - body.len();
+        if chunk.len() >= room {
             body.extend_from_slice(&chunk[..room]);
             break;
         }
