@@ -424,6 +424,12 @@ impl Distribution {
         format!("{scheme}://{registry}/v2/{}", reference.repository())
     }
 
+    /// `…/v2/<name>/manifests/<digest or tag>` of `reference` (`latest` when it names neither).
+    fn manifest_url(&self, reference: &Reference) -> String {
+        let id = reference.digest().or(reference.tag()).unwrap_or("latest");
+        format!("{}/manifests/{id}", self.base(reference))
+    }
+
     fn cached(&self, key: &str) -> Option<String> {
         let tokens = self.tokens.lock().ok()?;
         tokens
@@ -574,12 +580,7 @@ impl Distribution {
         let what = format!("manifest {}", reference.whole());
         let registry = reference.resolve_registry();
         let fail = |failure| FetchError::new(&what, registry, failure);
-        let id = reference
-            .digest()
-            .or(reference.tag())
-            .unwrap_or("latest")
-            .to_string();
-        let url = format!("{}/manifests/{id}", self.base(reference));
+        let url = self.manifest_url(reference);
         let timeout = self.config.timeout;
         let mut response = self
             .send(reference, &what, |c| {
@@ -621,12 +622,7 @@ impl Distribution {
         let what = format!("manifest {}", reference.whole());
         let registry = reference.resolve_registry();
         let fail = |failure| FetchError::new(&what, registry, failure);
-        let id = reference
-            .digest()
-            .or(reference.tag())
-            .unwrap_or("latest")
-            .to_string();
-        let url = format!("{}/manifests/{id}", self.base(reference));
+        let url = self.manifest_url(reference);
         let timeout = self.config.timeout;
         let response = self
             .send(reference, &what, |c| {
