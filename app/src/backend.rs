@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use crate::auth::{TokenInfo, UserInfo};
 use crate::error::AppError;
+use crate::model::account::{TokenInfo, UserInfo};
 use crate::model::promotion::{
     PromotionList, PromotionPage, PromotionPanel, PromotionPlan, PromotionTarget, TargetList,
 };

@@ -27,10 +27,10 @@ pub mod demo;
 pub mod extract;
 pub mod limit;
 pub mod middleware;
+pub mod names;
 pub mod password;
 pub mod proxy;
 pub mod routes;
-pub mod secret;
 pub mod session;
 
 use std::sync::Arc;
@@ -43,7 +43,7 @@ use axum::{Json, Router};
 
 pub use extract::{CurrentUser, MaybeUser, Write, Writer};
 
-use crate::api::{ApiError, ErrorBody};
+use crate::edge::error::{ApiError, ErrorBody};
 use crate::store::StoreError;
 use crate::AppState;
 

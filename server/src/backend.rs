@@ -1,10 +1,9 @@
-//! The store behind the UI: implements [`app::backend::Backend`] by turning stored rows into
-//! page models. Internal errors are logged here once and reach the page only as a generic
+//! The store behind the UI: turns stored rows into the app's page models (the read side;
+//! [`crate::site`] puts these behind [`app::backend::Backend`]). Internal errors are logged here once and reach the page only as a generic
 //! message.
 
 use std::sync::Arc;
 
-use app::backend::Backend;
 use app::error::AppError;
 use app::model::{
     BadgePage, BadgeStream, ChangedCommit, ChangedComponent, ChangedImage, Changelog, Comparison,
@@ -14,13 +13,9 @@ use app::model::{
 };
 use chrono::{Duration, Utc};
 
-mod promotions;
+use app::model::promotion::PromotionTarget;
 
-use app::model::promotion::{
-    PromotionList, PromotionPage, PromotionPanel, PromotionPlan, PromotionTarget, TargetList,
-};
-
-use crate::ingest::release_controller::wire;
+use crate::formats::release_controller as wire;
 use crate::ingest::release_controller::PollRegistry;
 use crate::provenance;
 use crate::store::payloads::ComponentStream;
@@ -41,7 +36,6 @@ pub struct StoreBackend {
     polls: PollRegistry,
     public_url: Option<String>,
     overview: Arc<std::sync::Mutex<Option<(std::time::Instant, Overview)>>>,
-    planner: Option<crate::promote::plan::Planner>,
 }
 
 /// How long the front page's figures are reused: they summarise every stream, change at
@@ -56,14 +50,7 @@ impl StoreBackend {
             polls,
             public_url: None,
             overview: Arc::default(),
-            planner: None,
         }
-    }
-
-    /// Makes promotion plans with `planner` (none: promotion is off).
-    pub fn with_planner(mut self, planner: Option<crate::promote::plan::Planner>) -> Self {
-        self.planner = planner;
-        self
     }
 
     /// Uses `url` as the address users reach Streamgate at.
@@ -97,9 +84,14 @@ impl StoreBackend {
         })
     }
 
-    /// As shared Leptos context.
-    pub fn shared(self) -> app::backend::SharedBackend {
-        Arc::new(self)
+    /// The store it reads.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The address users reach Streamgate at, when configured.
+    pub fn public_url(&self) -> Option<&str> {
+        self.public_url.as_deref()
     }
 
     /// A stream's summary as the overview shows it: latest and latest accepted release,
@@ -465,14 +457,16 @@ fn release_ref(r: &RecentRow) -> ReleaseRef {
 }
 
 /// `NotFound` stays a 404; anything else is logged and reported as unavailable.
-fn page_error(e: StoreError) -> AppError {
+/// A store failure as a page sees it: not found, or a generic message (logged here).
+pub fn page_error(e: StoreError) -> AppError {
     match e {
         StoreError::NotFound(what) => AppError::NotFound(what),
         e => internal(e),
     }
 }
 
-fn internal(e: StoreError) -> AppError {
+/// A store failure that is never the visitor's fault, logged here once.
+pub fn internal(e: StoreError) -> AppError {
     // text the database cannot hold came with the request
     if let StoreError::InvalidText(why) = e {
         return AppError::BadRequest(why);
@@ -497,9 +491,10 @@ fn display_order(a: &StreamSummary, b: &StreamSummary) -> std::cmp::Ordering {
         .then(a.name.cmp(&b.name))
 }
 
-#[async_trait::async_trait]
-impl Backend for StoreBackend {
-    async fn overview(&self) -> Result<Overview, AppError> {
+/// The page models, as the app's [`app::backend::Backend`] asks for them (the server
+/// functions' backend, [`crate::site::SiteBackend`], answers with these).
+impl StoreBackend {
+    pub async fn overview(&self) -> Result<Overview, AppError> {
         if let Ok(cached) = self.overview.lock() {
             if let Some((at, overview)) = cached
                 .as_ref()
@@ -520,7 +515,7 @@ impl Backend for StoreBackend {
         Ok(overview)
     }
 
-    async fn stream_page(
+    pub async fn stream_page(
         &self,
         stream: &str,
         phase: Option<Phase>,
@@ -577,18 +572,22 @@ impl Backend for StoreBackend {
         })
     }
 
-    async fn release(&self, tag: &str, stream: Option<&str>) -> Result<ReleaseDetail, AppError> {
+    pub async fn release(
+        &self,
+        tag: &str,
+        stream: Option<&str>,
+    ) -> Result<ReleaseDetail, AppError> {
         self.release_detail(tag, stream).await.map_err(|e| match e {
             StoreError::NotFound(what) => AppError::NotFound(what),
             e => internal(e),
         })
     }
 
-    async fn compare(&self, from: &str, to: &str) -> Result<Comparison, AppError> {
+    pub async fn compare(&self, from: &str, to: &str) -> Result<Comparison, AppError> {
         self.comparison(from, to).await.map_err(page_error)
     }
 
-    async fn component_history(
+    pub async fn component_history(
         &self,
         name: &str,
         stream: Option<&str>,
@@ -596,41 +595,11 @@ impl Backend for StoreBackend {
         self.history(name, stream).await.map_err(page_error)
     }
 
-    async fn promotion_panel(
-        &self,
-        stream: &str,
-        release: &str,
-    ) -> Result<PromotionPanel, AppError> {
-        self.panel(stream, release).await.map_err(page_error)
-    }
-
-    async fn promotion_plan(
-        &self,
-        viewer: &app::viewer::Viewer,
-        target: &str,
-        stream: &str,
-        release: &str,
-    ) -> Result<PromotionPlan, AppError> {
-        self.plan(viewer, target, stream, release).await
-    }
-
-    async fn promotions(&self, before: Option<i64>) -> Result<PromotionList, AppError> {
-        self.promotion_list(before).await.map_err(page_error)
-    }
-
-    async fn promotion(&self, id: i64) -> Result<PromotionPage, AppError> {
-        self.promotion_page(id).await.map_err(page_error)
-    }
-
-    async fn targets(&self) -> Result<Vec<PromotionTarget>, AppError> {
+    pub async fn targets(&self) -> Result<Vec<PromotionTarget>, AppError> {
         self.store.targets().await.map_err(internal)
     }
 
-    async fn targets_for_admin(&self, new_webhook: Option<&str>) -> Result<TargetList, AppError> {
-        self.admin_targets(new_webhook).await.map_err(internal)
-    }
-
-    async fn badge_page(&self) -> Result<BadgePage, AppError> {
+    pub async fn badge_page(&self) -> Result<BadgePage, AppError> {
         let mut streams: Vec<(Variant, StreamKind, BadgeStream)> = self
             .store
             .streams()
@@ -666,7 +635,10 @@ impl Backend for StoreBackend {
         })
     }
 
-    async fn api_tokens(&self, name: &str) -> Result<Vec<app::auth::TokenInfo>, AppError> {
+    pub async fn api_tokens(
+        &self,
+        name: &str,
+    ) -> Result<Vec<app::model::account::TokenInfo>, AppError> {
         let Some(user) = self.store.user_by_name(name).await.map_err(internal)? else {
             return Ok(Vec::new());
         };
@@ -677,7 +649,7 @@ impl Backend for StoreBackend {
             .map_err(internal)?;
         Ok(tokens
             .into_iter()
-            .map(|t| app::auth::TokenInfo {
+            .map(|t| app::model::account::TokenInfo {
                 id: t.id,
                 name: t.name,
                 prefix: t.prefix,
@@ -688,11 +660,11 @@ impl Backend for StoreBackend {
             .collect())
     }
 
-    async fn users(&self) -> Result<Vec<app::auth::UserInfo>, AppError> {
+    pub async fn users(&self) -> Result<Vec<app::model::account::UserInfo>, AppError> {
         let users = self.store.list_users().await.map_err(internal)?;
         Ok(users
             .into_iter()
-            .map(|u| app::auth::UserInfo {
+            .map(|u| app::model::account::UserInfo {
                 has_password: u.password_hash.is_some(),
                 proxy: u.origin == crate::store::auth::Origin::Proxy,
                 name: u.name,

@@ -7,12 +7,13 @@ use clap::{Args, Parser, Subcommand};
 use regex::Regex;
 
 use crate::api::hooks::{HookSecrets, HOOKS};
+use crate::auth::cli::{TokenAction, UserAction};
 use crate::auth::proxy::{self, GroupRule, ProxyConfig, ProxyConfigError};
 use crate::auth::AuthSettings;
-use crate::ingest::payload::auth::Credentials;
 use crate::ingest::payload::ReaderConfig;
 use crate::ingest::payload_worker::WorkerConfig;
 use crate::ingest::release_controller::{Controller, PollTiming};
+use crate::oci::credentials::Credentials;
 
 /// Streamgate: release dashboard and promotion console for OKD.
 #[derive(Debug, Parser)]
@@ -129,51 +130,6 @@ pub struct UserArgs {
     pub action: UserAction,
 }
 
-/// `user` subcommands.
-#[derive(Debug, Clone, Subcommand)]
-pub enum UserAction {
-    /// Adds a local account with a role and a password; without --password-stdin (and
-    /// without --role) the proxy identity proxy:NAME, whose groups give its role.
-    Add {
-        /// User name.
-        name: String,
-        /// What a local account may do.
-        #[arg(long, env = "STREAMGATE_USER_ROLE", value_parser = ["maintainer", "admin"])]
-        role: Option<String>,
-        /// A promotion target a maintainer is limited to; repeat for several; none: every
-        /// target.
-        #[arg(
-            long = "target",
-            env = "STREAMGATE_USER_TARGETS",
-            value_delimiter = ','
-        )]
-        targets: Vec<String>,
-        /// Read the password from the first line of standard input.
-        #[arg(long, env = "STREAMGATE_PASSWORD_STDIN")]
-        password_stdin: bool,
-    },
-    /// Lists users: name, role, targets (* for all), enabled, how they sign in.
-    List,
-    /// Sets a user's password (read from standard input) and ends their sessions.
-    SetPassword {
-        /// User name.
-        name: String,
-        /// Read the password from the first line of standard input (required).
-        #[arg(long, env = "STREAMGATE_PASSWORD_STDIN", required = true)]
-        password_stdin: bool,
-    },
-    /// Disables a user: their sessions end and their tokens stop working.
-    Disable {
-        /// User name.
-        name: String,
-    },
-    /// Enables a disabled user again.
-    Enable {
-        /// User name.
-        name: String,
-    },
-}
-
 /// Options of `token`.
 #[derive(Debug, Clone, Args)]
 pub struct TokenArgs {
@@ -183,31 +139,6 @@ pub struct TokenArgs {
     /// What to do.
     #[command(subcommand)]
     pub action: TokenAction,
-}
-
-/// `token` subcommands.
-#[derive(Debug, Clone, Subcommand)]
-pub enum TokenAction {
-    /// Creates an API token and prints it; it is shown only this once.
-    Create {
-        /// The owner.
-        #[arg(long, env = "STREAMGATE_TOKEN_USER")]
-        user: String,
-        /// A label (what the token is for).
-        #[arg(long, env = "STREAMGATE_TOKEN_NAME")]
-        name: String,
-    },
-    /// Lists tokens: id, owner, label, prefix, state.
-    List {
-        /// Only this user's tokens.
-        #[arg(long, env = "STREAMGATE_TOKEN_USER")]
-        user: Option<String>,
-    },
-    /// Revokes a token by its id.
-    Revoke {
-        /// The token's id (see `token list`).
-        id: i64,
-    },
 }
 
 /// Sign-in, sessions, and the trusted reverse proxy.

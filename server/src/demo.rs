@@ -22,10 +22,34 @@ use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
 
 use crate::config::PollArgs;
-use crate::ingest::release_controller::{Controller, PollRegistry, PollTiming, Poller};
+use crate::ingest::release_controller::{Controller, PollError, PollRegistry, PollTiming, Poller};
 use crate::replay::{self, ReplayState};
-use crate::serve::ServeError;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
+
+/// Why the demo could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A replay controller could not be polled.
+    #[error(transparent)]
+    Poll(#[from] PollError),
+    /// The demo registry could not be planned or seeded.
+    #[error(transparent)]
+    Registry(#[from] registry::SeedError),
+    /// Binding the replay controllers failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Playing the history failed; the message says where.
+    #[error("{0}")]
+    Load(String),
+}
 
 const ANCHOR_KEY: &str = "demo_anchor";
 const PLAYED_KEY: &str = "demo_played_until";
@@ -38,11 +62,11 @@ pub struct Seeding {
 
 impl Seeding {
     /// Waits until the registry holds every payload (log lines say how it went).
-    pub async fn finished(self) -> Result<registry::SeedReport, ServeError> {
+    pub async fn finished(self) -> Result<registry::SeedReport, DemoError> {
         let report = self
             .task
             .await
-            .map_err(|e| ServeError::Demo(format!("seeding the registry: {e}")))?
+            .map_err(|e| DemoError::Load(format!("seeding the registry: {e}")))?
             .inspect_err(|e| tracing::error!(error = %e, "seeding the demo registry failed"))?;
         tracing::info!(
             components = report.components_pushed,
@@ -83,7 +107,7 @@ pub async fn load(
     polls: &PollRegistry,
     args: &PollArgs,
     registry: Option<&str>,
-) -> Result<Loaded, ServeError> {
+) -> Result<Loaded, DemoError> {
     let now = Utc::now();
     let anchor = match store
         .setting(ANCHOR_KEY)
@@ -118,11 +142,11 @@ pub async fn load(
     let state = ReplayState::new(dataset, times.first().copied().unwrap_or(now));
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
-        .map_err(|source| ServeError::Io {
+        .map_err(|source| DemoError::Io {
             context: "binding the demo replay".into(),
             source,
         })?;
-    let addr = listener.local_addr().map_err(|source| ServeError::Io {
+    let addr = listener.local_addr().map_err(|source| DemoError::Io {
         context: "demo replay address".into(),
         source,
     })?;
@@ -176,7 +200,7 @@ pub async fn load(
         state.set_now(*t);
         for p in &pollers {
             if let Err(e) = p.poll_and_record().await {
-                return Err(ServeError::Demo(format!("step {i} at {t}: {e}")));
+                return Err(DemoError::Load(format!("step {i} at {t}: {e}")));
             }
         }
     }
@@ -203,7 +227,7 @@ pub async fn load(
 
 /// Remembers which registry the demo's history names, and warns when it played before
 /// with another one: releases read then keep the payloads (and digests) they were read with.
-async fn note_registry(store: &Store, host: &str) -> Result<(), ServeError> {
+async fn note_registry(store: &Store, host: &str) -> Result<(), DemoError> {
     let before = store.setting(REGISTRY_KEY).await?;
     let played = store.setting(PLAYED_KEY).await?.is_some();
     if played && before.as_deref() != Some(host) {
@@ -223,7 +247,7 @@ async fn note_registry(store: &Store, host: &str) -> Result<(), ServeError> {
 /// Promotion targets for the demo registry, unless targets exist already (an admin's own
 /// stay as they are): the newest OKD/SCOS CI stream to `4-scos-next`, the one before to
 /// `4-scos-stable`, both into `<host>/okd/…` so promotions mount within the registry.
-pub async fn ensure_targets(store: &Store, host: &str) -> Result<(), ServeError> {
+pub async fn ensure_targets(store: &Store, host: &str) -> Result<(), DemoError> {
     if !store.targets().await?.is_empty() {
         return Ok(());
     }

@@ -8,13 +8,13 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
-use crate::ingest::payload::wire::PayloadRead;
-use crate::ingest::payload::{PayloadBinding, PayloadFailure};
-use crate::ingest::registry::{DistributionEvent, QuayPush};
-use crate::ingest::release_controller::wire::{
+use crate::formats::payload::PayloadRead;
+use crate::formats::registry::{DistributionEvent, QuayPush};
+use crate::formats::release_controller::{
     ApiRelease, ApiReleaseInfo, ChangeLog, ReleaseStreams, UpgradeHistory, VerificationStatus,
 };
 use crate::store::events::{Event, NewEvent};
+use crate::store::payloads::{PayloadBinding, PayloadFailure};
 use crate::store::promotions::{NewPromotion, StateChange};
 use crate::store::registry_events::NewRegistryEvent;
 use crate::store::releases::{NewGate, NewRelease, NewStream, NewUpgrade, ReleaseDetails};

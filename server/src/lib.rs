@@ -7,25 +7,29 @@ pub mod assets;
 pub mod auth;
 pub mod backend;
 pub mod badges;
+pub mod capped;
 pub mod config;
 pub mod demo;
+pub mod edge;
 pub mod events;
 pub mod example_secrets;
 pub mod feeds;
-#[cfg(test)]
-mod fuzz;
+pub mod formats;
 pub mod headers;
 pub mod health;
 pub mod ingest;
 pub mod listen;
 pub mod live;
 pub mod metrics;
+pub mod oci;
 pub mod percent;
 pub mod promote;
 pub mod provenance;
 pub mod replay;
+pub mod secret;
 pub mod serve;
 pub mod server_fn_status;
+pub mod site;
 pub mod store;
 
 use axum::body::Body;
@@ -45,6 +49,7 @@ use tower_http::trace::TraceLayer;
 use crate::assets::Assets;
 use crate::backend::StoreBackend;
 use crate::ingest::release_controller::PollRegistry;
+use crate::site::SiteBackend;
 use crate::store::Store;
 
 /// What every request handler can reach.
@@ -131,10 +136,10 @@ impl FromRef<AppState> for LeptosOptions {
 
 /// The whole HTTP surface: pages (SSR + server functions), health, static assets.
 pub fn router(state: AppState) -> Router {
-    let backend = StoreBackend::new(state.store.clone(), state.polls.clone())
-        .with_public_url(state.settings.public_url.clone())
-        .with_planner(state.promotions.as_ref().map(|p| p.planner.clone()))
-        .shared();
+    let reads = StoreBackend::new(state.store.clone(), state.polls.clone())
+        .with_public_url(state.settings.public_url.clone());
+    let backend =
+        SiteBackend::new(reads, state.promotions.as_ref().map(|p| p.planner.clone())).shared();
     let routes = generate_route_list(app::App);
     let options = state.leptos.clone();
     // the fallback renders pages too (a path the Leptos router matches but axum does not,
@@ -171,7 +176,9 @@ pub fn router(state: AppState) -> Router {
                         axum::http::Method::GET | axum::http::Method::HEAD
                     ) {
                         return axum::response::IntoResponse::into_response(
-                            api::ApiError::NotFound("a route for this method and path".into()),
+                            edge::error::ApiError::NotFound(
+                                "a route for this method and path".into(),
+                            ),
                         );
                     }
                     if let Some(asset) = state

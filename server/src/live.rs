@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, watch};
 
-use crate::auth::limit::client_key;
+use crate::edge::peer::client_key;
 use crate::events::{
     INTEGRITY_CHECKED, PAYLOAD_RELEASE, PROMOTION_REQUESTED, PROMOTION_STATE, RC_RELEASE,
     RC_STREAMS, RC_TAGS,

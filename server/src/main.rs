@@ -20,8 +20,12 @@ async fn main() -> std::process::ExitCode {
         Command::Poll(args) => poll(args).await,
         Command::Replay(args) => server::serve::replay(args.addr).await,
         Command::Target(cmd) => server::serve::target(cmd).await,
-        Command::User(args) => server::auth::cli::run_user(args).await.map_err(Into::into),
-        Command::Token(args) => server::auth::cli::run_token(args).await.map_err(Into::into),
+        Command::User(args) => server::auth::cli::run_user(&args.db.database_url, args.action)
+            .await
+            .map_err(Into::into),
+        Command::Token(args) => server::auth::cli::run_token(&args.db.database_url, args.action)
+            .await
+            .map_err(Into::into),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -16,6 +16,7 @@ pub mod plan;
 pub mod rebuild;
 pub mod request;
 pub mod signature;
+pub mod targets;
 pub mod verification;
 pub mod webhook;
 pub mod worker;
@@ -143,9 +144,9 @@ impl Promotions {
     }
 }
 
-impl From<PromoteError> for crate::api::ApiError {
+impl From<PromoteError> for crate::edge::error::ApiError {
     fn from(e: PromoteError) -> Self {
-        use crate::api::ApiError;
+        use crate::edge::error::ApiError;
         use axum::http::StatusCode;
         let message = e.public_message();
         match e.status() {

@@ -14,6 +14,7 @@
 pub mod dataset;
 mod generate;
 pub mod hostile;
+mod render;
 mod version;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -570,9 +571,7 @@ async fn delete_requests(State(state): State<ReplayState>) -> StatusCode {
 #[allow(clippy::expect_used, clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::ingest::release_controller::wire::{
-        ApiRelease, ApiReleaseInfo, ApiTag, ReleaseStreams,
-    };
+    use crate::formats::release_controller::{ApiRelease, ApiReleaseInfo, ApiTag, ReleaseStreams};
     use chrono::{Duration, TimeZone};
     use dataset::{PHASE_ACCEPTED, PHASE_PENDING};
 

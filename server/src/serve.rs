@@ -42,7 +42,7 @@ pub enum ServeError {
     DemoGuard(#[from] demo::guard::GuardError),
     /// The demo data could not be loaded.
     #[error("demo: {0}")]
-    Demo(String),
+    Demo(#[from] demo::DemoError),
     /// A promotion target is not valid.
     #[error("promotion target: {0}")]
     Target(String),
@@ -129,16 +129,16 @@ pub async fn target(cmd: TargetCommand) -> Result<(), ServeError> {
     match cmd {
         TargetCommand::Set(args) => {
             let store = open(&args.db.database_url).await?;
-            let target = crate::api::promotions::checked_target(NewTarget {
+            let target = crate::promote::targets::checked_target(NewTarget {
                 name: args.name,
                 source_stream: args.source_stream,
                 content_repo: args.content_repo,
                 release_repo: args.release_repo,
                 name_template: args.name_template,
-                webhook: crate::api::promotions::webhook_change(args.webhook_url),
+                webhook: crate::promote::targets::webhook_change(args.webhook_url),
             })
             .map_err(ServeError::Target)?;
-            let saved = crate::api::promotions::save_target(&store, &target).await?;
+            let saved = crate::promote::targets::save_target(&store, &target).await?;
             println!(
                 "target {}: releases of {} to {} (images to {}, named {})",
                 target.name,

@@ -4,8 +4,9 @@
 
 use leptos::prelude::*;
 
-use super::{Account, Guarded, UserInfo};
+use super::{Account, Guarded};
 use crate::error::AppError;
+use crate::model::account::UserInfo;
 #[cfg(feature = "ssr")]
 use crate::viewer::Viewer;
 

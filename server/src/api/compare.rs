@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::schema::ReleaseRef;
-use super::{method_not_allowed, ApiPath, ApiResult, ErrorBody};
+use crate::edge::error::{method_not_allowed, ApiPath, ApiResult, ErrorBody};
 use crate::AppState;
 
 /// This resource's routes.

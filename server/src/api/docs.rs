@@ -12,7 +12,7 @@ use quick_xml::Writer;
 use serde_json::Value;
 use utoipa::OpenApi;
 
-use super::{method_not_allowed, ApiError};
+use crate::edge::error::{method_not_allowed, ApiError};
 use crate::AppState;
 
 /// The OpenAPI document, generated from the handlers' `#[utoipa::path]` attributes.

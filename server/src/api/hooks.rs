@@ -26,9 +26,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{ApiError, ApiQuery, ErrorBody};
+use crate::edge::error::{ApiError, ApiQuery, ErrorBody};
 use crate::events::{self, EventError, QUAY_PUSH, REGISTRY_EVENT};
-use crate::ingest::registry::{self, QuayPush, DISTRIBUTION_EVENTS_V1, DISTRIBUTION_EVENTS_V2};
+use crate::formats::registry::{self, QuayPush, DISTRIBUTION_EVENTS_V1, DISTRIBUTION_EVENTS_V2};
 use crate::store::events::NewEvent;
 use crate::AppState;
 
@@ -201,7 +201,7 @@ fn body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge(format!("body is larger than {MAX_BODY} bytes"))
         } else {
-            ApiError::BadRequest(super::lowercase_first(&r.body_text()))
+            ApiError::BadRequest(crate::edge::error::lowercase_first(&r.body_text()))
         }
     })
 }

@@ -25,8 +25,8 @@ use serde::Deserialize;
 use tokio::sync::{broadcast, watch};
 use utoipa::IntoParams;
 
-use super::{ApiError, ApiQuery};
-use crate::auth::proxy::Peer;
+use crate::edge::error::{ApiError, ApiQuery};
+use crate::edge::peer::Peer;
 use crate::live::{Change, Follower, Refused, Scope};
 use crate::AppState;
 
@@ -40,7 +40,7 @@ pub const HEARTBEAT: Duration = Duration::from_secs(15);
 pub fn router() -> Router<AppState> {
     Router::new().route(
         "/api/v1/live",
-        get(follow).fallback(super::method_not_allowed),
+        get(follow).fallback(crate::edge::error::method_not_allowed),
     )
 }
 
@@ -68,9 +68,9 @@ pub struct LiveQuery {
     ),
     responses(
         (status = 200, description = "an endless `text/event-stream`: `ready` (id: the log position), then `change` messages whose data is `{\"id\", \"kind\", \"reach\", \"stream\"?, \"release\"?, \"promotion\"?}`, and `reset` when changes were missed and the page should reload all its data", content_type = "text/event-stream", body = String),
-        (status = 400, description = "unknown parameter, a release without its stream, promotion combined with stream, or a malformed Last-Event-ID", body = super::ErrorBody),
-        (status = 429, description = "this client (address, or IPv6 /64) has the most streams open it may; `Retry-After` says when to try again", body = super::ErrorBody),
-        (status = 503, description = "the server has the most streams open it serves; `Retry-After` says when to try again", body = super::ErrorBody),
+        (status = 400, description = "unknown parameter, a release without its stream, promotion combined with stream, or a malformed Last-Event-ID", body = crate::edge::error::ErrorBody),
+        (status = 429, description = "this client (address, or IPv6 /64) has the most streams open it may; `Retry-After` says when to try again", body = crate::edge::error::ErrorBody),
+        (status = 503, description = "the server has the most streams open it serves; `Retry-After` says when to try again", body = crate::edge::error::ErrorBody),
     )
 )]
 pub async fn follow(

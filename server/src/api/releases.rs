@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::schema::{phase_names, Changelog, Gate, UpgradeEdge};
-use super::{method_not_allowed, ApiError, ApiPath, ApiQuery, ApiResult, ErrorBody};
+use crate::edge::error::{method_not_allowed, ApiError, ApiPath, ApiQuery, ApiResult, ErrorBody};
 use crate::store::api_queries::ReleaseKey;
 use crate::store::queries::ReleaseListRow;
 use crate::AppState;

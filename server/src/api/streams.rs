@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::schema::Stream;
-use super::{method_not_allowed, ApiError, ApiPath, ApiResult, ErrorBody};
+use crate::edge::error::{method_not_allowed, ApiError, ApiPath, ApiResult, ErrorBody};
 use crate::AppState;
 
 /// This resource's routes.

@@ -26,7 +26,9 @@ use chrono::Utc;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::extract::{no_store, Refusal};
-use super::{password, require_admin, secret, AuthError, CurrentUser, Principal, Write, Writer};
+use super::names::{valid_name, valid_target};
+use super::{password, require_admin, AuthError, CurrentUser, Principal, Write, Writer};
+use crate::secret;
 use crate::store::auth::{ApiToken, NewApiToken, NewUser, Origin, User, UserChange, PROXY_PREFIX};
 use crate::store::{Store, StoreError};
 use crate::AppState;
@@ -39,24 +41,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/tokens/{id}", delete(revoke_token))
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/users/{name}", get(get_user).patch(update_user))
-}
-
-/// Whether `name` can be a user name: 1–64 letters, digits and `.`, `_`, `-`, `@`, `+`
-/// (proxy users are often e-mail addresses).
-pub fn valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-@+".contains(&b))
-}
-
-/// Whether `target` can be a promotion target name (`4-scos-next`): 1–100 letters,
-/// digits and `.`, `_`, `-`.
-pub fn valid_target(target: &str) -> bool {
-    (1..=100).contains(&target.len())
-        && target
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 /// Targets typed into a form, separated by commas or spaces; none: every target.

@@ -5,11 +5,82 @@
 use std::io::BufRead;
 
 use chrono::Utc;
+use clap::Subcommand;
 
-use super::{api, password, secret, AuthError};
-use crate::config::{TokenAction, TokenArgs, UserAction, UserArgs};
+use super::{api, password, AuthError};
+use crate::secret;
 use crate::store::auth::{NewApiToken, Origin, UserChange};
 use crate::store::{Store, StoreError};
+
+/// `user` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum UserAction {
+    /// Adds a local account with a role and a password; without --password-stdin (and
+    /// without --role) the proxy identity proxy:NAME, whose groups give its role.
+    Add {
+        /// User name.
+        name: String,
+        /// What a local account may do.
+        #[arg(long, env = "STREAMGATE_USER_ROLE", value_parser = ["maintainer", "admin"])]
+        role: Option<String>,
+        /// A promotion target a maintainer is limited to; repeat for several; none: every
+        /// target.
+        #[arg(
+            long = "target",
+            env = "STREAMGATE_USER_TARGETS",
+            value_delimiter = ','
+        )]
+        targets: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long, env = "STREAMGATE_PASSWORD_STDIN")]
+        password_stdin: bool,
+    },
+    /// Lists users: name, role, targets (* for all), enabled, how they sign in.
+    List,
+    /// Sets a user's password (read from standard input) and ends their sessions.
+    SetPassword {
+        /// User name.
+        name: String,
+        /// Read the password from the first line of standard input (required).
+        #[arg(long, env = "STREAMGATE_PASSWORD_STDIN", required = true)]
+        password_stdin: bool,
+    },
+    /// Disables a user: their sessions end and their tokens stop working.
+    Disable {
+        /// User name.
+        name: String,
+    },
+    /// Enables a disabled user again.
+    Enable {
+        /// User name.
+        name: String,
+    },
+}
+
+/// `token` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum TokenAction {
+    /// Creates an API token and prints it; it is shown only this once.
+    Create {
+        /// The owner.
+        #[arg(long, env = "STREAMGATE_TOKEN_USER")]
+        user: String,
+        /// A label (what the token is for).
+        #[arg(long, env = "STREAMGATE_TOKEN_NAME")]
+        name: String,
+    },
+    /// Lists tokens: id, owner, label, prefix, state.
+    List {
+        /// Only this user's tokens.
+        #[arg(long, env = "STREAMGATE_TOKEN_USER")]
+        user: Option<String>,
+    },
+    /// Revokes a token by its id.
+    Revoke {
+        /// The token's id (see `token list`).
+        id: i64,
+    },
+}
 
 /// Why an account command failed.
 #[derive(Debug, thiserror::Error)]
@@ -57,9 +128,9 @@ fn read_password() -> Result<String, CliError> {
 }
 
 /// Runs `server user …`.
-pub async fn run_user(args: UserArgs) -> Result<(), CliError> {
-    let store = open(&args.db.database_url).await?;
-    let result = user(&store, args.action).await;
+pub async fn run_user(database_url: &str, action: UserAction) -> Result<(), CliError> {
+    let store = open(database_url).await?;
+    let result = user(&store, action).await;
     store.close().await;
     result
 }
@@ -146,9 +217,9 @@ async fn user(store: &Store, action: UserAction) -> Result<(), CliError> {
 }
 
 /// Runs `server token …`.
-pub async fn run_token(args: TokenArgs) -> Result<(), CliError> {
-    let store = open(&args.db.database_url).await?;
-    let result = token(&store, args.action).await;
+pub async fn run_token(database_url: &str, action: TokenAction) -> Result<(), CliError> {
+    let store = open(database_url).await?;
+    let result = token(&store, action).await;
     store.close().await;
     result
 }

@@ -5,7 +5,8 @@
 use app::viewer::Role;
 use chrono::Utc;
 
-use super::{password, secret, AuthError};
+use super::{password, AuthError};
+use crate::secret;
 use crate::store::auth::NewUser;
 use crate::store::Store;
 

@@ -21,8 +21,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::de::DeserializeOwned;
 
 use super::middleware::SessionEnded;
-use super::secret::secrets_equal;
 use super::{AuthError, Principal};
+use crate::secret::secrets_equal;
 use crate::AppState;
 
 /// The header that carries the CSRF token of requests without a form body.
@@ -78,7 +78,7 @@ fn back_to(parts: &Parts) -> String {
     } else {
         referer
     };
-    super::routes::local_path(path.as_deref().unwrap_or("/"))
+    super::names::local_path(path.as_deref().unwrap_or("/"))
 }
 
 /// A short page with a status and reason, for refusals of browser requests.

@@ -7,45 +7,33 @@
 //! attempt refused here is refused before any password is checked, with the time until
 //! its bucket refills.
 //!
-//! Checking a password is argon2 work on the blocking pool, so [`Verifications`] lets only
-//! a few checks run at once; an attempt that cannot start within a short wait is turned
-//! away (503 with `Retry-After`) instead of queueing up behind a flood.
+//! Checking a password is argon2 work, so [`Verifications`] lets only a few checks run at
+//! once, on threads of their own at the lowest CPU priority: pages are served first and a
+//! sign-in flood takes only the time they leave. An attempt that cannot start within a
+//! short wait is turned away (503 with `Retry-After`) instead of queueing up behind a
+//! flood.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::edge::peer::client_key;
+
 /// Keys kept before idle ones are forgotten.
 const FORGET_ABOVE: usize = 10_000;
 
 /// The longest user name kept in a key: no account has a longer one (see
-/// [`super::api::valid_name`]), so longer names need no bucket of their own.
+/// [`super::names::valid_name`]), so longer names need no bucket of their own.
 const NAME_KEY_LEN: usize = 64;
 
 /// How long a refused check should wait before trying again.
 const BUSY_RETRY: Duration = Duration::from_secs(1);
-
-/// The client an attempt counts against: an IPv4 address as it is, an IPv6 address as its
-/// /64 network (an IPv4-mapped one as its IPv4 address), an unknown one as `0.0.0.0`.
-pub fn client_key(address: Option<IpAddr>) -> IpAddr {
-    match address {
-        None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        Some(IpAddr::V4(v4)) => IpAddr::V4(v4),
-        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let network = u128::from(v6) & !(u128::from(u64::MAX));
-                IpAddr::V6(Ipv6Addr::from(network))
-            }
-        },
-    }
-}
 
 /// The user-name part of a pair's key: case-folded and cut to [`NAME_KEY_LEN`] bytes.
 fn name_key(name: &str) -> String {
@@ -115,17 +103,95 @@ pub enum CheckError {
         /// When to try again.
         retry_after: Duration,
     },
-    /// The blocking task died.
+    /// The check panicked, or its thread could not be started.
     #[error("password check failed: {0}")]
-    Task(#[from] tokio::task::JoinError),
+    Lost(&'static str),
 }
 
-/// The password checks (argon2): at most a few at once, on the blocking pool.
+/// The password checks (argon2): at most a few at once, each on one of as many threads
+/// of the lowest CPU priority.
 #[derive(Debug)]
 pub struct Verifications {
     turns: Arc<Semaphore>,
     wait: Duration,
     gauge: Arc<Gauge>,
+    workers: Workers,
+}
+
+/// A check handed to a worker thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The threads that run the checks. They start on the first check and end when the
+/// `Verifications` owning them is dropped (their job queue closes).
+#[derive(Debug)]
+struct Workers {
+    count: usize,
+    queue: Mutex<Option<mpsc::Sender<Job>>>,
+}
+
+impl Workers {
+    fn new(count: usize) -> Workers {
+        Workers {
+            count,
+            queue: Mutex::new(None),
+        }
+    }
+
+    /// Queues `job` for a worker, starting the workers the first time.
+    fn submit(&self, job: Job) -> Result<(), CheckError> {
+        let mut queue = self
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if queue.is_none() {
+            *queue = Some(Self::start(self.count)?);
+        }
+        queue
+            .as_ref()
+            .ok_or(CheckError::Lost("no worker"))?
+            .send(job)
+            .map_err(|_| CheckError::Lost("the workers are gone"))
+    }
+
+    fn start(count: usize) -> Result<mpsc::Sender<Job>, CheckError> {
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for n in 0..count {
+            let receiver = receiver.clone();
+            std::thread::Builder::new()
+                .name(format!("password-check-{n}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = {
+                            let queue = receiver
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner);
+                            queue.recv()
+                        };
+                        match job {
+                            // a panicking check loses its answer, not the thread
+                            Ok(job) => {
+                                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                            }
+                            Err(mpsc::RecvError) => break,
+                        }
+                    }
+                })
+                .map_err(|_| CheckError::Lost("could not start a password-check thread"))?;
+        }
+        Ok(sender)
+    }
+}
+
+/// Gives the calling thread the lowest CPU priority (nice 19), so that under load the
+/// scheduler runs every page and API request before it. Linux applies `setpriority` to
+/// the calling thread alone; elsewhere the thread keeps its priority.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(None, 19) {
+        tracing::debug!("password checks run at normal priority: {e}");
+    }
 }
 
 /// How many checks run, and the most that ever ran at once.
@@ -159,12 +225,13 @@ impl Verifications {
             turns: Arc::new(Semaphore::new(concurrency.get())),
             wait,
             gauge: Arc::default(),
+            workers: Workers::new(concurrency.get()),
         }
     }
 
-    /// Runs the check `f` on the blocking pool once a turn is free. The turn is held by
-    /// the blocking task itself, so a check whose request went away still counts until
-    /// argon2 is done with it.
+    /// Runs the check `f` on a worker once a turn is free. The turn is held by the job
+    /// itself, so a check whose request went away still counts until argon2 is done with
+    /// it; there are as many workers as turns, so a job never waits for a thread.
     pub async fn run<T, F>(&self, f: F) -> Result<T, CheckError>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -179,13 +246,15 @@ impl Verifications {
                     retry_after: BUSY_RETRY,
                 })?;
         let gauge = self.gauge.clone();
-        let result = tokio::task::spawn_blocking(move || {
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.workers.submit(Box::new(move || {
             let _turn = turn;
             let _running = Running::start(gauge);
-            f()
-        })
-        .await?;
-        Ok(result)
+            let _ = done.send(f());
+        }))?;
+        result
+            .await
+            .map_err(|_| CheckError::Lost("the check panicked"))
     }
 
     /// How many checks are running now.
@@ -245,24 +314,6 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_clients_count_per_64() {
-        assert_eq!(
-            client_key(ip("2001:db8:1:2:aaaa::1")),
-            client_key(ip("2001:db8:1:2:bbbb::2"))
-        );
-        assert_ne!(
-            client_key(ip("2001:db8:1:2::1")),
-            client_key(ip("2001:db8:1:3::1"))
-        );
-        assert_eq!(
-            client_key(ip("::ffff:192.0.2.1")),
-            ip("192.0.2.1").expect("v4")
-        );
-        assert_ne!(client_key(ip("192.0.2.1")), client_key(ip("192.0.2.2")));
-        assert_eq!(client_key(None), client_key(ip("0.0.0.0")));
-    }
-
-    #[test]
     fn long_names_share_a_key() {
         let long = "é".repeat(100);
         assert_eq!(name_key(&long).len(), NAME_KEY_LEN);
@@ -299,5 +350,22 @@ mod tests {
         checks.run(|| ()).await.expect("a turn is free again");
         assert_eq!(checks.peak(), 1);
         assert_eq!(checks.running(), 0);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn checks_run_at_the_lowest_priority_and_pages_do_not() {
+        let checks = Verifications::new(NonZeroUsize::new(2).expect("2"), Duration::from_secs(5));
+        let nice = |_| rustix::process::getpriority_process(None).expect("priority");
+        let before = nice(());
+        let inside = checks.run(move || nice(())).await.expect("ran");
+        assert_eq!(inside, 19, "a password check's thread");
+        assert_eq!(nice(()), before, "the caller's thread is untouched");
+        let panicked = checks.run(|| panic!("argon2 failed")).await;
+        assert!(matches!(panicked, Err(CheckError::Lost(_))), "{panicked:?}");
+        for _ in 0..3 {
+            let after = checks.run(move || nice(())).await.expect("still serving");
+            assert_eq!(after, 19);
+        }
     }
 }

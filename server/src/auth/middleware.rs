@@ -17,10 +17,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
-use super::proxy::Peer;
-use super::secret::{hash_secret, looks_like_api_token, random_secret};
 use super::session::{self, COOKIE, TOUCH_EVERY};
 use super::{AuthError, Principal};
+use crate::edge::peer::Peer;
+use crate::secret::{hash_secret, looks_like_api_token, random_secret};
 use crate::store::auth::{Origin, User};
 use crate::AppState;
 
@@ -153,7 +153,7 @@ async fn by_proxy(
     state: &AppState,
     identity: &super::proxy::ProxyIdentity,
 ) -> Result<Identified, AuthError> {
-    if !super::api::valid_name(&identity.user) {
+    if !super::names::valid_name(&identity.user) {
         tracing::warn!(user = %identity.user, "proxy user name is not usable; treated as anonymous");
         return Ok(Identified::Anonymous);
     }

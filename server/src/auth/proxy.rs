@@ -7,9 +7,6 @@
 use std::net::{IpAddr, SocketAddr};
 
 use app::viewer::Role;
-use axum::extract::connect_info::MockConnectInfo;
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName};
 use ipnet::IpNet;
 
@@ -53,7 +50,7 @@ impl GroupRule {
         if group.is_empty()
             || target
                 .as_deref()
-                .is_some_and(|t| !super::api::valid_target(t))
+                .is_some_and(|t| !super::names::valid_target(t))
             || (role == Role::Admin && target.is_some())
         {
             return Err(bad());
@@ -186,31 +183,6 @@ impl ProxyConfig {
             .filter_map(|a| a.trim().parse::<IpAddr>().ok())
             .next_back()
             .or(Some(peer))
-    }
-}
-
-/// The TCP peer of the request, when the server was started with connection info; tests
-/// set one with axum's `MockConnectInfo` layer, which only code can add.
-#[derive(Debug, Clone, Copy)]
-pub struct Peer(pub Option<SocketAddr>);
-
-impl Peer {
-    /// The peer recorded in `parts`.
-    pub fn of(parts: &Parts) -> Peer {
-        let ext = &parts.extensions;
-        Peer(
-            ext.get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0)
-                .or_else(|| ext.get::<MockConnectInfo<SocketAddr>>().map(|c| c.0)),
-        )
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Peer {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Peer::of(parts))
     }
 }
 

@@ -17,9 +17,10 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::extract::{check_same_origin, NoFields, Refusal};
-use super::proxy::Peer;
-use super::secret::hash_secret;
+use super::names::local_path;
 use super::{api, password, require_admin, session, AuthError, Write};
+use crate::edge::peer::Peer;
+use crate::secret::hash_secret;
 use crate::store::auth::{Origin, UserChange};
 use crate::AppState;
 
@@ -32,21 +33,6 @@ pub fn router() -> Router<AppState> {
         .route("/account/tokens/{id}/revoke", post(revoke_token))
         .route("/admin/users", post(create_user))
         .route("/admin/users/{name}", post(change_user))
-}
-
-/// `next` if it is a path on this site, else `/`: never an absolute or protocol-relative
-/// URL, so signing in cannot send anyone elsewhere.
-pub fn local_path(next: &str) -> String {
-    let next = next.trim();
-    let local = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.chars().any(|c| c.is_control() || c == '\\');
-    if local {
-        next.to_string()
-    } else {
-        "/".to_string()
-    }
 }
 
 /// The sign-in form.

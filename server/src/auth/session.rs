@@ -7,8 +7,8 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use chrono::Utc;
 use cookie::{Cookie, SameSite};
 
-use super::secret::{hash_secret, random_secret};
 use super::{AuthError, AuthSettings};
+use crate::secret::{hash_secret, random_secret};
 use crate::store::auth::{Session, User};
 use crate::store::Store;
 

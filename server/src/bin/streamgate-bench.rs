@@ -7,7 +7,8 @@
 use std::time::Instant;
 
 use chrono::{DateTime, TimeZone, Utc};
-use server::ingest::release_controller::{wire, Controller, PollRegistry, PollTiming, Poller};
+use server::formats::release_controller as wire;
+use server::ingest::release_controller::{Controller, PollRegistry, PollTiming, Poller};
 use server::replay::{self, dataset::Dataset, ReplayState};
 use server::store::Store;
 

@@ -24,7 +24,7 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 
 use super::image::{Blob, Image, ImageError, Layer, OCI_MANIFEST};
-use crate::ingest::payload::wire::{COMMIT_ID, COMMIT_REF, SOURCE_LOCATION, VERSIONS};
+use crate::formats::payload::{COMMIT_ID, COMMIT_REF, SOURCE_LOCATION, VERSIONS};
 use crate::replay::dataset::{rfc3339, BuiltBy, ComponentData, Dataset, TagData, PHASE_FAILED};
 
 /// How many of the newest tags of each CI stream get a payload.

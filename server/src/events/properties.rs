@@ -8,9 +8,9 @@ use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 
 use super::*;
-use crate::fuzz::{any_bytes, config, hostile_string, json_fixture, near_misses};
-use crate::ingest::release_controller::wire::ApiTag;
+use crate::formats::release_controller::ApiTag;
 use crate::store::testing;
+use hostile::{any_bytes, config, hostile_string, json_fixture, near_misses};
 
 const KINDS: &[&str] = &[
     RC_STREAMS,

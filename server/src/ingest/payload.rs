@@ -11,10 +11,6 @@
 //! recorded as `payload.failed` with a precise reason. A digest read once is never fetched
 //! again.
 
-pub mod auth;
-pub mod layer;
-pub mod wire;
-
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
@@ -22,24 +18,20 @@ use std::time::Duration;
 use chrono::Utc;
 use futures_util::TryStreamExt;
 use oci_client::Reference;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use self::auth::Credentials;
-use self::layer::{Compression, ScanError, ScanLimits, IMAGE_REFERENCES, RELEASE_METADATA};
-use self::wire::{Component, DeclaredMetadata, ImageStream, PayloadRead, ReleaseMetadata};
-use super::distribution::{Distribution, DistributionConfig, Failure, FetchError};
 use crate::events::{self, EventError, PAYLOAD_FAILED, PAYLOAD_READ, PAYLOAD_RELEASE};
+use crate::formats::media_type::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
+use crate::formats::payload::{
+    Component, DeclaredMetadata, ImageStream, PayloadRead, ReleaseMetadata,
+};
+use crate::oci::credentials::Credentials;
+use crate::oci::distribution::{Distribution, DistributionConfig, Failure, FetchError};
+use crate::oci::layer::{Compression, ScanError, ScanLimits, IMAGE_REFERENCES, RELEASE_METADATA};
 use crate::store::events::NewEvent;
+use crate::store::payloads::{PayloadBinding, PayloadFailure};
 use crate::store::Store;
 
-/// OCI image manifest.
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-/// OCI image index.
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// Docker schema 2 image manifest.
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-/// Docker schema 2 manifest list.
-pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 const ACCEPTED: &[&str] = &[
@@ -69,7 +61,7 @@ impl Default for Limits {
     /// the config a few kB; distribution stores no manifest over 4 MiB.
     fn default() -> Self {
         Limits {
-            manifest_bytes: super::distribution::MANIFEST_BYTES,
+            manifest_bytes: crate::oci::distribution::MANIFEST_BYTES,
             config_bytes: 4 << 20,
             layer_bytes: 64 << 20,
             unpacked_bytes: 512 << 20,
@@ -334,30 +326,6 @@ pub enum ReadOutcome {
     },
 }
 
-/// The body of a `payload.release` event: the payload a release names.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PayloadBinding {
-    /// The payload digest.
-    pub digest: String,
-    /// The release's pull spec.
-    pub pull_spec: String,
-}
-
-/// The body of a `payload.failed` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PayloadFailure {
-    /// The pull spec that could not be read.
-    pub pull_spec: String,
-    /// The release it is the payload of, if known.
-    pub stream: Option<String>,
-    /// The release name, if known.
-    pub release: Option<String>,
-    /// [`PayloadError::kind`].
-    pub kind: String,
-    /// The error, as shown to users.
-    pub message: String,
-}
-
 /// Reads payloads from registries; holds one HTTP client and its tokens (clones share them).
 #[derive(Clone)]
 pub struct PayloadReader {
@@ -550,7 +518,7 @@ impl PayloadReader {
                 futures_util::future::ready(Ok(raw))
             })
             .await
-            .map_err(|e| match layer::overflow(&e) {
+            .map_err(|e| match crate::oci::layer::overflow(&e) {
                 Some(o) => PayloadError::TooLarge {
                     what: what.clone(),
                     size: o.limit.saturating_add(1),
@@ -633,7 +601,7 @@ impl PayloadReader {
         digest: &str,
         declared: u64,
         compression: Compression,
-    ) -> Result<layer::LayerScan, PayloadError> {
+    ) -> Result<crate::oci::layer::LayerScan, PayloadError> {
         let limits = self.config.limits;
         let blob = self
             .registry
@@ -648,13 +616,14 @@ impl PayloadReader {
             unpacked_bytes: limits.unpacked_bytes,
             file_bytes: limits.file_bytes,
         };
-        let scanned =
-            tokio::task::spawn_blocking(move || layer::scan(reader, compression, scan_limits))
-                .await
-                .map_err(|e| PayloadError::CorruptLayer {
-                    digest: digest.to_string(),
-                    reason: format!("scan aborted: {e}"),
-                })?;
+        let scanned = tokio::task::spawn_blocking(move || {
+            crate::oci::layer::scan(reader, compression, scan_limits)
+        })
+        .await
+        .map_err(|e| PayloadError::CorruptLayer {
+            digest: digest.to_string(),
+            reason: format!("scan aborted: {e}"),
+        })?;
         scanned.map_err(|e| match e {
             ScanError::TooLarge { what, limit } => PayloadError::TooLarge {
                 what: match what.as_str() {

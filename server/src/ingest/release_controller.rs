@@ -9,7 +9,7 @@
 //! (`--max-upstream-body`): a larger one fails the poll as soon as the cap is passed (or at
 //! once when its `Content-Length` says so) and its connection is dropped.
 
-pub mod wire;
+use crate::formats::release_controller as wire;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -21,7 +21,7 @@ use regex::Regex;
 use reqwest::StatusCode;
 use tokio::sync::watch;
 
-use super::capped::{read_capped, CappedError};
+use crate::capped::{read_capped, CappedError};
 use crate::events::{self, EventError, RC_RELEASE, RC_STREAMS, RC_TAGS};
 use crate::store::events::NewEvent;
 use crate::store::poll_lock::PollLock;

@@ -27,10 +27,10 @@ use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::{Client, Reference};
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::distribution::{Distribution, DistributionConfig, Failure, FetchError};
-use crate::ingest::payload::auth::{Credential, Credentials};
-use crate::ingest::payload::layer::overflow;
-use crate::ingest::payload::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
+use crate::formats::media_type::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
+use crate::oci::credentials::{Credential, Credentials};
+use crate::oci::distribution::{Distribution, DistributionConfig, Failure, FetchError};
+use crate::oci::layer::overflow;
 
 /// Manifest media types a copy understands.
 const ACCEPTED: &[&str] = &[

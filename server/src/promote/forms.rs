@@ -16,8 +16,8 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::request::PromotionRequest;
+use super::targets::{checked_target, save_target, webhook_change};
 use super::webhook;
-use crate::api::promotions::{checked_target, save_target, webhook_change};
 use crate::auth::extract::{NoFields, Write};
 use crate::auth::require_admin;
 use crate::auth::AuthSettings;

@@ -31,12 +31,12 @@ use super::copy::{
     backoff, fetch_error, repo_name, stream_failure, BlobInfo, Copier, CopyError, CopyItem,
     ManifestBody, Progress, RawManifest,
 };
-use crate::ingest::distribution::{Failure, FetchError};
-use crate::ingest::payload::layer::{
+use crate::formats::payload::is_sha256_digest;
+use crate::oci::distribution::{Failure, FetchError};
+use crate::oci::layer::{
     self, CappedReader, Compression, Extensions, ScanError, ScanLimits, IMAGE_REFERENCES,
     RELEASE_METADATA,
 };
-use crate::ingest::payload::wire::is_sha256_digest;
 
 /// Label of the payload config naming the release.
 pub const RELEASE_LABEL: &str = "io.openshift.release";

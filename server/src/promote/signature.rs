@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
-use crate::ingest::payload::wire::is_sha256_digest;
+use crate::formats::payload::is_sha256_digest;
 
 /// The `type` of a container image signature.
 pub const SIGNATURE_TYPE: &str = "atomic container signature";

@@ -16,7 +16,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::auth::secret::random_secret;
+use crate::secret::random_secret;
 
 /// The header carrying a notice's signature.
 pub const SIGNATURE_HEADER: &str = "x-streamgate-signature";

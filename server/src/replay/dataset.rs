@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::Serialize;
 
 use super::version;
-use crate::ingest::release_controller::wire::{
+use crate::formats::release_controller::{
     ApiRelease, ApiReleaseInfo, ApiTag, ChangeLog, ChangeLogReleaseInfo, ReleaseStreams,
     UpgradeHistory, UpgradeResult, VerificationJobsSummary, VerificationStatus,
 };
@@ -436,18 +436,6 @@ fn prune(tags: &[(&TagData, &str)], now: DateTime<Utc>) -> Vec<bool> {
 }
 
 impl Dataset {
-    /// The demo data set: OKD (`origin`) and OCP (`ocp`) streams whose history ends at
-    /// `anchor` ("now"), about 250 tags. Deterministic: the same anchor gives the same data.
-    pub fn demo(anchor: DateTime<Utc>) -> Dataset {
-        super::generate::build(anchor, 1)
-    }
-
-    /// The demo shape with `factor` times as many tags per stream over the same time spans
-    /// (factor 10 gives about 2,500 tags), for benchmarks. A factor of 0 counts as 1.
-    pub fn scaled(anchor: DateTime<Utc>, factor: usize) -> Dataset {
-        super::generate::build(anchor, factor.max(1))
-    }
-
     /// Looks a controller up by name.
     pub fn controller(&self, name: &str) -> Option<&ControllerData> {
         self.controllers
@@ -670,8 +658,8 @@ impl Dataset {
             && !tag.changelog.from.name.is_empty();
         let (change_log, change_log_json) = if has_changelog {
             (
-                Some(super::generate::base64(
-                    super::generate::changelog_html(&tag.changelog).as_bytes(),
+                Some(super::render::base64(
+                    super::render::changelog_html(&tag.changelog).as_bytes(),
                 )),
                 tag.changelog.clone(),
             )

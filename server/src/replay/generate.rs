@@ -1,4 +1,4 @@
-//! The deterministic generator behind [`Dataset::demo`](super::dataset::Dataset::demo).
+//! The deterministic generator behind [`Dataset::demo`] and [`Dataset::scaled`].
 //!
 //! Everything random comes from a splitmix64 generator seeded by stream name, so a given anchor
 //! always yields the same data. CI streams get tags spread over their time span with a
@@ -23,7 +23,7 @@ use super::dataset::{
     StreamData, TagData, UpgradeData, UpgradeRun, JOBS_START_SECS, PHASE_ACCEPTED, PHASE_FAILED,
     PHASE_REJECTED, STATE_FAILED, STATE_SUCCEEDED,
 };
-use crate::ingest::release_controller::wire::{
+use crate::formats::release_controller::{
     ChangeLog, ChangeLogComponent, ChangeLogImage, ChangeLogReleaseInfo, CommitInfo,
 };
 
@@ -1444,98 +1444,24 @@ pub(super) fn build(anchor: DateTime<Utc>, factor: usize) -> Dataset {
     }
 }
 
-/// Standard base64 with padding (Go's encoding of a `[]byte` field).
-pub(super) fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
+impl Dataset {
+    /// The demo data set: OKD (`origin`) and OCP (`ocp`) streams whose history ends at
+    /// `anchor` ("now"), about 250 tags. Deterministic: the same anchor gives the same data.
+    pub fn demo(anchor: DateTime<Utc>) -> Dataset {
+        build(anchor, 1)
     }
-    out
-}
 
-/// A short HTML rendering of a changelog, in the spirit of the controller's `changeLog`.
-pub(super) fn changelog_html(log: &ChangeLog) -> String {
-    let from = &log.from.name;
-    let created = DateTime::parse_from_rfc3339(&log.to.created)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string())
-        .unwrap_or_else(|_| log.to.created.clone());
-    let mut html = format!(
-        "<h2>Changes from <a target=\"_blank\" href=\"/releasetag/{from}\">{from}</a></h2>\n\n\
-         <p>Created: {created}</p>\n\n<p>Image Digest: <code>{}</code></p>\n\n",
-        log.to.digest
-    );
-    if let Some(promoted) = &log.to.promoted_from {
-        html.push_str(&format!(
-            "<p>Release {} was created from <code>{promoted}</code></p>\n\n",
-            log.to.name
-        ));
+    /// The demo shape with `factor` times as many tags per stream over the same time spans
+    /// (factor 10 gives about 2,500 tags), for benchmarks. A factor of 0 counts as 1.
+    pub fn scaled(anchor: DateTime<Utc>, factor: usize) -> Dataset {
+        build(anchor, factor.max(1))
     }
-    if let Some(components) = &log.components {
-        html.push_str("<h3>Components</h3>\n\n<ul>\n");
-        for c in components {
-            match &c.from {
-                Some(old) => html.push_str(&format!(
-                    "<li>{} {} (upgraded from {old})</li>\n",
-                    c.name, c.version
-                )),
-                None => html.push_str(&format!("<li>{} {}</li>\n", c.name, c.version)),
-            }
-        }
-        html.push_str("</ul>\n\n");
-    }
-    if let Some(images) = &log.updated_images {
-        html.push_str(&format!("<h3>Changes from {from}</h3>\n\n"));
-        for image in images {
-            html.push_str(&format!(
-                "<h4><a target=\"_blank\" href=\"{}\">{}</a></h4>\n\n<ul>\n",
-                image.path, image.name
-            ));
-            for c in image.commits.iter().flatten() {
-                let pull = c.pull_id.map(|id| format!("#{id}")).unwrap_or_default();
-                let url = c.pull_url.clone().unwrap_or_default();
-                html.push_str(&format!(
-                    "<li><a target=\"_blank\" href=\"{url}\">{pull}</a>: {}</li>\n",
-                    c.subject
-                ));
-            }
-            html.push_str("</ul>\n\n");
-            if let Some(full) = &image.full_change_log {
-                html.push_str(&format!(
-                    "<p><a target=\"_blank\" href=\"{full}\">Full changelog</a></p>\n\n"
-                ));
-            }
-        }
-    }
-    html
 }
 
 #[cfg(test)]
 #[allow(clippy::expect_used, clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foob"), "Zm9vYg==");
-        assert_eq!(base64(b"<h2>Changes"), "PGgyPkNoYW5nZXM=");
-    }
 
     #[test]
     fn build_ids_are_nineteen_digit_snowflakes() {

@@ -17,7 +17,7 @@ use super::dataset::{
     JobData, JobKind, StreamData, TagData, UpgradeData, UpgradeRun, PHASE_ACCEPTED, STATE_FAILED,
     STATE_SUCCEEDED,
 };
-use crate::ingest::release_controller::wire::{ChangeLogImage, CommitInfo};
+use crate::formats::release_controller::{ChangeLogImage, CommitInfo};
 
 /// The stream holding the poisoned release.
 pub const HOSTILE_STREAM: &str = "4.21.0-0.okd-scos";

@@ -4,11 +4,35 @@
 //! release first had an image, a component across a stream's releases).
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, StoreResult, Tx};
-use crate::ingest::payload::wire::PayloadRead;
-use crate::ingest::payload::PayloadFailure;
+use crate::formats::payload::PayloadRead;
 use crate::{on_pool, on_tx};
+
+/// The body of a `payload.release` event: the payload a release names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PayloadBinding {
+    /// The payload digest.
+    pub digest: String,
+    /// The release's pull spec.
+    pub pull_spec: String,
+}
+
+/// The body of a `payload.failed` event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PayloadFailure {
+    /// The pull spec that could not be read.
+    pub pull_spec: String,
+    /// The release it is the payload of, if known.
+    pub stream: Option<String>,
+    /// The release name, if known.
+    pub release: Option<String>,
+    /// What kind of failure it was (`PayloadError::kind` of the reader).
+    pub kind: String,
+    /// The error, as shown to users.
+    pub message: String,
+}
 
 /// A stored payload.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -558,7 +582,7 @@ mod tests {
     use crate::events::{
         ingest, reproject, EventError, PAYLOAD_FAILED, PAYLOAD_READ, PAYLOAD_RELEASE,
     };
-    use crate::ingest::payload::wire::{Component, DeclaredMetadata};
+    use crate::formats::payload::{Component, DeclaredMetadata};
     use crate::store::events::NewEvent;
     use crate::store::testing;
 
@@ -597,7 +621,7 @@ mod tests {
         PayloadRead {
             digest: d.into(),
             pull_spec: pull_spec.into(),
-            media_type: crate::ingest::payload::OCI_INDEX.into(),
+            media_type: crate::formats::media_type::OCI_INDEX.into(),
             amd64_digest: Some(digest(99)),
             platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
             labels: [("io.openshift.release".to_string(), NEW.to_string())].into(),

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use proptest::prelude::*;
 
 use super::*;
-use crate::fuzz::{config, hostile_string, hostile_value};
+use hostile::{config, hostile_string, hostile_value};
 
 /// `0000-01-01T00:00:00+23:59` and `9999-12-31T23:59:59-23:59`, in UTC seconds.
 const EARLIEST: i64 = -62_167_305_540;

@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::fuzz::{config, hostile_string};
+use hostile::{config, hostile_string};
 
 /// Most HTML bytes one Markdown byte may become (a row of a table eight cells wide that
 /// gives one letter: 2 bytes, 90 of HTML), and the allowance every text gets (reference

@@ -1,0 +1,223 @@
+//! The demo with a real registry on loopback: seeding pushes payloads our reader reads with
+//! the data set's components and digests, a second seeding pushes nothing, and a demo
+//! loaded in-process with the registry ends up with release pages whose components are
+//! mirrored from OCP CI, built for OKD, and the machine OS.
+
+use crate::support::http;
+use crate::support::registry;
+use crate::support::stores;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::support::registry::Registry;
+use app::model::{PayloadView, Provenance};
+use axum::http::StatusCode;
+use clap::Parser;
+use server::backend::StoreBackend;
+use server::config::{Cli, Command};
+use server::demo::registry::Seed;
+use server::ingest::payload::{PayloadReader, ReaderConfig};
+use server::ingest::payload_worker::{PayloadWorker, WorkerConfig};
+use server::ingest::release_controller::PollRegistry;
+use server::replay::dataset::{BuiltBy, Dataset, TagData, PHASE_FAILED};
+
+const OKD: &str = "4.21.0-0.okd-scos";
+
+fn newest<'a>(dataset: &'a Dataset, controller: &str, stream: &str) -> (&'a str, &'a TagData) {
+    let s = dataset.stream(controller, stream).expect("stream");
+    let tag = s
+        .tags
+        .iter()
+        .filter(|t| t.final_phase != PHASE_FAILED)
+        .max_by_key(|t| t.created)
+        .expect("tag");
+    (&s.pull_repo, tag)
+}
+
+fn reader(host: &str) -> PayloadReader {
+    PayloadReader::new(ReaderConfig {
+        insecure_hosts: vec![host.to_string()],
+        timeout: Duration::from_secs(5),
+        ..ReaderConfig::default()
+    })
+}
+
+/// One registry for the whole story: seeding it costs most of the test's time.
+#[tokio::test]
+async fn demo_registry_story() {
+    // the demo logs what seeding took
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("server::demo=info"))
+        .with_test_writer()
+        .try_init();
+    let registry = Registry::start().await;
+    let host = registry.host().to_string();
+    let (store, _dir) = stores::sqlite().await;
+    let Some(Command::Poll(args)) = Cli::parse_from(["server", "poll"]).command else {
+        panic!("poll arguments")
+    };
+    // the anchor the demo will take from the store
+    let anchor = chrono::Utc::now().to_rfc3339();
+    store
+        .set_setting("demo_anchor", &anchor)
+        .await
+        .expect("anchor");
+    let anchor = chrono::DateTime::parse_from_rfc3339(&anchor)
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+
+    // the demo seeds the registry while it plays the history
+    let polls = PollRegistry::default();
+    let loading = Instant::now();
+    let mut loaded = server::demo::load(&store, &polls, &args, Some(&host))
+        .await
+        .expect("demo loaded");
+    let played = loading.elapsed();
+    let first = loaded
+        .seeding
+        .take()
+        .expect("seeding")
+        .finished()
+        .await
+        .expect("seeded");
+    let loading = loading.elapsed();
+    let seed = Seed::plan(&Dataset::demo(anchor), &host).expect("plan");
+    let (images, tags) = seed.counts();
+    assert!(tags >= 30 && images >= 100, "{images} images, {tags} tags");
+    assert_eq!(
+        (first.components_pushed, first.payloads_pushed),
+        (images, tags)
+    );
+    // a restart finds everything there
+    let again = seed.push().await.expect("seeded again");
+    eprintln!(
+        "demo history played in {played:?}, {images} images and {tags} payload tags seeded in \
+         {:?} (all loaded after {loading:?}), again: {again:?}",
+        first.elapsed
+    );
+    assert_eq!(again.pushed(), 0, "{again:?}");
+    assert_eq!(again.skipped, tags);
+    let dataset = loaded.replay.dataset();
+
+    // the payloads read back as the data set describes them
+    let reader = reader(&host);
+    for (controller, stream) in [
+        ("origin", OKD),
+        ("ocp", "4.21.0-0.ci"),
+        ("origin", "4-scos-stable"),
+    ] {
+        let (repo, tag) = newest(dataset, controller, stream);
+        assert!(repo.starts_with(&format!("{host}/")), "{repo}");
+        let read = reader
+            .read(&format!("{repo}:{}", tag.name))
+            .await
+            .expect("payload read");
+        assert_eq!(
+            read.digest, tag.digest,
+            "{stream}: the digest the data set shows"
+        );
+        assert!(read.labels.contains_key("io.openshift.release"));
+        assert!(read.release_metadata.is_some());
+        assert_eq!(read.components.len(), tag.components.len());
+        for (got, want) in read.components.iter().zip(&tag.components) {
+            assert_eq!(
+                (
+                    &got.name,
+                    &got.commit_id,
+                    &got.source_location,
+                    &got.versions
+                ),
+                (&want.name, &want.commit, &want.source, &want.versions)
+            );
+            assert!(got.image.starts_with(&format!("{host}/")), "{}", got.image);
+        }
+        // component images are there by digest
+        let cvo = read
+            .components
+            .iter()
+            .find(|c| c.name == "cluster-version-operator")
+            .expect("CVO");
+        assert!(reader
+            .manifest_resolves(&cvo.image)
+            .await
+            .expect("registry answers"));
+    }
+    let (okd_repo, okd_tag) = newest(dataset, "origin", OKD);
+    let okd = reader
+        .read(&format!("{okd_repo}:{}", okd_tag.name))
+        .await
+        .expect("read");
+    let mirrored = okd
+        .components
+        .iter()
+        .filter(|c| c.image.contains("/ocp/4.21-art-latest@"))
+        .count();
+    let own = okd
+        .components
+        .iter()
+        .filter(|c| c.image.contains("/origin/scos-content@"))
+        .count();
+    assert!(mirrored >= 12 && own == 3, "{mirrored} mirrored, {own} own");
+
+    // the payload worker reads them; the release page shows where components come from
+    let worker = PayloadWorker::new(
+        store.clone(),
+        reader.clone(),
+        Arc::new(tokio::sync::Notify::new()),
+        WorkerConfig {
+            concurrency: 8,
+            ..WorkerConfig::default()
+        },
+    );
+    // one round reads the newest releases, OKD's and OCP's
+    let round = worker.run_once().await.expect("payload round");
+    assert!(round.read >= 20, "{round:?}");
+    eprintln!("payload round {round:?}");
+
+    let backend = StoreBackend::new(store.clone(), polls.clone());
+    let detail = backend
+        .release_detail(&okd_tag.name, Some(OKD))
+        .await
+        .expect("release");
+    let PayloadView::Read { components, .. } = &detail.payload else {
+        panic!("read payload: {:?}", detail.payload)
+    };
+    let mirrored = components
+        .iter()
+        .filter(|c| matches!(c.provenance, Provenance::Mirrored { .. }))
+        .count();
+    let built: Vec<&str> = components
+        .iter()
+        .filter(|c| c.provenance == Provenance::BuiltForOkd)
+        .map(|c| c.name.as_str())
+        .collect();
+    let os = components
+        .iter()
+        .find(|c| matches!(c.provenance, Provenance::MachineOs { .. }))
+        .expect("machine OS");
+    assert!(mirrored >= 10, "{mirrored} mirrored: {components:?}");
+    assert!(
+        built.contains(&"installer") && built.contains(&"machine-config-operator"),
+        "{built:?}"
+    );
+    assert_eq!(os.name, "centos-stream-coreos-9");
+    let okd_builds = okd_tag
+        .components
+        .iter()
+        .filter(|c| c.built_by == BuiltBy::Okd)
+        .count();
+    assert!(built.len() + 1 >= okd_builds);
+
+    let leptos = leptos::prelude::LeptosOptions::builder()
+        .output_name("streamgate")
+        .site_root("target/site")
+        .build();
+    let app = server::router(server::AppState::new(store.clone(), polls, leptos));
+    let (status, html) = http::get(&app, &format!("/releases/{}", okd_tag.name)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("mirrored from OCP CI"), "mirrored components");
+    assert!(html.contains("built for OKD"), "OKD's own builds");
+    assert!(html.contains(&okd_tag.digest), "the payload's digest");
+    assert!(html.contains(&format!("{host}/origin/release-scos:{}", okd_tag.name)));
+}

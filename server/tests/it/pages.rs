@@ -1,0 +1,112 @@
+//! Pages, server functions and health endpoints through the real router (`oneshot`), over a
+//! store filled by the real poller from the replay release-controller.
+
+use crate::support::fixture;
+
+use crate::support::fixture::{fixture, get};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+#[tokio::test]
+async fn pages_render_real_data_and_unknowns_are_404() {
+    let f = fixture().await;
+
+    let (status, html) = get(&f.app, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("OKD/SCOS")
+            && html.contains("4.21.0-0.okd-scos")
+            && html.contains("4-scos-stable")
+    );
+    assert!(html.contains("Accepted, 14 days"));
+    assert!(html.contains("last successful poll"));
+
+    let (status, html) = get(&f.app, "/streams/4.21.0-0.okd-scos").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<table class=\"releases\""));
+    assert!(
+        html.contains("expired upstream"),
+        "pruned releases are kept and marked"
+    );
+
+    let (status, html) = get(&f.app, "/streams/4.21.0-0.okd-scos?phase=Rejected").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("phase-rejected"));
+    assert!(
+        !html.contains("<span class=\"phase phase-accepted\">"),
+        "only rejected rows"
+    );
+
+    let rejected = f
+        .store
+        .latest_release("4.21.0-0.okd-scos", Some("Rejected"))
+        .await
+        .expect("query")
+        .expect("a rejected release");
+    let (status, html) = get(&f.app, &format!("/releases/{}", rejected.name)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Rejected because blocking job"),
+        "the page says why"
+    );
+    assert!(html.contains("https://prow.ci.openshift.org/view/gs/"));
+    assert!(html.contains("registry.ci.openshift.org/origin/release-scos:"));
+
+    for uri in [
+        "/releases/4.99.0-0.okd-scos-2099-01-01-000000",
+        "/streams/no-such-stream",
+        "/no/such/page",
+        "/streams/4.21.0-0.okd-scos?page=999",
+    ] {
+        let (status, html) = get(&f.app, uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert!(html.contains("Not found"), "{uri}");
+    }
+    let (status, html) = get(&f.app, "/streams/4.21.0-0.okd-scos?phase=Sideways").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("unknown phase"));
+}
+
+#[tokio::test]
+async fn server_function_and_health_endpoints_answer() {
+    let f = fixture().await;
+    let latest = f
+        .store
+        .latest_release("4.21.0-0.okd-scos", Some("Accepted"))
+        .await
+        .expect("query")
+        .expect("an accepted release");
+    let response = f
+        .app
+        .clone()
+        .oneshot(
+            Request::post("/api/release")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!("tag={}", latest.name)))
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(json["name"], latest.name.as_str());
+    assert_eq!(json["phase"], "Accepted");
+
+    let (status, body) = get(&f.app, "/healthz").await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ok"));
+    let (status, body) = get(&f.app, "/readyz").await;
+    assert_eq!(status, StatusCode::OK);
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json["status"], "ready");
+    assert_eq!(json["store"]["backend"], "sqlite");
+    assert_eq!(json["controllers"][0]["controller"], "origin");
+    assert!(json["controllers"][0]["last_success_age_seconds"].is_number());
+}

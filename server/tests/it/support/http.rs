@@ -1,0 +1,40 @@
+//! GET requests through the real router (`oneshot`), for the HTTP tests.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+/// Sends `request` through the router: status, headers and the whole body.
+pub async fn send(app: &axum::Router, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let response = app.clone().oneshot(request).await.expect("response");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, headers, body.to_vec())
+}
+
+/// GETs `uri`: status and body.
+pub async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String) {
+    let request = Request::get(uri).body(Body::empty()).expect("request");
+    let (status, _, body) = send(app, request).await;
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// GETs `uri` with extra headers: the whole response with its body collected.
+pub async fn get_with(
+    app: &axum::Router,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let mut request = Request::get(uri);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    send(app, request.body(Body::empty()).expect("request")).await
+}

@@ -1,0 +1,190 @@
+//! Builders of release payloads for the registry tests: components pushed by digest,
+//! `image-references`, `release-metadata` and payload images as the release tooling writes
+//! them, plus the stores and reader the tests use.
+
+use super::stores;
+pub use super::stores::sqlite;
+
+use std::time::Duration;
+
+use super::registry::{self, Layer, Pushed, Pusher, Registry};
+use server::ingest::payload::{Limits, PayloadReader, ReaderConfig};
+use server::store::Store;
+
+/// A fresh PostgreSQL store for the payload tests.
+pub async fn postgres() -> Store {
+    stores::postgres("payload").await
+}
+
+pub fn reader(registry: &Registry, limits: Limits) -> PayloadReader {
+    PayloadReader::new(ReaderConfig {
+        insecure_hosts: vec![registry.host().to_string()],
+        limits,
+        timeout: Duration::from_secs(5),
+        ..ReaderConfig::default()
+    })
+}
+
+/// One component as built: name, commit, source repository, versions label.
+pub struct Spec<'a> {
+    pub name: &'a str,
+    pub commit: &'a str,
+    pub source: &'a str,
+    pub versions: &'a str,
+}
+
+pub const fn spec(
+    name: &'static str,
+    commit: &'static str,
+    source: &'static str,
+    versions: &'static str,
+) -> Spec<'static> {
+    Spec {
+        name,
+        commit,
+        source,
+        versions,
+    }
+}
+
+pub const OKD_COMPONENTS: &[Spec<'static>] = &[
+    spec(
+        "cluster-version-operator",
+        "5b0f1c3d9e8a7f6b5c4d3e2f1a0b9c8d7e6f5a4b",
+        "https://github.com/openshift/cluster-version-operator",
+        "",
+    ),
+    spec(
+        "cli",
+        "4ddd828c588c1277361d89e03933a97595795b48",
+        "https://github.com/openshift/oc",
+        "",
+    ),
+    spec(
+        "hyperkube",
+        "f773b8b2b47b6f908236a76f4cafcb04bb2a43fe",
+        "https://github.com/openshift/kubernetes",
+        "kubernetes=1.34.2",
+    ),
+    spec(
+        "installer",
+        "1f666fd6a58bbb6a6e57d02cb4c1e2d029eb0f20",
+        "https://github.com/openshift/installer",
+        "",
+    ),
+    spec(
+        "machine-config-operator",
+        "8741c5f4c53d527996fa876e5744c7f409fc63e8",
+        "https://github.com/openshift/machine-config-operator",
+        "",
+    ),
+    spec("stream-coreos", "", "", "machine-os=9.0.20260210-0"),
+];
+
+/// The component that differs between the two OKD payloads.
+pub const NEW_INSTALLER: Spec<'static> = spec(
+    "installer",
+    "9e8a7f6b5c4d3e2f1a0b9c8d7e6f5a4b5b0f1c3d",
+    "https://github.com/openshift/installer",
+    "",
+);
+
+/// Pushes one component image by digest (as `oc adm release mirror` does) and returns its
+/// manifest digest.
+pub async fn push_component(p: &Pusher, repo: &str, s: &Spec<'_>, base: &[u8]) -> Pushed {
+    let config = serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Labels": {
+            "io.openshift.build.commit.id": s.commit,
+            "io.openshift.build.commit.ref": "main",
+            "io.openshift.build.source-location": s.source,
+            "io.openshift.build.versions": s.versions,
+            "vcs-ref": s.commit, "vcs-type": "git", "vcs-url": s.source,
+            "name": s.name,
+        }},
+        "rootfs": {"type": "layers", "diff_ids": []},
+    });
+    let binary = format!("#!/bin/sh\necho {} {}\n", s.name, s.commit);
+    let layers = [
+        Layer {
+            media_type: registry::OCI_LAYER_GZIP.into(),
+            bytes: base.to_vec(),
+        },
+        Layer::oci(&[(&format!("usr/bin/{}", s.name), binary.as_bytes())]),
+    ];
+    p.image(repo, None, &config, &layers, false).await
+}
+
+pub fn image_references(name: &str, repo: &str, components: &[(&Spec, &Pushed)]) -> String {
+    let tags: Vec<serde_json::Value> = components
+        .iter()
+        .map(|(s, pushed)| {
+            let mut annotations = serde_json::json!({
+                "io.openshift.build.commit.id": s.commit,
+                "io.openshift.build.commit.ref": "",
+                "io.openshift.build.source-location": s.source,
+            });
+            if !s.versions.is_empty() {
+                annotations["io.openshift.build.versions"] = serde_json::json!(s.versions);
+            }
+            serde_json::json!({
+                "name": s.name, "annotations": annotations,
+                "from": {"kind": "DockerImage", "name": format!("{repo}@{}", pushed.digest)},
+                "generation": null, "importPolicy": {}, "referencePolicy": {"type": ""},
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&serde_json::json!({
+        "kind": "ImageStream", "apiVersion": "image.openshift.io/v1",
+        "metadata": {"name": name, "creationTimestamp": "2026-02-16T05:12:44Z",
+            "annotations": {"release.openshift.io/from-image-stream": "origin/4.21-okd-scos-art-latest"}},
+        "spec": {"lookupPolicy": {"local": false}, "tags": tags},
+        "status": {"dockerImageRepository": ""},
+    }))
+    .expect("json")
+}
+
+pub fn release_metadata(version: &str, previous: &[&str]) -> String {
+    serde_json::json!({"kind": "cincinnati-metadata-v0", "version": version,
+        "previous": previous, "metadata": {"url": "https://github.com/okd-project/okd/releases"}})
+    .to_string()
+}
+
+/// A payload image's config.
+pub fn payload_config(name: &str, arch: &str, cvo: &Pushed) -> serde_json::Value {
+    serde_json::json!({
+        "architecture": arch, "os": "linux",
+        "config": {"Labels": {
+            "io.openshift.release": name,
+            "io.openshift.release.base-image-digest": cvo.digest,
+            "io.openshift.build.commit.id": "5b0f1c3d9e8a7f6b5c4d3e2f1a0b9c8d7e6f5a4b",
+            "io.openshift.build.source-location": "https://github.com/openshift/cluster-version-operator",
+            "vcs-ref": "5b0f1c3d9e8a7f6b5c4d3e2f1a0b9c8d7e6f5a4b",
+            "vcs-url": "https://github.com/openshift/cluster-version-operator",
+        }},
+        "history": [{"comment": "Release image for OpenShift"}],
+        "rootfs": {"type": "layers", "diff_ids": []},
+    })
+}
+
+/// The layers of a payload: a base, the CVO binary and `release-manifests/`.
+pub fn payload_layers(base: &[u8], references: &str, metadata: Option<&str>) -> Vec<Layer> {
+    let mut files: Vec<(&str, &[u8])> = vec![
+        (
+            "release-manifests/0000_00_cluster-version-operator_03_deployment.yaml",
+            b"apiVersion: apps/v1\nkind: Deployment\n",
+        ),
+        ("release-manifests/image-references", references.as_bytes()),
+    ];
+    if let Some(m) = metadata {
+        files.push(("release-manifests/release-metadata", m.as_bytes()));
+    }
+    vec![
+        Layer {
+            media_type: registry::OCI_LAYER_GZIP.into(),
+            bytes: base.to_vec(),
+        },
+        Layer::oci(&[("usr/bin/cluster-version-operator", b"\x7fELF cvo")]),
+        Layer::oci(&files),
+    ]
+}
