@@ -37,13 +37,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::viewer::{Role, SignedInWith, Viewer};
-use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
+use axum::Router;
 
 pub use extract::{CurrentUser, MaybeUser, Write, Writer};
 
-use crate::edge::error::{ApiError, ErrorBody};
+use crate::edge::error::ApiError;
 use crate::store::StoreError;
 use crate::AppState;
 
@@ -248,53 +247,6 @@ pub enum AuthError {
     Internal(String),
 }
 
-impl AuthError {
-    /// The HTTP status of this error.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            AuthError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            AuthError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AuthError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            AuthError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AuthError::NotFound(_) => StatusCode::NOT_FOUND,
-            AuthError::Conflict(_) => StatusCode::CONFLICT,
-            AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    /// The message safe to show: internal details are logged here, once, instead.
-    pub fn public_detail(&self) -> String {
-        match self {
-            AuthError::Internal(e) => {
-                tracing::error!(error = %e, "internal error answering an authenticated request");
-                "internal server error; try again shortly".to_string()
-            }
-            other => other.to_string(),
-        }
-    }
-
-    /// Headers the status calls for: `WWW-Authenticate` with a 401, `Retry-After` with a
-    /// 429 or 503.
-    pub(crate) fn decorate(&self, response: &mut Response) {
-        match self {
-            AuthError::Unauthenticated(_) => {
-                response.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"streamgate\""),
-                );
-            }
-            AuthError::RateLimited { retry_after } | AuthError::Busy { retry_after } => {
-                let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
-            }
-            _ => {}
-        }
-    }
-}
-
 impl From<StoreError> for AuthError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -324,28 +276,44 @@ impl From<password::PasswordError> for AuthError {
     }
 }
 
-/// For handlers that answer with [`ApiError`]: the same status where `ApiError` has one
-/// (a rate limit and a conflict become 403 and 400 with their message).
+/// Every authentication failure is answered as the [`ApiError`] of the same meaning (its
+/// status, message and `Retry-After` kept), so the HTTP mapping lives in one place.
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::Unauthenticated(m) => ApiError::Unauthorized(m),
             AuthError::Forbidden(m) => ApiError::Forbidden(m),
-            e @ AuthError::RateLimited { .. } => ApiError::Forbidden(e.to_string()),
-            e @ AuthError::Busy { .. } => ApiError::Unavailable(e.to_string()),
-            AuthError::BadRequest(m) | AuthError::Conflict(m) => ApiError::BadRequest(m),
+            e @ AuthError::RateLimited { .. } => ApiError::TooManyRequests {
+                message: e.to_string(),
+                retry_after: e.retry_after(),
+            },
+            e @ AuthError::Busy { .. } => ApiError::Busy {
+                message: e.to_string(),
+                retry_after: e.retry_after(),
+            },
+            AuthError::BadRequest(m) => ApiError::BadRequest(m),
+            AuthError::Conflict(m) => ApiError::Conflict(m),
             AuthError::NotFound(m) => ApiError::NotFound(m),
             AuthError::Internal(m) => ApiError::Internal(m),
         }
     }
 }
 
+impl AuthError {
+    /// When a refused attempt may try again (zero for failures that are not limits).
+    fn retry_after(&self) -> Duration {
+        match self {
+            AuthError::RateLimited { retry_after } | AuthError::Busy { retry_after } => {
+                *retry_after
+            }
+            _ => Duration::ZERO,
+        }
+    }
+}
+
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
-        let mut response =
-            (self.status(), Json(ErrorBody::one(self.public_detail()))).into_response();
-        self.decorate(&mut response);
-        response
+        ApiError::from(self).into_response()
     }
 }
 
@@ -357,6 +325,7 @@ pub fn router() -> Router<AppState> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::{header, HeaderValue, StatusCode};
 
     fn principal(role: Option<Role>, targets: Option<&[&str]>) -> Principal {
         Principal {
@@ -379,7 +348,7 @@ mod tests {
             err.to_string(),
             "bob may not promote to 4-scos-stable; they may promote to 4-scos-next"
         );
-        assert_eq!(err.status(), StatusCode::FORBIDDEN);
+        assert_eq!(ApiError::from(err).status(), StatusCode::FORBIDDEN);
         let err = require_admin(&limited).expect_err("not admin");
         assert_eq!(
             err.to_string(),

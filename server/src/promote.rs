@@ -21,6 +21,7 @@ pub mod verification;
 pub mod webhook;
 pub mod worker;
 
+use crate::edge::error::ApiError;
 use crate::events::EventError;
 use crate::store::StoreError;
 
@@ -87,29 +88,6 @@ pub enum PromoteError {
 }
 
 impl PromoteError {
-    /// The HTTP status this error answers with.
-    pub fn status(&self) -> axum::http::StatusCode {
-        use axum::http::StatusCode;
-        match self {
-            PromoteError::UnknownTarget(_)
-            | PromoteError::UnknownRelease(_)
-            | PromoteError::UnknownPromotion(_) => StatusCode::NOT_FOUND,
-            PromoteError::WrongStream { .. }
-            | PromoteError::Template { .. }
-            | PromoteError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            PromoteError::GatesNotPassed(_)
-            | PromoteError::Signature(_)
-            | PromoteError::Forbidden(_) => StatusCode::FORBIDDEN,
-            PromoteError::PayloadNotRead(_) | PromoteError::PlanChanged(_) => StatusCode::CONFLICT,
-            PromoteError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
-            PromoteError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
-            PromoteError::Store(StoreError::InvalidText(_)) => StatusCode::BAD_REQUEST,
-            PromoteError::Copy(_) => StatusCode::BAD_GATEWAY,
-            PromoteError::Interrupted => StatusCode::SERVICE_UNAVAILABLE,
-            PromoteError::Store(_) | PromoteError::Events(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
     /// The message shown to users: internal failures are not described.
     pub fn public_message(&self) -> String {
         match self {
@@ -144,18 +122,34 @@ impl Promotions {
     }
 }
 
-impl From<PromoteError> for crate::edge::error::ApiError {
+/// Every promotion failure as the [`ApiError`] of the same meaning; the HTTP mapping itself
+/// lives with [`ApiError`].
+impl From<PromoteError> for ApiError {
     fn from(e: PromoteError) -> Self {
-        use crate::edge::error::ApiError;
-        use axum::http::StatusCode;
         let message = e.public_message();
-        match e.status() {
-            StatusCode::NOT_FOUND => ApiError::NotFound(message),
-            StatusCode::FORBIDDEN => ApiError::Forbidden(message),
-            StatusCode::CONFLICT => ApiError::Conflict(message),
-            StatusCode::UNPROCESSABLE_ENTITY => ApiError::Unprocessable(message),
-            StatusCode::BAD_GATEWAY => ApiError::BadGateway(message),
-            _ => ApiError::Internal(e.to_string()),
+        match e {
+            PromoteError::UnknownTarget(_)
+            | PromoteError::UnknownRelease(_)
+            | PromoteError::UnknownPromotion(_)
+            | PromoteError::Store(StoreError::NotFound(_)) => ApiError::NotFound(message),
+            PromoteError::WrongStream { .. }
+            | PromoteError::Template { .. }
+            | PromoteError::Invalid(_) => ApiError::Unprocessable(message),
+            PromoteError::GatesNotPassed(_)
+            | PromoteError::Signature(_)
+            | PromoteError::Forbidden(_) => ApiError::Forbidden(message),
+            PromoteError::PayloadNotRead(_)
+            | PromoteError::PlanChanged(_)
+            | PromoteError::Store(StoreError::Conflict(_)) => ApiError::Conflict(message),
+            PromoteError::Store(StoreError::InvalidText(_)) => ApiError::BadRequest(message),
+            PromoteError::Copy(_) => ApiError::BadGateway(message),
+            PromoteError::Interrupted => ApiError::Busy {
+                message,
+                retry_after: crate::edge::error::RETRY_AFTER,
+            },
+            e @ (PromoteError::Store(_) | PromoteError::Events(_)) => {
+                ApiError::Internal(e.to_string())
+            }
         }
     }
 }

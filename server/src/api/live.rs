@@ -25,7 +25,7 @@ use serde::Deserialize;
 use tokio::sync::{broadcast, watch};
 use utoipa::IntoParams;
 
-use crate::edge::error::{ApiError, ApiQuery};
+use crate::edge::error::{ApiError, ApiQuery, RETRY_AFTER};
 use crate::edge::peer::Peer;
 use crate::live::{Change, Follower, Refused, Scope};
 use crate::AppState;
@@ -90,8 +90,14 @@ pub async fn follow(
     let client = state.auth.settings.proxy.client_ip(peer.0, &headers);
     // subscribe before reading the log: nothing falls between the two
     let (changes, follower) = live.admit(client).map_err(|refused| match refused {
-        Refused::PerClient(_) => ApiError::TooManyRequests(refused.to_string()),
-        Refused::Total(_) => ApiError::Busy(refused.to_string()),
+        Refused::PerClient(_) => ApiError::TooManyRequests {
+            message: refused.to_string(),
+            retry_after: RETRY_AFTER,
+        },
+        Refused::Total(_) => ApiError::Busy {
+            message: refused.to_string(),
+            retry_after: RETRY_AFTER,
+        },
     })?;
     let mut backlog = VecDeque::new();
     let mut position = live.head();

@@ -22,6 +22,7 @@ use serde::de::DeserializeOwned;
 
 use super::middleware::SessionEnded;
 use super::{AuthError, Principal};
+use crate::edge::error::ApiError;
 use crate::secret::secrets_equal;
 use crate::AppState;
 
@@ -111,9 +112,10 @@ impl IntoResponse for Refusal {
                 );
                 Redirect::to(&to).into_response()
             }
-            e => {
-                let mut response = refusal_page(e.status(), &e.public_detail());
-                e.decorate(&mut response);
+            _ => {
+                let error = ApiError::from(self.error);
+                let mut response = refusal_page(error.status(), &error.public_detail());
+                error.decorate(&mut response);
                 response
             }
         }

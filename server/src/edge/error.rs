@@ -6,7 +6,9 @@
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
-use axum::http::{Method, StatusCode};
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -55,15 +57,26 @@ pub enum ApiError {
     /// A registry or other upstream failed; the message says which.
     #[error("{0}")]
     BadGateway(String),
-    /// The client asked too often or holds too much; it may retry after a while.
-    #[error("{0}")]
-    TooManyRequests(String),
+    /// The client asked too often or holds too much; it may retry after `retry_after`.
+    #[error("{message}")]
+    TooManyRequests {
+        /// What the client did too much of.
+        message: String,
+        /// When to try again.
+        retry_after: Duration,
+    },
     /// The feature is not configured on this server.
     #[error("{0}")]
     Unavailable(String),
-    /// The server is at a limit for everyone just now; retrying later may succeed.
-    #[error("{0}")]
-    Busy(String),
+    /// The server is at a limit for everyone just now; retrying after `retry_after` may
+    /// succeed.
+    #[error("{message}")]
+    Busy {
+        /// Which limit.
+        message: String,
+        /// When to try again.
+        retry_after: Duration,
+    },
     /// Something failed inside; logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -132,9 +145,10 @@ impl ErrorBody {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = match &self {
+impl ApiError {
+    /// The HTTP status of this error: the one place a failure becomes a status.
+    pub fn status(&self) -> StatusCode {
+        match self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -145,36 +159,57 @@ impl IntoResponse for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
-            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) | ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        let detail = match &self {
+        }
+    }
+
+    /// The message safe to show: an internal error is logged here, once, and described
+    /// only generically.
+    pub fn public_detail(&self) -> String {
+        match self {
             ApiError::Internal(e) => {
-                tracing::error!(error = %e, "internal error answering an api request");
+                tracing::error!(error = %e, "internal error answering a request");
                 "internal server error; try again shortly".to_string()
             }
             other => other.to_string(),
-        };
-        let mut response = (status, Json(ErrorBody::one(detail))).into_response();
-        if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer realm=\"streamgate\""),
-            );
         }
-        if matches!(self, ApiError::TooManyRequests(_) | ApiError::Busy(_)) {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
-            );
+    }
+
+    /// Adds the headers the status calls for: `WWW-Authenticate` with a 401, `Retry-After`
+    /// (whole seconds, rounded up) with a 429 or a busy 503.
+    pub fn decorate(&self, response: &mut Response) {
+        match self {
+            ApiError::Unauthorized(_) => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"streamgate\""),
+                );
+            }
+            ApiError::TooManyRequests { retry_after, .. } | ApiError::Busy { retry_after, .. } => {
+                let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            }
+            _ => {}
         }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response =
+            (self.status(), Json(ErrorBody::one(self.public_detail()))).into_response();
+        self.decorate(&mut response);
         response
     }
 }
 
-/// Seconds a client is asked to wait after a 429 or a busy 503.
-pub const RETRY_AFTER_SECONDS: &str = "10";
+/// How long a client is asked to wait after a 429 or a busy 503 when nothing more precise
+/// is known.
+pub const RETRY_AFTER: Duration = Duration::from_secs(10);
 
 /// `Query` whose rejection is an [`ApiError`] (a 400 in the envelope).
 #[derive(Debug, FromRequestParts)]

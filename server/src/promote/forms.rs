@@ -74,11 +74,11 @@ async fn confirm_promotion(
     match promotions.request(&viewer, &req).await {
         Ok((id, _)) => Redirect::to(&format!("/promotions/{id}")).into_response(),
         Err(e) => {
-            let status = e.status();
-            if status == StatusCode::FORBIDDEN
-                && !matches!(e, super::PromoteError::GatesNotPassed(_))
-            {
-                return refuse(status, e.public_message());
+            if matches!(
+                e,
+                super::PromoteError::Signature(_) | super::PromoteError::Forbidden(_)
+            ) {
+                return refuse(StatusCode::FORBIDDEN, e.public_message());
             }
             Redirect::to(&format!(
                 "/promote/{}?stream={}&target={}&error={}",

@@ -1,8 +1,6 @@
 //! Badges through the real router: what they say, their styles, caching headers, 304s,
 //! staleness, and refusals of bad input.
 
-use crate::support::fixture;
-
 use crate::support::fixture::{fixture, fixture_with, get, get_with};
 use axum::http::{header, StatusCode};
 

@@ -4,7 +4,6 @@
 //! mirrored from OCP CI, built for OKD, and the machine OS.
 
 use crate::support::http;
-use crate::support::registry;
 use crate::support::stores;
 
 use std::sync::Arc;

@@ -3,10 +3,6 @@
 //! and reading the pushed release payload; and every way a delivery can be refused, the
 //! duplicates and the Quay forms, through the real router on SQLite and PostgreSQL.
 
-use crate::support::stores;
-
-use crate::support::registry;
-
 use crate::support::stores::{postgres, sqlite};
 use std::time::{Duration, Instant};
 

@@ -2,8 +2,6 @@
 //! SQLite and on PostgreSQL: history accumulates and outlives upstream, repeat polls write
 //! nothing, only needed requests are made, and upstream failures lose nothing.
 
-use crate::support::stores;
-
 use crate::support::stores::{postgres, sqlite};
 use std::time::Duration;
 

@@ -2,9 +2,6 @@
 //! digests all resolve is fine; once the registry loses one, the release page, the stream's
 //! badge and `/readyz` say so; a registry that cannot be asked is not reported as missing.
 
-use crate::support::http;
-
-use crate::support::payloads;
 use crate::support::registry;
 
 use crate::support::http::get;

@@ -4,7 +4,6 @@
 //! much), bad scopes are refused, streams end at shutdown, `/readyz` turns 503 while
 //! shutting down, `/metrics` counts by route, and request ids are kept or made.
 
-use crate::support::sse;
 use crate::support::stores;
 
 use std::time::Duration;

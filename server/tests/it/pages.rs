@@ -1,8 +1,6 @@
 //! Pages, server functions and health endpoints through the real router (`oneshot`), over a
 //! store filled by the real poller from the replay release-controller.
 
-use crate::support::fixture;
-
 use crate::support::fixture::{fixture, get};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

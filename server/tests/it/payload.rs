@@ -3,7 +3,6 @@
 //! PostgreSQL, cached by digest, and every kind of bad payload failing precisely without
 //! touching what is stored.
 
-use crate::support::payloads;
 use crate::support::registry;
 
 use std::collections::BTreeSet;
@@ -765,7 +764,6 @@ async fn credentials_from_an_auth_file_open_a_protected_registry() {
 /// once the payload was read, and stay unknown before.
 #[tokio::test]
 async fn release_detail_shows_the_declared_previous_of_its_payload() {
-    use app::backend::Backend;
     use server::backend::StoreBackend;
     use server::ingest::release_controller::PollRegistry;
     use server::store::events::NewEvent;

@@ -2,7 +2,6 @@
 //! components from a real registry, cold and warm (digest cached), and the compare page for
 //! two such releases under `wrk`, against a static asset served by the same server.
 
-use crate::support::payloads;
 use crate::support::registry;
 
 use std::time::Instant;

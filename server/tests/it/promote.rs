@@ -7,7 +7,6 @@
 
 use crate::support::gpg;
 use crate::support::http;
-use crate::support::payloads;
 use crate::support::promotion;
 use crate::support::registry;
 

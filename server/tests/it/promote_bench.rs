@@ -4,7 +4,6 @@
 //! registry and across two, every run into fresh repositories (or registries).
 //! `PROMOTE_BENCH_COMPONENTS` and `PROMOTE_BENCH_LAYER_KIB` set the size.
 
-use crate::support::payloads;
 use crate::support::registry;
 
 use std::io::Write;

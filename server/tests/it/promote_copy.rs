@@ -4,7 +4,6 @@
 //! payload rebuilt under its release name and read back by our own payload reader; and
 //! release signatures made with `gpg`, served by a small HTTP server and checked with `gpgv`.
 
-use crate::support::gpg;
 use crate::support::payloads;
 use crate::support::registry;
 

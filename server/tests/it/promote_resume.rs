@@ -4,8 +4,6 @@
 //! file, and the job resumes and ends as it would have — every image at the target, the new
 //! payload published and readable — with each state recorded once.
 
-use crate::support::payloads;
-use crate::support::process;
 use crate::support::promotion;
 use crate::support::registry;
 

@@ -3,9 +3,6 @@
 //! with them, an OKD-only component, a machine OS image and a payload that could not be
 //! read. Store stories on SQLite and PostgreSQL, then the three pages through the router.
 
-use crate::support::http;
-
-use crate::support::payloads;
 use crate::support::registry;
 
 use crate::support::http::get;

@@ -4,8 +4,6 @@
 //! the events a single poller makes of the same upstream history, none lost and none twice;
 //! and a server-sent-event client of one replica hears of changes another replica ingested.
 
-use crate::support::process;
-use crate::support::sse;
 use crate::support::stores;
 
 use std::time::{Duration, Instant};

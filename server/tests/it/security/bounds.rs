@@ -24,8 +24,6 @@ use leptos::prelude::LeptosOptions;
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 
-use crate::support::process;
-
 use crate::support::process::ServerProcess;
 use server::ingest::release_controller::PollRegistry;
 use server::store::Store;

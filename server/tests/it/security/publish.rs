@@ -17,7 +17,6 @@ use tokio::sync::{watch, Notify};
 
 use crate::support::registry::{self, Layer, Pushed, Pusher, Registry};
 
-use crate::support::payloads;
 use crate::support::promotion;
 
 use crate::support::payloads::{

@@ -6,8 +6,6 @@
 //! feed, badge, assets, server-sent events — carries the security headers, with the page's
 //! inline scripts carrying the nonce its Content-Security-Policy names.
 
-use crate::support::fixture;
-
 use crate::support::fixture::{anchor, fixture_with, Fixture};
 use app::model::promotion::{
     GateSummary, PromotionPlan, PromotionState, PromotionTarget, SignatureStatus,
