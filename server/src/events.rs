@@ -21,34 +21,112 @@ use crate::store::releases::{NewGate, NewRelease, NewStream, NewUpgrade, Release
 use crate::store::{Store, StoreError, Tx};
 use app::model::promotion::PromotionState;
 
-/// Event kind: a controller's `/releasestreams/all` body.
-pub const RC_STREAMS: &str = "rc.streams";
-/// Event kind: a stream's `/tags` body.
-pub const RC_TAGS: &str = "rc.tags";
-/// Event kind: a release's `/release/{tag}` body.
-pub const RC_RELEASE: &str = "rc.release";
+/// What an event in the log is: one variant per kind of input, so that a new kind makes
+/// the compiler point at every place that must handle it. Stored as its [`as_str`] name.
+///
+/// [`as_str`]: EventKind::as_str
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// A controller's `/releasestreams/all` body.
+    RcStreams,
+    /// A stream's `/tags` body (subject: the stream).
+    RcTags,
+    /// A release's `/release/{tag}` body (subject: `stream/tag`).
+    RcRelease,
+    /// What was read from a release payload image (subject: its digest).
+    PayloadRead,
+    /// The payload a release names (subject: `stream/release`).
+    PayloadRelease,
+    /// A payload read that failed (subject: the pull spec).
+    PayloadFailed,
+    /// One CNCF distribution notification event, a manifest push or delete (subject: the
+    /// repository; external id: the event's `id`).
+    RegistryEvent,
+    /// A Quay `repo_push` notification (subject: the repository; external id: its
+    /// [`QuayPush::dedup_key`]).
+    QuayPush,
+    /// A mirror-integrity check of a promoted release (subject `stream/release`).
+    IntegrityChecked,
+    /// A maintainer confirmed a promotion plan (subject: the target; the event's id becomes
+    /// the promotion's id).
+    PromotionRequested,
+    /// A promotion moved to another state (subject: the promotion id).
+    PromotionState,
+}
 
-/// Event kind: what was read from a release payload image (subject: its digest).
-pub const PAYLOAD_READ: &str = "payload.read";
-/// Event kind: the payload a release names (subject: `stream/release`).
-pub const PAYLOAD_RELEASE: &str = "payload.release";
-/// Event kind: a payload read that failed (subject: the pull spec).
-pub const PAYLOAD_FAILED: &str = "payload.failed";
+impl EventKind {
+    /// Every kind.
+    pub const ALL: [EventKind; 11] = [
+        EventKind::RcStreams,
+        EventKind::RcTags,
+        EventKind::RcRelease,
+        EventKind::PayloadRead,
+        EventKind::PayloadRelease,
+        EventKind::PayloadFailed,
+        EventKind::RegistryEvent,
+        EventKind::QuayPush,
+        EventKind::IntegrityChecked,
+        EventKind::PromotionRequested,
+        EventKind::PromotionState,
+    ];
 
-/// Event kind: one CNCF distribution notification event, a manifest push or delete
-/// (subject: the repository; external id: the event's `id`).
-pub const REGISTRY_EVENT: &str = "registry.event";
-/// Event kind: a Quay `repo_push` notification (subject: the repository; external id: its
-/// [`QuayPush::dedup_key`]).
-pub const QUAY_PUSH: &str = "quay.push";
-/// Event kind: a mirror-integrity check of a promoted release (subject `stream/release`).
-pub const INTEGRITY_CHECKED: &str = "integrity.checked";
+    /// The name the log stores.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventKind::RcStreams => "rc.streams",
+            EventKind::RcTags => "rc.tags",
+            EventKind::RcRelease => "rc.release",
+            EventKind::PayloadRead => "payload.read",
+            EventKind::PayloadRelease => "payload.release",
+            EventKind::PayloadFailed => "payload.failed",
+            EventKind::RegistryEvent => "registry.event",
+            EventKind::QuayPush => "quay.push",
+            EventKind::IntegrityChecked => "integrity.checked",
+            EventKind::PromotionRequested => "promotion.requested",
+            EventKind::PromotionState => "promotion.state",
+        }
+    }
+}
 
-/// Event kind: a maintainer confirmed a promotion plan (subject: the target; the event's id
-/// becomes the promotion's id).
-pub const PROMOTION_REQUESTED: &str = "promotion.requested";
-/// Event kind: a promotion moved to another state (subject: the promotion id).
-pub const PROMOTION_STATE: &str = "promotion.state";
+impl std::str::FromStr for EventKind {
+    type Err = EventError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EventKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| EventError::UnknownKind(s.to_string()))
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// [`EventKind::RcStreams`]'s name.
+pub const RC_STREAMS: &str = EventKind::RcStreams.as_str();
+/// [`EventKind::RcTags`]'s name.
+pub const RC_TAGS: &str = EventKind::RcTags.as_str();
+/// [`EventKind::RcRelease`]'s name.
+pub const RC_RELEASE: &str = EventKind::RcRelease.as_str();
+/// [`EventKind::PayloadRead`]'s name.
+pub const PAYLOAD_READ: &str = EventKind::PayloadRead.as_str();
+/// [`EventKind::PayloadRelease`]'s name.
+pub const PAYLOAD_RELEASE: &str = EventKind::PayloadRelease.as_str();
+/// [`EventKind::PayloadFailed`]'s name.
+pub const PAYLOAD_FAILED: &str = EventKind::PayloadFailed.as_str();
+/// [`EventKind::RegistryEvent`]'s name.
+pub const REGISTRY_EVENT: &str = EventKind::RegistryEvent.as_str();
+/// [`EventKind::QuayPush`]'s name.
+pub const QUAY_PUSH: &str = EventKind::QuayPush.as_str();
+/// [`EventKind::IntegrityChecked`]'s name.
+pub const INTEGRITY_CHECKED: &str = EventKind::IntegrityChecked.as_str();
+/// [`EventKind::PromotionRequested`]'s name.
+pub const PROMOTION_REQUESTED: &str = EventKind::PromotionRequested.as_str();
+/// [`EventKind::PromotionState`]'s name.
+pub const PROMOTION_STATE: &str = EventKind::PromotionState.as_str();
 
 /// Why an input was refused or could not be stored.
 #[derive(Debug, thiserror::Error)]
@@ -109,151 +187,132 @@ fn malformed(kind: &str, subject: &str, reason: impl ToString) -> EventError {
     }
 }
 
-fn parse(kind: &str, subject: &str, payload: &str) -> Result<Parsed, EventError> {
-    match kind {
-        RC_STREAMS => serde_json::from_str(payload)
-            .map(Parsed::Streams)
-            .map_err(|e| malformed(kind, subject, e)),
-        RC_TAGS => {
-            let tags: ApiRelease =
-                serde_json::from_str(payload).map_err(|e| malformed(kind, subject, e))?;
-            if tags.name != subject {
-                return Err(malformed(
-                    kind,
-                    subject,
-                    format!("body names stream {:?}", tags.name),
-                ));
-            }
-            if let Some(t) = tags.tags.iter().find(|t| t.name.trim().is_empty()) {
-                return Err(malformed(
-                    kind,
-                    subject,
-                    format!("tag with empty name ({t:?})"),
-                ));
-            }
-            Ok(Parsed::Tags(tags))
+/// One input being checked: its kind, subject and body.
+struct Input<'a> {
+    kind: EventKind,
+    subject: &'a str,
+    payload: &'a str,
+}
+
+impl Input<'_> {
+    fn malformed(&self, reason: impl ToString) -> EventError {
+        malformed(self.kind.as_str(), self.subject, reason)
+    }
+
+    /// The body as `T`.
+    fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, EventError> {
+        serde_json::from_str(self.payload).map_err(|e| self.malformed(e))
+    }
+
+    /// A `stream/release` subject, split.
+    fn stream_and_release(&self) -> Result<(String, String), EventError> {
+        self.subject
+            .split_once('/')
+            .map(|(s, r)| (s.to_string(), r.to_string()))
+            .ok_or_else(|| self.malformed("subject is not stream/tag"))
+    }
+
+    /// Refuses the input unless the body names what the subject says: `what` is the
+    /// body's field, `named` its value.
+    fn names(&self, what: &str, named: &str, expected: &str) -> Result<(), EventError> {
+        if named == expected {
+            Ok(())
+        } else {
+            Err(self.malformed(format!("body names {what} {named:?}")))
         }
-        RC_RELEASE => {
-            let (stream, tag) = subject
-                .split_once('/')
-                .ok_or_else(|| malformed(kind, subject, "subject is not stream/tag"))?;
-            let info: ApiReleaseInfo =
-                serde_json::from_str(payload).map_err(|e| malformed(kind, subject, e))?;
-            if info.name != tag {
-                return Err(malformed(
-                    kind,
-                    subject,
-                    format!("body names release {:?}", info.name),
-                ));
-            }
+    }
+}
+
+fn parse(kind: &str, subject: &str, payload: &str) -> Result<Parsed, EventError> {
+    let input = Input {
+        kind: kind.parse()?,
+        subject,
+        payload,
+    };
+    match input.kind {
+        EventKind::RcStreams => input.json().map(Parsed::Streams),
+        EventKind::RcTags => parse_tags(&input),
+        EventKind::RcRelease => {
+            let (stream, tag) = input.stream_and_release()?;
+            let info: ApiReleaseInfo = input.json()?;
+            input.names("release", &info.name, &tag)?;
             Ok(Parsed::Release {
-                stream: stream.to_string(),
+                stream,
                 info: Box::new(info),
             })
         }
-        PAYLOAD_READ => {
-            let read: PayloadRead =
-                serde_json::from_str(payload).map_err(|e| malformed(kind, subject, e))?;
-            read.validate().map_err(|e| malformed(kind, subject, e))?;
+        EventKind::PayloadRead => {
+            let read: PayloadRead = input.json()?;
+            read.validate().map_err(|e| input.malformed(e))?;
             if read.digest != subject {
-                return Err(malformed(
-                    kind,
-                    subject,
-                    format!("body reads digest {:?}", read.digest),
-                ));
+                return Err(input.malformed(format!("body reads digest {:?}", read.digest)));
             }
             Ok(Parsed::PayloadRead(Box::new(read)))
         }
-        PAYLOAD_RELEASE => {
-            let (stream, release) = subject
-                .split_once('/')
-                .ok_or_else(|| malformed(kind, subject, "subject is not stream/tag"))?;
-            let binding: PayloadBinding =
-                serde_json::from_str(payload).map_err(|e| malformed(kind, subject, e))?;
+        EventKind::PayloadRelease => {
+            let (stream, release) = input.stream_and_release()?;
             Ok(Parsed::PayloadRelease {
-                stream: stream.to_string(),
-                release: release.to_string(),
-                binding,
+                stream,
+                release,
+                binding: input.json()?,
             })
         }
-        PAYLOAD_FAILED => {
-            let failure: PayloadFailure =
-                serde_json::from_str(payload).map_err(|e| malformed(kind, subject, e))?;
-            if failure.pull_spec != subject {
-                return Err(malformed(
-                    kind,
-                    subject,
-                    format!("body names pull spec {:?}", failure.pull_spec),
-                ));
-            }
+        EventKind::PayloadFailed => {
+            let failure: PayloadFailure = input.json()?;
+            input.names("pull spec", &failure.pull_spec, subject)?;
             Ok(Parsed::PayloadFailed(failure))
         }
-        REGISTRY_EVENT => {
-            let event: DistributionEvent =
-                serde_json::from_str(payload).map_err(|e| malformed(kind, subject, e))?;
-            event.validate().map_err(|e| malformed(kind, subject, e))?;
-            if event.target.repository != subject {
-                return Err(malformed(
-                    kind,
-                    subject,
-                    format!("body names repository {:?}", event.target.repository),
-                ));
-            }
+        EventKind::RegistryEvent => {
+            let event: DistributionEvent = input.json()?;
+            event.validate().map_err(|e| input.malformed(e))?;
+            input.names("repository", &event.target.repository, subject)?;
             Ok(Parsed::RegistryEvent(Box::new(event)))
         }
-        QUAY_PUSH => {
-            let push =
-                QuayPush::parse(payload.as_bytes()).map_err(|e| malformed(kind, subject, e))?;
-            if push.repository != subject {
-                return Err(malformed(
-                    kind,
-                    subject,
-                    format!("body names repository {:?}", push.repository),
-                ));
-            }
+        EventKind::QuayPush => {
+            let push = QuayPush::parse(payload.as_bytes()).map_err(|e| input.malformed(e))?;
+            input.names("repository", &push.repository, subject)?;
             Ok(Parsed::QuayPush(push))
         }
-        INTEGRITY_CHECKED => {
-            let (stream, release) = subject
-                .split_once('/')
-                .ok_or_else(|| malformed(kind, subject, "subject is not stream/tag"))?;
-            let check: crate::store::integrity::MirrorCheck =
-                serde_json::from_str(payload).map_err(|e| malformed(kind, subject, e))?;
-            if check.checked < 0 || !check.payload_digest.starts_with("sha256:") {
-                return Err(malformed(
-                    kind,
-                    subject,
-                    "not a check of a sha256 payload digest",
-                ));
-            }
-            Ok(Parsed::IntegrityChecked {
-                stream: stream.to_string(),
-                release: release.to_string(),
-                check,
-            })
-        }
-        PROMOTION_REQUESTED => {
-            let p: NewPromotion =
-                serde_json::from_str(payload).map_err(|e| malformed(kind, subject, e))?;
-            if p.plan.target.name != subject {
-                return Err(malformed(
-                    kind,
-                    subject,
-                    format!("body names target {:?}", p.plan.target.name),
-                ));
-            }
+        EventKind::IntegrityChecked => parse_integrity(&input),
+        EventKind::PromotionRequested => {
+            let p: NewPromotion = input.json()?;
+            input.names("target", &p.plan.target.name, subject)?;
             Ok(Parsed::PromotionRequested(Box::new(p)))
         }
-        PROMOTION_STATE => {
+        EventKind::PromotionState => {
             let id: i64 = subject
                 .parse()
-                .map_err(|_| malformed(kind, subject, "subject is not a promotion id"))?;
-            let change: StateChange =
-                serde_json::from_str(payload).map_err(|e| malformed(kind, subject, e))?;
-            Ok(Parsed::PromotionState { id, change })
+                .map_err(|_| input.malformed("subject is not a promotion id"))?;
+            Ok(Parsed::PromotionState {
+                id,
+                change: input.json()?,
+            })
         }
-        other => Err(EventError::UnknownKind(other.to_string())),
     }
+}
+
+/// A stream's tags: for the stream the subject names, every tag with a name.
+fn parse_tags(input: &Input<'_>) -> Result<Parsed, EventError> {
+    let tags: ApiRelease = input.json()?;
+    input.names("stream", &tags.name, input.subject)?;
+    if let Some(t) = tags.tags.iter().find(|t| t.name.trim().is_empty()) {
+        return Err(input.malformed(format!("tag with empty name ({t:?})")));
+    }
+    Ok(Parsed::Tags(tags))
+}
+
+/// A mirror check: of a sha256 payload digest, with a count that is not negative.
+fn parse_integrity(input: &Input<'_>) -> Result<Parsed, EventError> {
+    let (stream, release) = input.stream_and_release()?;
+    let check: crate::store::integrity::MirrorCheck = input.json()?;
+    if check.checked < 0 || !check.payload_digest.starts_with("sha256:") {
+        return Err(input.malformed("not a check of a sha256 payload digest"));
+    }
+    Ok(Parsed::IntegrityChecked {
+        stream,
+        release,
+        check,
+    })
 }
 
 /// Validates `event`, appends it and projects it, all in one transaction. Returns the new
@@ -569,6 +628,18 @@ pub fn created_from_tag_name(name: &str) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
     use crate::store::testing;
+
+    #[test]
+    fn every_kind_has_its_own_name_and_reads_back() {
+        let names: std::collections::BTreeSet<&str> =
+            EventKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), EventKind::ALL.len(), "names are unique");
+        for kind in EventKind::ALL {
+            assert_eq!(kind.as_str().parse::<EventKind>().expect("known"), kind);
+        }
+        let unknown = "rc.Streams".parse::<EventKind>().expect_err("case matters");
+        assert_eq!(unknown.to_string(), "unknown event kind rc.Streams");
+    }
 
     #[test]
     fn tag_names_carry_their_creation_time() {

@@ -11,7 +11,7 @@ use crate::config::{ConfigError, PollArgs, ServeArgs, TargetCommand};
 use crate::events::EventError;
 use crate::ingest::payload::PayloadReader;
 use crate::ingest::payload_worker::PayloadWorker;
-use crate::ingest::release_controller::{PollError, PollRegistry, Poller};
+use crate::ingest::release_controller::{Controller, PollError, PollRegistry, PollTiming, Poller};
 use crate::store::promotions::NewTarget;
 use crate::store::{Store, StoreError};
 use crate::{demo, replay, router, AppState, Settings};
@@ -206,32 +206,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let leptos = conf.leptos_options;
     let addr = args.addr.unwrap_or(leptos.site_addr);
     crate::example_secrets::refuse_examples(&args)?;
-    let url = if args.demo && args.poll.db.database_url == crate::config::DEFAULT_DATABASE_URL {
-        demo::guard::DEMO_DATABASE_URL
-    } else {
-        args.poll.db.database_url.as_str()
-    };
-    let store = open(url).await?;
-    if args.demo {
-        demo::guard::claim_for_demo(&store).await?;
-    } else {
-        demo::guard::refuse_demo(&store).await?;
-    }
+    let store = open_for(&args).await?;
     let polls = PollRegistry::default();
     let (stop, stopped) = watch::channel(false);
     // every background task, waited for at shutdown
     let mut tasks: Vec<tokio::task::JoinHandle<()>> = Vec::new();
 
-    let (controllers, timing, seeding) = if args.demo {
-        crate::auth::demo::ensure_users(&store).await?;
-        if let Some(host) = args.demo_registry() {
-            demo::ensure_targets(&store, host).await?;
-        }
-        let loaded = demo::load(&store, &polls, &args.poll, args.demo_registry()).await?;
-        (loaded.controllers, loaded.timing, loaded.seeding)
-    } else {
-        (args.poll.controllers()?, args.poll.timing(), None)
-    };
+    let sources = sources(&args, &store, &polls).await?;
     let mut state = AppState::new(store.clone(), polls.clone(), leptos);
     state.live = crate::live::Live::new(
         store.clone(),
@@ -246,14 +227,104 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     if args.no_poll {
         tracing::info!("polling disabled");
     } else {
-        for controller in controllers {
+        for controller in sources.controllers {
             tracing::info!(controller = %controller.name, url = %controller.base_url, "polling");
-            let poller = Poller::new(store.clone(), controller, timing, polls.clone())?
+            let poller = Poller::new(store.clone(), controller, sources.timing, polls.clone())?
                 .with_takeover_signal(state.live.poll_released());
             tasks.push(tokio::spawn(poller.run(stopped.clone())));
         }
     }
-    state.settings = Settings {
+    state.settings = settings(&args)?;
+    state.auth = crate::auth::Auth::new(auth_settings(&args)?);
+    for hook in crate::api::hooks::HOOKS {
+        if state.settings.hooks.enabled(hook) {
+            tracing::info!(hook, "webhook enabled at /api/v1/hooks/{hook}");
+        }
+    }
+    tasks.extend(start_payloads(
+        &args,
+        &store,
+        &state,
+        sources.seeding,
+        &stopped,
+    )?);
+    if args.promotion.no_promotions {
+        tracing::info!("promotions disabled");
+    } else {
+        let (promotions, worker) = start_promotions(&args, &store, &state, stopped.clone()).await?;
+        tasks.push(worker);
+        state.promotions = Some(promotions);
+    }
+    listen(&args, addr, router(state), stop).await?;
+    tracing::info!(
+        tasks = tasks.len(),
+        "requests finished; waiting for pollers and workers"
+    );
+    let grace = args.shutdown_grace;
+    let waited = tokio::time::timeout(grace, futures_util::future::join_all(tasks)).await;
+    if waited.is_err() {
+        tracing::warn!(
+            ?grace,
+            "background work cut off at the end of the grace period"
+        );
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The store `serve` runs on: the demo's own database for `--demo` unless one is named,
+/// claimed for the demo; any other refused if it is a demo database.
+async fn open_for(args: &ServeArgs) -> Result<Store, ServeError> {
+    let url = if args.demo && args.poll.db.database_url == crate::config::DEFAULT_DATABASE_URL {
+        demo::guard::DEMO_DATABASE_URL
+    } else {
+        args.poll.db.database_url.as_str()
+    };
+    let store = open(url).await?;
+    if args.demo {
+        demo::guard::claim_for_demo(&store).await?;
+    } else {
+        demo::guard::refuse_demo(&store).await?;
+    }
+    Ok(store)
+}
+
+/// What to poll: the configured release-controllers, or the demo's (loaded first, with
+/// its accounts, targets and registry seeding).
+struct Sources {
+    controllers: Vec<Controller>,
+    timing: PollTiming,
+    seeding: Option<demo::Seeding>,
+}
+
+async fn sources(
+    args: &ServeArgs,
+    store: &Store,
+    polls: &PollRegistry,
+) -> Result<Sources, ServeError> {
+    if !args.demo {
+        return Ok(Sources {
+            controllers: args.poll.controllers()?,
+            timing: args.poll.timing(),
+            seeding: None,
+        });
+    }
+    crate::auth::demo::ensure_users(store).await?;
+    if let Some(host) = args.demo_registry() {
+        demo::ensure_targets(store, host).await?;
+    }
+    let loaded = demo::load(store, polls, &args.poll, args.demo_registry()).await?;
+    Ok(Sources {
+        controllers: loaded.controllers,
+        timing: loaded.timing,
+        seeding: loaded.seeding,
+    })
+}
+
+/// The request-facing settings of `args`.
+fn settings(args: &ServeArgs) -> Result<Settings, ServeError> {
+    Ok(Settings {
         stale_after: args.stale_after,
         public_url: args
             .public_url
@@ -261,7 +332,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             .map(|u| u.trim_end_matches('/').to_string()),
         hooks: args.registry.hook_secrets()?,
         max_request_body: usize::try_from(args.limits.max_request_body).unwrap_or(usize::MAX),
-    };
+    })
+}
+
+/// The sign-in settings of `args`, with what they trust said in the log.
+fn auth_settings(args: &ServeArgs) -> Result<crate::auth::AuthSettings, ServeError> {
     let auth = args.auth.settings()?;
     if !auth.proxy.trusted.is_empty() {
         tracing::info!(
@@ -274,12 +349,19 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     if !auth.secure_cookies {
         tracing::warn!("session cookies are not marked Secure (--insecure-cookies)");
     }
-    state.auth = crate::auth::Auth::new(auth);
-    for hook in crate::api::hooks::HOOKS {
-        if state.settings.hooks.enabled(hook) {
-            tracing::info!(hook, "webhook enabled at /api/v1/hooks/{hook}");
-        }
-    }
+    Ok(auth)
+}
+
+/// The payload worker and the mirror-integrity checker, unless payload reading is off or
+/// the demo has no registry to read from; the demo's payloads are read once its registry
+/// holds them all.
+fn start_payloads(
+    args: &ServeArgs,
+    store: &Store,
+    state: &AppState,
+    seeding: Option<demo::Seeding>,
+    stopped: &watch::Receiver<bool>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, ServeError> {
     if args.registry.no_payloads {
         tracing::info!("payload reading disabled");
         if let Some(seeding) = seeding {
@@ -287,45 +369,48 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
                 let _ = seeding.finished().await;
             });
         }
-    } else if args.demo && args.demo_registry().is_none() && !args.registry.registry_configured() {
+        return Ok(Vec::new());
+    }
+    if args.demo && args.demo_registry().is_none() && !args.registry.registry_configured() {
         // the demo's releases name no registry that exists
         tracing::info!("demo: payload reading off (no registry configured)");
-    } else {
-        let reader = PayloadReader::new(args.reader_config()?);
-        tasks.push(tokio::spawn(crate::ingest::integrity::run(
-            PayloadReader::new(args.reader_config()?),
-            store.clone(),
-            args.registry.integrity_interval,
-            stopped.clone(),
-        )));
-        let worker = PayloadWorker::new(
-            store.clone(),
-            reader,
-            state.payload_wake.clone(),
-            args.registry.worker_config(),
-        );
-        tracing::info!(
-            interval = ?args.registry.payload_interval,
-            concurrency = args.registry.payload_concurrency,
-            "reading release payloads"
-        );
-        let stopped = stopped.clone();
-        tasks.push(tokio::spawn(async move {
-            // the demo's payloads are read once they are all in its registry
-            if let Some(seeding) = seeding {
-                let _ = seeding.finished().await;
-            }
-            worker.run(stopped).await;
-        }));
+        return Ok(Vec::new());
     }
-    if args.promotion.no_promotions {
-        tracing::info!("promotions disabled");
-    } else {
-        let (promotions, worker) = start_promotions(&args, &store, &state, stopped.clone()).await?;
-        tasks.push(worker);
-        state.promotions = Some(promotions);
-    }
-    let app = router(state);
+    let integrity = tokio::spawn(crate::ingest::integrity::run(
+        PayloadReader::new(args.reader_config()?),
+        store.clone(),
+        args.registry.integrity_interval,
+        stopped.clone(),
+    ));
+    let worker = PayloadWorker::new(
+        store.clone(),
+        PayloadReader::new(args.reader_config()?),
+        state.payload_wake.clone(),
+        args.registry.worker_config(),
+    );
+    tracing::info!(
+        interval = ?args.registry.payload_interval,
+        concurrency = args.registry.payload_concurrency,
+        "reading release payloads"
+    );
+    let stopped = stopped.clone();
+    let reading = tokio::spawn(async move {
+        if let Some(seeding) = seeding {
+            let _ = seeding.finished().await;
+        }
+        worker.run(stopped).await;
+    });
+    Ok(vec![integrity, reading])
+}
+
+/// Serves `app` on `addr` until a shutdown signal, which `stop` passes on to every
+/// background task; in-flight requests get the grace period.
+async fn listen(
+    args: &ServeArgs,
+    addr: SocketAddr,
+    app: axum::Router,
+    stop: watch::Sender<bool>,
+) -> Result<(), ServeError> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Io {
@@ -350,19 +435,6 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             "in-flight requests cut off at the end of the grace period"
         );
     }
-    tracing::info!(
-        tasks = tasks.len(),
-        "requests finished; waiting for pollers and workers"
-    );
-    let waited = tokio::time::timeout(grace, futures_util::future::join_all(tasks)).await;
-    if waited.is_err() {
-        tracing::warn!(
-            ?grace,
-            "background work cut off at the end of the grace period"
-        );
-    }
-    store.close().await;
-    tracing::info!("stopped");
     Ok(())
 }
 

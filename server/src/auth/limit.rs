@@ -248,9 +248,13 @@ impl Verifications {
         let gauge = self.gauge.clone();
         let (done, result) = tokio::sync::oneshot::channel();
         self.workers.submit(Box::new(move || {
-            let _turn = turn;
-            let _running = Running::start(gauge);
-            let _ = done.send(f());
+            let answer = {
+                let _turn = turn;
+                let _running = Running::start(gauge);
+                f()
+            };
+            // counted as done before the caller hears the answer
+            let _ = done.send(answer);
         }))?;
         result
             .await
