@@ -839,3 +839,5 @@ mod tests {
 
 #[cfg(test)]
 mod properties;
+#[cfg(test)]
+mod stories;

@@ -2,6 +2,9 @@
 //! SQLite or PostgreSQL, and serves the Leptos pages, health endpoints and the replay of
 //! recorded upstream data. [`router`] builds the whole HTTP surface, for `main` and tests.
 
+pub use streamgate_formats as formats;
+pub use streamgate_store as store;
+
 pub mod api;
 pub mod assets;
 pub mod auth;
@@ -14,7 +17,6 @@ pub mod edge;
 pub mod events;
 pub mod example_secrets;
 pub mod feeds;
-pub mod formats;
 pub mod headers;
 pub mod health;
 pub mod ingest;
@@ -30,7 +32,6 @@ pub mod secret;
 pub mod serve;
 pub mod server_fn_status;
 pub mod site;
-pub mod store;
 
 use axum::body::Body;
 use axum::extract::{FromRef, State};

@@ -378,19 +378,19 @@ impl Live {
 
     /// Announces that promotion `id` made progress, to the followers of every replica.
     pub async fn progress(&self, id: i64) {
-        match &self.inner.store {
-            Store::Postgres(pool) => {
-                let sent = sqlx::query("select pg_notify($1, $2)")
-                    .bind(PROGRESS_CHANNEL)
-                    .bind(id.to_string())
-                    .execute(pool)
-                    .await;
-                if let Err(e) = sent {
-                    tracing::debug!(promotion = id, error = %e, "announcing progress failed");
-                }
-            }
-            Store::Sqlite(_) => {
+        match self
+            .inner
+            .store
+            .notify(PROGRESS_CHANNEL, &id.to_string())
+            .await
+        {
+            Ok(true) => {}
+            // no other replica: this process's followers are all there is
+            Ok(false) => {
                 let _ = self.inner.changes.send(Arc::new(Change::progress(id)));
+            }
+            Err(e) => {
+                tracing::debug!(promotion = id, error = %e, "announcing progress failed");
             }
         }
     }
@@ -412,9 +412,10 @@ impl Live {
                 }
             }
         }
-        match self.inner.store.clone() {
-            Store::Postgres(pool) => self.follow_postgres(&pool, &mut stop).await,
-            Store::Sqlite(_) => self.follow_by_looking(&mut stop).await,
+        if self.inner.store.is_shared() {
+            self.follow_notifications(&mut stop).await;
+        } else {
+            self.follow_by_looking(&mut stop).await;
         }
         self.close();
     }
@@ -435,47 +436,38 @@ impl Live {
         }
     }
 
-    async fn follow_postgres(&self, pool: &sqlx::PgPool, stop: &mut watch::Receiver<bool>) {
-        use sqlx::postgres::PgListener;
+    async fn follow_notifications(&self, stop: &mut watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(self.inner.config.postgres_fallback);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let mut listener = match PgListener::connect_with(pool).await {
-                Ok(l) => l,
+            let channels = [EVENTS_CHANNEL, PROGRESS_CHANNEL, RELEASED_CHANNEL];
+            let mut listener = match self.inner.store.listen(&channels).await {
+                Ok(Some(l)) => l,
+                Ok(None) => return self.follow_by_looking(stop).await,
                 Err(e) => {
-                    tracing::warn!(error = %e, "live updates: connecting the listener failed");
+                    tracing::warn!(error = %e, "live updates: LISTEN failed");
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
                         _ = stop.changed() => return,
                     }
                 }
             };
-            if let Err(e) = listener
-                .listen_all([EVENTS_CHANNEL, PROGRESS_CHANNEL, RELEASED_CHANNEL])
-                .await
-            {
-                tracing::warn!(error = %e, "live updates: LISTEN failed");
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                    _ = stop.changed() => return,
-                }
-            }
             // whatever was appended before the listener was in place
             self.catch_up_logged().await;
             loop {
                 tokio::select! {
-                    received = listener.try_recv() => match received {
-                        Ok(Some(n)) if n.channel() == RELEASED_CHANNEL => {
+                    received = listener.recv() => match received {
+                        Ok(Some(n)) if n.channel == RELEASED_CHANNEL => {
                             self.inner.poll_released.notify_waiters();
                         }
-                        Ok(Some(n)) if n.channel() == PROGRESS_CHANNEL => {
-                            if let Ok(id) = n.payload().parse::<i64>() {
+                        Ok(Some(n)) if n.channel == PROGRESS_CHANNEL => {
+                            if let Ok(id) = n.payload.parse::<i64>() {
                                 let _ = self.inner.changes.send(Arc::new(Change::progress(id)));
                             }
                         }
                         Ok(Some(n)) => {
                             // one read covers a burst: later ids it already read are skipped
-                            let seen = n.payload().parse::<i64>().is_ok_and(|id| id <= self.head());
+                            let seen = n.payload.parse::<i64>().is_ok_and(|id| id <= self.head());
                             if !seen {
                                 self.catch_up_logged().await;
                             }

@@ -241,10 +241,7 @@ impl Metrics {
 
     /// The text exposition of every metric, with the pool read from `store` now.
     pub fn render(&self, store: &Store) -> String {
-        let (size, idle, max) = match store {
-            Store::Sqlite(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
-            Store::Postgres(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
-        };
+        let crate::store::replicas::PoolStats { size, idle, max } = store.pool_stats();
         let idle = i64::try_from(idle).unwrap_or(i64::MAX);
         self.pool
             .get_or_create(&PoolLabel {

@@ -474,7 +474,7 @@ async fn start_promotions(
         _ => None,
     };
     let wake = std::sync::Arc::new(tokio::sync::Notify::new());
-    if let Store::Sqlite(_) = store {
+    if !store.is_shared() {
         // one process per SQLite file: whatever held a lease before has died
         let freed = store.release_all_leases().await?;
         if freed > 0 {

@@ -118,7 +118,7 @@ mod tests {
 
     #[tokio::test]
     async fn one_holder_at_a_time_and_taken_over_when_it_goes() {
-        let store = crate::store::testing::postgres().await;
+        let store = crate::testing::postgres().await;
         let mut a = PollLock::new(&store, "origin");
         let mut b = PollLock::new(&store, "origin");
         let mut other = PollLock::new(&store, "ocp");
@@ -148,7 +148,7 @@ mod tests {
 
     #[tokio::test]
     async fn sqlite_always_polls() {
-        let (store, _dir) = crate::store::testing::sqlite().await;
+        let (store, _dir) = crate::testing::sqlite().await;
         let mut lock = PollLock::new(&store, "origin");
         assert!(lock.try_acquire().await.expect("acquires"));
         assert!(lock.still_held().await && lock.held());

@@ -224,7 +224,7 @@ mod tests {
     #[test]
     fn reads_the_upstream_image_references_fixture() {
         let raw = include_str!(
-            "../../tests/fixtures/payload/image-references-4.10.0-0.nightly-2021-11-14-184249.json"
+            "../../../server/tests/fixtures/payload/image-references-4.10.0-0.nightly-2021-11-14-184249.json"
         );
         let is: ImageStream = serde_json::from_str(raw).expect("parses");
         assert_eq!(is.kind, "ImageStream");
@@ -253,7 +253,8 @@ mod tests {
 
     #[test]
     fn reads_the_upstream_release_metadata_fixture() {
-        let raw = include_str!("../../tests/fixtures/payload/release-metadata-4.1.0.json");
+        let raw =
+            include_str!("../../../server/tests/fixtures/payload/release-metadata-4.1.0.json");
         let m: ReleaseMetadata = serde_json::from_str(raw).expect("parses");
         assert_eq!(m.kind, "cincinnati-metadata-v0");
         assert_eq!(m.version, "4.1.0");

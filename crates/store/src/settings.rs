@@ -32,7 +32,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{testing, Store};
+    use crate::{testing, Store};
 
     async fn settings_round_trip(store: Store) {
         assert_eq!(store.setting("k").await.expect("read"), None);

@@ -19,6 +19,7 @@ pub mod promotions;
 pub mod queries;
 pub mod registry_events;
 pub mod releases;
+pub mod replicas;
 pub mod settings;
 
 use std::str::FromStr;
@@ -87,8 +88,8 @@ impl StoreError {
 /// Result alias for the data layer.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
 /// A connection pool to one of the supported databases.
 #[derive(Clone, Debug)]
@@ -112,8 +113,8 @@ pub enum Tx {
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match $store {
-            $crate::store::Store::Sqlite($pool) => $body,
-            $crate::store::Store::Postgres($pool) => $body,
+            $crate::Store::Sqlite($pool) => $body,
+            $crate::Store::Postgres($pool) => $body,
         }
     };
 }
@@ -123,11 +124,11 @@ macro_rules! on_pool {
 macro_rules! on_tx {
     ($tx:expr, $conn:ident => $body:expr) => {
         match $tx {
-            $crate::store::Tx::Sqlite(t) => {
+            $crate::Tx::Sqlite(t) => {
                 let $conn = &mut **t;
                 $body
             }
-            $crate::store::Tx::Postgres(t) => {
+            $crate::Tx::Postgres(t) => {
                 let $conn = &mut **t;
                 $body
             }
@@ -321,8 +322,8 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod testing {
+#[cfg(any(test, feature = "testing"))]
+pub mod testing {
     //! Opens a fresh store on each backend for the store stories.
     use super::*;
 

@@ -203,7 +203,7 @@ impl super::Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{testing, Store};
+    use crate::{testing, Store};
 
     fn snapshot(payload: &str) -> NewEvent {
         NewEvent {

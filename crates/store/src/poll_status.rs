@@ -79,7 +79,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing;
+    use crate::testing;
 
     async fn round_trip(store: Store) {
         assert!(store.poll_status("origin").await.expect("read").is_none());

@@ -82,7 +82,7 @@ impl DistributionEvent {
                     .as_deref()
                     .is_some_and(|u| u.contains("/manifests/"))
                     || self.target.media_type.as_deref().is_some_and(|t| {
-                        t.contains("manifest") || t == crate::formats::media_type::OCI_INDEX
+                        t.contains("manifest") || t == crate::media_type::OCI_INDEX
                     })
             }
             "delete" => self.target.tag.is_some() || self.target.digest.is_some(),
@@ -235,7 +235,7 @@ mod tests {
             "mediaType": "application/vnd.oci.image.manifest.v1+json", "tag": "4.15.0",
             "url": "http://r/v2/ocp/release/manifests/sha256:aa"});
         let index = serde_json::json!({"repository": "ocp/release", "digest": "sha256:aa",
-            "mediaType": crate::formats::media_type::OCI_INDEX});
+            "mediaType": crate::media_type::OCI_INDEX});
         let blob = serde_json::json!({"repository": "ocp/release", "digest": "sha256:bb",
             "mediaType": "application/octet-stream", "url": "http://r/v2/ocp/release/blobs/sha256:bb"});
         assert!(event("push", manifest.clone()).is_manifest_change());

@@ -411,7 +411,7 @@ impl Store {
         out.extend(self.payload_dump().await?);
         out.extend(self.registry_event_dump().await?);
         let checks = on_pool!(self, p => {
-            sqlx::query_as::<_, crate::store::integrity::MirrorCheckRow>(
+            sqlx::query_as::<_, crate::integrity::MirrorCheckRow>(
                 "select stream, release, payload_digest, checked, missing, unreachable, ok, since \
                  from mirror_checks order by stream, release",
             )

@@ -1,0 +1,387 @@
+//! Stories of the projection that reach into the store's reads: events ingested through
+//! [`super::ingest`], then the payload tables and the payload worker's queue read back, on
+//! SQLite and PostgreSQL; and reprojection leaving credentials alone.
+
+mod payloads {
+    use chrono::TimeZone;
+
+    use crate::events::{
+        ingest, reproject, EventError, PAYLOAD_FAILED, PAYLOAD_READ, PAYLOAD_RELEASE,
+    };
+    use crate::formats::payload::{Component, DeclaredMetadata, PayloadRead};
+    use crate::store::events::NewEvent;
+    use crate::store::testing;
+    use crate::store::{Store, StoreError};
+    use chrono::Utc;
+
+    const STREAM: &str = "4.21.0-0.okd-scos";
+    const NEW: &str = "4.21.0-0.okd-scos-2026-02-11-071519";
+    const BROKEN: &str = "4.21.0-0.okd-scos-2026-02-12-010101";
+
+    fn digest(n: u8) -> String {
+        format!("sha256:{}", hex::encode([n; 32]))
+    }
+
+    fn event(kind: &str, subject: &str, payload: String, minute: u32) -> NewEvent {
+        NewEvent {
+            source: "registry.ci.openshift.org".into(),
+            kind: kind.into(),
+            subject: subject.into(),
+            payload,
+            received_at: Utc
+                .with_ymd_and_hms(2026, 2, 11, 12, minute, 0)
+                .single()
+                .expect("valid"),
+            external_id: None,
+        }
+    }
+
+    fn read(d: &str, pull_spec: &str, previous: &[&str]) -> PayloadRead {
+        let component = |name: &str, n: u8, commit: &str| Component {
+            name: name.into(),
+            image: format!("quay.io/okd/scos-content@{}", digest(n)),
+            image_digest: digest(n),
+            source_location: format!("https://github.com/openshift/{name}"),
+            commit_id: commit.into(),
+            commit_ref: String::new(),
+            versions: String::new(),
+        };
+        PayloadRead {
+            digest: d.into(),
+            pull_spec: pull_spec.into(),
+            media_type: streamgate_formats::media_type::OCI_INDEX.into(),
+            amd64_digest: Some(digest(99)),
+            platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
+            labels: [("io.openshift.release".to_string(), NEW.to_string())].into(),
+            name: NEW.into(),
+            created: Some("2026-02-11T07:15:19Z".into()),
+            annotations: Default::default(),
+            release_metadata: Some(DeclaredMetadata {
+                version: NEW.into(),
+                previous: previous.iter().map(|p| p.to_string()).collect(),
+                metadata: Default::default(),
+            }),
+            components: vec![
+                component("cli", 10, "4ddd828c588c1277361d89e03933a97595795b48"),
+                component("installer", 11, "5b0f1c3d9e8a7f6b5c4d3e2f1a0b9c8d7e6f5a4b"),
+            ],
+        }
+    }
+
+    fn spec(tag: &str) -> String {
+        format!("registry.ci.openshift.org/origin/release-scos:{tag}")
+    }
+
+    /// A payload read, bound to its release, re-delivered, failed elsewhere and replayed.
+    async fn payload_story(store: Store) {
+        let a = digest(1);
+        let body =
+            serde_json::to_string(&read(&a, &spec(NEW), &["4.20.0-okd-scos.1"])).expect("json");
+        assert!(ingest(&store, event(PAYLOAD_READ, &a, body.clone(), 0))
+            .await
+            .expect("read")
+            .is_some());
+        let binding = serde_json::json!({"digest": a, "pull_spec": spec(NEW)}).to_string();
+        ingest(
+            &store,
+            event(
+                PAYLOAD_RELEASE,
+                &format!("{STREAM}/{NEW}"),
+                binding.clone(),
+                1,
+            ),
+        )
+        .await
+        .expect("bound");
+
+        let got = store
+            .release_payload(STREAM, NEW)
+            .await
+            .expect("query")
+            .expect("stored");
+        assert_eq!(got.payload.digest, a);
+        assert_eq!(got.payload.version.as_deref(), Some(NEW));
+        assert_eq!(
+            got.payload.previous_versions(),
+            Some(vec!["4.20.0-okd-scos.1".to_string()])
+        );
+        assert_eq!(got.components.len(), 2);
+        assert_eq!(got.components[0].name, "cli");
+        assert_eq!(
+            got.components[1].commit_id,
+            "5b0f1c3d9e8a7f6b5c4d3e2f1a0b9c8d7e6f5a4b"
+        );
+        assert_eq!(
+            store.declared_previous(STREAM, NEW).await.expect("query"),
+            Some(vec!["4.20.0-okd-scos.1".to_string()])
+        );
+        assert_eq!(
+            store
+                .declared_previous(STREAM, BROKEN)
+                .await
+                .expect("query"),
+            None
+        );
+
+        // re-delivery writes nothing
+        let before = store.projection_dump().await.expect("dump");
+        assert!(ingest(&store, event(PAYLOAD_READ, &a, body, 5))
+            .await
+            .expect("again")
+            .is_none());
+        assert_eq!(store.projection_dump().await.expect("dump"), before);
+
+        // a failed read of another release is recorded beside, touching nothing stored
+        let failure = serde_json::json!({"pull_spec": spec(BROKEN), "stream": STREAM,
+            "release": BROKEN, "kind": "corrupt_layer", "message": "corrupt layer sha256:…: bad"})
+        .to_string();
+        ingest(&store, event(PAYLOAD_FAILED, &spec(BROKEN), failure, 6))
+            .await
+            .expect("failure");
+        let f = store
+            .release_payload_failure(STREAM, BROKEN)
+            .await
+            .expect("query")
+            .expect("failure stored");
+        assert_eq!(f.kind, "corrupt_layer");
+        let after = store.projection_dump().await.expect("dump");
+        assert!(before.iter().all(|row| after.contains(row)));
+        assert_eq!(after.len(), before.len() + 1);
+
+        // refused inputs roll back
+        let wrong_subject =
+            serde_json::to_string(&read(&digest(2), &spec(BROKEN), &[])).expect("json");
+        let err = ingest(&store, event(PAYLOAD_READ, &digest(3), wrong_subject, 7))
+            .await
+            .expect_err("subject mismatch");
+        assert!(matches!(err, EventError::Malformed { .. }), "{err}");
+        let unknown =
+            serde_json::json!({"digest": digest(4), "pull_spec": spec(BROKEN)}).to_string();
+        let err = ingest(
+            &store,
+            event(PAYLOAD_RELEASE, &format!("{STREAM}/{BROKEN}"), unknown, 7),
+        )
+        .await
+        .expect_err("unknown payload");
+        assert!(
+            matches!(err, EventError::Store(StoreError::NotFound(_))),
+            "{err}"
+        );
+        assert_eq!(store.projection_dump().await.expect("dump"), after);
+
+        // a later successful read of the broken release clears its failure
+        let b = digest(2);
+        let body = serde_json::to_string(&read(&b, &spec(BROKEN), &[])).expect("json");
+        ingest(&store, event(PAYLOAD_READ, &b, body, 8))
+            .await
+            .expect("read b");
+        assert_eq!(
+            store
+                .release_payload_failure(STREAM, BROKEN)
+                .await
+                .expect("query"),
+            None
+        );
+
+        // replaying the log rebuilds identical rows
+        let projected = store.projection_dump().await.expect("dump");
+        let stats = reproject(&store).await.expect("reproject");
+        assert_eq!(stats.skipped, 0);
+        assert_eq!(store.projection_dump().await.expect("dump"), projected);
+    }
+
+    #[tokio::test]
+    async fn payload_story_on_sqlite() {
+        let (store, _dir) = testing::sqlite().await;
+        payload_story(store).await;
+    }
+
+    #[tokio::test]
+    async fn payload_story_on_postgres() {
+        payload_story(testing::postgres().await).await;
+    }
+}
+
+mod payload_queue {
+    use chrono::TimeZone;
+
+    use crate::events::{ingest, PAYLOAD_FAILED, RC_TAGS, REGISTRY_EVENT};
+    use crate::store::events::NewEvent;
+    use crate::store::testing;
+    use crate::store::Store;
+    use chrono::{DateTime, Utc};
+
+    const STREAM: &str = "4.21.0-0.okd-scos";
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 2, 11, hour, 0, 0)
+            .single()
+            .expect("valid")
+    }
+
+    fn event(kind: &str, subject: &str, payload: String, hour: u32) -> NewEvent {
+        NewEvent {
+            source: "origin".into(),
+            kind: kind.into(),
+            subject: subject.into(),
+            payload,
+            received_at: at(hour),
+            external_id: None,
+        }
+    }
+
+    fn spec(name: &str) -> String {
+        format!("registry.ci.openshift.org/origin/release_scos:{name}")
+    }
+
+    /// Which releases wait for their payload, and which pushes name a release.
+    async fn payload_queue_story(store: Store) {
+        let names = [
+            "4.21.0-0.okd-scos-2026-02-09-010101",
+            "4.21.0-0.okd-scos-2026-02-10-010101",
+            "4.21.0-0.okd-scos-2026-02-11-010101",
+        ];
+        let tags: Vec<_> = names
+            .iter()
+            .map(|n| serde_json::json!({"name": n, "phase": "Accepted", "pullSpec": spec(n), "downloadURL": ""}))
+            .collect();
+        let body = serde_json::json!({"name": STREAM, "tags": tags}).to_string();
+        ingest(&store, event(RC_TAGS, STREAM, body, 1))
+            .await
+            .expect("tags");
+        let waiting = store
+            .releases_awaiting_payload(at(0), 10)
+            .await
+            .expect("query");
+        let order: Vec<&str> = waiting.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(order, [names[2], names[1], names[0]], "newest first");
+        assert_eq!(waiting[0].pull_spec, spec(names[2]));
+        assert_eq!(
+            store
+                .releases_awaiting_payload(at(0), 1)
+                .await
+                .expect("query")
+                .len(),
+            1
+        );
+
+        // a failure at 02:00 keeps the release out until the cut-off passes it
+        let failure = serde_json::json!({"pull_spec": spec(names[2]), "stream": STREAM,
+            "release": names[2], "kind": "registry", "message": "registry error on manifest: 503"})
+        .to_string();
+        ingest(&store, event(PAYLOAD_FAILED, &spec(names[2]), failure, 2))
+            .await
+            .expect("failure");
+        let waiting = store
+            .releases_awaiting_payload(at(1), 10)
+            .await
+            .expect("query");
+        assert_eq!(waiting.len(), 2);
+        assert!(waiting.iter().all(|r| r.name != names[2]));
+        assert_eq!(
+            store
+                .releases_awaiting_payload(at(3), 10)
+                .await
+                .expect("query")
+                .len(),
+            3
+        );
+
+        // a push whose names are LIKE wildcards requeues nothing: names are compared as text
+        let hostile = serde_json::json!({"id": "push-0", "timestamp": "2026-02-11T03:00:00Z",
+            "action": "push", "target": {"repository": "%", "tag": "%",
+            "digest": "sha256:%", "mediaType": "application/vnd.oci.image.index.v1+json"}})
+        .to_string();
+        let mut hostile = event(REGISTRY_EVENT, "%", hostile, 3);
+        hostile.source = "registry".into();
+        hostile.external_id = Some("push-0".into());
+        ingest(&store, hostile).await.expect("hostile push");
+        let waiting = store
+            .releases_awaiting_payload(at(1), 10)
+            .await
+            .expect("query");
+        assert_eq!(waiting.len(), 2, "a wildcard repository matched a release");
+
+        // ... unless its image is pushed again after the failure
+        let push = serde_json::json!({"id": "push-1", "timestamp": "2026-02-11T03:00:00Z",
+            "action": "push", "target": {"repository": "origin/release_scos", "tag": names[2],
+            "digest": "sha256:aa", "mediaType": "application/vnd.oci.image.index.v1+json"}})
+        .to_string();
+        let mut pushed = event(REGISTRY_EVENT, "origin/release_scos", push, 3);
+        pushed.source = "registry".into();
+        pushed.external_id = Some("push-1".into());
+        ingest(&store, pushed).await.expect("push");
+        let waiting = store
+            .releases_awaiting_payload(at(1), 10)
+            .await
+            .expect("query");
+        assert_eq!(waiting.len(), 3);
+
+        // an expired release is not read any more
+        let body = serde_json::json!({"name": STREAM, "tags": [tags[1], tags[2]]}).to_string();
+        ingest(&store, event(RC_TAGS, STREAM, body, 4))
+            .await
+            .expect("pruned");
+        let waiting = store
+            .releases_awaiting_payload(at(3), 10)
+            .await
+            .expect("query");
+        assert!(waiting.iter().all(|r| r.name != names[0]));
+
+        // pushes name a release by repository and tag or digest; `_` is no wildcard
+        let repo = "origin/release_scos";
+        let count =
+            |tag: Option<&'static str>, digest: Option<&'static str>, repo: &'static str| {
+                let store = store.clone();
+                async move {
+                    store
+                        .releases_matching_image(repo, tag, digest)
+                        .await
+                        .expect("query")
+                }
+            };
+        assert_eq!(count(Some(names[1]), None, repo).await, 1);
+        assert_eq!(count(Some(names[1]), None, "origin/releasexscos").await, 0);
+        assert_eq!(count(Some("4.21.0"), Some("sha256:aa"), repo).await, 0);
+        assert_eq!(count(None, None, repo).await, 0);
+    }
+
+    #[tokio::test]
+    async fn payload_queue_story_on_sqlite() {
+        let (store, _dir) = testing::sqlite().await;
+        payload_queue_story(store).await;
+    }
+
+    #[tokio::test]
+    async fn payload_queue_story_on_postgres() {
+        payload_queue_story(testing::postgres().await).await;
+    }
+}
+
+mod credentials {
+    use chrono::Utc;
+
+    use crate::store::auth::NewUser;
+    use crate::store::testing;
+
+    /// The log's reprojection rebuilds what events make and leaves users, which are not
+    /// events, alone.
+    #[tokio::test]
+    async fn reprojection_leaves_credentials_alone() {
+        let (store, _dir) = testing::sqlite().await;
+        let before = store.list_users().await.expect("listed").len();
+        store
+            .create_user(&NewUser {
+                name: "ada".into(),
+                role: app::viewer::Role::Maintainer,
+                targets: None,
+                password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+                proxy_csrf: "csrf".into(),
+                created_at: Utc::now(),
+            })
+            .await
+            .expect("created");
+        crate::events::reproject(&store).await.expect("reprojected");
+        assert_eq!(store.list_users().await.expect("listed").len(), before + 1);
+    }
+}
