@@ -16,6 +16,7 @@ use crate::model::promotion::{
     NewWebhook, Promotion, PromotionPage, PromotionPanel, PromotionPlan, PromotionProgress,
     PromotionState, PromotionTarget, SignatureStatus,
 };
+use crate::model::Phase;
 use crate::viewer::{get_viewer, Viewer};
 use crate::widgets::{span, utc, Age, ErrorView};
 
@@ -45,9 +46,15 @@ fn release_href(stream: &str, name: &str) -> String {
     format!("/releases/{name}?stream={stream}")
 }
 
-/// The release page's promotion panel.
+/// The release page's promotion panel; `phase` decides what visitors are told about
+/// promoting the release.
 #[component]
-pub fn PromotionPanelView(stream: String, release: String) -> impl IntoView {
+pub fn PromotionPanelView(
+    stream: String,
+    release: String,
+    phase: Phase,
+    blocking_failed: bool,
+) -> impl IntoView {
     let (s, r) = (stream.clone(), release.clone());
     let panel = Resource::new(
         move || (s.clone(), r.clone()),
@@ -61,7 +68,7 @@ pub fn PromotionPanelView(stream: String, release: String) -> impl IntoView {
                 Suspend::new(async move {
                     let viewer = viewer.await.ok().flatten();
                     match panel.await {
-                        Ok(panel) => view! { <PanelBody panel viewer stream release /> }.into_any(),
+                        Ok(panel) => view! { <PanelBody panel viewer stream release phase blocking_failed /> }.into_any(),
                         Err(_) => ().into_any(),
                     }
                 })
@@ -76,6 +83,8 @@ fn PanelBody(
     viewer: Option<Viewer>,
     stream: String,
     release: String,
+    phase: Phase,
+    blocking_failed: bool,
 ) -> impl IntoView {
     let promotable: Vec<PromotionTarget> = panel
         .targets
@@ -117,14 +126,19 @@ fn PanelBody(
                         }).collect_view()}
                     </ul>
                 })}
-                {(viewer.is_none() && !panel.targets.is_empty()).then(|| view! {
-                    <p class="hint">
-                        {format!(
-                            "Maintainers can promote this release to {}. ",
-                            panel.targets.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", ")
-                        )}
-                        <a href=format!("/sign-in?next=/releases/{release}%3Fstream%3D{stream}")>"Sign in"</a>
-                    </p>
+                {(viewer.is_none() && !panel.targets.is_empty()).then(|| {
+                    let targets = panel.targets.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", ");
+                    match promotion_outlook(phase, blocking_failed) {
+                        None => view! {
+                            <p class="hint">
+                                {format!("Maintainers can promote this release to {targets}. ")}
+                                <a href=format!("/sign-in?next=/releases/{release}%3Fstream%3D{stream}")>"Sign in"</a>
+                            </p>
+                        }.into_any(),
+                        Some(why_not) => view! {
+                            <p class="hint not-promotable">{format!("Not promoted to {targets}: {why_not}")}</p>
+                        }.into_any(),
+                    }
                 })}
                 {(!panel.history.is_empty()).then(|| view! {
                     <PromotionTable promotions=panel.history.clone() now=None />
@@ -132,6 +146,28 @@ fn PanelBody(
             </section>
         }
     })
+}
+
+/// Why a release in `phase` (with a failed blocking job or not) is not offered for
+/// promotion, or `None` when it is.
+pub fn promotion_outlook(phase: Phase, blocking_failed: bool) -> Option<&'static str> {
+    match phase {
+        Phase::Failed => {
+            Some("the release payload could not be built, so there is nothing to promote.")
+        }
+        Phase::Rejected => Some(
+            "a blocking job failed, so the release was rejected; only an admin can override \
+             that, giving a reason.",
+        ),
+        _ if blocking_failed => {
+            Some("a blocking job failed; only an admin can override that, giving a reason.")
+        }
+        Phase::Accepted => None,
+        Phase::Pending | Phase::Ready => Some(
+            "its blocking jobs have not all passed yet; it can be promoted once it is accepted.",
+        ),
+        Phase::Unknown => Some("its phase is not known yet; the next poll reads it."),
+    }
 }
 
 /// A table of promotions.

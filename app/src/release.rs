@@ -215,7 +215,12 @@ fn ReleaseView(release: ReleaseDetail, filter: ComponentFilter) -> impl IntoView
             {older.clone().map(|n| view! { <a rel="prev" href=format!("/releases/{n}")>{format!("older: {n} →")}</a> })}
             {older.map(|n| view! { <a class="compare-link" href=format!("/compare/{n}/{}", r.name)>"compare with previous"</a> })}
         </nav>
-        <PromotionPanelView stream=r.stream.clone() release=r.name.clone() />
+        <PromotionPanelView
+            stream=r.stream.clone()
+            release=r.name.clone()
+            phase=r.phase
+            blocking_failed=r.gates.iter().any(|g| g.kind == GateKind::Blocking && g.state == "Failed")
+        />
         <section aria-labelledby="gates-h">
             <h2 id="gates-h">"Gates"</h2>
             {if !r.has_details {

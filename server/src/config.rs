@@ -261,12 +261,14 @@ pub struct PollArgs {
         ]
     )]
     pub controllers: Vec<String>,
-    /// Only streams matching REGEX, as NAME=REGEX per controller.
+    /// Only streams matching REGEX, as NAME=REGEX per controller; a controller without one
+    /// is polled for every stream. Default: every stream of origin (OKD's CI, nightly and
+    /// promoted streams of every variant and major) and OCP's CI streams `N.M.0-0.ci`.
     #[arg(
         long = "include",
         env = "STREAMGATE_STREAM_INCLUDE",
         value_delimiter = ',',
-        default_values_t = ["origin=okd".to_string(), r"ocp=^4\.\d+\.0-0\.ci$".to_string()]
+        default_values_t = [DEFAULT_OCP_INCLUDE.to_string()]
     )]
     pub include: Vec<String>,
     /// Skip streams matching REGEX, as NAME=REGEX per controller.
@@ -526,6 +528,11 @@ fn pair(s: &str) -> Result<(String, String), ConfigError> {
         .ok_or_else(|| ConfigError::Pair(s.to_string()))
 }
 
+/// The default include filter: OCP's CI streams of any major (`4.21.0-0.ci`, `5.0.0-0.ci`),
+/// which OKD's components are compared with; OCP's nightlies and promoted streams are not
+/// OKD's business.
+pub const DEFAULT_OCP_INCLUDE: &str = r"ocp=^\d+\.\d+\.0-0\.ci$";
+
 impl PollArgs {
     /// The configured controllers with their filters.
     pub fn controllers(&self) -> Result<Vec<Controller>, ConfigError> {
@@ -562,7 +569,7 @@ impl PollArgs {
     }
 
     fn include_is_default(&self) -> bool {
-        self.include.len() == 2 && self.include[0] == "origin=okd"
+        self.include.len() == 1 && self.include[0] == DEFAULT_OCP_INCLUDE
     }
 
     /// Poll timing.
@@ -664,8 +671,34 @@ mod tests {
         };
         let cs = args.controllers().expect("valid");
         assert_eq!(cs.len(), 2);
-        assert!(cs[0].wants("4.21.0-0.okd-scos") && !cs[0].wants("4.21.0-0.ci"));
-        assert!(cs[1].wants("4.21.0-0.ci") && !cs[1].wants("4-stable"));
+        // every stream the origin controller lists, promoted ones included
+        for stream in [
+            "4.21.0-0.okd-scos",
+            "4.21.0-0.okd-scos-nightly",
+            "4.22.0-0.okd-scos",
+            "5.0.0-0.okd-scos",
+            "5.0.0-0.okd-scos-nightly",
+            "4.15.0-0.okd",
+            "4.14.0-0.okd",
+            "4-scos-next",
+            "4-scos-stable",
+            "5-scos-next",
+            "4-stable",
+        ] {
+            assert!(cs[0].wants(stream), "origin {stream}");
+        }
+        // OCP's CI streams of any major, nothing else of OCP's
+        for stream in ["4.21.0-0.ci", "4.14.0-0.ci", "5.0.0-0.ci", "10.1.0-0.ci"] {
+            assert!(cs[1].wants(stream), "ocp {stream}");
+        }
+        for stream in [
+            "4.21.0-0.nightly",
+            "4-stable",
+            "4.21.0-0.ci-arm64",
+            "x4.21.0-0.ci",
+        ] {
+            assert!(!cs[1].wants(stream), "ocp {stream}");
+        }
     }
 
     #[test]

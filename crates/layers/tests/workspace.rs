@@ -25,8 +25,8 @@ fn no_import_cycles_in_the_workspace() {
         "crates/store/src/lib.rs",
         "crates/formats/src/lib.rs",
     ]
-        .iter()
-        .flat_map(|root| check(root))
-        .collect();
+    .iter()
+    .flat_map(|root| check(root))
+    .collect();
     assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
 }

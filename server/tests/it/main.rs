@@ -13,6 +13,7 @@ mod support;
 mod api;
 mod auth;
 mod badges;
+mod default_streams;
 mod demo_registry;
 mod deploy;
 mod hooks;

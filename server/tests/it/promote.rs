@@ -396,6 +396,29 @@ async fn the_api_promotes_for_maintainers_with_tokens_only() {
             .as_str()
             .is_some_and(|d| d.starts_with("sha256:"))));
 
+    // anonymous visitors are told who can promote an accepted release, and why a rejected
+    // one is not offered
+    let page = |release: &str| {
+        Request::get(format!("/releases/{release}?stream={STREAM}"))
+            .header(header::HOST, "streamgate.test")
+            .body(Body::empty())
+            .expect("request")
+    };
+    let (status, text) = send(&app, page(GOOD)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(
+        text.contains(&format!("Maintainers can promote this release to {TARGET}")),
+        "{text}"
+    );
+    let (status, text) = send(&app, page(BAD)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(!text.contains("Maintainers can promote"), "{text}");
+    assert!(
+        text.contains(&format!("Not promoted to {TARGET}: a blocking job failed"))
+            && text.contains("only an admin can override"),
+        "{text}"
+    );
+
     let (status, text) = send(&app, post_json("/api/v1/promotions", None, body.clone())).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{text}");
     let (status, text) = send(
