@@ -323,6 +323,10 @@ pub fn redact_url(url: &str) -> String {
 }
 
 #[cfg(any(test, feature = "testing"))]
+#[allow(
+    clippy::expect_used,
+    reason = "test set-up: a store that cannot be opened fails the test that asked for it"
+)]
 pub mod testing {
     //! Opens a fresh store on each backend for the store stories.
     use super::*;
