@@ -491,6 +491,9 @@ pub struct ReleaseDetail {
     pub expired_at: Option<DateTime<Utc>>,
     /// Whether details (gates, changelog) have been fetched.
     pub has_details: bool,
+    /// Why the last try to read the details failed, until one succeeds; the poller retries.
+    #[serde(default)]
+    pub details_error: Option<String>,
     /// Verification jobs.
     pub gates: Vec<Gate>,
     /// Upgrades tested into this release.

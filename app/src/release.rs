@@ -223,6 +223,11 @@ fn ReleaseView(release: ReleaseDetail, filter: ComponentFilter) -> impl IntoView
         />
         <section aria-labelledby="gates-h">
             <h2 id="gates-h">"Gates"</h2>
+            {r.details_error.clone().map(|e| view! {
+                <p class="details-error">
+                    {format!("The release-controller's details of this release could not be read: {e}. The next poll tries again.")}
+                </p>
+            })}
             {if !r.has_details {
                 view! { <p class="empty">"Details not fetched yet: the next poll reads them."</p> }.into_any()
             } else if r.gates.is_empty() {

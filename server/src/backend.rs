@@ -260,6 +260,7 @@ impl StoreBackend {
             now,
             phase: Phase::parse(&r.phase),
             has_details: r.details_at.is_some(),
+            details_error: r.details_error.clone(),
             also_in: all.into_iter().map(|o| o.stream).collect(),
             name: r.name,
             stream: r.stream,

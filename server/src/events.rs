@@ -33,6 +33,9 @@ pub enum EventKind {
     RcTags,
     /// A release's `/release/{tag}` body (subject: `stream/tag`).
     RcRelease,
+    /// Why a release's details could not be read (subject: `stream/tag`; body
+    /// `{"error": "…"}`, written by the poller).
+    RcReleaseFailed,
     /// What was read from a release payload image (subject: its digest).
     PayloadRead,
     /// The payload a release names (subject: `stream/release`).
@@ -56,10 +59,11 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::RcStreams,
         EventKind::RcTags,
         EventKind::RcRelease,
+        EventKind::RcReleaseFailed,
         EventKind::PayloadRead,
         EventKind::PayloadRelease,
         EventKind::PayloadFailed,
@@ -76,6 +80,7 @@ impl EventKind {
             EventKind::RcStreams => "rc.streams",
             EventKind::RcTags => "rc.tags",
             EventKind::RcRelease => "rc.release",
+            EventKind::RcReleaseFailed => "rc.release_failed",
             EventKind::PayloadRead => "payload.read",
             EventKind::PayloadRelease => "payload.release",
             EventKind::PayloadFailed => "payload.failed",
@@ -111,6 +116,8 @@ pub const RC_STREAMS: &str = EventKind::RcStreams.as_str();
 pub const RC_TAGS: &str = EventKind::RcTags.as_str();
 /// [`EventKind::RcRelease`]'s name.
 pub const RC_RELEASE: &str = EventKind::RcRelease.as_str();
+/// [`EventKind::RcReleaseFailed`]'s name.
+pub const RC_RELEASE_FAILED: &str = EventKind::RcReleaseFailed.as_str();
 /// [`EventKind::PayloadRead`]'s name.
 pub const PAYLOAD_READ: &str = EventKind::PayloadRead.as_str();
 /// [`EventKind::PayloadRelease`]'s name.
@@ -127,6 +134,13 @@ pub const INTEGRITY_CHECKED: &str = EventKind::IntegrityChecked.as_str();
 pub const PROMOTION_REQUESTED: &str = EventKind::PromotionRequested.as_str();
 /// [`EventKind::PromotionState`]'s name.
 pub const PROMOTION_STATE: &str = EventKind::PromotionState.as_str();
+
+/// The body of an `rc.release_failed` event: why a release's details could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReleaseFailure {
+    /// What went wrong, as shown on the release page.
+    pub error: String,
+}
 
 /// Why an input was refused or could not be stored.
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +171,11 @@ enum Parsed {
     Release {
         stream: String,
         info: Box<ApiReleaseInfo>,
+    },
+    ReleaseFailed {
+        stream: String,
+        release: String,
+        failure: ReleaseFailure,
     },
     PayloadRead(Box<PayloadRead>),
     PayloadRelease {
@@ -239,6 +258,18 @@ fn parse(kind: &str, subject: &str, payload: &str) -> Result<Parsed, EventError>
             Ok(Parsed::Release {
                 stream,
                 info: Box::new(info),
+            })
+        }
+        EventKind::RcReleaseFailed => {
+            let (stream, release) = input.stream_and_release()?;
+            let failure: ReleaseFailure = input.json()?;
+            if failure.error.trim().is_empty() {
+                return Err(input.malformed("no error"));
+            }
+            Ok(Parsed::ReleaseFailed {
+                stream,
+                release,
+                failure,
             })
         }
         EventKind::PayloadRead => {
@@ -379,6 +410,14 @@ async fn project(
         }
         Parsed::Tags(list) => project_tags(tx, source, list, at).await?,
         Parsed::Release { stream, info } => project_release(tx, stream, info, at).await?,
+        Parsed::ReleaseFailed {
+            stream,
+            release,
+            failure,
+        } => {
+            tx.set_details_error(stream, release, &failure.error)
+                .await?
+        }
         Parsed::PayloadRead(read) => tx.insert_payload(read, at).await?,
         Parsed::PayloadRelease {
             stream,

@@ -24,7 +24,7 @@ use tokio::sync::{broadcast, watch};
 use crate::edge::peer::client_key;
 use crate::events::{
     INTEGRITY_CHECKED, PAYLOAD_RELEASE, PROMOTION_REQUESTED, PROMOTION_STATE, RC_RELEASE,
-    RC_STREAMS, RC_TAGS,
+    RC_RELEASE_FAILED, RC_STREAMS, RC_TAGS,
 };
 use crate::store::events::{EventHead, EVENTS_CHANNEL};
 use crate::store::poll_lock::RELEASED_CHANNEL;
@@ -98,7 +98,9 @@ impl Change {
             RC_TAGS => Reach::Stream {
                 stream: head.subject.clone(),
             },
-            RC_RELEASE | PAYLOAD_RELEASE | INTEGRITY_CHECKED => split(&head.subject),
+            RC_RELEASE | RC_RELEASE_FAILED | PAYLOAD_RELEASE | INTEGRITY_CHECKED => {
+                split(&head.subject)
+            }
             // a requested promotion's id is its event's id; its subject the target
             PROMOTION_REQUESTED => Reach::Promotion {
                 promotion: head.id,

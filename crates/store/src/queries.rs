@@ -82,6 +82,8 @@ pub struct ReleaseFullRow {
     pub details_at: Option<DateTime<Utc>>,
     /// Phase at that time.
     pub details_phase: Option<String>,
+    /// Why the details could not be read on the last try, until a read succeeds.
+    pub details_error: Option<String>,
     /// Changelog JSON.
     pub changelog: Option<String>,
 }
@@ -146,7 +148,8 @@ pub(super) const LIST_COLUMNS: &str = "r.stream, r.name, r.phase, r.created_at, 
         and g.kind = 'blocking') as blocking_total";
 
 const FULL_COLUMNS: &str = "stream, name, phase, pull_spec, download_url, created_at, \
-    first_seen_at, phase_changed_at, expired_at, details_at, details_phase, changelog";
+    first_seen_at, phase_changed_at, expired_at, details_at, details_phase, details_error, \
+    changelog";
 
 impl Store {
     /// Every stream, by name.

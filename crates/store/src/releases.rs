@@ -234,7 +234,7 @@ impl Tx {
             sqlx::query(
                 "update releases set \
                  phase_changed_at = case when phase <> $3 then $6 else phase_changed_at end, \
-                 phase = $3, details_at = $6, details_phase = $3, \
+                 phase = $3, details_at = $6, details_phase = $3, details_error = null, \
                  changelog = coalesce($4, changelog), created_at = coalesce($5, created_at) \
                  where stream = $1 and name = $2",
             )
@@ -252,6 +252,24 @@ impl Tx {
                 d.stream, d.name
             )));
         }
+        Ok(())
+    }
+
+    /// Records why `stream/name`'s details could not be read; a later successful read
+    /// clears it. A release not (or no longer) stored is left alone.
+    pub async fn set_details_error(
+        &mut self,
+        stream: &str,
+        name: &str,
+        error: &str,
+    ) -> StoreResult<()> {
+        on_tx!(self, c => {
+            sqlx::query("update releases set details_error = $3 where stream = $1 and name = $2")
+                .bind(stream)
+                .bind(name)
+                .bind(error)
+                .execute(c).await?.rows_affected()
+        });
         Ok(())
     }
 

@@ -22,7 +22,7 @@ use reqwest::StatusCode;
 use tokio::sync::watch;
 
 use crate::capped::{read_capped, CappedError};
-use crate::events::{self, EventError, RC_RELEASE, RC_STREAMS, RC_TAGS};
+use crate::events::{self, EventError, RC_RELEASE, RC_RELEASE_FAILED, RC_STREAMS, RC_TAGS};
 use crate::store::events::NewEvent;
 use crate::store::poll_lock::PollLock;
 use crate::store::{Store, StoreError};
@@ -148,6 +148,9 @@ pub struct PollReport {
     pub events: u32,
     /// Streams polled.
     pub streams: u32,
+    /// Releases whose details could not be read this time (recorded against each release
+    /// and retried next poll).
+    pub release_failures: u32,
 }
 
 /// Shared, in-memory polling status per controller, shown on pages and `/readyz`. The
@@ -528,19 +531,49 @@ impl Poller {
                 crate::percent::encode(stream),
                 crate::percent::encode(&tag.name)
             );
-            match self.get(&path, report).await {
-                Ok(body) => {
-                    self.record(RC_RELEASE, &format!("{stream}/{}", tag.name), body, report)
-                        .await?;
-                }
+            let subject = format!("{stream}/{}", tag.name);
+            let failure = match self.get(&path, report).await {
+                Ok(body) => match self.record(RC_RELEASE, &subject, body, report).await {
+                    Ok(()) => None,
+                    // a truncated or malformed answer, or one naming another release
+                    Err(PollError::Event(e @ EventError::Malformed { .. })) => Some(e.to_string()),
+                    Err(e) => return Err(e),
+                },
                 // deleted between the two requests: the next tag list will say so
                 Err(PollError::Status { status: 404, .. }) => {
                     tracing::debug!(stream, tag = %tag.name, "release vanished before its details were read");
+                    None
+                }
+                // this release's trouble, not the controller's: the other releases are read
+                Err(e @ (PollError::Status { .. } | PollError::TooLarge { .. })) => {
+                    Some(e.to_string())
                 }
                 Err(e) => return Err(e),
+            };
+            if let Some(error) = failure {
+                self.release_failed(&subject, error, report).await?;
             }
         }
         Ok(())
+    }
+
+    /// Records that `subject`'s details could not be read, against that release; it is
+    /// read again next poll (its details are not fresh).
+    async fn release_failed(
+        &self,
+        subject: &str,
+        error: String,
+        report: &mut PollReport,
+    ) -> Result<(), PollError> {
+        tracing::warn!(controller = %self.controller.name, release = subject, error = %error, "release details not read; retried next poll");
+        report.release_failures += 1;
+        let body = serde_json::to_string(&events::ReleaseFailure { error }).map_err(|e| {
+            PollError::Transport {
+                url: subject.to_string(),
+                reason: e.to_string(),
+            }
+        })?;
+        self.record(RC_RELEASE_FAILED, subject, body, report).await
     }
 
     async fn record(

@@ -291,6 +291,98 @@ async fn upstream_failures_lose_nothing_on_postgres() {
     upstream_failures_lose_nothing(postgres("ingest").await).await;
 }
 
+/// One release whose details cannot be read (a truncated answer, a server error for it)
+/// is recorded against that release and read again next poll; the stream's other releases
+/// are read and the poll succeeds.
+async fn one_failing_release_fails_only_itself(store: Store) {
+    let up = upstream(anchor()).await;
+    let stream = "4.21.0-0.okd-scos";
+    let listed = up
+        .state
+        .dataset()
+        .tags("origin", stream, anchor(), &[])
+        .expect("stream")
+        .tags;
+    let (truncated, erroring) = (listed[0].name.clone(), listed[1].name.clone());
+    up.state.inject(Fault {
+        path_contains: format!("/release/{truncated}"),
+        status: None,
+        retry_after: None,
+        body: Some(format!("{{\"name\": \"{truncated}\", \"phase\": \"Acc")),
+        delay_ms: None,
+        times: 1,
+    });
+    up.state.inject(Fault {
+        path_contains: format!("/release/{erroring}"),
+        status: Some(500),
+        retry_after: None,
+        body: None,
+        delay_ms: None,
+        times: 1,
+    });
+    let p = poller(&store, &up);
+    let report = p.poll_once().await.expect("the poll succeeds");
+    assert_eq!(report.release_failures, 2, "{report:?}");
+    let row = |name: String| {
+        let store = store.clone();
+        async move {
+            let rows = store.releases_named(&name).await.expect("rows");
+            rows.into_iter()
+                .find(|r| r.stream == stream)
+                .expect("stored")
+        }
+    };
+    let t = row(truncated.clone()).await;
+    assert!(t.details_at.is_none());
+    assert!(
+        t.details_error
+            .as_deref()
+            .is_some_and(|e| e.contains("malformed")),
+        "{t:?}"
+    );
+    let e = row(erroring.clone()).await;
+    assert!(
+        e.details_error
+            .as_deref()
+            .is_some_and(|e| e.contains("500")),
+        "{e:?}"
+    );
+    let others = listed[2..]
+        .iter()
+        .map(|t| t.name.clone())
+        .collect::<Vec<_>>();
+    assert!(!others.is_empty());
+    for name in others {
+        let r = row(name).await;
+        assert!(r.details_at.is_some() && r.details_error.is_none(), "{r:?}");
+    }
+    let backend = server::backend::StoreBackend::new(store.clone(), PollRegistry::default());
+    let page = backend
+        .release(&truncated, Some(stream))
+        .await
+        .expect("release page");
+    assert!(page.details_error.is_some() && !page.has_details);
+
+    // the next poll reads both, and their errors are gone
+    let report = p.poll_once().await.expect("second poll");
+    assert_eq!(report.release_failures, 0);
+    for name in [truncated, erroring] {
+        let r = row(name).await;
+        assert!(r.details_at.is_some() && r.details_error.is_none(), "{r:?}");
+    }
+}
+
+#[tokio::test]
+async fn one_failing_release_fails_only_itself_on_sqlite() {
+    let (store, _dir) = sqlite().await;
+    one_failing_release_fails_only_itself(store).await;
+}
+
+#[tokio::test]
+async fn one_failing_release_fails_only_itself_on_postgres() {
+    one_failing_release_fails_only_itself(postgres("ingest").await).await;
+}
+
 #[tokio::test]
 async fn pending_release_is_followed_until_decided() {
     let (store, _dir) = sqlite().await;
