@@ -24,6 +24,7 @@ const KINDS: &[&str] = &[
     INTEGRITY_CHECKED,
     PROMOTION_REQUESTED,
     PROMOTION_STATE,
+    RC_RELEASE_FAILED,
     "rc.unknown",
     "",
 ];
@@ -42,6 +43,14 @@ fn check(kind: &str, subject: &str, payload: &str) -> Result<(), TestCaseError> 
         }
         Parsed::Release { stream, info } => {
             prop_assert_eq!(format!("{stream}/{}", info.name), subject);
+        }
+        Parsed::ReleaseFailed {
+            stream,
+            release,
+            failure,
+        } => {
+            prop_assert_eq!(format!("{stream}/{release}"), subject);
+            prop_assert!(!failure.error.trim().is_empty());
         }
         Parsed::PayloadRead(read) => {
             prop_assert_eq!(read.digest.as_str(), subject);
