@@ -295,6 +295,10 @@ pub struct PollArgs {
     /// the poll.
     #[arg(long, env = "STREAMGATE_MAX_UPSTREAM_BODY", default_value = "32MiB", value_parser = parse_size)]
     pub max_upstream_body: u64,
+    /// Most requests a second to one release-controller, so that a first poll of every
+    /// stream is spread out instead of meeting its rate limit (429); 0: no limit.
+    #[arg(long, env = "STREAMGATE_CONTROLLER_RATE", default_value_t = 4)]
+    pub controller_rate: u32,
 }
 
 /// Options of `serve`.
@@ -580,6 +584,7 @@ impl PollArgs {
             max_backoff: self.max_backoff,
             lock_retry: self.poll_lock_retry,
             max_body: self.max_upstream_body,
+            max_rate: self.controller_rate,
             ..PollTiming::default()
         }
     }

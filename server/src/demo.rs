@@ -172,6 +172,8 @@ pub async fn load(
         max_retry_after: Duration::from_secs(5),
         lock_retry: args.poll_lock_retry,
         max_body: args.max_upstream_body,
+        // the replay controllers are on loopback and have no rate limit
+        max_rate: 0,
     };
     let played = store
         .setting(PLAYED_KEY)

@@ -71,6 +71,16 @@ struct Inner {
     now: Mutex<DateTime<Utc>>,
     faults: Mutex<Vec<Fault>>,
     requests: Mutex<Vec<String>>,
+    rate_limit: Mutex<Option<RateLimit>>,
+}
+
+/// The controller's own rate limit, as upstream's front answers it: more than `per_second`
+/// requests within one second get `429` with `Retry-After: 60`.
+#[derive(Debug, Clone, Copy)]
+struct RateLimit {
+    per_second: u32,
+    window_start: std::time::Instant,
+    in_window: u32,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -99,6 +109,7 @@ impl ReplayState {
                 now: Mutex::new(now),
                 faults: Mutex::new(Vec::new()),
                 requests: Mutex::new(Vec::new()),
+                rate_limit: Mutex::new(None),
             }),
         }
     }
@@ -116,6 +127,30 @@ impl ReplayState {
     /// Moves the virtual clock (forward or back).
     pub fn set_now(&self, now: DateTime<Utc>) {
         *lock(&self.inner.now) = now;
+    }
+
+    /// Answers `429` (with `Retry-After: 60`, as upstream does) to every upstream request
+    /// beyond `per_second` within one second; `None` lifts the limit.
+    pub fn limit_rate(&self, per_second: Option<u32>) {
+        *lock(&self.inner.rate_limit) = per_second.map(|per_second| RateLimit {
+            per_second,
+            window_start: std::time::Instant::now(),
+            in_window: 0,
+        });
+    }
+
+    /// Whether one more request is over the rate limit.
+    fn over_rate(&self) -> bool {
+        let mut limit = lock(&self.inner.rate_limit);
+        let Some(limit) = limit.as_mut() else {
+            return false;
+        };
+        if limit.window_start.elapsed() >= std::time::Duration::from_secs(1) {
+            limit.window_start = std::time::Instant::now();
+            limit.in_window = 0;
+        }
+        limit.in_window += 1;
+        limit.in_window > limit.per_second
     }
 
     /// Queues a fault (ignored when `times` is 0).
@@ -223,6 +258,16 @@ async fn intercept(State(state): State<ReplayState>, request: Request, next: Nex
         .map(|pq| pq.as_str().to_string())
         .unwrap_or_else(|| request.uri().path().to_string());
     state.record(&target);
+    if state.over_rate() {
+        return fault_response(&Fault {
+            path_contains: String::new(),
+            status: Some(429),
+            retry_after: Some(60),
+            body: None,
+            delay_ms: None,
+            times: 1,
+        });
+    }
     if let Some(fault) = state.take_fault(&target) {
         tracing::debug!(%target, ?fault, "replay: injecting fault");
         if let Some(ms) = fault.delay_ms.filter(|ms| *ms > 0) {

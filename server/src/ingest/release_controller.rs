@@ -65,6 +65,9 @@ pub struct PollTiming {
     pub lock_retry: Duration,
     /// Largest answer read from the controller, in bytes.
     pub max_body: u64,
+    /// Most requests a second to the controller (0: no limit): a first poll of many
+    /// streams is spread out instead of meeting the controller's rate limit.
+    pub max_rate: u32,
 }
 
 /// Default of [`PollTiming::max_body`]: the largest real answer (all streams of a
@@ -82,6 +85,7 @@ impl Default for PollTiming {
             max_retry_after: Duration::from_secs(120),
             lock_retry: Duration::from_secs(2),
             max_body: MAX_BODY,
+            max_rate: 0,
         }
     }
 }
@@ -284,6 +288,8 @@ pub type Clock = Arc<dyn Fn() -> chrono::DateTime<Utc> + Send + Sync>;
 /// Polls one controller.
 #[derive(Clone)]
 pub struct Poller {
+    /// Spaces the requests to the controller ([`PollTiming::max_rate`]).
+    pace: Option<Arc<governor::DefaultDirectRateLimiter>>,
     client: reqwest::Client,
     store: Store,
     controller: Controller,
@@ -311,7 +317,14 @@ impl Poller {
                 reason: e.to_string(),
             })?;
         registry.register(&controller.name);
+        // evenly spaced, no burst: a controller counting requests per second sees at most
+        // `max_rate` in any second
+        let pace = std::num::NonZeroU32::new(timing.max_rate).map(|rate| {
+            let quota = governor::Quota::per_second(rate).allow_burst(std::num::NonZeroU32::MIN);
+            Arc::new(governor::RateLimiter::direct(quota))
+        });
         Ok(Poller {
+            pace,
             client,
             store,
             controller,
@@ -603,6 +616,9 @@ impl Poller {
         let mut attempts = 0;
         loop {
             attempts += 1;
+            if let Some(pace) = &self.pace {
+                pace.until_ready().await;
+            }
             report.requests += 1;
             let mut response = self
                 .client

@@ -383,6 +383,55 @@ async fn one_failing_release_fails_only_itself_on_postgres() {
     one_failing_release_fails_only_itself(postgres("ingest").await).await;
 }
 
+/// A controller that answers `429` (Retry-After 60, too long to wait) beyond five
+/// requests a second: an unpaced first poll of a stream's history runs into it, the same
+/// poll paced at four requests a second never does.
+#[tokio::test]
+async fn a_first_poll_is_paced_under_the_controllers_rate_limit() {
+    let up = upstream(anchor()).await;
+    let controller = Controller {
+        include: regex::Regex::new("^4-scos-stable$").ok(),
+        ..up.origin.clone()
+    };
+    up.state.limit_rate(Some(5));
+
+    let (store, _dir) = sqlite().await;
+    let unpaced =
+        Poller::new(store, controller.clone(), timing(), PollRegistry::default()).expect("poller");
+    let err = unpaced.poll_once().await.expect_err("meets the limit");
+    assert!(err.to_string().contains("rate limiting"), "{err}");
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (store, _dir) = sqlite().await;
+    let paced = PollTiming {
+        max_rate: 4,
+        ..timing()
+    };
+    let started = std::time::Instant::now();
+    let report = Poller::new(store.clone(), controller, paced, PollRegistry::default())
+        .expect("poller")
+        .poll_once()
+        .await
+        .expect("a paced poll is never refused");
+    assert!(
+        report.requests > 5,
+        "enough requests to meet the limit: {report:?}"
+    );
+    let least = Duration::from_millis(u64::from(report.requests - 4) * 250);
+    assert!(
+        started.elapsed() >= least,
+        "spread over {:?}",
+        started.elapsed()
+    );
+    assert!(
+        store
+            .count_releases("4-scos-stable", None)
+            .await
+            .expect("count")
+            > 0
+    );
+}
+
 #[tokio::test]
 async fn pending_release_is_followed_until_decided() {
     let (store, _dir) = sqlite().await;

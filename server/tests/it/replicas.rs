@@ -38,6 +38,9 @@ impl Replica {
                 &controller,
                 "--include",
                 "origin=scos",
+                // the replay has no rate limit to be polite to
+                "--controller-rate",
+                "0",
                 "--poll-interval",
                 "1s",
                 "--poll-lock-retry",
