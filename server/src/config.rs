@@ -301,6 +301,15 @@ pub struct PollArgs {
     pub controller_rate: u32,
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
 /// Options of `serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -330,8 +339,8 @@ pub struct ServeArgs {
     #[arg(long, env = "STREAMGATE_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Log format: `text`, or `json` (one object per line, for log collectors).
-    #[arg(long, env = "STREAMGATE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
-    pub log_format: String,
+    #[arg(long, env = "STREAMGATE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// At shutdown, how long in-flight requests and the current promotion step may take
     /// to finish before they are cut off (a cut-off promotion resumes on another replica or
     /// at the next start).

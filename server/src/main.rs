@@ -11,7 +11,7 @@ async fn main() -> std::process::ExitCode {
         let Cli { command } = Cli::parse_from(["server", "serve"]);
         command.unwrap_or_else(|| unreachable!("serve parses"))
     });
-    let json_logs = matches!(&command, Command::Serve(args) if args.log_format == "json");
+    let json_logs = matches!(&command, Command::Serve(args) if args.log_format == server::config::LogFormat::Json);
     server::serve::init_tracing(json_logs);
     let result = match command {
         Command::Serve(args) => server::serve::serve(*args).await,

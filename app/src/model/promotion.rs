@@ -56,6 +56,21 @@ impl PromotionState {
     }
 }
 
+/// A stored state name read back: an unknown name is an error, not a guess.
+impl TryFrom<String> for PromotionState {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        PromotionState::parse(&name).ok_or_else(|| format!("no promotion state {name:?}"))
+    }
+}
+
+impl std::fmt::Display for PromotionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where releases of a CI stream are promoted to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PromotionTarget {

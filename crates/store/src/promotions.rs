@@ -118,8 +118,9 @@ pub struct PromotionRow {
     pub requested_by: String,
     /// Admin override reason.
     pub override_reason: Option<String>,
-    /// State name.
-    pub state: String,
+    /// State.
+    #[sqlx(try_from = "String")]
+    pub state: PromotionState,
     /// Failure detail.
     pub detail: String,
     /// Plan (JSON).
@@ -141,7 +142,7 @@ pub struct PromotionRow {
 impl PromotionRow {
     /// The state, `Failed` for an unknown name (never written).
     pub fn state(&self) -> PromotionState {
-        PromotionState::parse(&self.state).unwrap_or(PromotionState::Failed)
+        self.state
     }
 
     /// The plan it was confirmed with.

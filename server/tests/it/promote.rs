@@ -139,7 +139,7 @@ async fn outcomes(store: &Store) -> Vec<(i64, String, String, Option<String>)> {
         .await
         .expect("list")
         .into_iter()
-        .map(|r| (r.id, r.state, r.name, r.result_digest))
+        .map(|r| (r.id, r.state.to_string(), r.name, r.result_digest))
         .collect()
 }
 

@@ -191,7 +191,7 @@ async fn resumes_after(end: End) {
             assert!(status.success(), "a clean exit: {status:?}");
             let store = Store::connect(&db).await.expect("db");
             let row = store.promotion(id).await.expect("row").expect("stored");
-            assert_eq!(row.state, "copying", "cut off mid-copy");
+            assert_eq!(row.state.as_str(), "copying", "cut off mid-copy");
             let owner: Option<String> = match &store {
                 Store::Sqlite(pool) => {
                     sqlx::query_scalar("select lease_owner from promotions where id = $1")
@@ -248,7 +248,7 @@ async fn resumes_after(end: End) {
     let states = server::events::reproject(&store).await.expect("replays");
     assert!(states.skipped == 0);
     let row = store.promotion(id).await.expect("row").expect("stored");
-    assert_eq!(row.state, "succeeded");
+    assert_eq!(row.state.as_str(), "succeeded");
     let log_text = std::fs::read_to_string(&log).unwrap_or_default();
     let expected = match end {
         End::Killed => "resuming promotions of the previous run",
