@@ -10,6 +10,7 @@ use crate::model::account::{TokenInfo, UserInfo};
 use crate::model::promotion::{
     PromotionList, PromotionPage, PromotionPanel, PromotionPlan, PromotionTarget, TargetList,
 };
+use crate::model::upgrade::UpgradeAnswer;
 use crate::model::{
     BadgePage, Comparison, ComponentHistory, Overview, Phase, ReleaseDetail, StreamPage,
 };
@@ -31,6 +32,10 @@ pub trait Backend: Send + Sync + 'static {
     async fn release(&self, tag: &str, stream: Option<&str>) -> Result<ReleaseDetail, AppError>;
     /// Two releases compared: components added, removed and changed, and gate differences.
     async fn compare(&self, from: &str, to: &str) -> Result<Comparison, AppError>;
+    /// Whether a cluster on release `from` is offered release `to`, why not, and the
+    /// shortest chain of offered updates. An unknown `to` is [`AppError::NotFound`]; `from`
+    /// may be any version name.
+    async fn upgrade(&self, from: &str, to: &str) -> Result<UpgradeAnswer, AppError>;
     /// A component's images across the releases of `stream` (default: the newest OKD CI
     /// stream that has it).
     async fn component_history(

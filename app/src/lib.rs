@@ -18,6 +18,7 @@ pub mod model;
 pub mod promotions;
 pub mod release;
 pub mod streams;
+pub mod upgrade;
 pub mod viewer;
 pub mod widgets;
 
@@ -79,6 +80,7 @@ pub fn App() -> impl IntoView {
                 </A>
                 <span class="tagline">"OKD release streams"</span>
                 <nav class="links">
+                    <A href="/upgrade">"Why no update?"</A>
                     <A href="/promotions">"Promotions"</A>
                     <A href="/badges">"Badges"</A>
                 </nav>
@@ -92,6 +94,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/streams/:stream") view=streams::StreamPage ssr=SsrMode::Async />
                     <Route path=path!("/releases/:tag") view=release::ReleasePage ssr=SsrMode::Async />
                     <Route path=path!("/compare/:from/:to") view=compare::ComparePage ssr=SsrMode::Async />
+                    <Route path=path!("/upgrade") view=upgrade::UpgradePage ssr=SsrMode::Async />
                     <Route path=path!("/components/:name") view=components::ComponentPage ssr=SsrMode::Async />
                     <Route path=path!("/badges") view=badges::BadgesPage ssr=SsrMode::Async />
                     <Route path=path!("/promotions") view=promotions::PromotionsPage ssr=SsrMode::Async />

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 pub mod account;
 pub mod markup;
 pub mod promotion;
+pub mod upgrade;
 
 pub use markup::{safe_url, SanitizedHtml};
 
@@ -325,6 +326,9 @@ pub struct StreamPage {
     pub releases: Vec<ReleaseRow>,
     /// Polling state of the stream's controller.
     pub poll: Option<PollStatus>,
+    /// The upgrade graph, for a promoted stream.
+    #[serde(default)]
+    pub graph: Option<upgrade::UpgradeGraph>,
 }
 
 /// Which bucket a verification job is in.

@@ -427,39 +427,75 @@ fn Upgrades(release: ReleaseDetail) -> impl IntoView {
     let r = release;
     let into = r.upgrades_into.clone();
     let out = r.upgrades_out.clone();
-    let succeeded: Vec<&UpgradeEdge> = into.iter().filter(|e| e.success > 0).collect();
+    let finished = |e: &&UpgradeEdge| e.success + e.failure > 0;
+    let succeeded = into.iter().filter(|e| e.success > 0).count();
+    let failed = into
+        .iter()
+        .filter(|e| e.success == 0 && e.failure > 0)
+        .count();
+    let pending = into.iter().filter(|e| !finished(e)).count();
     let explanation = match (&r.declared_previous, into.is_empty()) {
         (Some(prev), _) if prev.is_empty() => {
             "The payload declares no versions it can upgrade from (metadata previous is empty), so no cluster is offered an update to it.".to_string()
         }
         (Some(prev), _) => {
-            let untested: Vec<&String> = prev.iter().filter(|v| !into.iter().any(|e| &e.from == *v)).collect();
-            format!(
-                "The payload declares {} versions it can upgrade from; the controller tested {} of them{}.",
-                prev.len(),
-                prev.len() - untested.len(),
-                if untested.is_empty() { String::new() } else { format!(" (not tested: {})", untested.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) }
-            )
+            let tested = prev
+                .iter()
+                .filter(|v| into.iter().filter(finished).any(|e| &e.from == *v))
+                .count();
+            let untested: Vec<&str> = prev
+                .iter()
+                .filter(|v| !into.iter().any(|e| &e.from == *v))
+                .map(String::as_str)
+                .collect();
+            let mut text = format!(
+                "The payload declares {} versions it can upgrade from; the controller tested {tested} of them with a result.",
+                prev.len()
+            );
+            if !untested.is_empty() {
+                text.push_str(&format!(
+                    " Never tested, so never offered: {}.",
+                    untested.join(", ")
+                ));
+            }
+            text
         }
         (None, true) if r.kind == StreamKind::Ci || r.kind == StreamKind::Nightly => {
             "CI releases are not update targets for clusters; no upgrade into this release has been tested yet.".to_string()
         }
         (None, true) => "No upgrade into this release has been tested, so update graphs built from the controller show no edge to it.".to_string(),
         (None, false) => format!(
-            "The controller tested upgrades from {} releases; {} succeeded at least once. Update graphs built from the controller keep only edges with a successful run, so a cluster on a version without one sees no update to this release.",
-            into.len(),
-            succeeded.len()
+            "The controller tested upgrades from {} releases with a result; {succeeded} succeeded at least once. Update graphs built from the controller keep only edges with a successful run, so a cluster on a version without one sees no update to this release.",
+            into.len() - pending
         ),
     };
+    let outcome = (failed + pending > 0).then(|| {
+        let mut parts = Vec::new();
+        if failed > 0 {
+            parts.push(format!("{failed} tested and failed, will not be offered"));
+        }
+        if pending > 0 {
+            parts.push(format!("{pending} still running"));
+        }
+        format!("Of the edges into this release: {}.", parts.join("; "))
+    });
+    let promoted = matches!(r.kind, StreamKind::Stable | StreamKind::Next);
     view! {
         <section aria-labelledby="upgrades-h">
             <h2 id="upgrades-h">"Upgrades"</h2>
             <p class="explain">{explanation}</p>
+            {outcome.map(|o| view! { <p class="explain outcome">{o}</p> })}
             {r.declared_previous.clone().map(|prev| view! {
                 <p class="declared">"Declared upgrade sources: " {prev.join(", ")}</p>
             })}
             <EdgeTable title="Into this release, from" edges=into from_side=true />
             <EdgeTable title="Out of this release, to" edges=out from_side=false />
+            {promoted.then(|| view! {
+                <p class="graph-link">
+                    <a href=format!("/streams/{}#upgrade-graph", r.stream)>{format!("Upgrade graph of {}", r.stream)}</a>
+                </p>
+            })}
+            <crate::upgrade::UpgradeForm from=String::new() to=r.name.clone() />
         </section>
     }
 }
@@ -487,7 +523,7 @@ fn EdgeTable(title: &'static str, edges: Vec<UpgradeEdge>, from_side: bool) -> i
                             } else if e.success > 0 {
                                 ("mixed", "succeeded with failures")
                             } else if e.failure > 0 {
-                                ("bad", "failed")
+                                ("bad", "tested and failed, will not be offered")
                             } else {
                                 ("pending", "pending")
                             };

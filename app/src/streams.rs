@@ -88,16 +88,17 @@ fn StreamCard(now: chrono::DateTime<chrono::Utc>, stream: StreamSummary) -> impl
         .last_accepted_at
         .map(|t| span((now - t).num_seconds()))
         .unwrap_or_else(|| "never".to_string());
+    let ended = ended(now, &stream);
     let stale = stream.kind == StreamKind::Ci
         && h.last_accepted_at
             .is_none_or(|t| (now - t).num_hours() > 48)
-        && stream.listed_upstream;
+        && ended.is_none();
     view! {
         <article class="stream-card" data-stream=stream.name.clone()>
             <h3>
                 <a href=href.clone()>{stream.name.clone()}</a>
                 <span class="kind">{stream.kind.label()}</span>
-                {(!stream.listed_upstream).then(|| view! { <span class="kind ended">"no longer listed upstream"</span> })}
+                {ended.map(|why| view! { <span class="kind ended" title=why>"ended"</span> })}
             </h3>
             <dl class="latest">
                 <dt>"Latest accepted"</dt>
@@ -128,6 +129,29 @@ fn StreamCard(now: chrono::DateTime<chrono::Utc>, stream: StreamSummary) -> impl
             </p>
         </article>
     }
+}
+
+/// A CI or nightly stream without a new release for this long has ended upstream (as
+/// OKD/FCOS did after 4.15): it is history, not a stream falling behind.
+pub const ENDED_AFTER_DAYS: i64 = 30;
+
+/// Why `stream` has ended, or `None` while it is alive: the controller no longer lists it,
+/// or a CI or nightly stream made no release for [`ENDED_AFTER_DAYS`].
+pub fn ended(now: chrono::DateTime<chrono::Utc>, stream: &StreamSummary) -> Option<String> {
+    if !stream.listed_upstream {
+        return Some("the release-controller no longer lists this stream".to_string());
+    }
+    if !matches!(stream.kind, StreamKind::Ci | StreamKind::Nightly) {
+        return None;
+    }
+    let latest = stream.latest.as_ref()?;
+    let days = (now - latest.created_at).num_days();
+    (days > ENDED_AFTER_DAYS).then(|| {
+        format!(
+            "no new release for {days} days (last {}): this stream has ended upstream",
+            latest.created_at.format("%Y-%m-%d")
+        )
+    })
 }
 
 fn release_link(now: chrono::DateTime<chrono::Utc>, r: Option<ReleaseRef>) -> AnyView {
@@ -252,6 +276,7 @@ fn StreamView(page: StreamPageData) -> impl IntoView {
             <span>{s.variant.label()}</span>
         </nav>
         <h1>{s.name.clone()} <span class="kind">{s.kind.label()}</span></h1>
+        {ended(now, &s).map(|why| view! { <p class="notice ended">{format!("Ended: {why}.")}</p> })}
         {page.poll.clone().map(|poll| view! { <PollLine now poll /> })}
         <p class="summary">
             {format!("{} releases known", s.release_count)}
@@ -317,5 +342,54 @@ fn StreamView(page: StreamPageData) -> impl IntoView {
             <span>{format!("Page {} of {pages}", page.page)}</span>
             {next}
         </nav>
+        {page.graph.map(|graph| view! { <crate::upgrade::graph::UpgradeGraphView graph /> })}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone, Utc};
+
+    use super::*;
+    use crate::model::{StreamHealth, Variant};
+
+    fn stream(kind: StreamKind, listed: bool, latest_days_ago: Option<i64>) -> StreamSummary {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).single().unwrap_or_default();
+        StreamSummary {
+            name: "4.15.0-0.okd".into(),
+            controller: "origin".into(),
+            variant: Variant::OkdFcos,
+            kind,
+            listed_upstream: listed,
+            release_count: 3,
+            latest_accepted: None,
+            latest: latest_days_ago.map(|d| ReleaseRef {
+                name: "4.15.0-0.okd-2024-03-10-010116".into(),
+                stream: "4.15.0-0.okd".into(),
+                phase: Phase::Accepted,
+                created_at: now - Duration::days(d),
+            }),
+            health: StreamHealth {
+                accepted_14d: 0,
+                rejected_14d: 0,
+                streak: None,
+                last_accepted_at: None,
+            },
+            recent: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_stream_without_releases_for_a_month_has_ended() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).single().unwrap_or_default();
+        let why = ended(now, &stream(StreamKind::Ci, true, Some(990))).expect("ended");
+        assert!(why.contains("no new release for 990 days"), "{why}");
+        assert!(ended(now, &stream(StreamKind::Ci, true, Some(2))).is_none());
+        assert!(ended(now, &stream(StreamKind::Nightly, true, Some(31))).is_some());
+        // promoted streams release every few weeks; they end only when unlisted
+        assert!(ended(now, &stream(StreamKind::Stable, true, Some(90))).is_none());
+        assert!(ended(now, &stream(StreamKind::Stable, false, Some(90)))
+            .is_some_and(|w| w.contains("no longer lists")));
+        assert!(ended(now, &stream(StreamKind::Ci, true, None)).is_none());
     }
 }

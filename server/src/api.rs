@@ -1,6 +1,6 @@
 //! The public JSON API under `/api/v1`: streams, their releases (cursor-paginated), one
-//! release, and the comparison of two releases, described by an OpenAPI document generated
-//! from this code ([`docs`]).
+//! release, the comparison of two releases and the upgrade question, described by an
+//! OpenAPI document generated from this code ([`docs`]).
 //!
 //! Each resource has its own file and `router()`; this module merges them. Failures are
 //! [`ApiError`]s (in [`crate::edge::error`]); every read goes through [`cache`] (strong
@@ -15,6 +15,7 @@ pub mod promotions;
 pub mod releases;
 pub mod schema;
 pub mod streams;
+pub mod upgrade;
 
 use axum::http::Method;
 use axum::routing::any;
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
                 .merge(promotions::router())
                 .merge(releases::router())
                 .merge(compare::router())
+                .merge(upgrade::router())
                 .merge(docs::router())
                 .route("/api/v1", any(unknown_path))
                 .route("/api/v1/", any(unknown_path))

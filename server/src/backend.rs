@@ -2,6 +2,8 @@
 //! [`crate::site`] puts these behind [`app::backend::Backend`]). Internal errors are logged here once and reach the page only as a generic
 //! message.
 
+mod upgrade;
+
 use std::sync::Arc;
 
 use app::error::AppError;
@@ -551,8 +553,14 @@ impl StoreBackend {
             .stream_releases(stream, phase_str, i64::from(PER_PAGE), offset)
             .await
             .map_err(internal)?;
+        let graph = if matches!(summary.kind, StreamKind::Stable | StreamKind::Next) {
+            Some(self.upgrade_graph(stream).await.map_err(internal)?)
+        } else {
+            None
+        };
         Ok(StreamPage {
             now,
+            graph,
             poll: self.polls.get(&row.controller),
             stream: summary,
             phase,
@@ -586,6 +594,14 @@ impl StoreBackend {
 
     pub async fn compare(&self, from: &str, to: &str) -> Result<Comparison, AppError> {
         self.comparison(from, to).await.map_err(page_error)
+    }
+
+    pub async fn upgrade(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> Result<app::model::upgrade::UpgradeAnswer, AppError> {
+        self.upgrade_answer(from, to).await.map_err(page_error)
     }
 
     pub async fn component_history(

@@ -61,6 +61,14 @@ impl Backend for SiteBackend {
         self.reads.compare(from, to).await
     }
 
+    async fn upgrade(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> Result<app::model::upgrade::UpgradeAnswer, AppError> {
+        self.reads.upgrade(from, to).await
+    }
+
     async fn component_history(
         &self,
         name: &str,

@@ -21,6 +21,7 @@ pub mod registry_events;
 pub mod releases;
 pub mod replicas;
 pub mod settings;
+pub mod upgrades;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -32,6 +32,7 @@ use crate::AppState;
         super::releases::list_stream_releases,
         super::releases::get_release,
         super::compare::compare_releases,
+        super::upgrade::upgrade_question,
         crate::feeds::stream_feed,
         super::hooks::receive_registry_events,
         super::hooks::receive_quay_push,

@@ -207,7 +207,12 @@ fn image_references(
 
 /// `release-manifests/release-metadata`: the version and the declared upgrade sources.
 fn release_metadata(tag: &TagData, okd: bool) -> Result<Vec<u8>, ImageError> {
-    let previous: BTreeSet<&str> = tag.upgrades_to.iter().map(|e| e.from.as_str()).collect();
+    let previous: BTreeSet<&str> = tag
+        .upgrades_to
+        .iter()
+        .map(|e| e.from.as_str())
+        .chain(tag.previous.iter().map(String::as_str))
+        .collect();
     let url = if okd {
         "https://github.com/okd-project/okd/releases"
     } else {

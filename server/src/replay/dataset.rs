@@ -97,6 +97,9 @@ pub struct TagData {
     pub jobs: Vec<JobData>,
     /// Upgrades tested into this tag.
     pub upgrades_to: Vec<UpgradeData>,
+    /// Versions its payload declares it can upgrade from (`release-metadata` `previous`)
+    /// besides those of `upgrades_to`, which it always declares.
+    pub previous: Vec<String>,
     /// Changelog against the previous tag of the stream (zero value for the first one).
     pub changelog: ChangeLog,
     /// The payload's components, sorted by name (empty for `Failed` tags).
@@ -705,6 +708,7 @@ mod tests {
             digest: String::new(),
             jobs: Vec::new(),
             upgrades_to: Vec::new(),
+            previous: Vec::new(),
             changelog: zero_changelog(),
             components: Vec::new(),
         }

@@ -763,6 +763,7 @@ fn generate_ci(plan: &CiPlan, prior: &[Generated]) -> Generated {
                 digest: String::new(),
                 jobs: Vec::new(),
                 upgrades_to: Vec::new(),
+                previous: Vec::new(),
                 changelog: zero_changelog(),
                 components: Vec::new(),
             });
@@ -855,6 +856,7 @@ fn generate_ci(plan: &CiPlan, prior: &[Generated]) -> Generated {
             final_phase: phase.to_string(),
             digest,
             jobs,
+            previous: Vec::new(),
             upgrades_to: edges,
             changelog,
             components: lineage.snap.components(),
@@ -895,6 +897,9 @@ struct StablePlan {
 
 /// The previous stable tag while generating: its changelog identity, payload state and source.
 type Promoted = (ChangeLogReleaseInfo, Snap, Option<(usize, usize)>);
+
+/// Same-minor releases a stable payload declares in `previous`, newest first.
+const DECLARED_SAME_MINOR: usize = 4;
 
 const STABLE_UPGRADE_JOB: &str =
     "release-openshift-okd-scos-installer-e2e-aws-upgrade-from-scos-stable";
@@ -998,6 +1003,7 @@ fn generate_stable(mut plan: StablePlan, ci: &[Generated]) -> StreamData {
 
         let mut jobs = Vec::new();
         let mut edges = Vec::new();
+        let mut declared = Vec::new();
         if plan.upgrade_jobs {
             let start = entry.created + Duration::seconds(JOBS_START_SECS);
             let earlier = &plan.entries[..index];
@@ -1017,23 +1023,32 @@ fn generate_stable(mut plan: StablePlan, ci: &[Generated]) -> StreamData {
                 edges.push(edge_from_job(&from.name, &job));
                 jobs.push(job);
             }
-            // One more sampled `upgrade-from-<tag>` run from an older release.
-            let extra = same
+            // The payload declares the newest same-minor releases and the previous minor's
+            // newest two; like upstream, the controller tests a sample of 3 of them: the two
+            // above, and one more drawn at random, which fails now and then. The rest are
+            // declared and never tested.
+            declared = same
                 .iter()
                 .rev()
-                .nth(1)
-                .or_else(|| lower.iter().rev().nth(1))
-                .filter(|_| edges.len() < 3);
-            if let Some(from) = extra {
+                .take(DECLARED_SAME_MINOR)
+                .chain(lower.iter().rev().take(2))
+                .map(|e| e.name.clone())
+                .collect();
+            let rest: Vec<&String> = declared
+                .iter()
+                .filter(|name| !edges.iter().any(|e: &UpgradeData| &e.from == *name))
+                .collect();
+            if edges.len() < 3 && !rest.is_empty() {
+                let from = rest[rng.below(rest.len())];
                 let at = start + Duration::minutes(rng.range(1, 20));
                 let id = build_id(&mut rng, at);
-                let state = if rng.chance(0.2) {
+                let state = if rng.chance(0.4) {
                     STATE_FAILED
                 } else {
                     STATE_SUCCEEDED
                 };
                 edges.push(UpgradeData {
-                    from: from.name.clone(),
+                    from: from.clone(),
                     runs: vec![UpgradeRun {
                         url: prow_url(STABLE_UPGRADE_JOB, &id),
                         state: state.to_string(),
@@ -1052,6 +1067,7 @@ fn generate_stable(mut plan: StablePlan, ci: &[Generated]) -> StreamData {
             final_phase: PHASE_ACCEPTED.to_string(),
             digest,
             jobs,
+            previous: declared,
             upgrades_to: edges,
             changelog,
             components,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::support::registry::Registry;
+use app::model::upgrade::{EdgeState, UpgradeVerdict};
 use app::model::{PayloadView, Provenance};
 use axum::http::StatusCode;
 use clap::Parser;
@@ -207,6 +208,62 @@ async fn demo_registry_story() {
         .filter(|c| c.built_by == BuiltBy::Okd)
         .count();
     assert!(built.len() + 1 >= okd_builds);
+
+    // with every payload read, the upgrade question knows what each stable release declares
+    for _ in 0..20 {
+        let round = worker.run_once().await.expect("payload round");
+        if round.read + round.cached == 0 {
+            break;
+        }
+    }
+    let stable: Vec<&TagData> = dataset
+        .stream("origin", "4-scos-stable")
+        .expect("stable stream")
+        .tags
+        .iter()
+        .filter(|t| t.created < anchor - chrono::Duration::days(1))
+        .collect();
+    let (from, to) = stable
+        .iter()
+        .rev()
+        .find_map(|t| {
+            let from = t
+                .previous
+                .iter()
+                .find(|p| !t.upgrades_to.iter().any(|e| &&e.from == p))?;
+            Some((from.clone(), t.name.clone()))
+        })
+        .expect("a declared version the controller did not sample");
+    let answer = backend.upgrade_answer(&from, &to).await.expect("answer");
+    assert_eq!(
+        answer.verdict,
+        UpgradeVerdict::DeclaredUntested,
+        "{answer:?}"
+    );
+    assert_eq!(answer.declared, Some(true));
+    assert!(answer.declared_count.is_some_and(|n| n > 3), "{answer:?}");
+    assert!(
+        answer.path.as_ref().is_some_and(|p| p.len() >= 3),
+        "a two-hop way round: {answer:?}"
+    );
+    // an older release never declares a newer one
+    let (newest, older) = (stable[stable.len() - 1], stable[stable.len() / 2]);
+    assert!(!older.previous.is_empty());
+    let answer = backend
+        .upgrade_answer(&newest.name, &older.name)
+        .await
+        .expect("answer");
+    assert_eq!(answer.verdict, UpgradeVerdict::NotDeclared, "{answer:?}");
+    assert_eq!(answer.declared, Some(false));
+    // the drawn graph shows the declared edges never tested
+    let graph = backend
+        .upgrade_graph("4-scos-stable")
+        .await
+        .expect("graph");
+    assert!(graph
+        .edges
+        .iter()
+        .any(|e| e.from == from && e.to == to && e.state == EdgeState::Untested));
 
     let leptos = leptos::prelude::LeptosOptions::builder()
         .output_name("streamgate")

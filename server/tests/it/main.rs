@@ -30,3 +30,4 @@ mod promote_resume;
 mod provenance;
 mod replicas;
 mod security;
+mod upgrade;
