@@ -354,7 +354,10 @@ mod tests {
     use crate::model::{StreamHealth, Variant};
 
     fn stream(kind: StreamKind, listed: bool, latest_days_ago: Option<i64>) -> StreamSummary {
-        let now = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).single().unwrap_or_default();
+        let now = Utc
+            .with_ymd_and_hms(2026, 12, 1, 0, 0, 0)
+            .single()
+            .unwrap_or_default();
         StreamSummary {
             name: "4.15.0-0.okd".into(),
             controller: "origin".into(),
@@ -381,7 +384,10 @@ mod tests {
 
     #[test]
     fn a_stream_without_releases_for_a_month_has_ended() {
-        let now = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).single().unwrap_or_default();
+        let now = Utc
+            .with_ymd_and_hms(2026, 12, 1, 0, 0, 0)
+            .single()
+            .unwrap_or_default();
         let why = ended(now, &stream(StreamKind::Ci, true, Some(990))).expect("ended");
         assert!(why.contains("no new release for 990 days"), "{why}");
         assert!(ended(now, &stream(StreamKind::Ci, true, Some(2))).is_none());

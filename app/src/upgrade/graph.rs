@@ -95,12 +95,12 @@ fn GraphSvg(nodes: Vec<String>, edges: Vec<GraphEdge>, stream: String) -> impl I
             }
         })
         .collect_view();
-    let count = nodes.len();
+    // in reading order too: newest first
     let labels = nodes
         .into_iter()
+        .rev()
         .enumerate()
-        .map(|(i, name)| {
-            let row = count - 1 - i;
+        .map(|(row, name)| {
             view! {
                 <a href=format!("/releases/{}?stream={}", encode(&name), encode(&stream))>
                     <circle cx=ARCS cy=y(row) r="4" class="node" />

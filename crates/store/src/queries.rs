@@ -139,6 +139,10 @@ pub struct ReleaseState {
     pub phase: String,
     /// Phase when details were last applied.
     pub details_phase: Option<String>,
+    /// When details were last applied.
+    pub details_at: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
 }
 
 pub(super) const LIST_COLUMNS: &str = "r.stream, r.name, r.phase, r.created_at, r.expired_at, \
@@ -368,7 +372,7 @@ impl Store {
     pub async fn release_states(&self, stream: &str) -> StoreResult<Vec<ReleaseState>> {
         let rows = on_pool!(self, p => {
             sqlx::query_as::<_, ReleaseState>(
-                "select name, phase, details_phase from releases \
+                "select name, phase, details_phase, details_at, created_at from releases \
                  where stream = $1 and expired_at is null",
             )
             .bind(stream)

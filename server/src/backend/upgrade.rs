@@ -13,6 +13,35 @@ use crate::store::StoreError;
 
 /// Releases a stream's drawn graph shows at most (the newest).
 pub const GRAPH_NODES: usize = 60;
+/// Releases of a promoted stream looked at to find its newest by version.
+const GRAPH_CANDIDATES: i64 = 2000;
+
+/// One run of digits or of other characters in a version name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Chunk {
+    Number(u64),
+    Text(String),
+}
+
+/// A version name as runs of digits (compared as numbers) and text, so `4.20.0-okd-scos.10`
+/// follows `4.20.0-okd-scos.9` and `4.21` follows `4.20`.
+fn version_key(name: &str) -> Vec<Chunk> {
+    let mut chunks = Vec::new();
+    let mut rest = name;
+    while let Some(c) = rest.chars().next() {
+        let digit = c.is_ascii_digit();
+        let end = rest
+            .find(|ch: char| ch.is_ascii_digit() != digit)
+            .unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(end);
+        chunks.push(match run.parse::<u64>() {
+            Ok(n) if digit => Chunk::Number(n),
+            _ => Chunk::Text(run.to_string()),
+        });
+        rest = tail;
+    }
+    chunks
+}
 
 impl StoreBackend {
     /// Whether a cluster on `from` is offered `to`; an unknown `to` is
@@ -101,15 +130,18 @@ impl StoreBackend {
                 "upgrade graph of {stream}: only promoted streams are update targets"
             )));
         }
-        let limit = i64::try_from(GRAPH_NODES).unwrap_or(i64::MAX);
+        // promoted names carry no date (first-seen times order them only by polling), so
+        // by version; the newest are drawn
         let mut nodes: Vec<String> = self
             .store
-            .stream_releases(stream, None, limit, 0)
+            .stream_releases(stream, None, GRAPH_CANDIDATES, 0)
             .await?
             .into_iter()
             .map(|r| r.name)
             .collect();
-        nodes.reverse();
+        nodes.sort_by_cached_key(|n| version_key(n));
+        let skip = nodes.len().saturating_sub(GRAPH_NODES);
+        nodes.drain(..skip);
         let tested = self.store.upgrades_into_stream(stream).await?;
         let declared = self.store.declared_previous_in_stream(stream).await?;
         Ok(graph(stream, nodes, tested, declared))
@@ -188,6 +220,28 @@ fn shortest_path(from: &str, to: &str, offered: &[(String, String)]) -> Option<V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versions_sort_by_their_numbers() {
+        let mut names = vec![
+            "4.21.0-okd-scos.1",
+            "4.20.0-okd-scos.10",
+            "4.20.0-okd-scos.9",
+            "4.21.0-okd-scos.0",
+            "5.0.0-okd-scos.0",
+        ];
+        names.sort_by_cached_key(|n| version_key(n));
+        assert_eq!(
+            names,
+            vec![
+                "4.20.0-okd-scos.9",
+                "4.20.0-okd-scos.10",
+                "4.21.0-okd-scos.0",
+                "4.21.0-okd-scos.1",
+                "5.0.0-okd-scos.0",
+            ]
+        );
+    }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter()

@@ -2,7 +2,8 @@
 //!
 //! One poll asks for the controller's stream list, then each wanted stream's tag list, then
 //! the details of only those releases whose details are missing, stale (the phase moved on)
-//! or still changing (verification running). Unchanged answers are deduplicated by the log,
+//! or still changing (verification running, or a final release young enough to gain late
+//! upgrade results: read again at doubling intervals for three days). Unchanged answers are deduplicated by the log,
 //! so a poll that finds nothing new writes nothing. `429 Too Many Requests` is honoured with
 //! its `Retry-After`; failures back off exponentially with jitter and never touch stored data.
 //! Every answer is read in chunks up to [`PollTiming::max_body`] bytes
@@ -282,12 +283,39 @@ impl PollRegistry {
     }
 }
 
+/// How long a final release's details may still change: the controller samples upgrades
+/// into an accepted release and retries informing jobs for a while after the decision.
+pub const SETTLED_AFTER: chrono::Duration = chrono::Duration::hours(72);
+/// The shortest wait between two reads of a final release's details.
+const MIN_RECHECK: chrono::Duration = chrono::Duration::minutes(30);
+
+/// Whether a final release's details, created at `created` and last read at `last`, are
+/// read again at `now`: at doubling intervals (once the release is twice as old as at the
+/// last read, at least [`MIN_RECHECK`] apart) until [`SETTLED_AFTER`], so a release is
+/// read a handful of times in all, never every poll.
+pub fn recheck_due(
+    created: chrono::DateTime<Utc>,
+    last: Option<chrono::DateTime<Utc>>,
+    now: chrono::DateTime<Utc>,
+) -> bool {
+    if now - created > SETTLED_AFTER {
+        return false;
+    }
+    match last {
+        None => true,
+        Some(last) => now - last >= (last - created).max(MIN_RECHECK),
+    }
+}
+
 /// Where a poller takes the receive time of what it ingests.
 pub type Clock = Arc<dyn Fn() -> chrono::DateTime<Utc> + Send + Sync>;
 
 /// Polls one controller.
 #[derive(Clone)]
 pub struct Poller {
+    /// When each final release's details were last read by this poller (`stream/tag`),
+    /// while they may still change ([`recheck_due`]).
+    read_at: Arc<std::sync::Mutex<BTreeMap<String, chrono::DateTime<Utc>>>>,
     /// Spaces the requests to the controller ([`PollTiming::max_rate`]).
     pace: Option<Arc<governor::DefaultDirectRateLimiter>>,
     client: reqwest::Client,
@@ -324,6 +352,7 @@ impl Poller {
             Arc::new(governor::RateLimiter::direct(quota))
         });
         Ok(Poller {
+            read_at: Arc::default(),
             pace,
             client,
             store,
@@ -532,19 +561,27 @@ impl Poller {
         })?;
         self.record(RC_TAGS, stream, body, report).await?;
         let stored = self.store.release_states(stream).await?;
+        let now = (self.clock)();
         for tag in &listed.tags {
             let phase = Phase::parse(&tag.phase);
             let state = stored.iter().find(|s| s.name == tag.name);
             let fresh = state.is_some_and(|s| s.details_phase.as_deref() == Some(phase.as_str()));
+            let subject = format!("{stream}/{}", tag.name);
             if fresh && phase.is_terminal() {
-                continue;
+                let last = self
+                    .last_read(&subject)
+                    .or(state.and_then(|s| s.details_at));
+                let created = state.map_or(now, |s| s.created_at);
+                if !recheck_due(created, last, now) {
+                    continue;
+                }
             }
+            self.note_read(&subject, now);
             let path = format!(
                 "/api/v1/releasestream/{}/release/{}",
                 crate::percent::encode(stream),
                 crate::percent::encode(&tag.name)
             );
-            let subject = format!("{stream}/{}", tag.name);
             let failure = match self.get(&path, report).await {
                 Ok(body) => match self.record(RC_RELEASE, &subject, body, report).await {
                     Ok(()) => None,
@@ -568,6 +605,20 @@ impl Poller {
             }
         }
         Ok(())
+    }
+
+    /// When this poller last read `subject`'s details.
+    fn last_read(&self, subject: &str) -> Option<chrono::DateTime<Utc>> {
+        self.read_at.lock().ok()?.get(subject).copied()
+    }
+
+    /// Notes a read of `subject`'s details at `now`, forgetting reads of releases that have
+    /// settled since.
+    fn note_read(&self, subject: &str, now: chrono::DateTime<Utc>) {
+        if let Ok(mut read_at) = self.read_at.lock() {
+            read_at.retain(|_, at| now - *at <= SETTLED_AFTER);
+            read_at.insert(subject.to_string(), now);
+        }
     }
 
     /// Records that `subject`'s details could not be read, against that release; it is
@@ -725,6 +776,37 @@ pub fn next_delay(timing: &PollTiming, failures: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn final_details_are_read_again_a_handful_of_times_until_settled() {
+        let created = Utc::now() - chrono::Duration::days(30);
+        let h = chrono::Duration::hours;
+        assert!(recheck_due(created, None, created + h(1)), "never read");
+        assert!(!recheck_due(created, Some(created + h(3)), created + h(5)));
+        assert!(recheck_due(created, Some(created + h(3)), created + h(6)));
+        // at least half an hour apart, however young
+        let m = chrono::Duration::minutes;
+        assert!(!recheck_due(created, Some(created + m(5)), created + m(20)));
+        assert!(recheck_due(created, Some(created + m(5)), created + m(35)));
+        // settled after three days
+        assert!(!recheck_due(
+            created,
+            Some(created + h(40)),
+            created + h(73)
+        ));
+        // polled every 5 minutes for three days: a handful of reads, not 864
+        let mut last = None;
+        let mut reads = 0;
+        let mut now = created + h(2);
+        while now - created <= h(80) {
+            if recheck_due(created, last, now) {
+                reads += 1;
+                last = Some(now);
+            }
+            now += m(5);
+        }
+        assert!((4..=7).contains(&reads), "{reads} reads");
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

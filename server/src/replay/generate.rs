@@ -958,9 +958,11 @@ fn generate_stable(mut plan: StablePlan, ci: &[Generated]) -> StreamData {
                         }
                     }
                 }
+                // promotion builds a new payload (its own name, `previous` and mirror
+                // references) from the same component images: a digest of its own
                 (
                     snap,
-                    tag.digest.clone(),
+                    format!("sha256:{}", rng.hex(64)),
                     format!("{}:{}", source.stream.pull_repo, tag.name),
                     known,
                 )
@@ -1057,7 +1059,14 @@ fn generate_stable(mut plan: StablePlan, ci: &[Generated]) -> StreamData {
                 });
             }
         }
-        let decided = decide(PHASE_ACCEPTED, &jobs, entry.created);
+        // the sampled upgrades finish before the release is accepted, so the details a
+        // poller reads of the accepted release carry every edge
+        let sampled = edges
+            .iter()
+            .flat_map(|e| e.runs.iter().map(|r| r.finished))
+            .max();
+        let decided = decide(PHASE_ACCEPTED, &jobs, entry.created)
+            .max(sampled.map_or(entry.created, |t| t + Duration::minutes(1)));
         let components = snap.components();
         previous = Some((to_info, snap, entry.source));
         tags.push(TagData {

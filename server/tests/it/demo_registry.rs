@@ -256,10 +256,7 @@ async fn demo_registry_story() {
     assert_eq!(answer.verdict, UpgradeVerdict::NotDeclared, "{answer:?}");
     assert_eq!(answer.declared, Some(false));
     // the drawn graph shows the declared edges never tested
-    let graph = backend
-        .upgrade_graph("4-scos-stable")
-        .await
-        .expect("graph");
+    let graph = backend.upgrade_graph("4-scos-stable").await.expect("graph");
     assert!(graph
         .edges
         .iter()

@@ -41,7 +41,9 @@ async fn ask(f: &Fixture, from: &str, to: &str) -> (StatusCode, Value) {
 }
 
 fn error(json: &Value) -> &str {
-    json["errors"][0]["detail"].as_str().expect("an error detail")
+    json["errors"][0]["detail"]
+        .as_str()
+        .expect("an error detail")
 }
 
 async fn verdicts(f: &Fixture) {
@@ -153,8 +155,16 @@ async fn questions_that_cannot_be_answered_are_refused_precisely() {
     let f = fixture::fixture().await;
     let stable = settled(&Dataset::demo(anchor()))[0].name.clone();
     for (query, status, says) in [
-        (format!("to={stable}"), StatusCode::BAD_REQUEST, "from is empty".to_string()),
-        (format!("from={stable}"), StatusCode::BAD_REQUEST, "to is empty".to_string()),
+        (
+            format!("to={stable}"),
+            StatusCode::BAD_REQUEST,
+            "from is empty".to_string(),
+        ),
+        (
+            format!("from={stable}"),
+            StatusCode::BAD_REQUEST,
+            "to is empty".to_string(),
+        ),
         (
             format!("from=%3Cscript%3E&to={stable}"),
             StatusCode::BAD_REQUEST,
@@ -204,7 +214,10 @@ async fn the_pages_ask_and_answer_the_question() {
     // the question alone: the form and how it works
     let (status, html) = get(&f.app, "/upgrade").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains(r#"<form class="upgrade-question" method="get" action="/upgrade""#));
+    assert!(
+        html.contains(r#"<form method="get" action="/upgrade" class="upgrade-question">"#),
+        "{html}"
+    );
     assert!(html.contains("seeded random sample of 3"));
 
     // the answer, without JavaScript
@@ -216,29 +229,53 @@ async fn the_pages_ask_and_answer_the_question() {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(r#"data-verdict="tested_failed""#), "{html}");
     assert!(html.contains("No: tested and failed"));
-    assert!(html.contains(&format!(r#"value="{failed_from}""#)), "the form keeps the question");
+    assert!(
+        html.contains(&format!(r#"value="{failed_from}""#)),
+        "the form keeps the question"
+    );
 
     // an unknown target is a 404 page that says what was asked
-    let (status, html) = get(&f.app, &format!("/upgrade?from={failed_from}&to=4.99.0-okd-scos.1")).await;
+    let (status, html) = get(
+        &f.app,
+        &format!("/upgrade?from={failed_from}&to=4.99.0-okd-scos.1"),
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(html.contains("4.99.0-okd-scos.1"));
 
     // the release page counts the failed edge as tested and says it is not offered, and asks
     let (status, html) = get(&f.app, &format!("/releases/{failed_to}?stream={STABLE}")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("tested and failed, will not be offered"), "{html}");
+    assert!(
+        html.contains("tested and failed, will not be offered"),
+        "{html}"
+    );
     assert!(html.contains(r#"action="/upgrade""#));
-    assert!(html.contains(&format!(r#"value="{failed_to}""#)), "the form asks about this release");
+    assert!(
+        html.contains(&format!(r#"value="{failed_to}""#)),
+        "the form asks about this release"
+    );
     assert!(html.contains("#upgrade-graph"));
 
     // the stable stream draws its graph on the server, each edge coloured by its result
     let (status, html) = get(&f.app, &format!("/streams/{STABLE}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(r#"id="upgrade-graph""#));
-    assert!(html.contains(&format!(
-        r#"class="edge edge-failed" data-from="{failed_from}" data-to="{failed_to}""#
-    )), "{html}");
+    assert!(
+        html.contains(&format!(
+            r#"data-from="{failed_from}" data-to="{failed_to}" class="edge edge-failed""#
+        )),
+        "{html}"
+    );
     assert!(html.contains(r#"class="edge edge-succeeded""#));
+    // newest on top: the oldest release is the last row
+    let oldest = tags.first().expect("a stable release");
+    let newest = tags.last().expect("a stable release");
+    let at = |name: &str| {
+        html.find(&format!(">{name}</text>"))
+            .unwrap_or_else(|| panic!("{name} drawn"))
+    };
+    assert!(at(&newest.name) < at(&oldest.name));
     // a CI stream has none: it is not an update target
     let (_, html) = get(&f.app, &format!("/streams/{CI}")).await;
     assert!(!html.contains(r#"id="upgrade-graph""#));
