@@ -35,7 +35,21 @@ pub fn ProvenanceLabel(provenance: Provenance) -> impl IntoView {
             </span>
         }
         .into_any(),
-        Provenance::BuiltForOkd => view! { <span class=class>"built for OKD"</span> }.into_any(),
+        Provenance::BuiltForOkd { compared_with, stream } => view! {
+            <span class=class title=format!("OCP CI's image differs in {compared_with}")>
+                "built for OKD "
+                <small>
+                    "(differs from "
+                    <a href=format!("/releases/{compared_with}?stream={stream}")>{compared_with.clone()}</a>
+                    ")"
+                </small>
+            </span>
+        }
+        .into_any(),
+        Provenance::Unknown { reason } => view! {
+            <span class=class title=reason.clone()>"unknown " <small>{format!("({reason})")}</small></span>
+        }
+        .into_any(),
     }
 }
 

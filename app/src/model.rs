@@ -565,8 +565,19 @@ pub enum Provenance {
         /// That release's stream.
         stream: String,
     },
-    /// Built for OKD: no OCP CI payload has the image.
-    BuiltForOkd,
+    /// Built for OKD, on evidence: an OCP CI payload of the same minor from the same days
+    /// was read, and its image of this component differs (or it has none).
+    BuiltForOkd {
+        /// The OCP CI release compared with.
+        compared_with: String,
+        /// That release's stream.
+        stream: String,
+    },
+    /// Not known, and why (`no OCP CI 4.17 payload read`).
+    Unknown {
+        /// What evidence is missing.
+        reason: String,
+    },
 }
 
 /// The provenance filters of the components table.
@@ -578,14 +589,17 @@ pub enum ProvenanceKind {
     Okd,
     /// [`Provenance::MachineOs`].
     Os,
+    /// [`Provenance::Unknown`].
+    Unknown,
 }
 
 impl ProvenanceKind {
     /// All kinds, in filter order.
-    pub const ALL: [ProvenanceKind; 3] = [
+    pub const ALL: [ProvenanceKind; 4] = [
         ProvenanceKind::Mirrored,
         ProvenanceKind::Okd,
         ProvenanceKind::Os,
+        ProvenanceKind::Unknown,
     ];
 
     /// Query-string spelling.
@@ -594,6 +608,7 @@ impl ProvenanceKind {
             ProvenanceKind::Mirrored => "mirrored",
             ProvenanceKind::Okd => "okd",
             ProvenanceKind::Os => "os",
+            ProvenanceKind::Unknown => "unknown",
         }
     }
 
@@ -603,6 +618,7 @@ impl ProvenanceKind {
             ProvenanceKind::Mirrored => "mirrored from OCP CI",
             ProvenanceKind::Okd => "built for OKD",
             ProvenanceKind::Os => "machine OS",
+            ProvenanceKind::Unknown => "unknown",
         }
     }
 
@@ -618,7 +634,8 @@ impl Provenance {
         match self {
             Provenance::MachineOs { .. } => ProvenanceKind::Os,
             Provenance::Mirrored { .. } => ProvenanceKind::Mirrored,
-            Provenance::BuiltForOkd => ProvenanceKind::Okd,
+            Provenance::BuiltForOkd { .. } => ProvenanceKind::Okd,
+            Provenance::Unknown { .. } => ProvenanceKind::Unknown,
         }
     }
 }

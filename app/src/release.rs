@@ -643,9 +643,20 @@ mod tests {
         assert_eq!(all.query(), "");
         let okd_changed = ComponentFilter::from_query(Some("okd"), Some("1")).expect("valid");
         assert_eq!(okd_changed.query(), "provenance=okd&changed=1");
-        assert!(okd_changed.keeps(&component(Provenance::BuiltForOkd, Some(true))));
-        assert!(!okd_changed.keeps(&component(Provenance::BuiltForOkd, Some(false))));
-        assert!(!okd_changed.keeps(&component(Provenance::BuiltForOkd, None)));
+        let okd = Provenance::BuiltForOkd {
+            compared_with: "4.21.0-0.ci-2026-02-09-101010".into(),
+            stream: "4.21.0-0.ci".into(),
+        };
+        assert!(okd_changed.keeps(&component(okd.clone(), Some(true))));
+        assert!(!okd_changed.keeps(&component(okd.clone(), Some(false))));
+        assert!(!okd_changed.keeps(&component(okd, None)));
+        let unknown = ComponentFilter::from_query(Some("unknown"), None).expect("valid");
+        assert!(unknown.keeps(&component(
+            Provenance::Unknown {
+                reason: "no OCP CI 4.21 payload read".into()
+            },
+            None
+        )));
         let mirrored = Provenance::Mirrored {
             release: "4.21.0-0.ci-2026-02-09-101010".into(),
             stream: "4.21.0-0.ci".into(),

@@ -20,7 +20,7 @@ use app::model::promotion::PromotionTarget;
 use crate::formats::release_controller as wire;
 use crate::ingest::release_controller::PollRegistry;
 use crate::provenance;
-use crate::store::payloads::ComponentStream;
+use crate::store::payloads::{ComponentSighting, ComponentStream};
 use crate::store::queries::{RecentRow, ReleaseFullRow, StreamRow, UpgradeRow};
 use crate::store::{Store, StoreError};
 
@@ -298,12 +298,65 @@ impl StoreBackend {
                 .ocp_sightings_of_payload(&p.payload.digest)
                 .await?,
         );
+        let evidence = self.evidence(stream, release).await?;
         let components = p
             .components
             .iter()
-            .map(|c| provenance::info(c, &ocp))
+            .map(|c| provenance::info(c, &ocp, &evidence))
             .collect();
         Ok(Some((p.payload.digest, components)))
+    }
+
+    /// The OCP CI payload release `stream/release` is compared with: the nearest in time
+    /// of its minor within [`provenance::SAME_DAYS`], or what is missing.
+    async fn evidence(
+        &self,
+        stream: &str,
+        release: &str,
+    ) -> Result<provenance::Evidence, StoreError> {
+        let Some(row) = self
+            .store
+            .releases_named(release)
+            .await?
+            .into_iter()
+            .find(|r| r.stream == stream)
+        else {
+            return Ok(provenance::missing(None, 0));
+        };
+        let Some(minor) =
+            app::model::minor_version(release).or_else(|| app::model::minor_version(stream))
+        else {
+            return Ok(provenance::missing(None, 0));
+        };
+        let at = row.created_at;
+        let candidates = self
+            .store
+            .ocp_payloads_between(
+                &minor,
+                at - provenance::SAME_DAYS,
+                at + provenance::SAME_DAYS,
+            )
+            .await?;
+        let Some(near) = provenance::nearest(at, &candidates) else {
+            let read = self.store.ocp_payload_count(&minor).await?;
+            return Ok(provenance::missing(Some(&minor), read));
+        };
+        let images = self
+            .store
+            .payload(&near.payload_digest)
+            .await?
+            .map(|p| {
+                p.components
+                    .into_iter()
+                    .map(|c| (c.name, c.image_digest))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(provenance::Evidence::Compared {
+            release: near.release.clone(),
+            stream: near.stream.clone(),
+            images,
+        })
     }
 
     /// What the release page shows of a payload: its components (marked changed against
@@ -427,7 +480,13 @@ impl StoreBackend {
                 .ok_or_else(|| StoreError::NotFound(format!("component {name}")))?,
         };
         let ocp = provenance::first_sightings(self.store.ocp_sightings_of_component(name).await?);
+        let images = self.store.ocp_images_of_component(name).await?;
         let sightings = self.store.component_in_stream(&chosen.name, name).await?;
+        let evidence = |s: &ComponentSighting| {
+            let minor = app::model::minor_version(&s.release)
+                .or_else(|| app::model::minor_version(&chosen.name));
+            provenance::component_evidence(name, minor.as_deref(), s.created_at, &images)
+        };
         Ok(ComponentHistory {
             now: Utc::now(),
             name: name.to_string(),
@@ -437,7 +496,7 @@ impl StoreBackend {
                 .filter(|s| s.name != chosen.name)
                 .map(|s| s.name.clone())
                 .collect(),
-            entries: provenance::history(sightings, &ocp),
+            entries: provenance::history(sightings, &ocp, evidence),
         })
     }
 }

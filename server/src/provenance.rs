@@ -1,21 +1,106 @@
-//! Component provenance, computed from stored payloads: a component of an OKD payload is
-//! the *machine OS* when it is a CoreOS image, *mirrored from OCP CI* when an OCP CI payload
-//! has the same image digest (the earliest such release is reported), and *built for OKD*
-//! otherwise. Also the comparisons and histories the pages show, and links to sources.
+//! Component provenance, computed from stored payloads, saying only what the evidence
+//! shows. A component of an OKD payload is
+//! - the *machine OS* when it is a CoreOS image (or `machine-os-content`);
+//! - *mirrored from OCP CI* when an OCP CI payload has the same image digest (the earliest
+//!   such release is reported);
+//! - *built for OKD* when an OCP CI payload of the same minor from the same days
+//!   ([`SAME_DAYS`]) was read and its image of that component differs, or it has none;
+//! - *unknown* otherwise, with what is missing ("no OCP CI 4.17 payload read").
+//!
+//! Also the comparisons and histories the pages show, and links to sources.
 
 use std::collections::{BTreeMap, HashMap};
 
 use app::model::{ComponentChange, ComponentInfo, HistoryEntry, Provenance};
+use chrono::{DateTime, Utc};
 
+use crate::store::evidence::{OcpImage, OcpPayload};
 use crate::store::payloads::{ComponentSighting, OcpSighting, PayloadComponent};
 
-/// Whether component `name` is a machine OS image.
+/// How far apart in creation an OKD release and the OCP CI payload it is compared with
+/// may be: OCP CI builds of the same minor from the same days.
+pub const SAME_DAYS: chrono::Duration = chrono::Duration::days(7);
+
+/// Whether component `name` is a machine OS image: `machine-os-content` (the OS of the
+/// mirrored era) and every CoreOS image (`fedora-coreos`, `centos-stream-coreos-9`,
+/// `rhel-coreos-extensions`, `stream-coreos`, …).
 pub fn is_machine_os(name: &str) -> bool {
-    matches!(
-        name,
-        "fedora-coreos" | "centos-stream-coreos-9" | "okd-machine-os"
-    ) || name.starts_with("rhel-coreos")
-        || name.starts_with("stream-coreos")
+    matches!(name, "okd-machine-os" | "machine-os-content")
+        || (name.split('-').any(|word| word == "coreos") && name != "coreos-bootimages")
+}
+
+/// What an OKD release's components are compared with, beyond a shared digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Evidence {
+    /// An OCP CI payload of the same minor from the same days: its release, stream and
+    /// images by component name.
+    Compared {
+        /// The OCP CI release.
+        release: String,
+        /// Its stream.
+        stream: String,
+        /// Its component images' digests by name.
+        images: HashMap<String, String>,
+    },
+    /// No such payload was read, and what is missing.
+    Missing(String),
+}
+
+/// Why there is no evidence for a release of minor `minor` (`None`: its name has none):
+/// `read` OCP CI payloads of that minor were read at all, none from the same days.
+pub fn missing(minor: Option<&str>, read: i64) -> Evidence {
+    Evidence::Missing(match minor {
+        None => "the release names no minor version to compare with OCP CI".to_string(),
+        Some(m) if read == 0 => format!("no OCP CI {m} payload read"),
+        Some(m) => format!(
+            "no OCP CI {m} payload from within {} days of this release read ({read} from other days)",
+            SAME_DAYS.num_days()
+        ),
+    })
+}
+
+/// The OCP CI payload nearest in time to `at` among `candidates` (all of the right minor
+/// and days), with its images.
+pub fn nearest(at: DateTime<Utc>, candidates: &[OcpPayload]) -> Option<&OcpPayload> {
+    candidates
+        .iter()
+        .min_by_key(|p| ((p.created_at - at).num_seconds().abs(), p.release.clone()))
+}
+
+/// Evidence for a component first seen at `at` in a release of minor `minor`, from every
+/// OCP CI image of that component (`images`): the nearest of the same minor within
+/// [`SAME_DAYS`].
+pub fn component_evidence(
+    name: &str,
+    minor: Option<&str>,
+    at: DateTime<Utc>,
+    images: &[OcpImage],
+) -> Evidence {
+    let Some(m) = minor else {
+        return missing(None, 0);
+    };
+    let same_minor: Vec<&OcpImage> = images
+        .iter()
+        .filter(|i| i.minor.as_deref() == Some(m))
+        .collect();
+    let near = same_minor
+        .iter()
+        .filter(|i| (i.created_at - at).abs() <= SAME_DAYS)
+        .min_by_key(|i| ((i.created_at - at).num_seconds().abs(), i.release.clone()));
+    match near {
+        Some(i) => Evidence::Compared {
+            release: i.release.clone(),
+            stream: i.stream.clone(),
+            images: HashMap::from([(name.to_string(), i.image_digest.clone())]),
+        },
+        None if same_minor.is_empty() => {
+            Evidence::Missing(format!("no OCP CI {m} payload with {name} read"))
+        }
+        None => Evidence::Missing(format!(
+            "no OCP CI {m} payload with {name} from within {} days read",
+            SAME_DAYS.num_days()
+        )),
+    }
 }
 
 /// The OS version from an `io.openshift.build.versions` value (`machine-os=9.0.…`), or the
@@ -68,27 +153,54 @@ pub fn first_sightings(sightings: Vec<OcpSighting>) -> HashMap<String, OcpSighti
     first
 }
 
-/// The provenance of component `c`, given the first OCP CI sighting of each digest.
-pub fn provenance(c: &PayloadComponent, ocp: &HashMap<String, OcpSighting>) -> Provenance {
+/// The provenance of component `c`, given the first OCP CI sighting of each digest and the
+/// evidence of the OCP CI payload from the same days.
+pub fn provenance(
+    c: &PayloadComponent,
+    ocp: &HashMap<String, OcpSighting>,
+    evidence: &Evidence,
+) -> Provenance {
     if is_machine_os(&c.name) {
         return Provenance::MachineOs {
             version: os_version(&c.versions),
         };
     }
-    match ocp.get(&c.image_digest) {
-        Some(s) => Provenance::Mirrored {
+    if let Some(s) = ocp.get(&c.image_digest) {
+        return Provenance::Mirrored {
             release: s.release.clone(),
             stream: s.stream.clone(),
+        };
+    }
+    match evidence {
+        Evidence::Compared {
+            release,
+            stream,
+            images,
+        } if images.get(&c.name) == Some(&c.image_digest) => Provenance::Mirrored {
+            release: release.clone(),
+            stream: stream.clone(),
         },
-        None => Provenance::BuiltForOkd,
+        Evidence::Compared {
+            release, stream, ..
+        } => Provenance::BuiltForOkd {
+            compared_with: release.clone(),
+            stream: stream.clone(),
+        },
+        Evidence::Missing(reason) => Provenance::Unknown {
+            reason: reason.clone(),
+        },
     }
 }
 
 /// The page model of a stored component.
-pub fn info(c: &PayloadComponent, ocp: &HashMap<String, OcpSighting>) -> ComponentInfo {
+pub fn info(
+    c: &PayloadComponent,
+    ocp: &HashMap<String, OcpSighting>,
+    evidence: &Evidence,
+) -> ComponentInfo {
     ComponentInfo {
         name: c.name.clone(),
-        provenance: provenance(c, ocp),
+        provenance: provenance(c, ocp, evidence),
         source: c.source_location.clone(),
         commit: c.commit_id.clone(),
         commit_url: commit_url(&c.source_location, &c.commit_id),
@@ -142,6 +254,7 @@ pub fn diff(from: Vec<ComponentInfo>, to: Vec<ComponentInfo>) -> Diff {
 pub fn history(
     sightings: Vec<ComponentSighting>,
     ocp: &HashMap<String, OcpSighting>,
+    evidence: impl Fn(&ComponentSighting) -> Evidence,
 ) -> Vec<HistoryEntry> {
     let mut entries: Vec<HistoryEntry> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -151,7 +264,7 @@ pub fn history(
             None => {
                 index.insert(s.component.image_digest.clone(), entries.len());
                 entries.push(HistoryEntry {
-                    component: info(&s.component, ocp),
+                    component: info(&s.component, ocp, &evidence(&s)),
                     first: s.release,
                     first_at: s.created_at,
                     stayed_in: Vec::new(),
@@ -180,7 +293,10 @@ mod tests {
         ] {
             assert!(is_machine_os(name), "{name}");
         }
+        assert!(is_machine_os("machine-os-content"));
+        assert!(is_machine_os("rhel-coreos-8"));
         assert!(!is_machine_os("machine-config-operator"));
+        assert!(is_machine_os("fedora-coreos-extensions"));
         assert!(!is_machine_os("coreos-bootimages"));
         assert_eq!(
             os_version("machine-os=9.0.20260210-0").as_deref(),

@@ -11,6 +11,7 @@
 pub mod api_queries;
 pub mod auth;
 pub mod events;
+pub mod evidence;
 pub mod integrity;
 pub mod payloads;
 pub mod poll_lock;

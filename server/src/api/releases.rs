@@ -273,12 +273,17 @@ pub struct PayloadComponent {
     pub source: String,
     /// Source commit (may be empty).
     pub commit: String,
-    /// `mirrored` (the same digest was in an OCP CI payload), `okd` (built for OKD) or `os`
-    /// (the machine OS).
+    /// `mirrored` (the same digest was in an OCP CI payload), `okd` (built for OKD: an OCP
+    /// CI payload of the same minor from the same days has another image, or none, for this
+    /// component), `os` (the machine OS) or `unknown` (no such evidence was read).
     #[schema(example = "mirrored")]
     pub provenance: String,
     /// For `mirrored`: the first OCP CI release that carried the image.
     pub mirrored_from: Option<String>,
+    /// For `okd`: the OCP CI release compared with.
+    pub compared_with: Option<String>,
+    /// For `unknown`: what evidence is missing.
+    pub unknown_reason: Option<String>,
     /// For `os`: the machine OS version.
     pub os_version: Option<String>,
     /// Whether the image differs from the previous release of the stream (unknown when that
@@ -318,6 +323,16 @@ impl From<app::model::PayloadView> for Payload {
                         },
                         os_version: match &c.provenance {
                             Provenance::MachineOs { version } => version.clone(),
+                            _ => None,
+                        },
+                        compared_with: match &c.provenance {
+                            Provenance::BuiltForOkd { compared_with, .. } => {
+                                Some(compared_with.clone())
+                            }
+                            _ => None,
+                        },
+                        unknown_reason: match &c.provenance {
+                            Provenance::Unknown { reason } => Some(reason.clone()),
                             _ => None,
                         },
                         name: c.name,

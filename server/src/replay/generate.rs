@@ -1650,8 +1650,17 @@ mod tests {
         let stable = stream(&data, "origin", "4-scos-stable");
         let mut promoted = 0;
         for tag in &stable.tags {
-            if let Some(source) = okd.tags.iter().find(|t| t.digest == tag.digest) {
+            let Some(from) = tag.changelog.to.promoted_from.as_deref() else {
+                continue;
+            };
+            if let Some(source) = okd
+                .tags
+                .iter()
+                .find(|t| from.ends_with(&format!(":{}", t.name)))
+            {
                 assert_eq!(source.components, tag.components, "{}", tag.name);
+                // a payload of its own: promotion gives it a new name and `previous`
+                assert_ne!(source.digest, tag.digest, "{}", tag.name);
                 promoted += 1;
             }
         }

@@ -189,7 +189,7 @@ async fn demo_registry_story() {
         .count();
     let built: Vec<&str> = components
         .iter()
-        .filter(|c| c.provenance == Provenance::BuiltForOkd)
+        .filter(|c| matches!(c.provenance, Provenance::BuiltForOkd { .. }))
         .map(|c| c.name.as_str())
         .collect();
     let os = components

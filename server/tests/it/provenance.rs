@@ -286,6 +286,14 @@ fn by_name<'a>(components: &'a [ComponentInfo], name: &str) -> &'a ComponentInfo
         .unwrap_or_else(|| panic!("component {name}"))
 }
 
+/// Built for OKD: the OCP CI release of the same days has another image, or none.
+fn built() -> Provenance {
+    Provenance::BuiltForOkd {
+        compared_with: OCP_B.to_string(),
+        stream: OCP_STREAM.to_string(),
+    }
+}
+
 fn mirrored(release: &str) -> Provenance {
     Provenance::Mirrored {
         release: release.to_string(),
@@ -324,11 +332,7 @@ async fn provenance_story(store: Store) {
         assert_eq!(c.changed, Some(false), "{name}");
     }
     for name in ["installer", "machine-config-operator", "console"] {
-        assert_eq!(
-            by_name(components, name).provenance,
-            Provenance::BuiltForOkd,
-            "{name}"
-        );
+        assert_eq!(by_name(components, name).provenance, built(), "{name}");
     }
     let coreos = by_name(components, "stream-coreos");
     assert_eq!(
@@ -369,7 +373,8 @@ async fn provenance_story(store: Store) {
     assert_eq!(by_name(components, "installer").changed, None);
     assert_eq!(
         by_name(components, "ovirt-csi-driver").provenance,
-        Provenance::BuiltForOkd
+        built(),
+        "an OKD-only component: the OCP CI release of the same days has none"
     );
 
     // unread and failed payloads say so
@@ -399,7 +404,7 @@ async fn provenance_story(store: Store) {
     assert_eq!(change.from.commit, okd("installer").commit);
     assert_eq!(change.to.commit, NEW_INSTALLER.commit);
     assert_eq!(change.from.provenance, mirrored(OCP_B));
-    assert_eq!(change.to.provenance, Provenance::BuiltForOkd);
+    assert_eq!(change.to.provenance, built());
     assert_eq!(
         change.diff_url.as_deref(),
         Some(
@@ -454,7 +459,7 @@ async fn provenance_story(store: Store) {
     assert_eq!(h.entries[0].first, OKD_B);
     assert_eq!(h.entries[0].stayed_in, [OKD_C]);
     assert_eq!(h.entries[0].component.commit, NEW_INSTALLER.commit);
-    assert_eq!(h.entries[0].component.provenance, Provenance::BuiltForOkd);
+    assert_eq!(h.entries[0].component.provenance, built());
     assert_eq!(h.entries[1].first, OKD_A);
     assert!(h.entries[1].stayed_in.is_empty());
     assert_eq!(h.entries[1].component.provenance, mirrored(OCP_B));
@@ -737,7 +742,7 @@ async fn provenance_at_realistic_size(store: Store) {
     assert_eq!(
         components
             .iter()
-            .filter(|c| c.provenance == Provenance::BuiltForOkd)
+            .filter(|c| matches!(c.provenance, Provenance::BuiltForOkd { .. }))
             .count(),
         30
     );
