@@ -640,6 +640,79 @@ impl Provenance {
     }
 }
 
+/// Which era of OKD a payload is from, by its components' evidence: until about mid-2024
+/// OKD mirrored most components from OCP CI; since then OKD/SCOS builds them as OKD
+/// variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Era {
+    /// Most components are OCP CI's images.
+    Mirrored,
+    /// Most components are built for OKD.
+    BuiltForOkd,
+}
+
+/// A payload's era with the counts it was judged from (machine OS left out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EraEvidence {
+    /// The era, `None` when more components are unknown than known.
+    pub era: Option<Era>,
+    /// Components mirrored from OCP CI.
+    pub mirrored: u32,
+    /// Components built for OKD.
+    pub built: u32,
+    /// Components whose provenance is unknown.
+    pub unknown: u32,
+}
+
+impl EraEvidence {
+    /// Judges the era of a payload from its components.
+    pub fn of(components: &[ComponentInfo]) -> EraEvidence {
+        let count = |k: ProvenanceKind| {
+            let n = components
+                .iter()
+                .filter(|c| c.provenance.kind() == k)
+                .count();
+            u32::try_from(n).unwrap_or(u32::MAX)
+        };
+        let (mirrored, built, unknown) = (
+            count(ProvenanceKind::Mirrored),
+            count(ProvenanceKind::Okd),
+            count(ProvenanceKind::Unknown),
+        );
+        let known = mirrored + built;
+        let era = if known == 0 || unknown > known {
+            None
+        } else if mirrored >= built {
+            Some(Era::Mirrored)
+        } else {
+            Some(Era::BuiltForOkd)
+        };
+        EraEvidence {
+            era,
+            mirrored,
+            built,
+            unknown,
+        }
+    }
+
+    /// One sentence for the pages.
+    pub fn sentence(&self) -> String {
+        let counts = format!(
+            "{} mirrored from OCP CI, {} built for OKD, {} unknown",
+            self.mirrored, self.built, self.unknown
+        );
+        match self.era {
+            Some(Era::Mirrored) => {
+                format!("Mirrored era: most components are OCP CI's own images ({counts}).")
+            }
+            Some(Era::BuiltForOkd) => {
+                format!("OKD-built era: most components are built as OKD variants ({counts}).")
+            }
+            None => format!("Era unknown: too little evidence ({counts})."),
+        }
+    }
+}
+
 /// One component image of a payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComponentInfo {
@@ -756,4 +829,62 @@ pub struct ComponentHistory {
     pub streams: Vec<String>,
     /// Its distinct images, newest first.
     pub entries: Vec<HistoryEntry>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn component(provenance: Provenance) -> ComponentInfo {
+        ComponentInfo {
+            name: "c".into(),
+            provenance,
+            source: String::new(),
+            commit: String::new(),
+            commit_url: None,
+            image: String::new(),
+            digest: String::new(),
+            changed: None,
+        }
+    }
+
+    #[test]
+    fn the_era_is_judged_by_evidence() {
+        let mirrored = || {
+            component(Provenance::Mirrored {
+                release: "4.15.0-0.ci-2024-03-01-000000".into(),
+                stream: "4.15.0-0.ci".into(),
+            })
+        };
+        let built = || {
+            component(Provenance::BuiltForOkd {
+                compared_with: "4.21.0-0.ci-2026-02-09-101010".into(),
+                stream: "4.21.0-0.ci".into(),
+            })
+        };
+        let unknown = || {
+            component(Provenance::Unknown {
+                reason: "no OCP CI 4.20 payload read".into(),
+            })
+        };
+        let os = || component(Provenance::MachineOs { version: None });
+        let era = |list: Vec<ComponentInfo>| EraEvidence::of(&list).era;
+        assert_eq!(
+            era(vec![mirrored(), mirrored(), built(), os()]),
+            Some(Era::Mirrored)
+        );
+        assert_eq!(
+            era(vec![mirrored(), built(), built(), os()]),
+            Some(Era::BuiltForOkd)
+        );
+        assert_eq!(era(vec![unknown(), unknown(), built(), os()]), None);
+        assert_eq!(era(vec![os()]), None);
+        let e = EraEvidence::of(&[mirrored(), built(), built(), unknown()]);
+        assert_eq!((e.mirrored, e.built, e.unknown), (1, 2, 1));
+        assert!(
+            e.sentence().starts_with("OKD-built era"),
+            "{}",
+            e.sentence()
+        );
+    }
 }

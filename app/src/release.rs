@@ -276,6 +276,7 @@ fn ComponentsSection(release: ReleaseDetail, filter: ComponentFilter) -> impl In
                 if q.is_empty() { base.clone() } else { format!("{base}&{q}") }
             };
             let total = components.len();
+            let era = crate::model::EraEvidence::of(&components);
             let shown: Vec<ComponentInfo> = components.into_iter().filter(|c| filter.keeps(c)).collect();
             let mut options = vec![(
                 "all".to_string(),
@@ -296,6 +297,11 @@ fn ComponentsSection(release: ReleaseDetail, filter: ComponentFilter) -> impl In
                     <code class="digest" title=digest.clone()>{crate::components::short_digest(&digest)}</code>
                     {format!("; showing {}.", shown.len())}
                 </p>
+                <p class=format!("era era-{}", match era.era {
+                    Some(crate::model::Era::Mirrored) => "mirrored",
+                    Some(crate::model::Era::BuiltForOkd) => "okd",
+                    None => "unknown",
+                })>{era.sentence()}</p>
                 <nav class="filters" aria-label="Filter components">
                     {options.into_iter().map(|(label, href, current)| view! {
                         <a href=href class="filter" class:active=current aria-current=current.then_some("true")>{label}</a>

@@ -258,6 +258,9 @@ pub struct Payload {
     pub failure: Option<String>,
     /// Its component images, by name.
     pub components: Vec<PayloadComponent>,
+    /// The era its components' evidence puts it in: `mirrored` (most are OCP CI's
+    /// images), `okd` (most are built for OKD); `null` when unread or too little is known.
+    pub era: Option<String>,
 }
 
 /// One component image of a payload, with where it came from.
@@ -300,12 +303,14 @@ impl From<app::model::PayloadView> for Payload {
                 digest: None,
                 failure: None,
                 components: Vec::new(),
+                era: None,
             },
             PayloadView::Failed { message, .. } => Payload {
                 state: "failed".into(),
                 digest: None,
                 failure: Some(message),
                 components: Vec::new(),
+                era: None,
             },
             PayloadView::Read {
                 digest, components, ..
@@ -313,6 +318,13 @@ impl From<app::model::PayloadView> for Payload {
                 state: "read".into(),
                 digest: Some(digest),
                 failure: None,
+                era: app::model::EraEvidence::of(&components).era.map(|e| {
+                    match e {
+                        app::model::Era::Mirrored => "mirrored",
+                        app::model::Era::BuiltForOkd => "okd",
+                    }
+                    .to_string()
+                }),
                 components: components
                     .into_iter()
                     .map(|c| PayloadComponent {
