@@ -694,24 +694,36 @@ mod tests {
                 .find(|p| p.image.digest() == digest)
                 .expect("payload")
         };
+        let shared = |a: &PayloadImage, b: &PayloadImage| {
+            a.components
+                .iter()
+                .filter(|i| b.components.contains(i))
+                .count()
+        };
+        let own = |p: &PayloadImage, repo: &str| {
+            p.components
+                .iter()
+                .filter(|i| component(&seed, **i).repo == repo)
+                .count()
+        };
+        // the OKD-built era: OKD/SCOS builds all but a handful
         let okd = payload("origin", "4.21.0-0.okd-scos");
         let ocp = payload("ocp", "4.21.0-0.ci");
-        let shared = okd
-            .components
-            .iter()
-            .filter(|i| ocp.components.contains(i))
-            .count();
-        assert!(shared >= 10, "{shared} shared");
-        let own = okd
-            .components
-            .iter()
-            .filter(|i| component(&seed, **i).repo == "origin/scos-content")
-            .count();
-        assert_eq!(own, 3);
+        assert!(shared(okd, ocp) <= 4, "{} shared", shared(okd, ocp));
+        assert!(own(okd, "origin/scos-content") >= 12);
         assert!(ocp
             .components
             .iter()
             .all(|i| component(&seed, *i).repo == "ocp/4.21-art-latest"));
+        // the mirrored era: OKD/FCOS takes every image it does not build from OCP CI
+        let fcos = payload("origin", "4.15.0-0.okd");
+        let ocp = payload("ocp", "4.15.0-0.ci");
+        assert_eq!(
+            own(fcos, "origin/okd-content"),
+            3,
+            "the OS, installer and MCO"
+        );
+        assert_eq!(shared(fcos, ocp), fcos.components.len() - 3);
     }
 
     fn component(seed: &Seed, i: usize) -> &ComponentImage {

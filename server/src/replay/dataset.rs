@@ -1202,7 +1202,14 @@ mod tests {
                             assert_eq!(t.changelog.to.promoted_from.is_some(), stream.stable);
                             let components = t.changelog.components.as_ref().expect("components");
                             assert_eq!(components[0].name, "Kubernetes");
-                            let images = t.changelog.updated_images.as_ref().expect("images");
+                            // a mirrored-era payload made from the same OCP CI release as
+                            // the one before may change only what OKD builds
+                            let mirrored_era = stream.name.ends_with("-0.okd");
+                            let images = match t.changelog.updated_images.as_ref() {
+                                Some(images) => images.as_slice(),
+                                None if mirrored_era => &[],
+                                None => panic!("{}: updated images", t.name),
+                            };
                             for image in images {
                                 assert!(image.path.starts_with("https://github.com/openshift/"));
                                 assert!(image

@@ -732,6 +732,39 @@ struct CiPlan {
     exact_end: bool,
     last_accepted: bool,
     failed_at: Vec<usize>,
+    /// The OCP CI stream this OKD stream mirrors its components from (the mirrored era:
+    /// every component OKD does not build is taken from one OCP CI release).
+    mirror_from: Option<&'static str>,
+}
+
+/// `snap` with every component OKD does not build taken from the OCP CI release of `ocp`
+/// an OKD payload created at `at` was made from: the newest before it, else the first.
+fn mirror(snap: &Snap, ocp: Option<&Generated>, at: DateTime<Utc>) -> Snap {
+    let mut out = snap.clone();
+    let Some(ocp) = ocp else {
+        return out;
+    };
+    let built: Vec<(&TagData, &Snap)> = ocp
+        .stream
+        .tags
+        .iter()
+        .zip(&ocp.snaps)
+        .filter_map(|(tag, snap)| Some((tag, snap.as_ref()?)))
+        .collect();
+    let source = built
+        .iter()
+        .rev()
+        .find(|(tag, _)| tag.created <= at)
+        .or_else(|| built.first());
+    if let Some((_, from)) = source {
+        for (_, repo, own) in COMPONENTS {
+            if let (false, Some(commit)) = (*own, from.commits.get(repo)) {
+                out.commits.insert(repo, commit.clone());
+            }
+        }
+        out.kube = from.kube.clone();
+    }
+    out
 }
 
 fn generate_ci(plan: &CiPlan, prior: &[Generated]) -> Generated {
@@ -838,21 +871,30 @@ fn generate_ci(plan: &CiPlan, prior: &[Generated]) -> Generated {
         let decided = decide(phase, &jobs, created);
 
         let to_info = release_info(&name, created, &digest, None);
-        let (changelog, step) = match previous_good.take() {
+        let mirrored_from = plan
+            .mirror_from
+            .and_then(|stream| prior.iter().find(|g| g.stream.name == stream));
+        let (changelog, step, snap) = match previous_good.take() {
             Some((from_info, from_snap)) => {
                 let step = lineage.step(&mut rng, created, 1, 4, 0.06);
+                let snap = mirror(&lineage.snap, mirrored_from, created);
                 let log = diff_changelog(
                     (from_info, &from_snap),
-                    (to_info.clone(), &lineage.snap),
+                    (to_info.clone(), &snap),
                     &step,
                     &mut log_rng,
                 );
-                (log, step)
+                (log, step, snap)
             }
-            None => (zero_changelog(), Commits::new()),
+            None => (
+                zero_changelog(),
+                Commits::new(),
+                mirror(&lineage.snap, mirrored_from, created),
+            ),
         };
-        previous_good = Some((to_info, lineage.snap.clone()));
-        snaps.push(Some(lineage.snap.clone()));
+        previous_good = Some((to_info, snap.clone()));
+        let components = snap.components();
+        snaps.push(Some(snap));
         steps.push(step);
         tags.push(TagData {
             name,
@@ -864,7 +906,7 @@ fn generate_ci(plan: &CiPlan, prior: &[Generated]) -> Generated {
             previous: Vec::new(),
             upgrades_to: edges,
             changelog,
-            components: lineage.snap.components(),
+            components,
         });
     }
 
@@ -1118,6 +1160,48 @@ fn stable_entries(
         .collect()
 }
 
+/// The verification jobs of OCP CI stream `4.<minor>.0-0.ci`.
+fn ocp_jobs(minor: u32) -> Vec<JobPlan> {
+    let prefix = format!("periodic-ci-openshift-release-master-ci-4.{minor}");
+    vec![
+        job(
+            "aws-ovn",
+            format!("{prefix}-e2e-aws-ovn"),
+            JobKind::Blocking,
+            2,
+            (80, 140),
+            0.0,
+        ),
+        upgrade(
+            job(
+                "upgrade",
+                format!("{prefix}-e2e-aws-ovn-upgrade"),
+                JobKind::Blocking,
+                2,
+                (110, 190),
+                0.0,
+            ),
+            UpgradeFrom::Previous,
+        ),
+        job(
+            "gcp-ovn",
+            format!("{prefix}-e2e-gcp-ovn"),
+            JobKind::Informing,
+            1,
+            (80, 140),
+            0.15,
+        ),
+        job(
+            "azure-ovn",
+            format!("{prefix}-e2e-azure-ovn"),
+            JobKind::Informing,
+            1,
+            (90, 160),
+            0.25,
+        ),
+    ]
+}
+
 fn okd_jobs(
     minor: u32,
     branch: &str,
@@ -1202,6 +1286,37 @@ pub(super) fn build(anchor: DateTime<Utc>, factor: usize) -> Dataset {
     let scale = |n: usize| n * factor;
 
     let plans = vec![
+        // OCP CI of the mirrored era: six releases each over the FCOS streams' span
+        CiPlan {
+            name: "4.14.0-0.ci".to_string(),
+            pull_repo: "registry.ci.openshift.org/ocp/release".to_string(),
+            end_of_life: false,
+            minor: 14,
+            os: Os::Rhcos,
+            start: utc(2023, 8, 13, 1, 0, 0),
+            end: utc(2023, 10, 27, 6, 30, 0),
+            count: scale(6),
+            exact_end: false,
+            jobs: ocp_jobs(14),
+            last_accepted: true,
+            failed_at: Vec::new(),
+            mirror_from: None,
+        },
+        CiPlan {
+            name: "4.15.0-0.ci".to_string(),
+            pull_repo: "registry.ci.openshift.org/ocp/release".to_string(),
+            end_of_life: false,
+            minor: 15,
+            os: Os::Rhcos,
+            start: utc(2024, 1, 14, 1, 0, 0),
+            end: utc(2024, 3, 9, 20, 0, 0),
+            count: scale(6),
+            exact_end: false,
+            jobs: ocp_jobs(15),
+            last_accepted: true,
+            failed_at: Vec::new(),
+            mirror_from: None,
+        },
         CiPlan {
             name: "4.14.0-0.okd".to_string(),
             pull_repo: "registry.ci.openshift.org/origin/release".to_string(),
@@ -1215,6 +1330,7 @@ pub(super) fn build(anchor: DateTime<Utc>, factor: usize) -> Dataset {
             jobs: okd_jobs(14, "master", 2, true, None),
             last_accepted: true,
             failed_at: Vec::new(),
+            mirror_from: Some("4.14.0-0.ci"),
         },
         CiPlan {
             name: "4.15.0-0.okd".to_string(),
@@ -1229,6 +1345,7 @@ pub(super) fn build(anchor: DateTime<Utc>, factor: usize) -> Dataset {
             jobs: okd_jobs(15, "master", 2, true, None),
             last_accepted: true,
             failed_at: vec![scale(60) / 3],
+            mirror_from: Some("4.15.0-0.ci"),
         },
         CiPlan {
             name: "4.20.0-0.okd-scos".to_string(),
@@ -1243,6 +1360,7 @@ pub(super) fn build(anchor: DateTime<Utc>, factor: usize) -> Dataset {
             jobs: okd_jobs(20, "main", 1, false, None),
             last_accepted: true,
             failed_at: Vec::new(),
+            mirror_from: None,
         },
         CiPlan {
             name: "4.21.0-0.okd-scos".to_string(),
@@ -1263,6 +1381,7 @@ pub(super) fn build(anchor: DateTime<Utc>, factor: usize) -> Dataset {
             ),
             last_accepted: false,
             failed_at: vec![scale(70) * 2 / 5],
+            mirror_from: None,
         },
         CiPlan {
             name: "4.21.0-0.ci".to_string(),
@@ -1274,48 +1393,10 @@ pub(super) fn build(anchor: DateTime<Utc>, factor: usize) -> Dataset {
             end: anchor - Duration::minutes(6),
             count: scale(40),
             exact_end: false,
-            jobs: {
-                let prefix = "periodic-ci-openshift-release-master-ci-4.21";
-                vec![
-                    job(
-                        "aws-ovn",
-                        format!("{prefix}-e2e-aws-ovn"),
-                        JobKind::Blocking,
-                        2,
-                        (80, 140),
-                        0.0,
-                    ),
-                    upgrade(
-                        job(
-                            "upgrade",
-                            format!("{prefix}-e2e-aws-ovn-upgrade"),
-                            JobKind::Blocking,
-                            2,
-                            (110, 190),
-                            0.0,
-                        ),
-                        UpgradeFrom::Previous,
-                    ),
-                    job(
-                        "gcp-ovn",
-                        format!("{prefix}-e2e-gcp-ovn"),
-                        JobKind::Informing,
-                        1,
-                        (80, 140),
-                        0.15,
-                    ),
-                    job(
-                        "azure-ovn",
-                        format!("{prefix}-e2e-azure-ovn"),
-                        JobKind::Informing,
-                        1,
-                        (90, 160),
-                        0.25,
-                    ),
-                ]
-            },
+            jobs: ocp_jobs(21),
             last_accepted: false,
             failed_at: vec![scale(40) / 2],
+            mirror_from: None,
         },
     ];
     let mut generated: Vec<Generated> = Vec::with_capacity(plans.len());
@@ -1453,7 +1534,14 @@ pub(super) fn build(anchor: DateTime<Utc>, factor: usize) -> Dataset {
     .into_iter()
     .flatten()
     .collect();
-    let ocp: Vec<StreamData> = take("4.21.0-0.ci").into_iter().collect();
+    let ocp: Vec<StreamData> = [
+        take("4.14.0-0.ci"),
+        take("4.15.0-0.ci"),
+        take("4.21.0-0.ci"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
 
     Dataset {
         controllers: vec![

@@ -240,6 +240,23 @@ async fn demo_registry_story() {
         "{unknown:?}"
     );
 
+    // the mirrored era: OKD/FCOS 4.15 took every image it did not build from OCP CI 4.15
+    let (_, fcos) = newest(dataset, "origin", "4.15.0-0.okd");
+    let detail_fcos = backend
+        .release_detail(&fcos.name, Some("4.15.0-0.okd"))
+        .await
+        .expect("release");
+    let PayloadView::Read {
+        components: components_fcos,
+        ..
+    } = &detail_fcos.payload
+    else {
+        panic!("read payload: {:?}", detail_fcos.payload)
+    };
+    let era = app::model::EraEvidence::of(components_fcos);
+    assert_eq!(era.era, Some(app::model::Era::Mirrored), "{era:?}");
+    assert_eq!(era.mirrored as usize, components_fcos.len() - 3, "{era:?}");
+
     let stable: Vec<&TagData> = dataset
         .stream("origin", "4-scos-stable")
         .expect("stable stream")
