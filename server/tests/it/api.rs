@@ -514,6 +514,7 @@ async fn openapi_document_lists_every_route_and_the_docs_page_renders_it() {
         "/api/v1/streams/{stream}/releases",
         "/api/v1/releases/{tag}",
         "/api/v1/compare/{from}/{to}",
+        "/api/v1/upgrade",
         "/api/v1/openapi.json",
         "/api/v1/docs",
         "/streams/{stream}/feed.atom",
@@ -548,6 +549,11 @@ async fn openapi_document_lists_every_route_and_the_docs_page_renders_it() {
             .replace("{tag}", "4.99.0-0.okd-scos-2099-01-01-000000")
             .replace("{from}", "a")
             .replace("{to}", "b");
+        let uri = if route == "/api/v1/upgrade" {
+            format!("{uri}?from=a&to=b")
+        } else {
+            uri
+        };
         let answer = get(&f.app, &uri).await;
         match answer.status {
             StatusCode::OK => {}
