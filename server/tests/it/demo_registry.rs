@@ -314,4 +314,28 @@ async fn demo_registry_story() {
     assert!(html.contains("built for OKD"), "OKD's own builds");
     assert!(html.contains(&okd_tag.digest), "the payload's digest");
     assert!(html.contains(&format!("{host}/origin/release-scos:{}", okd_tag.name)));
+    assert!(html.contains("OKD-built era: most components are built as OKD variants"));
+    // each era on its rendered page, with its proportions
+    let (status, html) = http::get(
+        &app,
+        &format!("/releases/{}?stream=4.15.0-0.okd", fcos.name),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mirrored = components_fcos.len() - 3;
+    assert!(
+        html.contains(&format!(
+            "Mirrored era: most components are OCP CI&#x27;s own images ({mirrored} mirrored from OCP CI"
+        )) || html.contains(&format!(
+            "Mirrored era: most components are OCP CI's own images ({mirrored} mirrored from OCP CI"
+        )),
+        "{html}"
+    );
+    let (_, html) = http::get(
+        &app,
+        &format!("/releases/{}?stream=4.20.0-0.okd-scos", scos_20.name),
+    )
+    .await;
+    assert!(html.contains("Era unknown: too little evidence"), "{html}");
+    assert!(html.contains("no OCP CI 4.20 payload read"));
 }
