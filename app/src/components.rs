@@ -73,6 +73,53 @@ pub fn DigestCell(component: ComponentInfo) -> impl IntoView {
     view! { <code class="digest" title=component.image.clone()>{short_digest(&component.digest)}</code> }
 }
 
+/// Which era this component's images are from, by their evidence: where it was mirrored
+/// from OCP CI (until when) and built for OKD (since when).
+pub fn eras(entries: &[crate::model::HistoryEntry]) -> String {
+    use crate::model::ProvenanceKind;
+    let of = |kind: ProvenanceKind| {
+        entries
+            .iter()
+            .filter(move |e| e.component.provenance.kind() == kind)
+            .map(|e| e.first_at)
+    };
+    let day = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d").to_string();
+    let mut parts = Vec::new();
+    let mirrored: Vec<_> = of(ProvenanceKind::Mirrored).collect();
+    if let Some(last) = mirrored.iter().max() {
+        parts.push(format!(
+            "mirrored from OCP CI in {} images (the newest first seen {})",
+            mirrored.len(),
+            day(*last)
+        ));
+    }
+    let built: Vec<_> = of(ProvenanceKind::Okd).collect();
+    if let Some(first) = built.iter().min() {
+        parts.push(format!(
+            "built for OKD in {} images (the oldest first seen {})",
+            built.len(),
+            day(*first)
+        ));
+    }
+    let unknown = of(ProvenanceKind::Unknown).count();
+    if unknown > 0 {
+        parts.push(format!("of unknown provenance in {unknown}"));
+    }
+    if of(ProvenanceKind::Os).next().is_some() {
+        return "The machine OS: built for each OKD variant.".to_string();
+    }
+    if parts.is_empty() {
+        return "No image of it has been read.".to_string();
+    }
+    let text = parts.join("; ");
+    let mut chars = text.chars();
+    let first = chars
+        .next()
+        .map(|c| c.to_uppercase().to_string())
+        .unwrap_or_default();
+    format!("{first}{}.", chars.as_str())
+}
+
 /// The component page.
 #[component]
 pub fn ComponentPage() -> impl IntoView {
@@ -117,6 +164,7 @@ fn HistoryView(history: ComponentHistory) -> impl IntoView {
             <a href=format!("/streams/{}", h.stream)>{h.stream.clone()}</a>
             ", newest first."
         </p>
+        <p class="era">{eras(&h.entries)}</p>
         {(!h.streams.is_empty()).then(|| view! {
             <p class="other-streams">
                 "Also in: "
@@ -159,5 +207,65 @@ fn HistoryView(history: ComponentHistory) -> impl IntoView {
                 }
             }).collect_view()}
         </ol>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::model::HistoryEntry;
+
+    fn entry(provenance: Provenance, day: u32) -> HistoryEntry {
+        HistoryEntry {
+            component: ComponentInfo {
+                name: "console".into(),
+                provenance,
+                source: String::new(),
+                commit: String::new(),
+                commit_url: None,
+                image: String::new(),
+                digest: String::new(),
+                changed: None,
+            },
+            first: format!("r{day}"),
+            first_at: Utc
+                .with_ymd_and_hms(2024, 3, day, 0, 0, 0)
+                .single()
+                .unwrap_or_default(),
+            stayed_in: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_components_eras_are_told_by_its_images() {
+        let mirrored = || Provenance::Mirrored {
+            release: "4.15.0-0.ci-2024-03-01-000000".into(),
+            stream: "4.15.0-0.ci".into(),
+        };
+        let built = || Provenance::BuiltForOkd {
+            compared_with: "4.15.0-0.ci-2024-03-09-000000".into(),
+            stream: "4.15.0-0.ci".into(),
+        };
+        let text = eras(&[
+            entry(built(), 20),
+            entry(built(), 12),
+            entry(mirrored(), 10),
+            entry(mirrored(), 2),
+            entry(
+                Provenance::Unknown {
+                    reason: "no OCP CI 4.15 payload read".into(),
+                },
+                1,
+            ),
+        ]);
+        assert_eq!(
+            text,
+            "Mirrored from OCP CI in 2 images (the newest first seen 2024-03-10); \
+             built for OKD in 2 images (the oldest first seen 2024-03-12); \
+             of unknown provenance in 1."
+        );
+        assert_eq!(eras(&[]), "No image of it has been read.");
     }
 }

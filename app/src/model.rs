@@ -260,6 +260,10 @@ pub struct StreamSummary {
     pub health: StreamHealth,
     /// Phases of the most recent releases, oldest first (for the small chart).
     pub recent: Vec<ReleaseRef>,
+    /// For an OKD stream, the era of its newest release whose payload was read, with that
+    /// release's name.
+    #[serde(default)]
+    pub era: Option<(String, EraEvidence)>,
 }
 
 /// The state of polling one release-controller.
@@ -692,6 +696,15 @@ impl EraEvidence {
             mirrored,
             built,
             unknown,
+        }
+    }
+
+    /// CSS class suffix: `mirrored`, `okd` or `unknown`.
+    pub fn css(&self) -> &'static str {
+        match self.era {
+            Some(Era::Mirrored) => "mirrored",
+            Some(Era::BuiltForOkd) => "okd",
+            None => "unknown",
         }
     }
 

@@ -297,11 +297,7 @@ fn ComponentsSection(release: ReleaseDetail, filter: ComponentFilter) -> impl In
                     <code class="digest" title=digest.clone()>{crate::components::short_digest(&digest)}</code>
                     {format!("; showing {}.", shown.len())}
                 </p>
-                <p class=format!("era era-{}", match era.era {
-                    Some(crate::model::Era::Mirrored) => "mirrored",
-                    Some(crate::model::Era::BuiltForOkd) => "okd",
-                    None => "unknown",
-                })>{era.sentence()}</p>
+                <p class=format!("era era-{}", era.css())>{era.sentence()}</p>
                 <nav class="filters" aria-label="Filter components">
                     {options.into_iter().map(|(label, href, current)| view! {
                         <a href=href class="filter" class:active=current aria-current=current.then_some("true")>{label}</a>

@@ -124,6 +124,11 @@ fn StreamCard(now: chrono::DateTime<chrono::Utc>, stream: StreamSummary) -> impl
                 </div>
             </dl>
             <PhaseChart releases=stream.recent.clone() />
+            {stream.era.clone().map(|(release, era)| view! {
+                <p class=format!("era era-{}", era.css()) title=format!("by the components of {release}")>
+                    {era.sentence()}
+                </p>
+            })}
             <p class="count">
                 <a href=href>{format!("{} releases", stream.release_count)}</a>
             </p>
@@ -379,6 +384,7 @@ mod tests {
                 last_accepted_at: None,
             },
             recent: Vec::new(),
+            era: None,
         }
     }
 

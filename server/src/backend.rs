@@ -134,7 +134,12 @@ impl StoreBackend {
             }
         }
         let (variant, kind) = stream_class(s);
+        let era = match variant {
+            Variant::Ocp => None,
+            Variant::OkdFcos | Variant::OkdScos => self.era(&s.name).await?,
+        };
         Ok(StreamSummary {
+            era,
             name: s.name.clone(),
             controller: s.controller.clone(),
             variant,
@@ -162,6 +167,20 @@ impl StoreBackend {
                 .map(release_ref)
                 .collect(),
         })
+    }
+
+    /// The era of the newest release of `stream` whose payload was read, with its name.
+    async fn era(
+        &self,
+        stream: &str,
+    ) -> Result<Option<(String, app::model::EraEvidence)>, StoreError> {
+        let Some(release) = self.store.newest_read_release(stream).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .components(stream, &release)
+            .await?
+            .map(|(_, components)| (release, app::model::EraEvidence::of(&components))))
     }
 
     /// Release `tag` (of `stream`, or the CI or nightly one among streams sharing the name),

@@ -78,6 +78,21 @@ impl Store {
         Ok(n)
     }
 
+    /// The newest release of `stream` whose payload was read, if any.
+    pub async fn newest_read_release(&self, stream: &str) -> StoreResult<Option<String>> {
+        let name = on_pool!(self, p => {
+            sqlx::query_scalar(
+                "select r.name from releases r \
+                 join release_payloads rp on rp.stream = r.stream and rp.release = r.name \
+                 where r.stream = $1 order by r.created_at desc, r.name desc limit 1",
+            )
+            .bind(stream)
+            .fetch_optional(p)
+            .await?
+        });
+        Ok(name)
+    }
+
     /// Every OCP CI payload's image of component `name`, oldest first.
     pub async fn ocp_images_of_component(&self, name: &str) -> StoreResult<Vec<OcpImage>> {
         let sql = format!(

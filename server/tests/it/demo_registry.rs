@@ -337,5 +337,12 @@ async fn demo_registry_story() {
     )
     .await;
     assert!(html.contains("Era unknown: too little evidence"), "{html}");
-    assert!(html.contains("no OCP CI 4.20 payload read"));
+    assert!(html.contains("no OCP CI 4.20 payload read"), "{html}");
+    // the overview says each stream's era, the component pages each component's
+    let (_, html) = http::get(&app, "/").await;
+    assert!(html.contains("Mirrored era") && html.contains("OKD-built era"));
+    let (_, html) = http::get(&app, "/components/cli?stream=4.15.0-0.okd").await;
+    assert!(html.contains("Mirrored from OCP CI in"), "{html}");
+    let (_, html) = http::get(&app, "/components/console").await;
+    assert!(html.contains("Built for OKD in"), "{html}");
 }
