@@ -511,7 +511,10 @@ fn PlanView(plan: PromotionPlan, viewer: Viewer, error: Option<String>) -> impl 
             <dt>"Images to"</dt>
             <dd><code>{p.target.content_repo.clone()}</code></dd>
             <dt>"Updates from"</dt>
-            <dd>{if p.previous.is_empty() { "none".to_string() } else { p.previous.join(", ") }}</dd>
+            <dd>
+                {if p.previous.is_empty() { "none".to_string() } else { p.previous.join(", ") }}
+                {p.sampling_warning().map(|w| view! { <p class="warning sampling">{w}</p> })}
+            </dd>
             <dt>"To copy"</dt>
             <dd class="to-copy">
                 {format!(

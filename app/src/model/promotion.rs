@@ -173,6 +173,9 @@ pub struct PlannedImage {
     pub bytes: u64,
 }
 
+/// How many declared versions the release-controller tests upgrades from.
+pub const SAMPLED: usize = 3;
+
 /// A dry run: everything a promotion would do, shown before it is confirmed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PromotionPlan {
@@ -211,6 +214,20 @@ pub struct PromotionPlan {
 }
 
 impl PromotionPlan {
+    /// When the new release declares more than 3 versions: the release-controller tests a
+    /// random sample of 3, so any of the others may go untested, and clusters on a version
+    /// never tested are not offered the release.
+    pub fn sampling_warning(&self) -> Option<String> {
+        let n = self.previous.len();
+        (n > SAMPLED).then(|| {
+            format!(
+                "The release-controller tests upgrades from a random sample of {SAMPLED} of these {n} versions; any {} of {} may go untested, and clusters on a version never tested are not offered this release.",
+                n - SAMPLED,
+                self.previous.join(", ")
+            )
+        })
+    }
+
     /// Blobs that must be copied or mounted.
     pub fn blobs_to_copy(&self) -> u32 {
         self.blobs.saturating_sub(self.blobs_present)

@@ -336,31 +336,53 @@ impl Planner {
         })
     }
 
-    /// Accepted releases of the target stream of the same minor version or the one before:
-    /// what `oc adm release new --previous` would list.
+    /// Accepted releases of the target stream that a release named `name` declares it can
+    /// upgrade from ([`previous_of`]): what `oc adm release new --previous` would list.
     async fn previous(
         &self,
         target: &PromotionTarget,
         name: &str,
     ) -> Result<Vec<String>, PromoteError> {
-        let Some((major, minor)) = major_minor(name) else {
-            return Ok(Vec::new());
-        };
-        let mut previous: Vec<String> = self
+        let accepted = self
             .store
             .release_states(&target.name)
             .await?
             .into_iter()
             .filter(|r| Phase::parse(&r.phase) == Phase::Accepted)
-            .map(|r| r.name)
-            .filter(|n| {
-                major_minor(n)
-                    .is_some_and(|(ma, mi)| ma == major && (mi == minor || mi + 1 == minor))
-            })
-            .collect();
-        previous.sort_by(|a, b| version_key(a).cmp(&version_key(b)).then(a.cmp(b)));
-        Ok(previous)
+            .map(|r| r.name);
+        Ok(previous_of(name, accepted))
     }
+}
+
+/// The versions among `accepted` a release named `name` declares it can upgrade from:
+/// those of its minor and of the minor before; the first minor of a major (`5.0`) declares
+/// the newest minor of the major before (the last accepted `4.x`). By version.
+pub fn previous_of(name: &str, accepted: impl IntoIterator<Item = String>) -> Vec<String> {
+    let Some((major, minor)) = major_minor(name) else {
+        return Vec::new();
+    };
+    let accepted: Vec<String> = accepted.into_iter().collect();
+    let last_minor_before = (minor == 0)
+        .then(|| {
+            accepted
+                .iter()
+                .filter_map(|n| major_minor(n))
+                .filter(|(ma, _)| ma + 1 == major)
+                .map(|(_, mi)| mi)
+                .max()
+        })
+        .flatten();
+    let mut previous: Vec<String> = accepted
+        .into_iter()
+        .filter(|n| {
+            major_minor(n).is_some_and(|(ma, mi)| {
+                (ma == major && (mi == minor || mi + 1 == minor))
+                    || (ma + 1 == major && Some(mi) == last_minor_before)
+            })
+        })
+        .collect();
+    previous.sort_by(|a, b| version_key(a).cmp(&version_key(b)).then(a.cmp(b)));
+    previous
 }
 
 /// `repo@digest` for an image named by tag or digest.
@@ -459,6 +481,40 @@ pub fn validate_template(template: &str) -> Result<(), PromoteError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn previous_versions_cross_majors_at_the_first_minor() {
+        let accepted = || {
+            [
+                "4.19.0-okd-scos.3",
+                "4.20.0-okd-scos.1",
+                "4.20.0-okd-scos.10",
+                "4.20.0-okd-scos.9",
+                "4.21.0-okd-scos.2",
+                "4.21.0-okd-scos.0",
+                "5.0.0-okd-scos.0",
+            ]
+            .map(String::from)
+        };
+        assert_eq!(
+            super::previous_of("4.21.0-okd-scos.3", accepted()),
+            [
+                "4.20.0-okd-scos.1",
+                "4.20.0-okd-scos.9",
+                "4.20.0-okd-scos.10",
+                "4.21.0-okd-scos.0",
+                "4.21.0-okd-scos.2",
+            ]
+        );
+        // 5.0 declares its own and the last accepted 4.x minor
+        assert_eq!(
+            super::previous_of("5.0.0-okd-scos.1", accepted()),
+            ["4.21.0-okd-scos.0", "4.21.0-okd-scos.2", "5.0.0-okd-scos.0"]
+        );
+        assert!(super::previous_of("5.1.0-okd-scos.0", accepted())
+            .contains(&"5.0.0-okd-scos.0".to_string()));
+        assert!(super::previous_of("not-a-version", accepted()).is_empty());
+    }
+
     use super::*;
 
     fn reads(content_repo: &str) -> Arc<RegistryReads> {

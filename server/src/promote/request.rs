@@ -208,6 +208,25 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_declaring_more_than_three_versions_warns_of_the_sample() {
+        let mut p = plan(&[], SignatureStatus::Unchecked);
+        p.previous = [
+            "4.20.0-okd-scos.9",
+            "4.21.0-okd-scos.0",
+            "4.21.0-okd-scos.1",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(p.sampling_warning(), None, "three are all tested");
+        p.previous.push("4.21.0-okd-scos.2".into());
+        let warning = p.sampling_warning().expect("a warning");
+        assert!(
+            warning.contains("random sample of 3 of these 4 versions; any 1 of 4.20.0-okd-scos.9,"),
+            "{warning}"
+        );
+    }
+
+    #[test]
     fn gates_block_maintainers_and_admins_override_with_a_reason() {
         let maintainer = viewer(Role::Maintainer, None);
         let admin = viewer(Role::Admin, None);
