@@ -474,6 +474,38 @@ pub struct Changelog {
     pub rebuilt_images: Vec<ChangedImage>,
 }
 
+impl Changelog {
+    /// What changed, in one line: images updated (with how many pull requests), added and
+    /// removed, and the machine OS and Kubernetes versions.
+    pub fn summary(&self) -> String {
+        let prs: std::collections::BTreeSet<&str> = self
+            .updated_images
+            .iter()
+            .chain(&self.new_images)
+            .flat_map(|i| &i.commits)
+            .filter_map(|c| c.pull_url.as_deref())
+            .collect();
+        let mut parts = vec![format!(
+            "{} images updated with {} pull requests, {} new, {} removed",
+            self.updated_images.len(),
+            prs.len(),
+            self.new_images.len(),
+            self.removed_images.len()
+        )];
+        for c in self
+            .components
+            .iter()
+            .filter(|c| c.name.contains("CoreOS") || c.name == "Kubernetes")
+        {
+            parts.push(match &c.from {
+                Some(was) if *was != c.version => format!("{} {} (was {was})", c.name, c.version),
+                _ => format!("{} {} (unchanged)", c.name, c.version),
+            });
+        }
+        format!("Since {}: {}.", self.from, parts.join("; "))
+    }
+}
+
 /// Everything the release page shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReleaseDetail {
@@ -859,6 +891,54 @@ mod tests {
             digest: String::new(),
             changed: None,
         }
+    }
+
+    #[test]
+    fn a_changelog_says_what_changed_in_one_line() {
+        let commit = |pr: &str| ChangedCommit {
+            subject: "Fix".into(),
+            pull_url: Some(format!("https://github.com/openshift/installer/pull/{pr}")),
+            pull_id: pr.parse().ok(),
+            issues: Vec::new(),
+        };
+        let image = |commits: Vec<ChangedCommit>| ChangedImage {
+            name: "installer".into(),
+            path: "https://github.com/openshift/installer".into(),
+            commits,
+            full_change_log: None,
+        };
+        let log = Changelog {
+            from: "4.21.0-0.okd-scos-2026-02-10-071519".into(),
+            digest: None,
+            promoted_from: None,
+            components: vec![
+                ChangedComponent {
+                    name: "Kubernetes".into(),
+                    version: "1.34.2".into(),
+                    from: Some("1.34.2".into()),
+                    diff_url: None,
+                },
+                ChangedComponent {
+                    name: "CentOS Stream CoreOS".into(),
+                    version: "9.0.20260211-0".into(),
+                    from: Some("9.0.20260201-0".into()),
+                    diff_url: None,
+                },
+            ],
+            new_images: vec![image(vec![commit("3")])],
+            removed_images: Vec::new(),
+            updated_images: vec![
+                image(vec![commit("1"), commit("2")]),
+                image(vec![commit("1")]),
+            ],
+            rebuilt_images: Vec::new(),
+        };
+        assert_eq!(
+            log.summary(),
+            "Since 4.21.0-0.okd-scos-2026-02-10-071519: 2 images updated with 3 pull requests, \
+             1 new, 0 removed; Kubernetes 1.34.2 (unchanged); \
+             CentOS Stream CoreOS 9.0.20260211-0 (was 9.0.20260201-0)."
+        );
     }
 
     #[test]

@@ -161,6 +161,7 @@ fn ReleaseView(release: ReleaseDetail, filter: ComponentFilter) -> impl IntoView
             " "
             <span class="verdict">{verdict}</span>
         </p>
+        {r.changelog.as_ref().map(|c| view! { <p class="what-changed">{c.summary()}</p> })}
         {r.expired_at.map(|t| view! {
             <p class="notice expired-notice">
                 {format!("Expired upstream: the release-controller stopped listing this release on {}. Streamgate keeps its history.", utc(t))}
