@@ -252,7 +252,10 @@ async fn the_pages_ask_and_answer_the_question() {
     );
     assert!(html.contains(r#"action="/upgrade""#));
     // what changed, in one line before the details
-    assert!(html.contains(r#"<p class="what-changed">Since 4."#), "{html}");
+    assert!(
+        html.contains(r#"<p class="what-changed">Since 4."#),
+        "{html}"
+    );
     assert!(
         html.contains(&format!(r#"value="{failed_to}""#)),
         "the form asks about this release"
