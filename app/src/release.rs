@@ -15,7 +15,7 @@ use crate::model::{
     ReleaseDetail, StreamKind, UpgradeEdge,
 };
 use crate::promotions::PromotionPanelView;
-use crate::widgets::{utc, Age, ErrorView, ExternalLink, PhaseBadge};
+use crate::widgets::{utc, Age, ErrorView, ExternalLink, PhaseBadge, RunLinks};
 
 /// The release page.
 #[component]
@@ -543,12 +543,7 @@ fn EdgeTable(title: &'static str, edges: Vec<UpgradeEdge>, from_side: bool) -> i
                                         {format!("{} ({} of {} passed)", result.1, e.success, e.total)}
                                     </td>
                                     <td>
-                                        {e.runs.into_iter().enumerate().map(|(i, run)| view! {
-                                            <ExternalLink href=run.url.clone() class=format!("run state-{}", run.state.to_lowercase())>
-                                                {format!("#{} {}", i + 1, run.state)}
-                                            </ExternalLink>
-                                            " "
-                                        }).collect_view()}
+                                        <RunLinks runs=e.runs />
                                     </td>
                                 </tr>
                             }

@@ -11,7 +11,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::model::upgrade::{UpgradeAnswer, UpgradeEnd};
-use crate::widgets::{encode, ErrorView, ExternalLink, PhaseBadge};
+use crate::widgets::{encode, ErrorView, PhaseBadge, RunLinks};
 
 /// The upgrade question page.
 #[component]
@@ -182,12 +182,7 @@ fn tested(a: &UpgradeAnswer) -> AnyView {
     view! {
         <span>{summary}</span>
         " "
-        {e.runs.into_iter().enumerate().map(|(i, run)| view! {
-            <ExternalLink href=run.url.clone() class=format!("run state-{}", run.state.to_lowercase())>
-                {format!("#{} {}", i + 1, run.state)}
-            </ExternalLink>
-            " "
-        }).collect_view()}
+        <RunLinks runs=e.runs />
     }
     .into_any()
 }

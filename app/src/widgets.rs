@@ -36,6 +36,22 @@ pub fn utc(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// An upgrade edge's runs, numbered oldest first, each linking to its Prow run.
+#[component]
+pub fn RunLinks(runs: Vec<crate::model::UpgradeRun>) -> impl IntoView {
+    runs.into_iter()
+        .enumerate()
+        .map(|(i, run)| {
+            view! {
+                <ExternalLink href=run.url.clone() class=format!("run state-{}", run.state.to_lowercase())>
+                    {format!("#{} {}", i + 1, run.state)}
+                </ExternalLink>
+                " "
+            }
+        })
+        .collect_view()
+}
+
 /// A link to a page elsewhere that upstream data names (a Prow run, a pull request, an
 /// issue): a link only when the URL is `http` or `https` ([`safe_url`]); otherwise the same
 /// content as plain text, so a hostile `javascript:` or `data:` URL never becomes a link.
