@@ -174,11 +174,11 @@ impl StoreBackend {
         &self,
         stream: &str,
     ) -> Result<Option<(String, app::model::EraEvidence)>, StoreError> {
-        let Some(release) = self.store.newest_read_release(stream).await? else {
+        let Some((release, created_at)) = self.store.newest_read_release(stream).await? else {
             return Ok(None);
         };
         Ok(self
-            .components(stream, &release)
+            .components(stream, &release, created_at)
             .await?
             .map(|(_, components)| (release, app::model::EraEvidence::of(&components))))
     }
@@ -260,7 +260,7 @@ impl StoreBackend {
             .await?;
         let declared_previous = self.store.declared_previous(&r.stream, &r.name).await?;
         let payload = self
-            .payload_view(&r.stream, &r.name, neighbours.0.as_deref())
+            .payload_view(&r.stream, &r.name, r.created_at, neighbours.0.as_deref())
             .await?;
         let mirror = self
             .store
@@ -302,12 +302,13 @@ impl StoreBackend {
         })
     }
 
-    /// The components of release `stream/release` with their provenance, if its payload
-    /// was read.
+    /// The components of release `stream/release`, created at `created_at`, with their
+    /// provenance, if its payload was read.
     pub async fn components(
         &self,
         stream: &str,
         release: &str,
+        created_at: chrono::DateTime<Utc>,
     ) -> Result<Option<(String, Vec<ComponentInfo>)>, StoreError> {
         let Some(p) = self.store.release_payload(stream, release).await? else {
             return Ok(None);
@@ -317,7 +318,7 @@ impl StoreBackend {
                 .ocp_sightings_of_payload(&p.payload.digest)
                 .await?,
         );
-        let evidence = self.evidence(stream, release).await?;
+        let evidence = self.evidence(stream, release, created_at).await?;
         let components = p
             .components
             .iter()
@@ -326,28 +327,19 @@ impl StoreBackend {
         Ok(Some((p.payload.digest, components)))
     }
 
-    /// The OCP CI payload release `stream/release` is compared with: the nearest in time
-    /// of its minor within [`provenance::SAME_DAYS`], or what is missing.
+    /// The OCP CI payload release `stream/release`, created at `at`, is compared with: the
+    /// nearest in time of its minor within [`provenance::SAME_DAYS`], or what is missing.
     async fn evidence(
         &self,
         stream: &str,
         release: &str,
+        at: chrono::DateTime<Utc>,
     ) -> Result<provenance::Evidence, StoreError> {
-        let Some(row) = self
-            .store
-            .releases_named(release)
-            .await?
-            .into_iter()
-            .find(|r| r.stream == stream)
-        else {
-            return Ok(provenance::missing(None, 0));
-        };
         let Some(minor) =
             app::model::minor_version(release).or_else(|| app::model::minor_version(stream))
         else {
             return Ok(provenance::missing(None, 0));
         };
-        let at = row.created_at;
         let candidates = self
             .store
             .ocp_payloads_between(
@@ -384,9 +376,11 @@ impl StoreBackend {
         &self,
         stream: &str,
         release: &str,
+        created_at: chrono::DateTime<Utc>,
         previous: Option<&str>,
     ) -> Result<PayloadView, StoreError> {
-        let Some((digest, mut components)) = self.components(stream, release).await? else {
+        let Some((digest, mut components)) = self.components(stream, release, created_at).await?
+        else {
             return Ok(
                 match self.store.release_payload_failure(stream, release).await? {
                     Some(f) => PayloadView::Failed {
@@ -422,8 +416,8 @@ impl StoreBackend {
     pub async fn comparison(&self, from: &str, to: &str) -> Result<Comparison, StoreError> {
         let (a, _, _) = self.find_release(from, None).await?;
         let (b, _, _) = self.find_release(to, None).await?;
-        let old = self.components(&a.stream, &a.name).await?;
-        let new = self.components(&b.stream, &b.name).await?;
+        let old = self.components(&a.stream, &a.name, a.created_at).await?;
+        let new = self.components(&b.stream, &b.name, b.created_at).await?;
         let a_gates = self.store.gates(&a.stream, &a.name).await?;
         let b_gates = self.store.gates(&b.stream, &b.name).await?;
         let payloads_read = (old.is_some(), new.is_some());

@@ -78,11 +78,14 @@ impl Store {
         Ok(n)
     }
 
-    /// The newest release of `stream` whose payload was read, if any.
-    pub async fn newest_read_release(&self, stream: &str) -> StoreResult<Option<String>> {
+    /// The newest release of `stream` whose payload was read, with its creation time.
+    pub async fn newest_read_release(
+        &self,
+        stream: &str,
+    ) -> StoreResult<Option<(String, DateTime<Utc>)>> {
         let name = on_pool!(self, p => {
-            sqlx::query_scalar(
-                "select r.name from releases r \
+            sqlx::query_as(
+                "select r.name, r.created_at from releases r \
                  join release_payloads rp on rp.stream = r.stream and rp.release = r.name \
                  where r.stream = $1 order by r.created_at desc, r.name desc limit 1",
             )
