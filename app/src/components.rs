@@ -228,6 +228,7 @@ mod tests {
                 image: String::new(),
                 digest: String::new(),
                 changed: None,
+                architectures: Vec::new(),
             },
             first: format!("r{day}"),
             first_at: Utc

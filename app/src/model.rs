@@ -778,6 +778,41 @@ pub struct ComponentInfo {
     /// Whether the digest differs from the previous release of the stream (`None` when that
     /// release's payload is not known).
     pub changed: Option<bool>,
+    /// Its image on each platform of a multi-arch payload (the one above first), with
+    /// provenance judged on each platform's own evidence; empty for a single image.
+    #[serde(default)]
+    pub architectures: Vec<ArchImage>,
+}
+
+impl ComponentInfo {
+    /// The platforms whose provenance differs in kind from the component's (the kept
+    /// platform's).
+    pub fn differing(&self) -> Vec<&ArchImage> {
+        self.architectures
+            .iter()
+            .filter(|a| a.provenance.kind() != self.provenance.kind())
+            .collect()
+    }
+}
+
+/// A component's image on one platform of a multi-arch payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchImage {
+    /// `os/arch[/variant]`.
+    pub platform: String,
+    /// The image digest that platform's payload names.
+    pub digest: String,
+    /// Where that image came from.
+    pub provenance: Provenance,
+}
+
+impl ArchImage {
+    /// The platform without `linux/` (`arm64`, `arm64/v8`), as tables show it.
+    pub fn short(&self) -> &str {
+        self.platform
+            .strip_prefix("linux/")
+            .unwrap_or(&self.platform)
+    }
 }
 
 /// A release payload's components, or why they are not known.
@@ -890,6 +925,7 @@ mod tests {
             image: String::new(),
             digest: String::new(),
             changed: None,
+            architectures: Vec::new(),
         }
     }
 

@@ -11,8 +11,8 @@ use crate::components::{CommitLink, DigestCell, ProvenanceLabel};
 use crate::error::AppError;
 use crate::live::{use_live, LiveScope};
 use crate::model::{
-    ChangedImage, Changelog, ComponentInfo, Gate, GateKind, PayloadView, Phase, ProvenanceKind,
-    ReleaseDetail, StreamKind, UpgradeEdge,
+    ArchImage, ChangedImage, Changelog, ComponentInfo, Gate, GateKind, PayloadView, Phase,
+    ProvenanceKind, ReleaseDetail, StreamKind, UpgradeEdge,
 };
 use crate::promotions::PromotionPanelView;
 use crate::widgets::{utc, Age, ErrorView, ExternalLink, PhaseBadge, RunLinks};
@@ -278,6 +278,13 @@ fn ComponentsSection(release: ReleaseDetail, filter: ComponentFilter) -> impl In
             };
             let total = components.len();
             let era = crate::model::EraEvidence::of(&components);
+            let platforms: Vec<String> = components
+                .iter()
+                .find(|c| !c.architectures.is_empty())
+                .map(|c| c.architectures.iter().map(|a| a.platform.clone()).collect())
+                .unwrap_or_default();
+            let multi = !platforms.is_empty();
+            let differing = components.iter().filter(|c| !c.differing().is_empty()).count();
             let shown: Vec<ComponentInfo> = components.into_iter().filter(|c| filter.keeps(c)).collect();
             let mut options = vec![(
                 "all".to_string(),
@@ -298,6 +305,20 @@ fn ComponentsSection(release: ReleaseDetail, filter: ComponentFilter) -> impl In
                     <code class="digest" title=digest.clone()>{crate::components::short_digest(&digest)}</code>
                     {format!("; showing {}.", shown.len())}
                 </p>
+                {multi.then(|| view! {
+                    <p class="explain platforms">
+                        {format!(
+                            "A multi-arch payload for {}. Provenance is shown for {}; each platform's image is judged on its own evidence{}.",
+                            platforms.join(", "),
+                            platforms[0],
+                            match differing {
+                                0 => ", and no platform differs".to_string(),
+                                1 => ": 1 component differs on another platform".to_string(),
+                                n => format!(": {n} components differ on another platform"),
+                            },
+                        )}
+                    </p>
+                })}
                 <p class=format!("era era-{}", era.css())>{era.sentence()}</p>
                 <nav class="filters" aria-label="Filter components">
                     {options.into_iter().map(|(label, href, current)| view! {
@@ -319,6 +340,7 @@ fn ComponentsSection(release: ReleaseDetail, filter: ComponentFilter) -> impl In
                         <tr>
                             <th scope="col">"Component"</th>
                             <th scope="col">"Provenance"</th>
+                            {multi.then(|| view! { <th scope="col">"Architectures"</th> })}
                             <th scope="col">"Commit"</th>
                             <th scope="col">"Digest"</th>
                         </tr>
@@ -328,6 +350,7 @@ fn ComponentsSection(release: ReleaseDetail, filter: ComponentFilter) -> impl In
                             <tr data-component=c.name.clone() class:changed=c.changed == Some(true)>
                                 <td><a href=format!("/components/{}", c.name)>{c.name.clone()}</a></td>
                                 <td><ProvenanceLabel provenance=c.provenance.clone() /></td>
+                                {multi.then(|| view! { <td><Architectures component=c.clone() /></td> })}
                                 <td><CommitLink component=c.clone() /></td>
                                 <td><DigestCell component=c.clone() /></td>
                             </tr>
@@ -343,6 +366,28 @@ fn ComponentsSection(release: ReleaseDetail, filter: ComponentFilter) -> impl In
             <h2 id="components-h">"Components"</h2>
             {body}
         </section>
+    }
+}
+
+/// The platforms a component has an image for, each platform whose provenance differs from
+/// the kept platform's with its own label.
+#[component]
+fn Architectures(component: ComponentInfo) -> impl IntoView {
+    let differing: Vec<ArchImage> = component.differing().into_iter().cloned().collect();
+    let names: Vec<&str> = component
+        .architectures
+        .iter()
+        .map(ArchImage::short)
+        .collect();
+    let names = names.join(" · ");
+    view! {
+        <span class="arches">{names}</span>
+        {differing.into_iter().map(|a| view! {
+            <span class="arch-differs" data-platform=a.platform.clone()>
+                {format!("{}: ", a.short())}
+                <ProvenanceLabel provenance=a.provenance.clone() />
+            </span>
+        }).collect_view()}
     }
 }
 
@@ -631,6 +676,7 @@ mod tests {
             image: String::new(),
             digest: String::new(),
             changed,
+            architectures: Vec::new(),
         }
     }
 

@@ -318,23 +318,25 @@ impl StoreBackend {
                 .ocp_sightings_of_payload(&p.payload.digest)
                 .await?,
         );
-        let evidence = self.evidence(stream, release, created_at).await?;
-        let components = p
-            .components
-            .iter()
-            .map(|c| provenance::info(c, &ocp, &evidence))
-            .collect();
+        let evidence = self
+            .evidence(stream, release, created_at, &p.platform_names())
+            .await?;
+        let components = provenance::infos(&p, &ocp, &evidence);
         Ok(Some((p.payload.digest, components)))
     }
 
-    /// The OCP CI payload release `stream/release`, created at `at`, is compared with: the
-    /// nearest in time of its minor within [`provenance::SAME_DAYS`], or what is missing.
+    /// The OCP CI payloads release `stream/release`, created at `at`, is compared with on
+    /// each of its `platforms`: the nearest in time of its minor within
+    /// [`provenance::SAME_DAYS`] that has that platform, or what is missing.
     async fn evidence(
         &self,
         stream: &str,
         release: &str,
         at: chrono::DateTime<Utc>,
+        platforms: &[&str],
     ) -> Result<provenance::Evidence, StoreError> {
+        /// OCP CI payloads read at most, looking for one per platform.
+        const LOOKS: usize = 6;
         let Some(minor) =
             app::model::minor_version(release).or_else(|| app::model::minor_version(stream))
         else {
@@ -348,26 +350,26 @@ impl StoreBackend {
                 at + provenance::SAME_DAYS,
             )
             .await?;
-        let Some(near) = provenance::nearest(at, &candidates) else {
+        if candidates.is_empty() {
             let read = self.store.ocp_payload_count(&minor).await?;
             return Ok(provenance::missing(Some(&minor), read));
-        };
-        let images = self
-            .store
-            .payload(&near.payload_digest)
-            .await?
-            .map(|p| {
-                p.components
-                    .into_iter()
-                    .map(|c| (c.name, c.image_digest))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok(provenance::Evidence::Compared {
-            release: near.release.clone(),
-            stream: near.stream.clone(),
-            images,
-        })
+        }
+        let mut evidence = provenance::missing(Some(&minor), 0);
+        for near in provenance::nearest_first(at, candidates)
+            .into_iter()
+            .take(LOOKS)
+        {
+            if let Some(p) = self.store.payload(&near.payload_digest).await? {
+                provenance::compare_with(&mut evidence, &near.release, &near.stream, &p);
+            }
+            if platforms
+                .iter()
+                .all(|platform| evidence.compared.contains_key(*platform))
+            {
+                break;
+            }
+        }
+        Ok(evidence)
     }
 
     /// What the release page shows of a payload: its components (marked changed against
@@ -498,7 +500,13 @@ impl StoreBackend {
         let evidence = |s: &ComponentSighting| {
             let minor = app::model::minor_version(&s.release)
                 .or_else(|| app::model::minor_version(&chosen.name));
-            provenance::component_evidence(name, minor.as_deref(), s.created_at, &images)
+            provenance::component_evidence(
+                name,
+                &s.platform,
+                minor.as_deref(),
+                s.created_at,
+                &images,
+            )
         };
         Ok(ComponentHistory {
             now: Utc::now(),

@@ -7,15 +7,20 @@
 //!   ([`SAME_DAYS`]) was read and its image of that component differs, or it has none;
 //! - *unknown* otherwise, with what is missing ("no OCP CI 4.17 payload read").
 //!
+//! Each platform of a multi-arch payload is judged on its own: its image against the OCP
+//! CI images of the same platform ("no OCP CI 4.21 linux/arm64 image of cli read").
+//!
 //! Also the comparisons and histories the pages show, and links to sources.
 
 use std::collections::{BTreeMap, HashMap};
 
-use app::model::{ComponentChange, ComponentInfo, HistoryEntry, Provenance};
+use app::model::{ArchImage, ComponentChange, ComponentInfo, HistoryEntry, Provenance};
 use chrono::{DateTime, Utc};
 
 use crate::store::evidence::{OcpImage, OcpPayload};
-use crate::store::payloads::{ComponentSighting, OcpSighting, PayloadComponent};
+use crate::store::payloads::{
+    ComponentSighting, OcpSighting, PayloadComponent, PayloadWithComponents,
+};
 
 /// How far apart in creation an OKD release and the OCP CI payload it is compared with
 /// may be: OCP CI builds of the same minor from the same days.
@@ -29,49 +34,96 @@ pub fn is_machine_os(name: &str) -> bool {
         || (name.split('-').any(|word| word == "coreos") && name != "coreos-bootimages")
 }
 
-/// What an OKD release's components are compared with, beyond a shared digest.
+/// What an OKD release's components are compared with, beyond a shared digest: for each
+/// platform, the OCP CI payload of the same minor from the same days nearest in time that
+/// has an image for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence {
+    /// By platform (`linux/amd64`).
+    pub compared: HashMap<String, Comparison>,
+    /// Why there is no comparison, when `compared` is empty.
+    pub missing: String,
+}
+
+/// The OCP CI payload one platform is compared with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Evidence {
-    /// An OCP CI payload of the same minor from the same days: its release, stream and
-    /// images by component name.
-    Compared {
-        /// The OCP CI release.
-        release: String,
-        /// Its stream.
-        stream: String,
-        /// Its component images' digests by name.
-        images: HashMap<String, String>,
-    },
-    /// No such payload was read, and what is missing.
-    Missing(String),
+pub struct Comparison {
+    /// The OCP CI release.
+    pub release: String,
+    /// Its stream.
+    pub stream: String,
+    /// Its component images' digests on that platform, by name.
+    pub images: HashMap<String, String>,
+}
+
+impl Evidence {
+    /// Why component images on `platform` have no evidence.
+    fn missing_on(&self, platform: &str) -> String {
+        if self.compared.is_empty() {
+            self.missing.clone()
+        } else {
+            format!(
+                "no OCP CI payload with a {platform} image from within {} days read",
+                SAME_DAYS.num_days()
+            )
+        }
+    }
 }
 
 /// Why there is no evidence for a release of minor `minor` (`None`: its name has none):
 /// `read` OCP CI payloads of that minor were read at all, none from the same days.
 pub fn missing(minor: Option<&str>, read: i64) -> Evidence {
-    Evidence::Missing(match minor {
-        None => "the release names no minor version to compare with OCP CI".to_string(),
-        Some(m) if read == 0 => format!("no OCP CI {m} payload read"),
-        Some(m) => format!(
-            "no OCP CI {m} payload from within {} days of this release read ({read} from other days)",
-            SAME_DAYS.num_days()
-        ),
-    })
+    Evidence {
+        compared: HashMap::new(),
+        missing: match minor {
+            None => "the release names no minor version to compare with OCP CI".to_string(),
+            Some(m) if read == 0 => format!("no OCP CI {m} payload read"),
+            Some(m) => format!(
+                "no OCP CI {m} payload from within {} days of this release read ({read} from other days)",
+                SAME_DAYS.num_days()
+            ),
+        },
+    }
 }
 
-/// The OCP CI payload nearest in time to `at` among `candidates` (all of the right minor
-/// and days), with its images.
-pub fn nearest(at: DateTime<Utc>, candidates: &[OcpPayload]) -> Option<&OcpPayload> {
+/// `candidates` (all of the right minor and days) nearest in time to `at` first.
+pub fn nearest_first(at: DateTime<Utc>, mut candidates: Vec<OcpPayload>) -> Vec<OcpPayload> {
+    candidates.sort_by_key(|p| ((p.created_at - at).num_seconds().abs(), p.release.clone()));
     candidates
-        .iter()
-        .min_by_key(|p| ((p.created_at - at).num_seconds().abs(), p.release.clone()))
 }
 
-/// Evidence for a component first seen at `at` in a release of minor `minor`, from every
-/// OCP CI image of that component (`images`): the nearest of the same minor within
-/// [`SAME_DAYS`].
+/// Adds OCP CI payload `p` (of `release` in `stream`) for each of its platforms not compared
+/// with yet: candidates are added nearest first, so each platform gets its nearest.
+pub fn compare_with(
+    evidence: &mut Evidence,
+    release: &str,
+    stream: &str,
+    p: &PayloadWithComponents,
+) {
+    for row in &p.platforms {
+        if let Some(c) = evidence.compared.get_mut(&row.platform) {
+            if c.release == release && c.stream == stream {
+                c.images.insert(row.name.clone(), row.image_digest.clone());
+            }
+            continue;
+        }
+        evidence.compared.insert(
+            row.platform.clone(),
+            Comparison {
+                release: release.to_string(),
+                stream: stream.to_string(),
+                images: HashMap::from([(row.name.clone(), row.image_digest.clone())]),
+            },
+        );
+    }
+}
+
+/// Evidence for component `name` on `platform`, first seen at `at` in a release of minor
+/// `minor`, from every OCP CI image of that component (`images`): the nearest of the same
+/// minor and platform within [`SAME_DAYS`].
 pub fn component_evidence(
     name: &str,
+    platform: &str,
     minor: Option<&str>,
     at: DateTime<Utc>,
     images: &[OcpImage],
@@ -81,25 +133,35 @@ pub fn component_evidence(
     };
     let same_minor: Vec<&OcpImage> = images
         .iter()
-        .filter(|i| i.minor.as_deref() == Some(m))
+        .filter(|i| i.minor.as_deref() == Some(m) && i.platform == platform)
         .collect();
     let near = same_minor
         .iter()
         .filter(|i| (i.created_at - at).abs() <= SAME_DAYS)
         .min_by_key(|i| ((i.created_at - at).num_seconds().abs(), i.release.clone()));
-    match near {
-        Some(i) => Evidence::Compared {
-            release: i.release.clone(),
-            stream: i.stream.clone(),
-            images: HashMap::from([(name.to_string(), i.image_digest.clone())]),
-        },
-        None if same_minor.is_empty() => {
-            Evidence::Missing(format!("no OCP CI {m} payload with {name} read"))
+    let missing = match near {
+        Some(i) => {
+            return Evidence {
+                compared: HashMap::from([(
+                    platform.to_string(),
+                    Comparison {
+                        release: i.release.clone(),
+                        stream: i.stream.clone(),
+                        images: HashMap::from([(name.to_string(), i.image_digest.clone())]),
+                    },
+                )]),
+                missing: String::new(),
+            }
         }
-        None => Evidence::Missing(format!(
+        None if same_minor.is_empty() => format!("no OCP CI {m} payload with {name} read"),
+        None => format!(
             "no OCP CI {m} payload with {name} from within {} days read",
             SAME_DAYS.num_days()
-        )),
+        ),
+    };
+    Evidence {
+        compared: HashMap::new(),
+        missing,
     }
 }
 
@@ -153,10 +215,12 @@ pub fn first_sightings(sightings: Vec<OcpSighting>) -> HashMap<String, OcpSighti
     first
 }
 
-/// The provenance of component `c`, given the first OCP CI sighting of each digest and the
-/// evidence of the OCP CI payload from the same days.
+/// The provenance of component `c`'s image `digest` on `platform`, given the first OCP CI
+/// sighting of each digest and the evidence of the OCP CI payload from the same days.
 pub fn provenance(
     c: &PayloadComponent,
+    platform: &str,
+    digest: &str,
     ocp: &HashMap<String, OcpSighting>,
     evidence: &Evidence,
 ) -> Provenance {
@@ -165,49 +229,86 @@ pub fn provenance(
             version: os_version(&c.versions),
         };
     }
-    if let Some(s) = ocp.get(&c.image_digest) {
+    if let Some(s) = ocp.get(digest) {
         return Provenance::Mirrored {
             release: s.release.clone(),
             stream: s.stream.clone(),
         };
     }
-    match evidence {
-        Evidence::Compared {
-            release,
-            stream,
-            images,
-        } if images.get(&c.name) == Some(&c.image_digest) => Provenance::Mirrored {
-            release: release.clone(),
-            stream: stream.clone(),
+    match evidence.compared.get(platform) {
+        Some(cmp) if cmp.images.get(&c.name).map(String::as_str) == Some(digest) => {
+            Provenance::Mirrored {
+                release: cmp.release.clone(),
+                stream: cmp.stream.clone(),
+            }
+        }
+        Some(cmp) => Provenance::BuiltForOkd {
+            compared_with: cmp.release.clone(),
+            stream: cmp.stream.clone(),
         },
-        Evidence::Compared {
-            release, stream, ..
-        } => Provenance::BuiltForOkd {
-            compared_with: release.clone(),
-            stream: stream.clone(),
-        },
-        Evidence::Missing(reason) => Provenance::Unknown {
-            reason: reason.clone(),
+        None => Provenance::Unknown {
+            reason: evidence.missing_on(platform),
         },
     }
 }
 
-/// The page model of a stored component.
+/// The page model of a stored component on the payload's kept `platform`: with no
+/// `platforms`, a single image; else every platform's image of it, each judged on its own.
 pub fn info(
     c: &PayloadComponent,
+    platform: &str,
+    platforms: &[(&str, &str)],
     ocp: &HashMap<String, OcpSighting>,
     evidence: &Evidence,
 ) -> ComponentInfo {
     ComponentInfo {
         name: c.name.clone(),
-        provenance: provenance(c, ocp, evidence),
+        provenance: provenance(c, platform, &c.image_digest, ocp, evidence),
         source: c.source_location.clone(),
         commit: c.commit_id.clone(),
         commit_url: commit_url(&c.source_location, &c.commit_id),
         image: c.image.clone(),
         digest: c.image_digest.clone(),
         changed: None,
+        architectures: platforms
+            .iter()
+            .map(|(platform, digest)| ArchImage {
+                platform: platform.to_string(),
+                digest: digest.to_string(),
+                provenance: provenance(c, platform, digest, ocp, evidence),
+            })
+            .collect(),
     }
+}
+
+/// The page models of payload `p`'s components: each platform's image listed (the kept
+/// platform first) when it has more than one platform.
+pub fn infos(
+    p: &PayloadWithComponents,
+    ocp: &HashMap<String, OcpSighting>,
+    evidence: &Evidence,
+) -> Vec<ComponentInfo> {
+    let primary = p.payload.primary_platform.as_str();
+    let multi = p.platform_names().len() > 1;
+    let mut by_name: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
+    if multi {
+        for row in &p.platforms {
+            let images = by_name.entry(row.name.as_str()).or_default();
+            let image = (row.platform.as_str(), row.image_digest.as_str());
+            if row.platform == primary {
+                images.insert(0, image);
+            } else {
+                images.push(image);
+            }
+        }
+    }
+    p.components
+        .iter()
+        .map(|c| {
+            let platforms = by_name.get(c.name.as_str()).map_or(&[][..], Vec::as_slice);
+            info(c, primary, platforms, ocp, evidence)
+        })
+        .collect()
 }
 
 /// Components of two payloads compared by name.
@@ -264,7 +365,7 @@ pub fn history(
             None => {
                 index.insert(s.component.image_digest.clone(), entries.len());
                 entries.push(HistoryEntry {
-                    component: info(&s.component, ocp, &evidence(&s)),
+                    component: info(&s.component, &s.platform, &[], ocp, &evidence(&s)),
                     first: s.release,
                     first_at: s.created_at,
                     stayed_in: Vec::new(),

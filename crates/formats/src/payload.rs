@@ -98,10 +98,17 @@ pub struct PayloadRead {
     pub pull_spec: String,
     /// Media type of that manifest or index.
     pub media_type: String,
-    /// Digest of the `linux/amd64` image manifest that was read, when `digest` is an index.
-    pub amd64_digest: Option<String>,
+    /// Digest of the platform image manifest whose files and labels are kept (`linux/amd64`
+    /// when the index has it, else its first platform), when `digest` is an index.
+    #[serde(alias = "amd64_digest")]
+    pub image_digest: Option<String>,
     /// Platforms of the index (`os/arch[/variant]`), or the image's own platform.
     pub platforms: Vec<String>,
+    /// Every platform image of an index, the one kept first, with the component images its
+    /// own `image-references` names; empty for a single image (reads before multi-arch
+    /// reading have none either).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platform_images: Vec<PlatformImage>,
     /// Labels of the image config.
     pub labels: BTreeMap<String, String>,
     /// Release name from `image-references` `metadata.name`.
@@ -114,6 +121,17 @@ pub struct PayloadRead {
     pub release_metadata: Option<DeclaredMetadata>,
     /// The components, sorted by name.
     pub components: Vec<Component>,
+}
+
+/// One platform image of a payload index and the component images it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformImage {
+    /// `os/arch[/variant]`.
+    pub platform: String,
+    /// The platform image manifest's digest.
+    pub digest: String,
+    /// Component name → the image digest this platform's `image-references` names.
+    pub components: BTreeMap<String, String>,
 }
 
 /// The parts of `release-metadata` that are kept.
@@ -196,10 +214,60 @@ pub fn is_sha256_digest(s: &str) -> bool {
 }
 
 impl PayloadRead {
+    /// The platform whose files and labels were kept: the first platform image of an index,
+    /// `linux/amd64` for an index read before multi-arch reading (it read only that), or a
+    /// single image's own platform.
+    pub fn primary_platform(&self) -> &str {
+        if let Some(first) = self.platform_images.first() {
+            return &first.platform;
+        }
+        match (&self.image_digest, self.platforms.first()) {
+            (None, Some(own)) => own,
+            _ => "linux/amd64",
+        }
+    }
+
+    /// Every `(platform, component, image digest)` the read names: each platform image's
+    /// components, or for a single image (or a read from before multi-arch reading) the
+    /// components on its own platform.
+    pub fn platform_components(&self) -> Vec<(&str, &str, &str)> {
+        if self.platform_images.is_empty() {
+            let platform = self.primary_platform();
+            return self
+                .components
+                .iter()
+                .map(|c| (platform, c.name.as_str(), c.image_digest.as_str()))
+                .collect();
+        }
+        self.platform_images
+            .iter()
+            .flat_map(|p| {
+                p.components
+                    .iter()
+                    .map(|(name, digest)| (p.platform.as_str(), name.as_str(), digest.as_str()))
+            })
+            .collect()
+    }
+
     /// Checks what a `payload.read` body must hold, so a bad event never reaches the tables.
     pub fn validate(&self) -> Result<(), String> {
         if !is_sha256_digest(&self.digest) {
             return Err(format!("digest {:?} is not a sha256 digest", self.digest));
+        }
+        let mut platforms = std::collections::BTreeSet::new();
+        for p in &self.platform_images {
+            if !is_sha256_digest(&p.digest) {
+                return Err(format!("platform {} has no image digest", p.platform));
+            }
+            if !platforms.insert(p.platform.as_str()) {
+                return Err(format!("platform {} listed twice", p.platform));
+            }
+            if let Some((name, _)) = p.components.iter().find(|(_, d)| !is_sha256_digest(d)) {
+                return Err(format!(
+                    "component {name} of platform {} has no image digest",
+                    p.platform
+                ));
+            }
         }
         if self.pull_spec.trim().is_empty() {
             return Err("empty pull spec".to_string());
@@ -269,6 +337,31 @@ mod tests {
         .expect("parses");
         let err = Component::from_tag(&tag).expect_err("refused");
         assert!(err.contains("not at a sha256 digest"), "{err}");
+    }
+
+    #[test]
+    fn a_read_from_before_multi_arch_reading_keeps_its_platform_and_digest() {
+        let d = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+        let old = serde_json::json!({
+            "digest": d('a'), "pull_spec": "quay.io/okd/scos-release:4.16.0-okd-scos.0",
+            "media_type": "application/vnd.oci.image.index.v1+json",
+            "amd64_digest": d('b'), "platforms": ["linux/arm64/v8", "linux/amd64"],
+            "labels": {}, "name": "4.16.0-okd-scos.0", "created": null, "annotations": {},
+            "release_metadata": null,
+            "components": [{"name": "cli", "image": format!("quay.io/okd/scos-content@{}", d('c')),
+                "image_digest": d('c'), "source_location": "", "commit_id": "", "commit_ref": "",
+                "versions": ""}],
+        });
+        let read: PayloadRead = serde_json::from_value(old).expect("parses");
+        assert_eq!(read.image_digest, Some(d('b')));
+        assert!(read.platform_images.is_empty());
+        assert_eq!(read.primary_platform(), "linux/amd64");
+        let c = d('c');
+        assert_eq!(
+            read.platform_components(),
+            vec![("linux/amd64", "cli", c.as_str())]
+        );
+        read.validate().expect("valid");
     }
 }
 

@@ -30,7 +30,9 @@ pub struct OcpImage {
     pub minor: Option<String>,
     /// When the release was created (when its payload was bound, if the release is unknown).
     pub created_at: DateTime<Utc>,
-    /// The component's image digest in that payload.
+    /// The platform of that image.
+    pub platform: String,
+    /// The component's image digest in that payload, on that platform.
     pub image_digest: String,
 }
 
@@ -96,15 +98,15 @@ impl Store {
         Ok(name)
     }
 
-    /// Every OCP CI payload's image of component `name`, oldest first.
+    /// Every OCP CI payload's image of component `name`, on every platform, oldest first.
     pub async fn ocp_images_of_component(&self, name: &str) -> StoreResult<Vec<OcpImage>> {
         let sql = format!(
-            "select rp.release, rp.stream, s.minor, {OCP_CREATED} as created_at, pc.image_digest \
-             from payload_components pc \
+            "select rp.release, rp.stream, s.minor, {OCP_CREATED} as created_at, pc.platform, \
+             pc.image_digest from payload_component_platforms pc \
              join release_payloads rp on rp.payload_digest = pc.payload_digest \
              join streams s on s.name = rp.stream and s.variant = 'ocp' \
              left join releases r on r.stream = rp.stream and r.name = rp.release \
-             where pc.name = $1 order by {OCP_CREATED}, rp.release"
+             where pc.name = $1 order by {OCP_CREATED}, rp.release, pc.platform"
         );
         let rows = on_pool!(self, p => {
             sqlx::query_as::<_, OcpImage>(&sql).bind(name).fetch_all(p).await?

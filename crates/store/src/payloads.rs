@@ -57,6 +57,8 @@ pub struct Payload {
     pub labels: String,
     /// When it was read.
     pub read_at: DateTime<Utc>,
+    /// The platform whose files and labels were kept (`linux/amd64` when the index has it).
+    pub primary_platform: String,
 }
 
 impl Payload {
@@ -89,6 +91,17 @@ pub struct PayloadComponent {
     pub versions: String,
 }
 
+/// The image one platform of a payload names for a component.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PlatformComponent {
+    /// `os/arch[/variant]`.
+    pub platform: String,
+    /// Component name.
+    pub name: String,
+    /// The image digest that platform's `image-references` names.
+    pub image_digest: String,
+}
+
 /// A payload read that failed, as last recorded for a pull spec.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PayloadFailureRow {
@@ -111,12 +124,25 @@ pub struct PayloadFailureRow {
 pub struct PayloadWithComponents {
     /// The payload.
     pub payload: Payload,
-    /// Its components, by name.
+    /// Its components (of the primary platform), by name.
     pub components: Vec<PayloadComponent>,
+    /// Every platform's component images, by platform then name (the primary's too).
+    pub platforms: Vec<PlatformComponent>,
+}
+
+impl PayloadWithComponents {
+    /// The platforms the payload has images for, in order.
+    pub fn platform_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.platforms.iter().map(|p| p.platform.as_str()).collect();
+        names.dedup();
+        names
+    }
 }
 
 const PAYLOAD_COLUMNS: &str = "digest, pull_spec, media_type, name, version, previous, \
-     metadata, platforms, labels, read_at";
+     metadata, platforms, labels, read_at, primary_platform";
+/// Rows per statement when a payload's platform images are stored.
+const PLATFORM_ROWS: usize = 200;
 const COMPONENT_COLUMNS: &str = "payload_digest, name, image, image_digest, source_location, \
      commit_id, commit_ref, versions";
 const FAILURE_COLUMNS: &str = "pull_spec, stream, release, kind, message, failed_at";
@@ -140,8 +166,8 @@ impl Tx {
         let inserted = on_tx!(self, c => {
             sqlx::query(
                 "insert into payloads (digest, pull_spec, media_type, name, version, previous, \
-                 metadata, platforms, labels, read_at) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 metadata, platforms, labels, read_at, primary_platform) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
                  on conflict (digest) do nothing",
             )
             .bind(&p.digest)
@@ -154,11 +180,14 @@ impl Tx {
             .bind(&platforms)
             .bind(&labels)
             .bind(at)
+            .bind(p.primary_platform())
             .execute(c)
             .await?
             .rows_affected()
         });
         if inserted == 1 {
+            self.insert_platform_components(&p.digest, &p.platform_components())
+                .await?;
             for comp in &p.components {
                 on_tx!(self, c => {
                     sqlx::query(
@@ -187,6 +216,36 @@ impl Tx {
                 .await?
                 .rows_affected()
         });
+        Ok(())
+    }
+
+    /// Stores `(platform, component, image digest)` rows of payload `digest`, a few hundred
+    /// per statement.
+    async fn insert_platform_components(
+        &mut self,
+        digest: &str,
+        rows: &[(&str, &str, &str)],
+    ) -> StoreResult<()> {
+        for chunk in rows.chunks(PLATFORM_ROWS) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let n = 3 * i + 2;
+                    format!("($1, ${n}, ${}, ${})", n + 1, n + 2)
+                })
+                .collect();
+            let sql = format!(
+                "insert into payload_component_platforms (payload_digest, platform, name, \
+                 image_digest) values {}",
+                values.join(", ")
+            );
+            on_tx!(self, c => {
+                let mut q = sqlx::query(&sql).bind(digest);
+                for (platform, name, image) in chunk {
+                    q = q.bind(*platform).bind(*name).bind(*image);
+                }
+                q.execute(c).await?.rows_affected()
+            });
+        }
         Ok(())
     }
 
@@ -314,9 +373,19 @@ impl Store {
             .fetch_all(p)
             .await?
         });
+        let platforms = on_pool!(self, p => {
+            sqlx::query_as::<_, PlatformComponent>(
+                "select platform, name, image_digest from payload_component_platforms \
+                 where payload_digest = $1 order by platform, name",
+            )
+            .bind(digest)
+            .fetch_all(p)
+            .await?
+        });
         Ok(Some(PayloadWithComponents {
             payload,
             components,
+            platforms,
         }))
     }
 
@@ -409,6 +478,15 @@ impl Store {
             .await?
         });
         out.extend(components.iter().map(|r| format!("{r:?}")));
+        let platforms: Vec<(String, String, String, String)> = on_pool!(self, p => {
+            sqlx::query_as(
+                "select payload_digest, platform, name, image_digest \
+                 from payload_component_platforms order by payload_digest, platform, name",
+            )
+            .fetch_all(p)
+            .await?
+        });
+        out.extend(platforms.iter().map(|r| format!("{r:?}")));
         let bindings: Vec<(String, String, String, String, DateTime<Utc>)> = on_pool!(self, p => {
             sqlx::query_as(
                 "select stream, release, payload_digest, pull_spec, bound_at from release_payloads \
@@ -450,6 +528,8 @@ pub struct ComponentSighting {
     pub release: String,
     /// When the release was created.
     pub created_at: DateTime<Utc>,
+    /// The payload's primary platform, which the component's row describes.
+    pub platform: String,
     /// The component as that release's payload has it.
     #[sqlx(flatten)]
     pub component: PayloadComponent,
@@ -470,7 +550,8 @@ pub struct ComponentStream {
 
 /// The earliest OCP CI release (by creation, else by when its payload was bound) having
 /// each image of the components chosen by `components` (a condition on
-/// `payload_components`): one row per image, however many OCP CI releases share it.
+/// `payload_component_platforms`, so every platform's images count): one row per image,
+/// however many OCP CI releases share it.
 ///
 /// The dialects differ in how the images are picked: PostgreSQL, without fresh statistics,
 /// turns `in (…)` into a probe of the image index per component row of every OCP CI payload,
@@ -480,7 +561,7 @@ fn first_ocp_sightings(store: &Store, components: &str) -> String {
         Store::Postgres(_) => (
             format!(
                 "with images as materialized \
-                 (select distinct image_digest from payload_components where {components}) "
+                 (select distinct image_digest from payload_component_platforms where {components}) "
             ),
             "join images on images.image_digest = pc.image_digest ".to_string(),
             String::new(),
@@ -490,7 +571,7 @@ fn first_ocp_sightings(store: &Store, components: &str) -> String {
             String::new(),
             format!(
                 "where pc.image_digest in \
-                 (select image_digest from payload_components where {components}) "
+                 (select image_digest from payload_component_platforms where {components}) "
             ),
         ),
     };
@@ -500,7 +581,7 @@ fn first_ocp_sightings(store: &Store, components: &str) -> String {
          coalesce(r.created_at, rp.bound_at) as created_at, \
          row_number() over (partition by pc.image_digest \
          order by coalesce(r.created_at, rp.bound_at), rp.release) as n \
-         from payload_components pc {images}\
+         from payload_component_platforms pc {images}\
          join release_payloads rp on rp.payload_digest = pc.payload_digest \
          join streams s on s.name = rp.stream and s.variant = 'ocp' \
          left join releases r on r.stream = rp.stream and r.name = rp.release \
@@ -558,10 +639,12 @@ impl Store {
     ) -> StoreResult<Vec<ComponentSighting>> {
         let rows = on_pool!(self, p => {
             sqlx::query_as::<_, ComponentSighting>(
-                "select r.name as release, r.created_at, pc.payload_digest, pc.name, pc.image, \
+                "select r.name as release, r.created_at, p.primary_platform as platform, \
+                 pc.payload_digest, pc.name, pc.image, \
                  pc.image_digest, pc.source_location, pc.commit_id, pc.commit_ref, pc.versions \
                  from releases r \
                  join release_payloads rp on rp.stream = r.stream and rp.release = r.name \
+                 join payloads p on p.digest = rp.payload_digest \
                  join payload_components pc on pc.payload_digest = rp.payload_digest \
                  where r.stream = $1 and pc.name = $2 order by r.created_at, r.name",
             )

@@ -338,6 +338,7 @@ impl Tx {
             "registry_events",
             "payload_failures",
             "release_payloads",
+            "payload_component_platforms",
             "payload_components",
             "payloads",
             "gates",

@@ -256,11 +256,58 @@ pub struct Payload {
     pub digest: Option<String>,
     /// Why the read failed.
     pub failure: Option<String>,
+    /// The platforms of a multi-arch payload (`linux/amd64` first when it has it); empty
+    /// for a single image.
+    pub platforms: Vec<String>,
     /// Its component images, by name.
     pub components: Vec<PayloadComponent>,
     /// The era its components' evidence puts it in: `mirrored` (most are OCP CI's
     /// images), `okd` (most are built for OKD); `null` when unread or too little is known.
     pub era: Option<String>,
+}
+
+/// Where one image came from, as the API says it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Origin {
+    /// `mirrored` (the same digest was in an OCP CI payload), `okd` (built for OKD: an OCP
+    /// CI payload of the same minor from the same days has another image, or none, for this
+    /// component on this platform), `os` (the machine OS) or `unknown` (no such evidence was
+    /// read).
+    #[schema(example = "mirrored")]
+    pub provenance: String,
+    /// For `mirrored`: the first OCP CI release that carried the image.
+    pub mirrored_from: Option<String>,
+    /// For `okd`: the OCP CI release compared with.
+    pub compared_with: Option<String>,
+    /// For `unknown`: what evidence is missing.
+    pub unknown_reason: Option<String>,
+    /// For `os`: the machine OS version.
+    pub os_version: Option<String>,
+}
+
+impl From<&app::model::Provenance> for Origin {
+    fn from(p: &app::model::Provenance) -> Self {
+        use app::model::Provenance;
+        Origin {
+            provenance: p.kind().as_str().to_string(),
+            mirrored_from: match p {
+                Provenance::Mirrored { release, .. } => Some(release.clone()),
+                _ => None,
+            },
+            compared_with: match p {
+                Provenance::BuiltForOkd { compared_with, .. } => Some(compared_with.clone()),
+                _ => None,
+            },
+            unknown_reason: match p {
+                Provenance::Unknown { reason } => Some(reason.clone()),
+                _ => None,
+            },
+            os_version: match p {
+                Provenance::MachineOs { version } => version.clone(),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// One component image of a payload, with where it came from.
@@ -276,32 +323,39 @@ pub struct PayloadComponent {
     pub source: String,
     /// Source commit (may be empty).
     pub commit: String,
-    /// `mirrored` (the same digest was in an OCP CI payload), `okd` (built for OKD: an OCP
-    /// CI payload of the same minor from the same days has another image, or none, for this
-    /// component), `os` (the machine OS) or `unknown` (no such evidence was read).
-    #[schema(example = "mirrored")]
-    pub provenance: String,
-    /// For `mirrored`: the first OCP CI release that carried the image.
-    pub mirrored_from: Option<String>,
-    /// For `okd`: the OCP CI release compared with.
-    pub compared_with: Option<String>,
-    /// For `unknown`: what evidence is missing.
-    pub unknown_reason: Option<String>,
-    /// For `os`: the machine OS version.
-    pub os_version: Option<String>,
+    /// Where the image (of the payload's kept platform) came from.
+    #[serde(flatten)]
+    pub origin: Origin,
     /// Whether the image differs from the previous release of the stream (unknown when that
     /// payload was not read).
     pub changed: Option<bool>,
+    /// Its image on each platform of a multi-arch payload, the kept platform first, each
+    /// judged on that platform's own evidence; empty for a single image.
+    pub architectures: Vec<ArchComponent>,
+}
+
+/// A component's image on one platform of a multi-arch payload.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ArchComponent {
+    /// `os/arch[/variant]`.
+    #[schema(example = "linux/arm64")]
+    pub platform: String,
+    /// Image digest.
+    pub digest: String,
+    /// Where it came from.
+    #[serde(flatten)]
+    pub origin: Origin,
 }
 
 impl From<app::model::PayloadView> for Payload {
     fn from(view: app::model::PayloadView) -> Self {
-        use app::model::{PayloadView, Provenance};
+        use app::model::PayloadView;
         match view {
             PayloadView::NotRead => Payload {
                 state: "not_read".into(),
                 digest: None,
                 failure: None,
+                platforms: Vec::new(),
                 components: Vec::new(),
                 era: None,
             },
@@ -309,6 +363,7 @@ impl From<app::model::PayloadView> for Payload {
                 state: "failed".into(),
                 digest: None,
                 failure: Some(message),
+                platforms: Vec::new(),
                 components: Vec::new(),
                 era: None,
             },
@@ -318,6 +373,11 @@ impl From<app::model::PayloadView> for Payload {
                 state: "read".into(),
                 digest: Some(digest),
                 failure: None,
+                platforms: components
+                    .iter()
+                    .find(|c| !c.architectures.is_empty())
+                    .map(|c| c.architectures.iter().map(|a| a.platform.clone()).collect())
+                    .unwrap_or_default(),
                 era: app::model::EraEvidence::of(&components).era.map(|e| {
                     match e {
                         app::model::Era::Mirrored => "mirrored",
@@ -328,25 +388,16 @@ impl From<app::model::PayloadView> for Payload {
                 components: components
                     .into_iter()
                     .map(|c| PayloadComponent {
-                        provenance: c.provenance.kind().as_str().to_string(),
-                        mirrored_from: match &c.provenance {
-                            Provenance::Mirrored { release, .. } => Some(release.clone()),
-                            _ => None,
-                        },
-                        os_version: match &c.provenance {
-                            Provenance::MachineOs { version } => version.clone(),
-                            _ => None,
-                        },
-                        compared_with: match &c.provenance {
-                            Provenance::BuiltForOkd { compared_with, .. } => {
-                                Some(compared_with.clone())
-                            }
-                            _ => None,
-                        },
-                        unknown_reason: match &c.provenance {
-                            Provenance::Unknown { reason } => Some(reason.clone()),
-                            _ => None,
-                        },
+                        origin: Origin::from(&c.provenance),
+                        architectures: c
+                            .architectures
+                            .iter()
+                            .map(|a| ArchComponent {
+                                platform: a.platform.clone(),
+                                digest: a.digest.clone(),
+                                origin: Origin::from(&a.provenance),
+                            })
+                            .collect(),
                         name: c.name,
                         image: c.image,
                         digest: c.digest,

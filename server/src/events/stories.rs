@@ -8,7 +8,7 @@ mod payloads {
     use crate::events::{
         ingest, reproject, EventError, PAYLOAD_FAILED, PAYLOAD_READ, PAYLOAD_RELEASE,
     };
-    use crate::formats::payload::{Component, DeclaredMetadata, PayloadRead};
+    use crate::formats::payload::{Component, DeclaredMetadata, PayloadRead, PlatformImage};
     use crate::store::events::NewEvent;
     use crate::store::testing;
     use crate::store::{Store, StoreError};
@@ -50,8 +50,23 @@ mod payloads {
             digest: d.into(),
             pull_spec: pull_spec.into(),
             media_type: streamgate_formats::media_type::OCI_INDEX.into(),
-            amd64_digest: Some(digest(99)),
+            image_digest: Some(digest(99)),
             platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
+            // arm64 has its own cli image and shares the installer
+            platform_images: vec![
+                PlatformImage {
+                    platform: "linux/amd64".into(),
+                    digest: digest(99),
+                    components: [("cli".into(), digest(10)), ("installer".into(), digest(11))]
+                        .into(),
+                },
+                PlatformImage {
+                    platform: "linux/arm64/v8".into(),
+                    digest: digest(98),
+                    components: [("cli".into(), digest(20)), ("installer".into(), digest(11))]
+                        .into(),
+                },
+            ],
             labels: [("io.openshift.release".to_string(), NEW.to_string())].into(),
             name: NEW.into(),
             created: Some("2026-02-11T07:15:19Z".into()),
@@ -107,6 +122,15 @@ mod payloads {
         );
         assert_eq!(got.components.len(), 2);
         assert_eq!(got.components[0].name, "cli");
+        assert_eq!(got.payload.primary_platform, "linux/amd64");
+        assert_eq!(got.platform_names(), vec!["linux/amd64", "linux/arm64/v8"]);
+        let arm_cli = got
+            .platforms
+            .iter()
+            .find(|p| p.platform == "linux/arm64/v8" && p.name == "cli")
+            .expect("arm64 cli");
+        assert_eq!(arm_cli.image_digest, digest(20));
+        assert_eq!(got.platforms.len(), 4);
         assert_eq!(
             got.components[1].commit_id,
             "5b0f1c3d9e8a7f6b5c4d3e2f1a0b9c8d7e6f5a4b"

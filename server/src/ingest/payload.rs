@@ -1,9 +1,11 @@
 //! Reads release payload images from their registry: the components, commits and declared
 //! upgrade sources that provenance is built on.
 //!
-//! A read fetches the payload's manifest (choosing `linux/amd64` from an index and noting the
-//! other platforms), its config labels, and streams the layer holding `release-manifests/`
-//! for `image-references` and `release-metadata` ([`layer`]), never holding a layer in memory
+//! A read fetches the payload's manifest, its config labels, and streams the layer holding
+//! `release-manifests/` for `image-references` and `release-metadata` ([`layer`]). From an
+//! index it reads every platform image the same way: `linux/amd64` (else the first listed)
+//! is the one whose files and labels are kept, and each other platform's own
+//! `image-references` gives its component images. It never holds a layer in memory
 //! and never reading more than the configured caps: every request goes through
 //! [`super::distribution`], which bounds each answer while it streams. What was read goes
 //! into the event log as
@@ -23,7 +25,7 @@ use serde::Deserialize;
 use crate::events::{self, EventError, PAYLOAD_FAILED, PAYLOAD_READ, PAYLOAD_RELEASE};
 use crate::formats::media_type::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 use crate::formats::payload::{
-    Component, DeclaredMetadata, ImageStream, PayloadRead, ReleaseMetadata,
+    Component, DeclaredMetadata, ImageStream, PayloadRead, PlatformImage, ReleaseMetadata,
 };
 use crate::oci::credentials::Credentials;
 use crate::oci::distribution::{Distribution, DistributionConfig, Failure, FetchError};
@@ -121,13 +123,13 @@ pub enum PayloadError {
         /// Its media type.
         media_type: String,
     },
-    /// An index without a `linux/amd64` image.
-    #[error("index {digest} has no linux/amd64 image (platforms: {platforms})")]
-    NoAmd64 {
+    /// An index that lists no platform image (only attestations, or nothing).
+    #[error("index {digest} lists no platform image ({entries} entries without a platform)")]
+    NoPlatform {
         /// The index digest.
         digest: String,
-        /// The platforms it lists.
-        platforms: String,
+        /// How many entries it has.
+        entries: usize,
     },
     /// A blob larger than allowed.
     #[error("{what} is too large: {size} bytes, limit {limit}")]
@@ -173,7 +175,7 @@ impl PayloadError {
             PayloadError::InvalidReference { .. } => "invalid_reference",
             PayloadError::Registry { .. } => "registry",
             PayloadError::UnknownMediaType { .. } => "unknown_media_type",
-            PayloadError::NoAmd64 { .. } => "no_amd64",
+            PayloadError::NoPlatform { .. } => "no_platform",
             PayloadError::TooLarge { .. } => "too_large",
             PayloadError::CorruptLayer { .. } => "corrupt_layer",
             PayloadError::MissingFile { .. } => "missing_file",
@@ -205,6 +207,46 @@ fn malformed(what: impl Into<String>, reason: impl ToString) -> PayloadError {
         what: what.into(),
         reason: reason.to_string(),
     }
+}
+
+/// `error` of one platform image of an index, naming the platform where it names a file.
+fn on_platform(platform: &str, error: PayloadError) -> PayloadError {
+    match error {
+        PayloadError::MissingFile { path } => PayloadError::MissingFile {
+            path: format!("{path} (in the {platform} image)"),
+        },
+        PayloadError::Malformed { what, reason } => PayloadError::Malformed {
+            what: format!("{what} of {platform}"),
+            reason,
+        },
+        other => other,
+    }
+}
+
+/// The components an `image-references` names, sorted by name.
+fn components_of(references: &ImageStream) -> Result<Vec<Component>, PayloadError> {
+    let mut components = Vec::new();
+    for tag in references.spec.tags.iter().flatten() {
+        components.push(Component::from_tag(tag).map_err(|e| malformed(IMAGE_REFERENCES, e))?);
+    }
+    components.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(components)
+}
+
+/// What is kept of `release-metadata`.
+fn declared(metadata: Option<ReleaseMetadata>) -> Option<DeclaredMetadata> {
+    metadata.map(|m| DeclaredMetadata {
+        version: m.version,
+        previous: m.previous.unwrap_or_default(),
+        metadata: m.metadata.unwrap_or_default(),
+    })
+}
+
+/// `read` once it holds what a `payload.read` event must.
+fn finish(read: PayloadRead) -> Result<PayloadRead, PayloadError> {
+    read.validate()
+        .map_err(|e| malformed(format!("payload {}", read.digest), e))?;
+    Ok(read)
 }
 
 /// A manifest or index, as much of it as the reader needs.
@@ -394,92 +436,145 @@ impl PayloadReader {
         let top: Manifest =
             serde_json::from_slice(&raw).map_err(|e| malformed(format!("manifest {digest}"), e))?;
         let media_type = manifest_media_type(&top)?.to_string();
-        let (image, amd64_digest, index_platforms) =
-            if media_type == OCI_INDEX || media_type == DOCKER_MANIFEST_LIST {
-                let entries = top.manifests.unwrap_or_default();
-                // buildx attestation entries say `unknown/unknown`: not a platform
-                let platforms: Vec<String> = entries
-                    .iter()
-                    .filter_map(|e| e.platform.as_ref())
-                    .filter(|p| p.os != "unknown")
-                    .map(Platform::name)
-                    .collect();
-                let amd64 = entries
-                    .iter()
-                    .find(|e| {
-                        e.platform
-                            .as_ref()
-                            .is_some_and(|p| p.os == "linux" && p.architecture == "amd64")
-                    })
-                    .ok_or_else(|| PayloadError::NoAmd64 {
-                        digest: digest.clone(),
-                        platforms: platforms.join(", "),
-                    })?;
-                if amd64.media_type != OCI_MANIFEST && amd64.media_type != DOCKER_MANIFEST {
-                    return Err(PayloadError::UnknownMediaType {
-                        what: format!("linux/amd64 entry of index {digest}"),
-                        media_type: amd64.media_type.clone(),
-                    });
-                }
-                let child_ref = reference.clone_with_digest(amd64.digest.clone());
-                let child = self
-                    .registry
-                    .manifest(&child_ref)
-                    .await
-                    .map_err(registry_error(format!("manifest {}", amd64.digest)))?;
-                let (child_raw, child_digest) = (child.bytes, child.digest);
-                let child: Manifest = serde_json::from_slice(&child_raw)
-                    .map_err(|e| malformed(format!("manifest {child_digest}"), e))?;
-                let child_type = manifest_media_type(&child)?;
-                if child_type != OCI_MANIFEST && child_type != DOCKER_MANIFEST {
-                    return Err(PayloadError::UnknownMediaType {
-                        what: format!("manifest {child_digest}"),
-                        media_type: child_type.to_string(),
-                    });
-                }
-                (child, Some(child_digest), Some(platforms))
-            } else {
-                (top, None, None)
-            };
-        let image_digest = amd64_digest.clone().unwrap_or_else(|| digest.clone());
-        let config = self
-            .read_config(&reference, &image_digest, image.config.as_ref())
-            .await?;
-        let platforms = index_platforms.unwrap_or_else(|| {
-            vec![format!(
+        if media_type != OCI_INDEX && media_type != DOCKER_MANIFEST_LIST {
+            let config = self
+                .read_config(&reference, &digest, top.config.as_ref())
+                .await?;
+            let platforms = vec![format!(
                 "{}/{}",
                 config.os.as_deref().unwrap_or("linux"),
                 config.architecture.as_deref().unwrap_or("amd64")
-            )]
-        });
-        let labels = config.config.and_then(|c| c.labels).unwrap_or_default();
-        let layers = image.layers.unwrap_or_default();
-        let (references, metadata) = self.read_release_manifests(&reference, &layers).await?;
-        let mut components = Vec::new();
-        for tag in references.spec.tags.iter().flatten() {
-            components.push(Component::from_tag(tag).map_err(|e| malformed(IMAGE_REFERENCES, e))?);
+            )];
+            let layers = top.layers.unwrap_or_default();
+            let (references, metadata) = self.read_release_manifests(&reference, &layers).await?;
+            return finish(PayloadRead {
+                digest,
+                pull_spec: pull_spec.to_string(),
+                media_type,
+                image_digest: None,
+                platforms,
+                platform_images: Vec::new(),
+                labels: config.config.and_then(|c| c.labels).unwrap_or_default(),
+                name: references.metadata.name.clone(),
+                created: references.metadata.creation_timestamp.clone(),
+                annotations: references.metadata.annotations.clone().unwrap_or_default(),
+                release_metadata: declared(metadata),
+                components: components_of(&references)?,
+            });
         }
-        components.sort_by(|a, b| a.name.cmp(&b.name));
-        let read = PayloadRead {
+        let entries = top.manifests.unwrap_or_default();
+        // buildx attestation entries say `unknown/unknown`: not a platform
+        let mut images: Vec<(&IndexEntry, String)> = entries
+            .iter()
+            .filter_map(|e| Some((e, e.platform.as_ref()?)))
+            .filter(|(_, p)| p.os != "unknown")
+            .map(|(e, p)| (e, p.name()))
+            .collect();
+        if images.is_empty() {
+            return Err(PayloadError::NoPlatform {
+                digest,
+                entries: entries.len(),
+            });
+        }
+        // the image whose files and labels are kept goes first
+        if let Some(i) = images.iter().position(|(_, p)| p == "linux/amd64") {
+            let amd64 = images.remove(i);
+            images.insert(0, amd64);
+        }
+        let platforms: Vec<String> = images.iter().map(|(_, p)| p.clone()).collect();
+        let mut platform_images = Vec::with_capacity(images.len());
+        let mut kept = None;
+        for (entry, platform) in images {
+            let image = self
+                .platform_image(&reference, &digest, entry, &platform)
+                .await?;
+            let layers = image.layers.as_deref().unwrap_or_default();
+            let (references, metadata) = self
+                .read_release_manifests(&reference, layers)
+                .await
+                .map_err(|e| on_platform(&platform, e))?;
+            let components = components_of(&references).map_err(|e| on_platform(&platform, e))?;
+            let mut by_name = BTreeMap::new();
+            for c in &components {
+                if by_name
+                    .insert(c.name.clone(), c.image_digest.clone())
+                    .is_some()
+                {
+                    return Err(malformed(
+                        format!("{IMAGE_REFERENCES} of {platform}"),
+                        format!("component {} listed twice", c.name),
+                    ));
+                }
+            }
+            platform_images.push(PlatformImage {
+                platform,
+                digest: entry.digest.clone(),
+                components: by_name,
+            });
+            if kept.is_none() {
+                kept = Some((image, references, metadata, components));
+            }
+        }
+        let Some((image, references, metadata, components)) = kept else {
+            return Err(PayloadError::NoPlatform {
+                digest,
+                entries: entries.len(),
+            });
+        };
+        let image_digest = platform_images[0].digest.clone();
+        let config = self
+            .read_config(&reference, &image_digest, image.config.as_ref())
+            .await?;
+        finish(PayloadRead {
             digest,
             pull_spec: pull_spec.to_string(),
             media_type,
-            amd64_digest,
+            image_digest: Some(image_digest),
             platforms,
-            labels,
+            platform_images,
+            labels: config.config.and_then(|c| c.labels).unwrap_or_default(),
             name: references.metadata.name,
             created: references.metadata.creation_timestamp,
             annotations: references.metadata.annotations.unwrap_or_default(),
-            release_metadata: metadata.map(|m| DeclaredMetadata {
-                version: m.version,
-                previous: m.previous.unwrap_or_default(),
-                metadata: m.metadata.unwrap_or_default(),
-            }),
+            release_metadata: declared(metadata),
             components,
-        };
-        read.validate()
-            .map_err(|e| malformed(format!("payload {}", read.digest), e))?;
-        Ok(read)
+        })
+    }
+
+    /// The image manifest of one platform `entry` of index `index`.
+    async fn platform_image(
+        &self,
+        reference: &Reference,
+        index: &str,
+        entry: &IndexEntry,
+        platform: &str,
+    ) -> Result<Manifest, PayloadError> {
+        if entry.media_type != OCI_MANIFEST && entry.media_type != DOCKER_MANIFEST {
+            return Err(PayloadError::UnknownMediaType {
+                what: format!("{platform} entry of index {index}"),
+                media_type: entry.media_type.clone(),
+            });
+        }
+        let child_ref = reference.clone_with_digest(entry.digest.clone());
+        let child = self
+            .registry
+            .manifest(&child_ref)
+            .await
+            .map_err(registry_error(format!(
+                "{platform} manifest {}",
+                entry.digest
+            )))?;
+        let (child_raw, child_digest) = (child.bytes, child.digest);
+        let child: Manifest = serde_json::from_slice(&child_raw)
+            .map_err(|e| malformed(format!("manifest {child_digest}"), e))?;
+        let child_type = manifest_media_type(&child)?;
+        if child_type != OCI_MANIFEST && child_type != DOCKER_MANIFEST {
+            return Err(PayloadError::UnknownMediaType {
+                what: format!("manifest {child_digest}"),
+                media_type: child_type.to_string(),
+            });
+        }
+        Ok(child)
     }
 
     async fn read_config(

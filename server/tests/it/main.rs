@@ -20,6 +20,7 @@ mod hooks;
 mod ingest;
 mod integrity;
 mod live;
+mod multi_arch;
 mod pages;
 mod payload;
 mod payload_bench;

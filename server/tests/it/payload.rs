@@ -5,7 +5,7 @@
 
 use crate::support::registry;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use crate::support::payloads::{
@@ -28,6 +28,8 @@ struct Fixture {
     okd2: String,
     okd1_components: Vec<String>,
     okd2_components: Vec<String>,
+    /// The arm64 image of each OKD2 component, by name.
+    okd2_arm64: BTreeMap<String, String>,
 }
 
 const OCP_CI_TAG: &str = "4.21.0-0.ci-2026-02-10-101010";
@@ -132,12 +134,28 @@ async fn fixture() -> Fixture {
             false,
         )
         .await;
+    // arm64 names images of its own (another base layer), as a multi-arch build does
+    let arm_base =
+        registry::tar_gz(&[("etc/os-release", b"NAME=\"CentOS Stream\"\nARCH=aarch64\n")]);
+    let mut arm = Vec::new();
+    for (s, _) in &okd2 {
+        arm.push(push_component(&pusher, "okd/scos-content", s, &arm_base).await);
+    }
+    let okd2_arm: Vec<(&Spec, &Pushed)> = okd2.iter().map(|(s, _)| *s).zip(arm.iter()).collect();
+    let arm_layers = payload_layers(
+        &base,
+        &image_references(OKD2, &okd_repo, &okd2_arm),
+        Some(&release_metadata(
+            "4.21.0-okd-scos.2",
+            &["4.20.0-okd-scos.7", "4.21.0-okd-scos.1"],
+        )),
+    );
     let arm64 = pusher
         .image(
             "okd/scos-release",
             None,
             &payload_config(OKD2, "arm64", cvo),
-            &layers,
+            &arm_layers,
             false,
         )
         .await;
@@ -159,6 +177,10 @@ async fn fixture() -> Fixture {
         okd2: format!("{host}/okd/scos-release:{OKD2}"),
         okd1_components: okd1.iter().map(|(_, p)| p.digest.clone()).collect(),
         okd2_components: okd2.iter().map(|(_, p)| p.digest.clone()).collect(),
+        okd2_arm64: okd2_arm
+            .iter()
+            .map(|(s, p)| (s.name.to_string(), p.digest.clone()))
+            .collect(),
         registry,
         pusher,
         base,
@@ -260,7 +282,7 @@ async fn payloads_are_read_end_to_end(store: Store) {
     let pushed: BTreeSet<&str> = f.okd1_components.iter().map(String::as_str).collect();
     assert_eq!(stored, pushed);
 
-    // the OKD index: linux/amd64 is read, the other platforms are recorded
+    // the OKD index: every platform is read, linux/amd64 first and kept
     reader
         .read_into(&store, &request(&f.okd2, Some((OKD_STREAM, OKD2))))
         .await
@@ -276,7 +298,29 @@ async fn payloads_are_read_end_to_end(store: Store) {
     );
     assert_eq!(
         okd2.payload.platforms,
-        r#"["linux/arm64/v8","linux/amd64"]"#
+        r#"["linux/amd64","linux/arm64/v8"]"#
+    );
+    assert_eq!(okd2.payload.primary_platform, "linux/amd64");
+    assert_eq!(okd2.platform_names(), ["linux/amd64", "linux/arm64/v8"]);
+    let on = |platform: &str| -> BTreeMap<String, String> {
+        okd2.platforms
+            .iter()
+            .filter(|p| p.platform == platform)
+            .map(|p| (p.name.clone(), p.image_digest.clone()))
+            .collect()
+    };
+    assert_eq!(on("linux/arm64/v8"), f.okd2_arm64);
+    let amd64: BTreeMap<String, String> = okd2
+        .components
+        .iter()
+        .map(|c| (c.name.clone(), c.image_digest.clone()))
+        .collect();
+    assert_eq!(on("linux/amd64"), amd64);
+    assert!(
+        f.okd2_arm64
+            .values()
+            .all(|d| !amd64.values().any(|a| a == d)),
+        "arm64 images are its own"
     );
     let labels: serde_json::Value = serde_json::from_str(&okd2.payload.labels).expect("labels");
     assert_eq!(labels["io.openshift.release"], OKD2);
@@ -552,7 +596,7 @@ async fn bad_payloads_fail_precisely_and_store_nothing() {
         assert_eq!(store.event_count().await.expect("count"), events);
     }
 
-    // an index without linux/amd64
+    // an index whose arm64 image has no release-manifests: nothing of it is stored
     let arm = f
         .pusher
         .image(
@@ -563,22 +607,71 @@ async fn bad_payloads_fail_precisely_and_store_nothing() {
             false,
         )
         .await;
+    let amd = f
+        .pusher
+        .image(
+            "okd/broken",
+            None,
+            &payload_config("4.21.0-okd-scos.9", "amd64", &arm),
+            &payload_layers(
+                &f.base,
+                &image_references("4.21.0-okd-scos.9", "okd/scos-content", &[]),
+                None,
+            ),
+            false,
+        )
+        .await;
     f.pusher
         .index(
             "okd/broken",
-            Some("arm-only"),
-            &[(&arm, "linux", "arm64", None)],
+            Some("arm-broken"),
+            &[
+                (&amd, "linux", "amd64", None),
+                (&arm, "linux", "arm64", None),
+            ],
         )
         .await;
     let err = reader
         .read_into(
             &store,
-            &request(&format!("{}/okd/broken:arm-only", f.registry.host()), None),
+            &request(
+                &format!("{}/okd/broken:arm-broken", f.registry.host()),
+                None,
+            ),
         )
         .await
-        .expect_err("no amd64");
-    assert!(matches!(err, PayloadError::NoAmd64 { .. }), "{err}");
-    assert!(err.to_string().contains("platforms: linux/arm64"), "{err}");
+        .expect_err("arm64 image without release-manifests");
+    assert_eq!(err.kind(), "missing_file", "{err}");
+    assert!(
+        err.to_string()
+            .contains("release-manifests/image-references (in the linux/arm64 image)"),
+        "{err}"
+    );
+
+    // an index of attestations only lists no platform
+    f.pusher
+        .index(
+            "okd/broken",
+            Some("attestations"),
+            &[(&arm, "unknown", "unknown", None)],
+        )
+        .await;
+    let err = reader
+        .read_into(
+            &store,
+            &request(
+                &format!("{}/okd/broken:attestations", f.registry.host()),
+                None,
+            ),
+        )
+        .await
+        .expect_err("no platform");
+    assert!(matches!(err, PayloadError::NoPlatform { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("lists no platform image (1 entries"),
+        "{err}"
+    );
 
     // a tag that does not exist
     let err = reader

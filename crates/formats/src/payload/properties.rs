@@ -51,8 +51,9 @@ fn check_references(bytes: &[u8]) -> Result<(), TestCaseError> {
             digest: format!("sha256:{}", "0".repeat(64)),
             pull_spec: "quay.io/okd/scos-release:4.21.0".into(),
             media_type: "application/vnd.oci.image.manifest.v1+json".into(),
-            amd64_digest: None,
+            image_digest: None,
             platforms: vec!["linux/amd64".into()],
+            platform_images: Vec::new(),
             labels: BTreeMap::new(),
             name: stream.metadata.name,
             created: stream.metadata.creation_timestamp,
@@ -99,6 +100,19 @@ fn component() -> impl Strategy<Value = Component> {
         )
 }
 
+fn platform_image() -> impl Strategy<Value = PlatformImage> {
+    (
+        hostile_string(),
+        digest(),
+        prop::collection::btree_map(hostile_string(), digest(), 0..4),
+    )
+        .prop_map(|(platform, digest, components)| PlatformImage {
+            platform,
+            digest,
+            components,
+        })
+}
+
 fn payload_read() -> impl Strategy<Value = PayloadRead> {
     let metadata = (
         hostile_string(),
@@ -117,7 +131,10 @@ fn payload_read() -> impl Strategy<Value = PayloadRead> {
             hostile_string(),
             proptest::option::of(digest()),
         ),
-        prop::collection::vec(hostile_string(), 0..4),
+        (
+            prop::collection::vec(hostile_string(), 0..4),
+            prop::collection::vec(platform_image(), 0..3),
+        ),
         prop::collection::btree_map(hostile_string(), hostile_string(), 0..4),
         (hostile_string(), proptest::option::of(hostile_string())),
         prop::collection::btree_map(hostile_string(), hostile_string(), 0..4),
@@ -126,8 +143,8 @@ fn payload_read() -> impl Strategy<Value = PayloadRead> {
     )
         .prop_map(
             |(
-                (digest, pull_spec, media_type, amd64_digest),
-                platforms,
+                (digest, pull_spec, media_type, image_digest),
+                (platforms, platform_images),
                 labels,
                 (name, created),
                 annotations,
@@ -137,8 +154,9 @@ fn payload_read() -> impl Strategy<Value = PayloadRead> {
                 digest,
                 pull_spec,
                 media_type,
-                amd64_digest,
+                image_digest,
                 platforms,
+                platform_images,
                 labels,
                 name,
                 created,
@@ -195,6 +213,36 @@ proptest! {
             && digest.starts_with("sha256:")
             && digest[7..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         prop_assert_eq!(is_sha256_digest(&digest), model);
+    }
+
+    #[test]
+    fn platform_images_validate_exactly_when_unique_and_pinned(
+        images in prop::collection::vec(platform_image(), 0..4)
+    ) {
+        let read = PayloadRead {
+            digest: format!("sha256:{}", "0".repeat(64)),
+            pull_spec: "quay.io/okd/scos-release:4.21.0".into(),
+            media_type: "application/vnd.oci.image.index.v1+json".into(),
+            image_digest: None,
+            platforms: images.iter().map(|p| p.platform.clone()).collect(),
+            platform_images: images.clone(),
+            labels: BTreeMap::new(),
+            name: "4.21.0".into(),
+            created: None,
+            annotations: BTreeMap::new(),
+            release_metadata: None,
+            components: Vec::new(),
+        };
+        let unique = images.iter().map(|p| &p.platform).collect::<BTreeSet<_>>().len() == images.len();
+        let pinned = images.iter().all(|p| {
+            is_sha256_digest(&p.digest) && p.components.values().all(|d| is_sha256_digest(d))
+        });
+        prop_assert_eq!(read.validate().is_ok(), unique && pinned);
+        let rows = read.platform_components();
+        prop_assert_eq!(rows.len(), images.iter().map(|p| p.components.len()).sum::<usize>());
+        if let Some(first) = images.first() {
+            prop_assert_eq!(read.primary_platform(), first.platform.as_str());
+        }
     }
 
     #[test]
