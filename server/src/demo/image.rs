@@ -14,6 +14,37 @@ pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 /// OCI gzip'd tar layer media type.
 pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+/// OCI image index media type.
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+/// The CPU architectures the demo builds for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Arch {
+    /// `linux/amd64`.
+    Amd64,
+    /// `linux/arm64/v8`.
+    Arm64,
+}
+
+impl Arch {
+    /// The config's `architecture`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Amd64 => "amd64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+
+    /// The platform as an index entry names it.
+    fn platform(self) -> serde_json::Value {
+        match self {
+            Arch::Amd64 => serde_json::json!({"os": "linux", "architecture": "amd64"}),
+            Arch::Arm64 => {
+                serde_json::json!({"os": "linux", "architecture": "arm64", "variant": "v8"})
+            }
+        }
+    }
+}
 
 /// Why an image could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -102,9 +133,19 @@ impl Image {
         history: &str,
         layers: Vec<Layer>,
     ) -> Result<Image, ImageError> {
+        Image::build_for(Arch::Amd64, labels, history, layers)
+    }
+
+    /// A `linux/<arch>` image of `layers` whose config carries `labels` and `history`.
+    pub fn build_for(
+        arch: Arch,
+        labels: &serde_json::Map<String, serde_json::Value>,
+        history: &str,
+        layers: Vec<Layer>,
+    ) -> Result<Image, ImageError> {
         let diff_ids: Vec<&str> = layers.iter().map(|l| l.diff_id.as_str()).collect();
         let config = serde_json::json!({
-            "architecture": "amd64",
+            "architecture": arch.name(),
             "os": "linux",
             "config": {"Labels": labels},
             "rootfs": {"type": "layers", "diff_ids": diff_ids},
@@ -142,6 +183,26 @@ impl Image {
     pub fn digest(&self) -> &str {
         &self.manifest.digest
     }
+}
+
+/// The OCI index of one image per architecture, in the order given.
+pub fn index(images: &[(Arch, &Image)]) -> Result<Blob, ImageError> {
+    let manifests: Vec<serde_json::Value> = images
+        .iter()
+        .map(|(arch, image)| {
+            serde_json::json!({
+                "mediaType": OCI_MANIFEST,
+                "digest": image.digest(),
+                "size": image.manifest.bytes.len(),
+                "platform": arch.platform(),
+            })
+        })
+        .collect();
+    Ok(Blob::new(serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": manifests,
+    }))?))
 }
 
 #[cfg(test)]

@@ -23,12 +23,18 @@ use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 
-use super::image::{Blob, Image, ImageError, Layer, OCI_MANIFEST};
+use super::image::{self, Arch, Blob, Image, ImageError, Layer, OCI_INDEX, OCI_MANIFEST};
 use crate::formats::payload::{COMMIT_ID, COMMIT_REF, SOURCE_LOCATION, VERSIONS};
 use crate::replay::dataset::{rfc3339, BuiltBy, ComponentData, Dataset, TagData, PHASE_FAILED};
 
 /// How many of the newest tags of each CI stream get a payload.
 pub const CI_PAYLOADS: usize = 6;
+/// The minor whose payloads (OCP CI's and OKD/SCOS's) are multi-arch indexes for
+/// `linux/amd64` and `linux/arm64`; every other payload is a single `linux/amd64` image.
+pub const MULTI_ARCH_MINOR: u32 = 21;
+/// Components OKD/SCOS mirrors from OCP CI on amd64 but builds as OKD variants on arm64:
+/// the demo's case of a provenance that differs by platform.
+pub const OKD_BUILT_ON_ARM64: &[&str] = &["haproxy-router"];
 /// Pushes in flight at once.
 const JOBS: usize = 8;
 /// Registry hosts of the upstream pull specs the demo data set names.
@@ -60,14 +66,27 @@ struct ComponentImage {
     image: Image,
 }
 
-/// A payload image and the `repo:tag`s it is pushed under.
+/// A payload (one image per architecture, amd64 first, and their index when there are
+/// more than one) and the `repo:tag`s it is pushed under.
 #[derive(Debug, Clone)]
 struct PayloadImage {
-    image: Image,
-    /// The component images it names (indexes into [`Seed::components`]).
+    images: Vec<(Arch, Image)>,
+    index: Option<Blob>,
+    /// The component images its platforms name (indexes into [`Seed::components`]).
     components: Vec<usize>,
     /// `(repository, tag)`.
     tags: Vec<(String, String)>,
+}
+
+impl PayloadImage {
+    /// The digest its tags point at: the index's, else the single image's.
+    fn digest(&self) -> &str {
+        match (&self.index, self.images.first()) {
+            (Some(index), _) => &index.digest,
+            (None, Some((_, image))) => image.digest(),
+            (None, None) => "",
+        }
+    }
 }
 
 /// Everything the demo pushes to its registry, built from a data set.
@@ -116,9 +135,18 @@ fn repo_path(pull_repo: &str) -> &str {
     }
 }
 
-/// The repository a component image lives in.
-fn component_repo(c: &ComponentData, minor: u32, fedora: bool) -> String {
-    match (c.built_by, fedora) {
+/// Who built component `c`'s image for `arch` in a payload of OKD/SCOS (`scos`) or not.
+fn built_by(c: &ComponentData, arch: Arch, scos: bool) -> BuiltBy {
+    if scos && arch == Arch::Arm64 && OKD_BUILT_ON_ARM64.contains(&c.name.as_str()) {
+        BuiltBy::Okd
+    } else {
+        c.built_by
+    }
+}
+
+/// The repository a component image built by `built_by` lives in.
+fn component_repo(built_by: BuiltBy, minor: u32, fedora: bool) -> String {
+    match (built_by, fedora) {
         (BuiltBy::Ocp, _) => format!("ocp/4.{minor}-art-latest"),
         (BuiltBy::Okd, false) => "origin/scos-content".to_string(),
         (BuiltBy::Okd, true) => "origin/okd-content".to_string(),
@@ -140,14 +168,22 @@ fn binary_layer(name: &str) -> Result<Layer, ImageError> {
     Layer::of(&[(&format!("usr/bin/{name}"), binary.as_bytes())])
 }
 
-/// A component image: the shared base layer, the component's binary, build labels.
-fn component_image(c: &ComponentData, base: &Layer, own: &Layer) -> Result<Image, ImageError> {
-    let built_by = match c.built_by {
+/// A component image for `arch`: the shared base layer, the component's binary, build
+/// labels.
+fn component_image(
+    c: &ComponentData,
+    arch: Arch,
+    built_by: BuiltBy,
+    base: &Layer,
+    own: &Layer,
+) -> Result<Image, ImageError> {
+    let built_by = match built_by {
         BuiltBy::Ocp => "ocp",
         BuiltBy::Okd => "okd",
     };
     let commit_url = format!("{}/commit/{}", c.source, c.commit);
-    Image::build(
+    Image::build_for(
+        arch,
         &labels(&[
             ("name", &c.name),
             ("io.k8s.display-name", &c.name),
@@ -289,71 +325,93 @@ impl Seed {
             let minor = minor(&tag.name);
             let fedora = tag.components.iter().any(|c| c.name == "fedora-coreos");
             let okd = tag.components.iter().any(|c| c.built_by == BuiltBy::Okd);
-            let mut named = Vec::with_capacity(tag.components.len());
-            let mut used = Vec::with_capacity(tag.components.len());
-            for c in &tag.components {
-                let repo = component_repo(c, minor, fedora);
-                let own = match binaries.entry(c.name.as_str()) {
-                    Entry::Occupied(e) => e.into_mut(),
-                    Entry::Vacant(e) => e.insert(binary_layer(&c.name)?),
-                };
-                let image = component_image(c, &base, own)?;
-                let key = (repo.clone(), image.digest().to_string());
-                let i = *index.entry(key).or_insert_with(|| {
-                    components.push(ComponentImage {
-                        repo: repo.clone(),
-                        image: image.clone(),
-                    });
-                    components.len() - 1
-                });
-                named.push((c, format!("{host}/{repo}@{}", image.digest())));
-                used.push(i);
-            }
-            // the payload image is the CVO's with `release-manifests/` on top
-            let at = tag
-                .components
-                .iter()
-                .position(|c| c.name == "cluster-version-operator")
-                .ok_or_else(|| SeedError::Invalid(format!("payload {} without a CVO", tag.name)))?;
-            let (cvo, cvo_commit) = (&components[used[at]].image, &tag.components[at].commit);
-            let from_stream = match (okd, fedora) {
-                (false, _) => format!("ocp/4.{minor}-art-latest"),
-                (true, false) => format!("origin/scos-4.{minor}"),
-                (true, true) => format!("origin/4.{minor}"),
+            let arches: &[Arch] = if minor == MULTI_ARCH_MINOR {
+                &[Arch::Amd64, Arch::Arm64]
+            } else {
+                &[Arch::Amd64]
             };
-            let manifests = Layer::of(&[
-                (
-                    "release-manifests/0000_00_cluster-version-operator_03_deployment.yaml",
-                    b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: cluster-version-operator\n  namespace: openshift-cluster-version\n".as_slice(),
-                ),
-                (
-                    "release-manifests/image-references",
-                    &image_references(tag, &from_stream, &named)?,
-                ),
-                ("release-manifests/release-metadata", &release_metadata(tag, okd)?),
-            ])?;
-            let cvo_source = &tag.components[at].source;
-            let mut layers = cvo.layers.clone();
-            layers.push(manifests);
-            let image = Image::build(
-                &labels(&[
-                    ("io.openshift.release", &tag.name),
-                    ("io.openshift.release.base-image-digest", cvo.digest()),
-                    (COMMIT_ID, cvo_commit),
-                    (SOURCE_LOCATION, cvo_source),
-                    ("vcs-ref", cvo_commit),
-                    ("vcs-type", "git"),
-                    ("vcs-url", cvo_source),
-                ]),
-                &format!("release image {}", tag.name),
-                layers,
-            )?;
-            digests.insert(digest.to_string(), image.digest().to_string());
-            payloads.push(PayloadImage {
-                image,
+            let mut images = Vec::with_capacity(arches.len());
+            let mut used = Vec::with_capacity(tag.components.len() * arches.len());
+            for &arch in arches {
+                let mut named = Vec::with_capacity(tag.components.len());
+                let mut cvo = None;
+                for c in &tag.components {
+                    let by = built_by(c, arch, okd && !fedora);
+                    let repo = component_repo(by, minor, fedora);
+                    let own = match binaries.entry(c.name.as_str()) {
+                        Entry::Occupied(e) => e.into_mut(),
+                        Entry::Vacant(e) => e.insert(binary_layer(&c.name)?),
+                    };
+                    let image = component_image(c, arch, by, &base, own)?;
+                    let key = (repo.clone(), image.digest().to_string());
+                    let i = *index.entry(key).or_insert_with(|| {
+                        components.push(ComponentImage {
+                            repo: repo.clone(),
+                            image: image.clone(),
+                        });
+                        components.len() - 1
+                    });
+                    named.push((c, format!("{host}/{repo}@{}", image.digest())));
+                    used.push(i);
+                    if c.name == "cluster-version-operator" {
+                        cvo = Some((i, c));
+                    }
+                }
+                // the payload image is the CVO's with `release-manifests/` on top
+                let (cvo, cvo_data) = cvo.ok_or_else(|| {
+                    SeedError::Invalid(format!("payload {} without a CVO", tag.name))
+                })?;
+                let cvo = &components[cvo].image;
+                let from_stream = match (okd, fedora) {
+                    (false, _) => format!("ocp/4.{minor}-art-latest"),
+                    (true, false) => format!("origin/scos-4.{minor}"),
+                    (true, true) => format!("origin/4.{minor}"),
+                };
+                let manifests = Layer::of(&[
+                    (
+                        "release-manifests/0000_00_cluster-version-operator_03_deployment.yaml",
+                        b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: cluster-version-operator\n  namespace: openshift-cluster-version\n".as_slice(),
+                    ),
+                    (
+                        "release-manifests/image-references",
+                        &image_references(tag, &from_stream, &named)?,
+                    ),
+                    ("release-manifests/release-metadata", &release_metadata(tag, okd)?),
+                ])?;
+                let mut layers = cvo.layers.clone();
+                layers.push(manifests);
+                let image = Image::build_for(
+                    arch,
+                    &labels(&[
+                        ("io.openshift.release", &tag.name),
+                        ("io.openshift.release.base-image-digest", cvo.digest()),
+                        (COMMIT_ID, &cvo_data.commit),
+                        (SOURCE_LOCATION, &cvo_data.source),
+                        ("vcs-ref", &cvo_data.commit),
+                        ("vcs-type", "git"),
+                        ("vcs-url", &cvo_data.source),
+                    ]),
+                    &format!("release image {}", tag.name),
+                    layers,
+                )?;
+                images.push((arch, image));
+            }
+            let index = if images.len() > 1 {
+                let entries: Vec<(Arch, &Image)> = images.iter().map(|(a, i)| (*a, i)).collect();
+                Some(image::index(&entries)?)
+            } else {
+                None
+            };
+            used.sort_unstable();
+            used.dedup();
+            let payload = PayloadImage {
+                images,
+                index,
                 components: used,
                 tags: tags_of.remove(digest).unwrap_or_default(),
-            });
+            };
+            digests.insert(digest.to_string(), payload.digest().to_string());
+            payloads.push(payload);
         }
         Ok(Seed {
             host: host.to_string(),
@@ -436,7 +494,7 @@ impl Seed {
             .collect();
         let checks: Vec<_> = targets
             .iter()
-            .map(|(p, repo, tag)| self.holds(&client, repo, Some(tag), &p.image))
+            .map(|(p, repo, tag)| self.holds(&client, repo, Some(tag), p.digest()))
             .collect();
         let held: Vec<bool> = futures_util::stream::iter(checks)
             .buffered(JOBS)
@@ -466,9 +524,11 @@ impl Seed {
             }
         }
         for (p, repo, _) in &missing {
-            let shared = p.image.layers.len().saturating_sub(1);
-            for layer in &p.image.layers[..shared] {
-                layers.insert((repo, &layer.blob.digest), &layer.blob);
+            for (_, image) in &p.images {
+                let shared = image.layers.len().saturating_sub(1);
+                for layer in &image.layers[..shared] {
+                    layers.insert((repo, &layer.blob.digest), &layer.blob);
+                }
             }
         }
         let uploads: Vec<_> = layers
@@ -491,10 +551,13 @@ impl Seed {
         report.components_pushed = pushed.iter().filter(|p| **p).count();
         report.skipped += pushed.len() - report.components_pushed;
 
-        // config and top layer once per repository and payload, then every tag
+        // config and top layer once per repository and platform image, then those images'
+        // manifests by digest, then every tag (of the index, or of the single image)
         let mut tops: BTreeMap<(&str, &str), &Image> = BTreeMap::new();
         for (p, repo, _) in &missing {
-            tops.insert((*repo, p.image.digest()), &p.image);
+            for (_, image) in &p.images {
+                tops.insert((*repo, image.digest()), image);
+            }
         }
         let uploads: Vec<_> = tops
             .iter()
@@ -504,9 +567,28 @@ impl Seed {
             .buffer_unordered(JOBS)
             .try_collect::<Vec<()>>()
             .await?;
+        let platform_manifests: Vec<_> = missing
+            .iter()
+            .filter(|(p, _, _)| p.index.is_some())
+            .flat_map(|(p, repo, _)| p.images.iter().map(move |(_, image)| (*repo, image)))
+            .map(|(repo, image)| {
+                self.push_manifest(&client, repo, None, &image.manifest, OCI_MANIFEST)
+            })
+            .collect();
+        futures_util::stream::iter(platform_manifests)
+            .buffer_unordered(JOBS)
+            .try_collect::<Vec<()>>()
+            .await?;
         let manifests: Vec<_> = missing
             .iter()
-            .map(|(p, repo, tag)| self.push_manifest(&client, repo, Some(tag), &p.image))
+            .filter_map(|(p, repo, tag)| {
+                let (blob, media_type) = match (&p.index, p.images.first()) {
+                    (Some(index), _) => (index, OCI_INDEX),
+                    (None, Some((_, image))) => (&image.manifest, OCI_MANIFEST),
+                    (None, None) => return None,
+                };
+                Some(self.push_manifest(&client, repo, Some(tag), blob, media_type))
+            })
             .collect();
         futures_util::stream::iter(manifests)
             .buffer_unordered(JOBS)
@@ -517,13 +599,13 @@ impl Seed {
         Ok(report)
     }
 
-    /// Whether the registry holds `image` under `tag` (or by digest): one `HEAD`.
-    async fn holds(&self, client: &Client, repo: &str, tag: Option<&str>, image: &Image) -> bool {
-        let reference = self.reference(repo, tag, image.digest());
+    /// Whether the registry holds manifest `digest` under `tag` (or by digest): one `HEAD`.
+    async fn holds(&self, client: &Client, repo: &str, tag: Option<&str>, digest: &str) -> bool {
+        let reference = self.reference(repo, tag, digest);
         client
             .fetch_manifest_digest(&reference, &RegistryAuth::Anonymous)
             .await
-            .is_ok_and(|d| d == image.digest())
+            .is_ok_and(|d| d == digest)
     }
 
     fn reference(&self, repo: &str, tag: Option<&str>, digest: &str) -> Reference {
@@ -569,19 +651,21 @@ impl Seed {
         Ok(())
     }
 
+    /// Pushes manifest (or index) `blob` of `media_type` under `tag`, or by its digest.
     async fn push_manifest(
         &self,
         client: &Client,
         repo: &str,
         tag: Option<&str>,
-        image: &Image,
+        blob: &Blob,
+        media_type: &str,
     ) -> Result<(), SeedError> {
-        let reference = self.reference(repo, tag, image.digest());
-        let content_type = OCI_MANIFEST
+        let reference = self.reference(repo, tag, &blob.digest);
+        let content_type = media_type
             .parse()
-            .map_err(|_| SeedError::Invalid(format!("media type {OCI_MANIFEST}")))?;
+            .map_err(|_| SeedError::Invalid(format!("media type {media_type}")))?;
         client
-            .push_manifest_raw(&reference, image.manifest.bytes.clone(), content_type)
+            .push_manifest_raw(&reference, blob.bytes.clone(), content_type)
             .await
             .map_err(|source| SeedError::Registry {
                 what: format!("manifest {}", reference.whole()),
@@ -600,15 +684,21 @@ impl Seed {
     ) -> Result<bool, SeedError> {
         if !fresh
             && self
-                .holds(client, &component.repo, None, &component.image)
+                .holds(client, &component.repo, None, component.image.digest())
                 .await
         {
             return Ok(false);
         }
         self.push_blob(client, &component.repo, &component.image.config)
             .await?;
-        self.push_manifest(client, &component.repo, None, &component.image)
-            .await?;
+        self.push_manifest(
+            client,
+            &component.repo,
+            None,
+            &component.image.manifest,
+            OCI_MANIFEST,
+        )
+        .await?;
         Ok(true)
     }
 }
@@ -691,7 +781,7 @@ mod tests {
             let digest = seed.payload_digest(&tag.digest).expect("seeded");
             seed.payloads
                 .iter()
-                .find(|p| p.image.digest() == digest)
+                .find(|p| p.digest() == digest)
                 .expect("payload")
         };
         let shared = |a: &PayloadImage, b: &PayloadImage| {
@@ -706,11 +796,35 @@ mod tests {
                 .filter(|i| component(&seed, **i).repo == repo)
                 .count()
         };
-        // the OKD-built era: OKD/SCOS builds all but a handful
+        // the OKD-built era: OKD/SCOS builds all but a handful, on each of its platforms
         let okd = payload("origin", "4.21.0-0.okd-scos");
         let ocp = payload("ocp", "4.21.0-0.ci");
-        assert!(shared(okd, ocp) <= 4, "{} shared", shared(okd, ocp));
-        assert!(own(okd, "origin/scos-content") >= 12);
+        let arches: Vec<Arch> = okd.images.iter().map(|(a, _)| *a).collect();
+        assert_eq!(arches, [Arch::Amd64, Arch::Arm64]);
+        assert!(okd.index.is_some() && ocp.index.is_some());
+        let mirrored = crate::replay::MIRRORED_IN_SCOS.len();
+        assert_eq!(
+            shared(okd, ocp),
+            2 * mirrored - OKD_BUILT_ON_ARM64.len(),
+            "mirrored on both, but for what arm64 builds itself"
+        );
+        assert!(own(okd, "origin/scos-content") >= 24);
+        let haproxy: Vec<&str> = okd
+            .components
+            .iter()
+            .map(|i| component(&seed, *i))
+            .filter(|c| {
+                c.image
+                    .config
+                    .bytes
+                    .windows(14)
+                    .any(|w| w == b"haproxy-router")
+            })
+            .map(|c| c.repo.as_str())
+            .collect();
+        assert_eq!(haproxy, ["ocp/4.21-art-latest", "origin/scos-content"]);
+        // other minors are single images
+        assert!(payload("origin", "4.20.0-0.okd-scos").index.is_none());
         assert!(ocp
             .components
             .iter()

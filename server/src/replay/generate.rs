@@ -190,7 +190,7 @@ const COMPONENTS: &[(&str, &str, bool)] = &[
 
 /// The handful of components OKD/SCOS payloads still take from OCP CI as they are; every
 /// other component is built as an OKD variant (since mid-2024).
-const MIRRORED_IN_SCOS: &[&str] = &["cli", "hyperkube", "haproxy-router", "tests"];
+pub(crate) const MIRRORED_IN_SCOS: &[&str] = &["cli", "hyperkube", "haproxy-router", "tests"];
 
 /// The commit `repo` is at for minor `minor` at `at`. Each repository gets a new commit on
 /// its own rhythm (every 1.5 to 5.5 days), the same for every stream of the minor.

@@ -215,6 +215,26 @@ async fn demo_registry_story() {
     assert_eq!(os.name, "centos-stream-coreos-9");
     let era = app::model::EraEvidence::of(components);
     assert_eq!(era.era, Some(app::model::Era::BuiltForOkd), "{era:?}");
+    // 4.21 payloads are multi-arch: every component on both platforms, judged on each;
+    // haproxy-router is mirrored on amd64 and built for OKD on arm64
+    for c in components.iter() {
+        let platforms: Vec<&str> = c
+            .architectures
+            .iter()
+            .map(|a| a.platform.as_str())
+            .collect();
+        assert_eq!(platforms, ["linux/amd64", "linux/arm64/v8"], "{}", c.name);
+        assert_eq!(c.architectures[0].provenance, c.provenance, "{}", c.name);
+    }
+    let differing: Vec<(&str, &str)> = components
+        .iter()
+        .flat_map(|c| {
+            c.differing()
+                .into_iter()
+                .map(move |a| (c.name.as_str(), a.provenance.kind().as_str()))
+        })
+        .collect();
+    assert_eq!(differing, [("haproxy-router", "okd")]);
     // 4.20 has no OCP CI payload to compare with: unknown, and it says why
     let (_, scos_20) = newest(dataset, "origin", "4.20.0-0.okd-scos");
     let detail_20 = backend
@@ -315,6 +335,15 @@ async fn demo_registry_story() {
     assert!(html.contains(&okd_tag.digest), "the payload's digest");
     assert!(html.contains(&format!("{host}/origin/release-scos:{}", okd_tag.name)));
     assert!(html.contains("OKD-built era: most components are built as OKD variants"));
+    assert!(
+        html.contains("A multi-arch payload for linux/amd64, linux/arm64/v8.")
+            && html.contains("1 component differs on another platform"),
+        "{html}"
+    );
+    assert!(
+        html.contains("data-platform=\"linux/arm64/v8\""),
+        "haproxy-router's arm64"
+    );
     // each era on its rendered page, with its proportions
     let (status, html) = http::get(
         &app,
