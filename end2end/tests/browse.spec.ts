@@ -1,4 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
+import { newestAccepted, STREAM } from "./demo";
 
 // Screenshots land in end2end/test-results/screens/<project>-<name>.png.
 async function shot(page: Page, name: string) {
@@ -59,6 +60,26 @@ test("overview → stream → rejected release shows the failed blocking job", a
   await expect(page.getByRole("heading", { name: "Upgrades" })).toBeVisible();
   await expect(page.getByRole("heading", { name: "Changelog" })).toBeVisible();
   await shot(page, "release-rejected");
+});
+
+test("a multi-arch release lists each component's platforms and where provenance differs", async ({ page }) => {
+  const release = await newestAccepted(page);
+  // the demo reads payloads in the background after start-up
+  for (let i = 0; i < 60; i++) {
+    await page.goto(`/releases/${release}?stream=${STREAM}`);
+    if ((await page.locator("table.components").count()) > 0) break;
+    await page.waitForTimeout(1000);
+  }
+  await expect(page.getByText("A multi-arch payload for linux/amd64, linux/arm64/v8.")).toBeVisible();
+  await expect(page.getByText("1 component differs on another platform")).toBeVisible();
+  await expect(page.getByRole("columnheader", { name: "Architectures" })).toBeVisible();
+  const haproxy = page.locator('tr[data-component="haproxy-router"]');
+  await expect(haproxy.locator(".prov").first()).toContainText("mirrored from OCP CI");
+  await expect(haproxy.locator(".arches")).toHaveText("amd64 · arm64/v8");
+  await expect(haproxy.locator('[data-platform="linux/arm64/v8"]')).toContainText("arm64/v8: built for OKD");
+  const installer = page.locator('tr[data-component="installer"]');
+  await expect(installer.locator(".arch-differs")).toHaveCount(0);
+  await shot(page, "multi-arch-release");
 });
 
 test("pagination and expired history on the FCOS stream", async ({ page }) => {

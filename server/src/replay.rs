@@ -13,6 +13,7 @@
 
 pub mod dataset;
 mod generate;
+#[cfg(test)]
 pub(crate) use generate::MIRRORED_IN_SCOS;
 pub mod hostile;
 mod render;
