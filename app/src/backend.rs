@@ -10,6 +10,7 @@ use crate::model::account::{TokenInfo, UserInfo};
 use crate::model::promotion::{
     PromotionList, PromotionPage, PromotionPanel, PromotionPlan, PromotionTarget, TargetList,
 };
+use crate::model::jobs::{JobPage, JobRanking};
 use crate::model::upgrade::UpgradeAnswer;
 use crate::model::{
     BadgePage, Comparison, ComponentHistory, Overview, Phase, ReleaseDetail, StreamPage,
@@ -36,6 +37,12 @@ pub trait Backend: Send + Sync + 'static {
     /// shortest chain of offered updates. An unknown `to` is [`AppError::NotFound`]; `from`
     /// may be any version name.
     async fn upgrade(&self, from: &str, to: &str) -> Result<UpgradeAnswer, AppError>;
+    /// Every run of job `name` across the releases of `stream` over the last 30 days, with
+    /// its pass and flake rates; an unknown stream or a job that never ran in it is
+    /// [`AppError::NotFound`].
+    async fn job(&self, stream: &str, name: &str) -> Result<JobPage, AppError>;
+    /// The jobs of `stream` ranked by how often they blocked acceptance in the last 14 days.
+    async fn jobs(&self, stream: &str) -> Result<JobRanking, AppError>;
     /// A component's images across the releases of `stream` (default: the newest OKD CI
     /// stream that has it).
     async fn component_history(

@@ -13,6 +13,7 @@ pub mod badges;
 pub mod compare;
 pub mod components;
 pub mod error;
+pub mod jobs;
 pub mod live;
 pub mod model;
 pub mod promotions;
@@ -96,6 +97,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/compare/:from/:to") view=compare::ComparePage ssr=SsrMode::Async />
                     <Route path=path!("/upgrade") view=upgrade::UpgradePage ssr=SsrMode::Async />
                     <Route path=path!("/components/:name") view=components::ComponentPage ssr=SsrMode::Async />
+                    <Route path=path!("/jobs") view=jobs::JobsPage ssr=SsrMode::Async />
+                    <Route path=path!("/jobs/:name") view=jobs::JobHistoryPage ssr=SsrMode::Async />
                     <Route path=path!("/badges") view=badges::BadgesPage ssr=SsrMode::Async />
                     <Route path=path!("/promotions") view=promotions::PromotionsPage ssr=SsrMode::Async />
                     <Route path=path!("/promotions/:id") view=promotions::PromotionDetailPage ssr=SsrMode::Async />

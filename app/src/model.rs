@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub mod account;
+pub mod jobs;
 pub mod markup;
 pub mod promotion;
 pub mod upgrade;

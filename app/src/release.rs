@@ -235,8 +235,9 @@ fn ReleaseView(release: ReleaseDetail, filter: ComponentFilter) -> impl IntoView
                 view! { <p class="empty">"This stream runs no verification jobs."</p> }.into_any()
             } else {
                 view! {
-                    <GateTable title="Blocking jobs" gates=blocking now />
-                    <GateTable title="Informing jobs" gates=informing now />
+                    <GateTable title="Blocking jobs" gates=blocking stream=r.stream.clone() now />
+                    <GateTable title="Informing jobs" gates=informing stream=r.stream.clone() now />
+                    <p class="jobs-link"><a href=format!("/jobs?stream={}", crate::widgets::encode(&r.stream))>"Which jobs hold this stream back?"</a></p>
                 }
                 .into_any()
             }}
@@ -419,6 +420,7 @@ fn PullSpec(spec: String) -> impl IntoView {
 fn GateTable(
     title: &'static str,
     gates: Vec<Gate>,
+    stream: String,
     now: chrono::DateTime<chrono::Utc>,
 ) -> impl IntoView {
     (!gates.is_empty()).then(|| {
@@ -445,6 +447,8 @@ fn GateTable(
                                     <td>
                                         <ExternalLink href=g.url.clone()>{name}</ExternalLink>
                                         {(g.kind == GateKind::Async).then(|| view! { <small>" (async)"</small> })}
+                                        " "
+                                        <a class="job-history" href=crate::jobs::job_href(&stream, &g.name) title="This job's runs across the stream">"history"</a>
                                     </td>
                                     <td class=state_class>{g.state.clone()}</td>
                                     <td>

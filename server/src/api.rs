@@ -15,6 +15,7 @@ pub mod promotions;
 pub mod releases;
 pub mod schema;
 pub mod streams;
+pub mod jobs;
 pub mod upgrade;
 
 use axum::http::Method;
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
                 .merge(releases::router())
                 .merge(compare::router())
                 .merge(upgrade::router())
+                .merge(jobs::router())
                 .merge(docs::router())
                 .route("/api/v1", any(unknown_path))
                 .route("/api/v1/", any(unknown_path))

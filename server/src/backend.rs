@@ -2,6 +2,7 @@
 //! [`crate::site`] puts these behind [`app::backend::Backend`]). Internal errors are logged here once and reach the page only as a generic
 //! message.
 
+mod jobs;
 mod upgrade;
 
 use std::sync::Arc;
@@ -690,6 +691,18 @@ impl StoreBackend {
         stream: Option<&str>,
     ) -> Result<ComponentHistory, AppError> {
         self.history(name, stream).await.map_err(page_error)
+    }
+
+    pub async fn job(
+        &self,
+        stream: &str,
+        name: &str,
+    ) -> Result<app::model::jobs::JobPage, AppError> {
+        self.job_page(stream, name).await.map_err(page_error)
+    }
+
+    pub async fn jobs(&self, stream: &str) -> Result<app::model::jobs::JobRanking, AppError> {
+        self.job_ranking(stream).await.map_err(page_error)
     }
 
     pub async fn targets(&self) -> Result<Vec<PromotionTarget>, AppError> {

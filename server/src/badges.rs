@@ -76,6 +76,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/badges/{file}", get(stream_badge))
         .route("/badges/{stream}/{file}", get(release_badge))
+        .route("/badges/{stream}/jobs/{file}", get(job_badge))
 }
 
 /// Query options of every badge.
@@ -262,6 +263,53 @@ async fn gates_text(state: &AppState, stream: &str) -> Result<BadgeText, Refusal
     })
 }
 
+/// Job `job`'s pass rate in `stream` over the ranking window: green from 90 %, yellow from
+/// 70 %, red below.
+async fn job_text(state: &AppState, stream: &str, job: &str) -> Result<BadgeText, Refusal> {
+    use app::model::jobs::RANKING_DAYS;
+    if state.store.stream(stream).await?.is_none() {
+        return Err(Refusal::NotFound(format!("stream {stream} not found")));
+    }
+    let since = chrono::Utc::now() - chrono::Duration::days(i64::from(RANKING_DAYS));
+    let summary = state
+        .store
+        .job_summaries(stream, since)
+        .await?
+        .into_iter()
+        .find(|j| j.name == job);
+    let Some(j) = summary else {
+        if state.store.job_known(stream, job).await? {
+            return Ok(BadgeText {
+                label: job.to_string(),
+                message: format!("no runs in {RANKING_DAYS}d"),
+                color: "lightgrey",
+            });
+        }
+        return Err(Refusal::NotFound(format!(
+            "job {job} not found in stream {stream}"
+        )));
+    };
+    let finished = j.passed + j.failed;
+    let (message, color) = match (j.passed * 100).checked_div(finished) {
+        None => ("running".to_string(), "grey"),
+        Some(rate) => (
+            format!("{rate}% passed ({RANKING_DAYS}d)"),
+            if rate >= 90 {
+                "brightgreen"
+            } else if rate >= 70 {
+                "yellow"
+            } else {
+                "red"
+            },
+        ),
+    };
+    Ok(BadgeText {
+        label: job.to_string(),
+        message,
+        color,
+    })
+}
+
 fn etag_of(body: &[u8]) -> HeaderValue {
     let digest = hex::encode(Sha256::digest(body));
     HeaderValue::from_str(&format!("\"{}\"", &digest[..32]))
@@ -349,6 +397,7 @@ enum Subject {
     Stream(String),
     Release(String, String),
     Gates(String),
+    Job(String, String),
 }
 
 async fn answer(
@@ -366,6 +415,7 @@ async fn answer(
         Subject::Stream(s) => stream_text(&state, s).await,
         Subject::Release(s, t) => release_text(&state, s, t).await,
         Subject::Gates(s) => gates_text(&state, s).await,
+        Subject::Job(s, j) => job_text(&state, s, j).await,
     };
     let rendered = match text {
         Ok(text) => draw(&text, &query, format, StatusCode::OK),
@@ -427,6 +477,24 @@ async fn stream_badge(
         query,
     )
     .await
+}
+
+/// `GET /badges/{stream}/jobs/{job}.svg` and `.json`: a job's pass rate.
+async fn job_badge(
+    State(state): State<AppState>,
+    Path((stream, file)): Path<(String, String)>,
+    Query(query): Query<BadgeQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let Some((job, format)) = split_format(&file) else {
+        return plain(
+            StatusCode::NOT_FOUND,
+            format!("no badge {file:?}: ask for /badges/<stream>/jobs/<job>.svg or .json"),
+        );
+    };
+    let key = cache_key(&format!("{stream}/jobs/{file}"), &query);
+    let subject = Subject::Job(stream, job.to_string());
+    answer(state, headers, key, subject, format, query).await
 }
 
 /// `GET /badges/{stream}/gates.svg`, `/badges/{stream}/{tag}.svg` and their `.json`.

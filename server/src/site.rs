@@ -77,6 +77,14 @@ impl Backend for SiteBackend {
         self.reads.component_history(name, stream).await
     }
 
+    async fn job(&self, stream: &str, name: &str) -> Result<app::model::jobs::JobPage, AppError> {
+        self.reads.job(stream, name).await
+    }
+
+    async fn jobs(&self, stream: &str) -> Result<app::model::jobs::JobRanking, AppError> {
+        self.reads.jobs(stream).await
+    }
+
     async fn promotion_panel(
         &self,
         stream: &str,

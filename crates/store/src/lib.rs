@@ -13,6 +13,7 @@ pub mod auth;
 pub mod events;
 pub mod evidence;
 pub mod integrity;
+pub mod jobs;
 pub mod payloads;
 pub mod poll_lock;
 pub mod poll_status;

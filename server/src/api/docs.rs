@@ -33,6 +33,8 @@ use crate::AppState;
         super::releases::get_release,
         super::compare::compare_releases,
         super::upgrade::upgrade_question,
+        super::jobs::rank_jobs,
+        super::jobs::job_history,
         crate::feeds::stream_feed,
         super::hooks::receive_registry_events,
         super::hooks::receive_quay_push,

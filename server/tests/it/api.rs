@@ -515,6 +515,8 @@ async fn openapi_document_lists_every_route_and_the_docs_page_renders_it() {
         "/api/v1/releases/{tag}",
         "/api/v1/compare/{from}/{to}",
         "/api/v1/upgrade",
+        "/api/v1/jobs",
+        "/api/v1/jobs/{name}",
         "/api/v1/openapi.json",
         "/api/v1/docs",
         "/streams/{stream}/feed.atom",
@@ -548,9 +550,12 @@ async fn openapi_document_lists_every_route_and_the_docs_page_renders_it() {
             .replace("{stream}", CI)
             .replace("{tag}", "4.99.0-0.okd-scos-2099-01-01-000000")
             .replace("{from}", "a")
-            .replace("{to}", "b");
+            .replace("{to}", "b")
+            .replace("{name}", "e2e-aws");
         let uri = if route == "/api/v1/upgrade" {
             format!("{uri}?from=a&to=b")
+        } else if route.starts_with("/api/v1/jobs") {
+            format!("{uri}?stream={CI}")
         } else {
             uri
         };

@@ -18,6 +18,7 @@ mod demo_registry;
 mod deploy;
 mod hooks;
 mod ingest;
+mod jobs;
 mod integrity;
 mod live;
 mod multi_arch;
