@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use crate::error::AppError;
 use crate::model::account::{TokenInfo, UserInfo};
+use crate::model::jobs::{JobPage, JobRanking};
 use crate::model::promotion::{
     PromotionList, PromotionPage, PromotionPanel, PromotionPlan, PromotionTarget, TargetList,
 };
-use crate::model::jobs::{JobPage, JobRanking};
 use crate::model::upgrade::UpgradeAnswer;
 use crate::model::{
     BadgePage, Comparison, ComponentHistory, Overview, Phase, ReleaseDetail, StreamPage,

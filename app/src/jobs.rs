@@ -54,7 +54,7 @@ pub fn JobHistoryPage() -> impl IntoView {
         if stream.is_empty() {
             None
         } else {
-            Some(api::job_page(stream, name).await)
+            Some(api::job_history(stream, name).await)
         }
     });
     view! {
@@ -232,7 +232,7 @@ pub fn JobsPage() -> impl IntoView {
         if stream.is_empty() {
             None
         } else {
-            Some(api::job_ranking(stream).await)
+            Some(api::rank_jobs(stream).await)
         }
     });
     view! {

@@ -71,9 +71,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/streamgate.css" />
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
         <Meta name="description" content="OKD release streams, gates and upgrade paths" />
-        <Title formatter=|text: String| {
-            if text.is_empty() { "Streamgate".to_string() } else { format!("{text} · Streamgate") }
-        } />
+        <Title formatter=|text: String| widgets::page_title(&text) />
         <Router>
             <header class="top">
                 <A href="/" attr:class="brand">

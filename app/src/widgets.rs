@@ -36,6 +36,25 @@ pub fn utc(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// The document title of a page titled `text` (upstream names included). On the server it
+/// is HTML-escaped, because the `<title>` element is written into the page as is; in the
+/// browser it is set as text, so it stays as it is.
+pub fn page_title(text: &str) -> String {
+    let title = if text.is_empty() {
+        "Streamgate".to_string()
+    } else {
+        format!("{text} · Streamgate")
+    };
+    if cfg!(feature = "ssr") {
+        title
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    } else {
+        title
+    }
+}
+
 /// An upgrade edge's runs, numbered oldest first, each linking to its Prow run.
 #[component]
 pub fn RunLinks(runs: Vec<crate::model::UpgradeRun>) -> impl IntoView {
@@ -186,6 +205,16 @@ pub fn encode(s: &str) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    #[cfg(feature = "ssr")]
+    fn titles_cannot_close_the_title_element_on_the_server() {
+        assert_eq!(page_title(""), "Streamgate");
+        assert_eq!(
+            page_title("</title><script>alert(1)</script> & co"),
+            "&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; co · Streamgate"
+        );
+    }
 
     #[test]
     fn ages_read_naturally() {

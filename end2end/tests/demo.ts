@@ -37,7 +37,7 @@ export async function plannedName(page: Page): Promise<string> {
 
 /** The job names of the demo's poisoned release (server/src/replay/hostile.rs). */
 export const HOSTILE_JOBS = [
-  "<script>alert(1)</script>",
+  "</title><script>alert(1)</script>",
   "<img src=x onerror=alert(1)>",
   "[click me](javascript:alert(1))",
 ];

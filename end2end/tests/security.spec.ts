@@ -40,9 +40,10 @@ test("the poisoned release renders inert", async ({ page }) => {
   for (const name of HOSTILE_JOBS) {
     const cell = informing.getByText(name, { exact: true });
     await expect(cell).toBeVisible();
-    // neither the job nor its attempts are links
+    // neither the job nor its attempts are links: only its history on this site is
     const row = informing.locator("tbody tr").filter({ has: cell });
-    await expect(row.getByRole("link")).toHaveCount(0);
+    await expect(row.getByRole("link")).toHaveCount(1);
+    await expect(row.getByRole("link")).toHaveAttribute("href", /^\/jobs\/[^?]+\?stream=/);
     await cell.click();
   }
   await expect(page).toHaveURL(new RegExp(`/releases/${release.replace(/\./g, "\\.")}`));
@@ -58,6 +59,15 @@ test("the poisoned release renders inert", async ({ page }) => {
   // the release it upgrades from, and the comparison, list the same data inertly
   await page.goto(`/streams/${STREAM}`);
   await expect(page.locator(HOSTILE_LINKS)).toHaveCount(0);
+
+  // each hostile job's history page is titled by its name, as text
+  for (const name of HOSTILE_JOBS) {
+    const answer = await page.goto(`/jobs/${encodeURIComponent(name)}?stream=${STREAM}`);
+    expect(answer?.status()).toBe(200);
+    await expect(page.getByRole("heading", { level: 1 })).toContainText(name);
+    await expect(page).toHaveTitle(`${name} in ${STREAM} · Streamgate`);
+    await expect(page.locator(HOSTILE_LINKS)).toHaveCount(0);
+  }
   await page.waitForTimeout(500);
   expect(problems).toEqual([]);
 });

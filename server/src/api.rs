@@ -10,12 +10,12 @@
 pub mod compare;
 pub mod docs;
 pub mod hooks;
+pub mod jobs;
 pub mod live;
 pub mod promotions;
 pub mod releases;
 pub mod schema;
 pub mod streams;
-pub mod jobs;
 pub mod upgrade;
 
 use axum::http::Method;

@@ -144,7 +144,11 @@ impl Streak {
         let Some(first) = finished.next() else {
             return Streak::None;
         };
-        let n = 1 + count(finished.take_while(|r| r.passed() == first.passed()).count());
+        let n = 1 + count(
+            finished
+                .take_while(|r| r.passed() == first.passed())
+                .count(),
+        );
         if first.passed() {
             Streak::Passing(n)
         } else {
@@ -269,7 +273,10 @@ mod tests {
         assert_eq!((week.pass_rate(), week.flake_rate()), (Some(50), Some(50)));
         let month = JobStats::over(&runs, now(), 30);
         assert_eq!((month.runs, month.finished()), (5, 4));
-        assert_eq!((month.pass_rate(), month.flake_rate()), (Some(75), Some(25)));
+        assert_eq!(
+            (month.pass_rate(), month.flake_rate()),
+            (Some(75), Some(25))
+        );
         let none = JobStats::over(&[run(0, "Pending", 0)], now(), 7);
         assert_eq!((none.pass_rate(), none.flake_rate()), (None, None));
         assert_eq!(percent(2, 3), Some(67));
@@ -277,7 +284,10 @@ mod tests {
 
     #[test]
     fn names_are_checked() {
-        assert_eq!(check_name("stream", " "), Err("stream is required".to_string()));
+        assert_eq!(
+            check_name("stream", " "),
+            Err("stream is required".to_string())
+        );
         assert!(check_name("job", "<script>alert(1)</script>").is_ok());
         assert!(check_name("job", "a\nb").is_err());
         assert!(check_name("job", &"x".repeat(257)).is_err());

@@ -187,7 +187,10 @@ mod tests {
         tx.commit().await.expect("commit");
 
         let month = now - Duration::days(30);
-        let runs = store.job_runs(STREAM, "aws", month, 100).await.expect("runs");
+        let runs = store
+            .job_runs(STREAM, "aws", month, 100)
+            .await
+            .expect("runs");
         let names: Vec<&str> = runs.iter().map(|r| r.release.as_str()).collect();
         assert_eq!(names, ["r4", "r3", "r2"], "newest first, within the window");
         assert_eq!((runs[2].state.as_str(), runs[2].retries), ("Succeeded", 2));
@@ -219,7 +222,10 @@ mod tests {
             .job_summaries(STREAM, now - Duration::days(60))
             .await
             .expect("summaries");
-        assert_eq!(all[1].failed, 1, "the older failure counts in a longer window");
+        assert_eq!(
+            all[1].failed, 1,
+            "the older failure counts in a longer window"
+        );
 
         assert!(store.job_known(STREAM, "metal").await.expect("known"));
         assert!(!store.job_known(STREAM, "gcp").await.expect("known"));

@@ -16,10 +16,7 @@ use crate::AppState;
 /// This resource's routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/api/v1/jobs",
-            get(rank_jobs).fallback(method_not_allowed),
-        )
+        .route("/api/v1/jobs", get(rank_jobs).fallback(method_not_allowed))
         .route(
             "/api/v1/jobs/{name}",
             get(job_history).fallback(method_not_allowed),

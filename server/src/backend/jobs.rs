@@ -19,8 +19,7 @@ fn run(row: JobRunRow) -> JobRun {
     JobRun {
         phase: Phase::parse(&row.phase),
         kind: GateKind::parse(&row.kind).unwrap_or(GateKind::Informing),
-        previous_attempt_urls: serde_json::from_str(&row.previous_attempt_urls)
-            .unwrap_or_default(),
+        previous_attempt_urls: serde_json::from_str(&row.previous_attempt_urls).unwrap_or_default(),
         retries: count(row.retries),
         release: row.release,
         created_at: row.created_at,
@@ -52,14 +51,21 @@ impl StoreBackend {
             return Err(StoreError::NotFound(format!("stream {stream}")));
         }
         if !self.store.job_known(stream, name).await? {
-            return Err(StoreError::NotFound(format!("job {name} in stream {stream}")));
+            return Err(StoreError::NotFound(format!(
+                "job {name} in stream {stream}"
+            )));
         }
         let now = Utc::now();
         let longest = WINDOWS.iter().max().copied().unwrap_or(30);
         let limit = i64::try_from(MOST_RUNS).unwrap_or(i64::MAX);
         let runs = self
             .store
-            .job_runs(stream, name, now - Duration::days(i64::from(longest)), limit)
+            .job_runs(
+                stream,
+                name,
+                now - Duration::days(i64::from(longest)),
+                limit,
+            )
             .await?;
         Ok(JobPage::new(
             now,

@@ -2,7 +2,7 @@
 //! hostile upstream data: a release-controller is not ours, and whatever it names — job
 //! names, job, attempt and upgrade-run URLs, changelog links and commit subjects — reaches
 //! Streamgate's pages. In [`HOSTILE_STREAM`], the second-newest release accepted by the
-//! anchor gets three extra informing jobs named like markup (`<script>…`, `<img onerror>`, a
+//! anchor gets three extra informing jobs named like markup (`</title><script>…`, `<img onerror>`, a
 //! Markdown link), each with `javascript:` or `data:` URLs; an upgrade edge whose runs link
 //! to `javascript:` and `data:`; and a changelog whose versioned component, new image,
 //! commit, pull request and issue link to such URLs, with a commit subject in hostile
@@ -22,8 +22,9 @@ use crate::formats::release_controller::{ChangeLogImage, CommitInfo};
 /// The stream holding the poisoned release.
 pub const HOSTILE_STREAM: &str = "4.21.0-0.okd-scos";
 
-/// The poisoned release's informing job named like a script element.
-pub const SCRIPT_JOB: &str = "<script>alert(1)</script>";
+/// The poisoned release's informing job named like a script element that first closes the
+/// page's `<title>` (the job's history page is titled by its name).
+pub const SCRIPT_JOB: &str = "</title><script>alert(1)</script>";
 /// The poisoned release's informing job named like an image with an error handler.
 pub const IMG_JOB: &str = "<img src=x onerror=alert(1)>";
 /// The poisoned release's informing job named like a Markdown link.

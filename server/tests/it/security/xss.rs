@@ -335,6 +335,19 @@ async fn the_poisoned_release_renders_inert_on_every_page() {
         "/releases/4.21.0-okd-scos.ec.9?stream=4-scos-next".to_string(),
         "/badges".to_string(),
         "/no/such/page".to_string(),
+        format!("/jobs?stream={HOSTILE_STREAM}"),
+        format!(
+            "/jobs/{}?stream={HOSTILE_STREAM}",
+            app::widgets::encode(SCRIPT_JOB)
+        ),
+        format!(
+            "/jobs/{}?stream={HOSTILE_STREAM}",
+            app::widgets::encode(IMG_JOB)
+        ),
+        format!(
+            "/jobs/{}?stream={HOSTILE_STREAM}",
+            app::widgets::encode(MARKDOWN_JOB)
+        ),
     ];
     for uri in &pages {
         let a = get(&f.app, uri).await;
@@ -346,6 +359,16 @@ async fn the_poisoned_release_renders_inert_on_every_page() {
         let nonce = check_headers(uri, &a.headers);
         check_nonces(uri, &a.body, &nonce);
         check_inert(uri, &a.body);
+        // one title element, whatever the page is titled by
+        let head = &a.body[..a.body.find("</head>").unwrap_or(a.body.len())];
+        assert_eq!(
+            (
+                head.matches("<title>").count(),
+                head.matches("</title>").count()
+            ),
+            (1, 1),
+            "{uri}: {head}"
+        );
     }
     let compare = get(&f.app, &format!("/compare/{edge_from}/{release}")).await;
     assert!(compare
