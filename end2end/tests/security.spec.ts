@@ -41,7 +41,9 @@ test("the poisoned release renders inert", async ({ page }) => {
     const cell = informing.getByText(name, { exact: true });
     await expect(cell).toBeVisible();
     // neither the job nor its attempts are links: only its history on this site is
-    const row = informing.locator("tbody tr").filter({ has: cell });
+    // (the inner locator is relative to each row, so it starts from the page)
+    const row = informing.locator("tbody tr").filter({ has: page.getByText(name, { exact: true }) });
+    await expect(row).toHaveCount(1);
     await expect(row.getByRole("link")).toHaveCount(1);
     await expect(row.getByRole("link")).toHaveAttribute("href", /^\/jobs\/[^?]+\?stream=/);
     await cell.click();
