@@ -162,7 +162,10 @@ fn HistoryView(history: ComponentHistory) -> impl IntoView {
         <p class="explain">
             {format!("{} distinct images in the read payloads of ", h.entries.len())}
             <a href=format!("/streams/{}", h.stream)>{h.stream.clone()}</a>
-            ", newest first."
+            ", newest first. "
+            <a class="feed" href=format!("/components/{}/feed.atom?stream={}", crate::widgets::encode(&h.name), crate::widgets::encode(&h.stream))>
+                "New images as a feed"
+            </a>
         </p>
         <p class="era">{eras(&h.entries)}</p>
         {(!h.streams.is_empty()).then(|| view! {

@@ -84,6 +84,11 @@ fn JobView(page: JobPage) -> impl IntoView {
     let kind = if p.blocking { "blocking" } else { "informing" };
     let stream_href = format!("/streams/{}", encode(&p.stream));
     let ranking_href = format!("/jobs?stream={}", encode(&p.stream));
+    let feed_href = format!(
+        "/streams/{}/jobs/{}/feed.atom",
+        encode(&p.stream),
+        encode(&p.name)
+    );
     view! {
         <Title text=format!("{} in {}", p.name, p.stream) />
         <h1>"Job " <code>{p.name.clone()}</code></h1>
@@ -93,6 +98,8 @@ fn JobView(page: JobPage) -> impl IntoView {
             {format!(" (on its newest run). It {}.", p.streak.sentence())}
             " "
             <a href=ranking_href>"All jobs of the stream"</a>
+            " · "
+            <a class="feed" href=feed_href>"Failures as a feed"</a>
         </p>
         <StatsTable stats=p.stats.clone() />
         <RunStrip runs=p.runs.clone() />

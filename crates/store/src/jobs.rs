@@ -28,6 +28,25 @@ pub struct JobRunRow {
     pub previous_attempt_urls: String,
 }
 
+/// A failed run of a job, as its feed lists it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct JobFailureRow {
+    /// The release.
+    pub release: String,
+    /// When the release was created.
+    pub created_at: DateTime<Utc>,
+    /// The release's phase.
+    pub phase: String,
+    /// `blocking` or `informing` on that release.
+    pub kind: String,
+    /// Prow URL of the failed run.
+    pub url: String,
+    /// Retries used.
+    pub retries: i64,
+    /// When the job's state last changed.
+    pub transition_time: Option<DateTime<Utc>>,
+}
+
 /// How one job of a stream fared over a window.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct JobSummaryRow {
@@ -68,6 +87,30 @@ impl Store {
             .bind(stream)
             .bind(name)
             .bind(since)
+            .bind(limit)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows)
+    }
+
+    /// The newest `limit` failed runs of job `name` in `stream`, newest release first.
+    pub async fn job_failures(
+        &self,
+        stream: &str,
+        name: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<JobFailureRow>> {
+        let rows = on_pool!(self, p => {
+            sqlx::query_as::<_, JobFailureRow>(
+                "select r.name as release, r.created_at, r.phase, g.kind, g.url, g.retries, \
+                 g.transition_time from gates g \
+                 join releases r on r.stream = g.stream and r.name = g.release \
+                 where g.stream = $1 and g.name = $2 and g.state = 'Failed' \
+                 order by r.created_at desc, r.name desc limit $3",
+            )
+            .bind(stream)
+            .bind(name)
             .bind(limit)
             .fetch_all(p)
             .await?
@@ -226,6 +269,18 @@ mod tests {
             all[1].failed, 1,
             "the older failure counts in a longer window"
         );
+
+        let failures: Vec<String> = store
+            .job_failures(STREAM, "aws", 10)
+            .await
+            .expect("failures")
+            .into_iter()
+            .map(|f| f.release)
+            .collect();
+        assert_eq!(failures, ["r4", "r3"]);
+        let metal = store.job_failures(STREAM, "metal", 10).await.expect("failures");
+        assert_eq!(metal.len(), 1, "any age");
+        assert!(store.job_failures(STREAM, "aws", 1).await.expect("failures").len() == 1);
 
         assert!(store.job_known(STREAM, "metal").await.expect("known"));
         assert!(!store.job_known(STREAM, "gcp").await.expect("known"));

@@ -36,6 +36,8 @@ use crate::AppState;
         super::jobs::rank_jobs,
         super::jobs::job_history,
         crate::feeds::stream_feed,
+        crate::feeds::job_feed,
+        crate::feeds::component_feed,
         super::hooks::receive_registry_events,
         super::hooks::receive_quay_push,
         super::promotions::list_promotions,

@@ -520,6 +520,8 @@ async fn openapi_document_lists_every_route_and_the_docs_page_renders_it() {
         "/api/v1/openapi.json",
         "/api/v1/docs",
         "/streams/{stream}/feed.atom",
+        "/streams/{stream}/jobs/{job}/feed.atom",
+        "/components/{name}/feed.atom",
     ];
     let hooks = ["/api/v1/hooks/registry", "/api/v1/hooks/quay"];
     let promotions = [
@@ -551,7 +553,8 @@ async fn openapi_document_lists_every_route_and_the_docs_page_renders_it() {
             .replace("{tag}", "4.99.0-0.okd-scos-2099-01-01-000000")
             .replace("{from}", "a")
             .replace("{to}", "b")
-            .replace("{name}", "e2e-aws");
+            .replace("{name}", "e2e-aws")
+            .replace("{job}", "e2e-aws");
         let uri = if route == "/api/v1/upgrade" {
             format!("{uri}?from=a&to=b")
         } else if route.starts_with("/api/v1/jobs") {

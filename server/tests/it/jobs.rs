@@ -3,7 +3,7 @@
 //! rejected releases) and passing once only on a retry, `e2e-metal` informing and passing.
 //! The store answers on SQLite and PostgreSQL; the pages and API through the router.
 
-use crate::support::http::get;
+use crate::support::http::{get, get_with};
 use crate::support::payloads::{postgres, sqlite};
 use app::model::jobs::Streak;
 use axum::http::StatusCode;
@@ -221,6 +221,39 @@ async fn the_job_pages_and_api_answer_and_refuse_precisely() {
         "{body}"
     );
     let (status, _) = get(&app, &format!("/badges/{STREAM}/jobs/e2e-gcp.svg")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // the job's failures as an Atom feed, hostile names escaped and hostile URLs unlinked
+    let feed = |uri: String| {
+        let app = app.clone();
+        async move {
+            let (status, headers, body) =
+                get_with(&app, &uri, &[("host", "streamgate.example")]).await;
+            let kind = headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            (status, kind, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let (status, kind, xml) = feed(format!("/streams/{STREAM}/jobs/e2e-aws/feed.atom")).await;
+    assert_eq!(status, StatusCode::OK, "{xml}");
+    assert!(kind.starts_with("application/atom+xml"), "{kind}");
+    assert_eq!(xml.matches("<entry>").count(), 2, "{xml}");
+    assert!(xml.contains(&format!("<title>e2e-aws failed on {}</title>", tag(0))));
+    assert!(xml.contains("after 2 retries") && xml.contains("after no retry"));
+    assert!(xml.contains(
+        "<link rel=\"related\" type=\"text/html\" href=\"https://prow.ci.openshift.org/view/gs/aws/0\"/>"
+    ));
+    assert!(xml.contains(&format!(
+        "href=\"http://streamgate.example/jobs/e2e-aws?stream={STREAM}\""
+    )));
+    let (status, _, xml) = feed(format!("/streams/{STREAM}/jobs/{encoded}/feed.atom")).await;
+    assert_eq!(status, StatusCode::OK, "{xml}");
+    assert_eq!(xml.matches("<entry>").count(), 5);
+    assert!(!xml.contains("<script") && !xml.contains("javascript:"), "{xml}");
+    let (status, _, _) = feed(format!("/streams/{STREAM}/jobs/e2e-gcp/feed.atom")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // the API

@@ -573,6 +573,28 @@ async fn component_pages_render_provenance_compare_and_history() {
     assert_eq!(html.matches("class=\"history-entry\"").count(), 2);
     assert!(html.contains(&format!("/releases/{OKD_C}?stream={OKD_STREAM}")));
     assert!(html.contains("built for OKD") && html.contains(OCP_B));
+    // the component's new images as an Atom feed
+    let (status, _, xml) = crate::support::http::get_with(
+        &app,
+        &format!("/components/installer/feed.atom?stream={OKD_STREAM}"),
+        &[("host", "streamgate.example")],
+    )
+    .await;
+    let xml = String::from_utf8_lossy(&xml);
+    assert_eq!(status, StatusCode::OK, "{xml}");
+    assert_eq!(xml.matches("<entry>").count(), 2, "{xml}");
+    let newest = xml.find(&format!("installer: new image in {OKD_B}")).expect("newest");
+    let oldest = xml.find(&format!("installer: new image in {OKD_A}")).expect("oldest");
+    assert!(newest < oldest, "newest first");
+    assert!(xml.contains("<category term=\"okd\"/>") && xml.contains("<category term=\"mirrored\"/>"));
+    assert!(xml.contains("https://github.com/openshift/installer/commit/"));
+    let (status, _, _) = crate::support::http::get_with(
+        &app,
+        "/components/no-such-component/feed.atom",
+        &[("host", "streamgate.example")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, html) = get(&app, &format!("/components/cli?stream={OCP_STREAM}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(html.matches("class=\"history-entry\"").count(), 1);
