@@ -278,9 +278,19 @@ mod tests {
             .map(|f| f.release)
             .collect();
         assert_eq!(failures, ["r4", "r3"]);
-        let metal = store.job_failures(STREAM, "metal", 10).await.expect("failures");
+        let metal = store
+            .job_failures(STREAM, "metal", 10)
+            .await
+            .expect("failures");
         assert_eq!(metal.len(), 1, "any age");
-        assert!(store.job_failures(STREAM, "aws", 1).await.expect("failures").len() == 1);
+        assert!(
+            store
+                .job_failures(STREAM, "aws", 1)
+                .await
+                .expect("failures")
+                .len()
+                == 1
+        );
 
         assert!(store.job_known(STREAM, "metal").await.expect("known"));
         assert!(!store.job_known(STREAM, "gcp").await.expect("known"));

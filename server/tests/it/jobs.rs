@@ -252,7 +252,10 @@ async fn the_job_pages_and_api_answer_and_refuse_precisely() {
     let (status, _, xml) = feed(format!("/streams/{STREAM}/jobs/{encoded}/feed.atom")).await;
     assert_eq!(status, StatusCode::OK, "{xml}");
     assert_eq!(xml.matches("<entry>").count(), 5);
-    assert!(!xml.contains("<script") && !xml.contains("javascript:"), "{xml}");
+    assert!(
+        !xml.contains("<script") && !xml.contains("javascript:"),
+        "{xml}"
+    );
     let (status, _, _) = feed(format!("/streams/{STREAM}/jobs/e2e-gcp/feed.atom")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 

@@ -583,10 +583,16 @@ async fn component_pages_render_provenance_compare_and_history() {
     let xml = String::from_utf8_lossy(&xml);
     assert_eq!(status, StatusCode::OK, "{xml}");
     assert_eq!(xml.matches("<entry>").count(), 2, "{xml}");
-    let newest = xml.find(&format!("installer: new image in {OKD_B}")).expect("newest");
-    let oldest = xml.find(&format!("installer: new image in {OKD_A}")).expect("oldest");
+    let newest = xml
+        .find(&format!("installer: new image in {OKD_B}"))
+        .expect("newest");
+    let oldest = xml
+        .find(&format!("installer: new image in {OKD_A}"))
+        .expect("oldest");
     assert!(newest < oldest, "newest first");
-    assert!(xml.contains("<category term=\"okd\"/>") && xml.contains("<category term=\"mirrored\"/>"));
+    assert!(
+        xml.contains("<category term=\"okd\"/>") && xml.contains("<category term=\"mirrored\"/>")
+    );
     assert!(xml.contains("https://github.com/openshift/installer/commit/"));
     let (status, _, _) = crate::support::http::get_with(
         &app,
