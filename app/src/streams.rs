@@ -290,6 +290,10 @@ fn StreamView(page: StreamPageData) -> impl IntoView {
                 <a href=format!("/releases/{}", r.name)>{r.name.clone()}</a>
                 {format!(" ({})", age(now, r.created_at))}
             })}
+            " · "
+            <a class="stream-jobs" href=format!("/jobs?stream={}", crate::widgets::encode(&s.name))>
+                "What holds it back?"
+            </a>
         </p>
         <nav class="filters" aria-label="Filter by phase">
             {filters}

@@ -28,6 +28,10 @@ test("the ranking puts what blocked acceptance first and links each job", async 
   await page.getByLabel("Stream").fill(STREAM);
   await page.getByRole("button", { name: "Show" }).click();
   await expect(page.getByRole("heading", { level: 1 })).toContainText(`Jobs of ${STREAM}`);
+  // the stream page links to the same ranking
+  await page.goto(`/streams/${STREAM}`);
+  await page.getByRole("link", { name: "What holds it back?" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toContainText(`Jobs of ${STREAM}`);
   const blocked = await page.locator("table.job-ranking td.blocked").allTextContents();
   expect(blocked.length).toBeGreaterThan(1);
   const counts = blocked.map(Number);

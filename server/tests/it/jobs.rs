@@ -191,6 +191,13 @@ async fn the_job_pages_and_api_answer_and_refuse_precisely() {
     assert!(html.contains(&format!("href=\"/jobs/e2e-aws?stream={STREAM}\"")));
     assert!(html.contains(&format!("/jobs?stream={STREAM}")));
 
+    // the stream page links to the ranking
+    let (_, html) = get(&app, &format!("/streams/{STREAM}")).await;
+    assert!(
+        html.contains(&format!("href=\"/jobs?stream={STREAM}\"")),
+        "{html}"
+    );
+
     // without a stream: a form that asks for one
     let (status, html) = get(&app, "/jobs").await;
     assert_eq!(status, StatusCode::OK);
