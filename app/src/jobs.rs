@@ -20,6 +20,11 @@ pub fn job_href(stream: &str, name: &str) -> String {
     format!("/jobs/{}?stream={}", encode(name), encode(stream))
 }
 
+/// The link to the ranking of `stream`'s jobs.
+pub fn ranking_href(stream: &str) -> String {
+    format!("/jobs?stream={}", encode(stream))
+}
+
 fn rate(r: Option<u32>) -> String {
     r.map_or_else(|| "–".to_string(), |p| format!("{p}%"))
 }
@@ -83,7 +88,7 @@ fn JobView(page: JobPage) -> impl IntoView {
     let now = p.now;
     let kind = if p.blocking { "blocking" } else { "informing" };
     let stream_href = format!("/streams/{}", encode(&p.stream));
-    let ranking_href = format!("/jobs?stream={}", encode(&p.stream));
+    let ranking_href = ranking_href(&p.stream);
     let feed_href = format!(
         "/streams/{}/jobs/{}/feed.atom",
         encode(&p.stream),

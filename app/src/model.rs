@@ -785,6 +785,16 @@ pub struct ComponentInfo {
     pub architectures: Vec<ArchImage>,
 }
 
+/// The platforms of a multi-arch payload with `components` (the kept one first); empty for a
+/// single image.
+pub fn payload_platforms(components: &[ComponentInfo]) -> Vec<String> {
+    components
+        .iter()
+        .find(|c| !c.architectures.is_empty())
+        .map(|c| c.architectures.iter().map(|a| a.platform.clone()).collect())
+        .unwrap_or_default()
+}
+
 impl ComponentInfo {
     /// The platforms whose provenance differs in kind from the component's (the kept
     /// platform's).

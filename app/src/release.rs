@@ -237,7 +237,7 @@ fn ReleaseView(release: ReleaseDetail, filter: ComponentFilter) -> impl IntoView
                 view! {
                     <GateTable title="Blocking jobs" gates=blocking stream=r.stream.clone() now />
                     <GateTable title="Informing jobs" gates=informing stream=r.stream.clone() now />
-                    <p class="jobs-link"><a href=format!("/jobs?stream={}", crate::widgets::encode(&r.stream))>"Which jobs hold this stream back?"</a></p>
+                    <p class="jobs-link"><a href=crate::jobs::ranking_href(&r.stream)>"Which jobs hold this stream back?"</a></p>
                 }
                 .into_any()
             }}
@@ -279,11 +279,7 @@ fn ComponentsSection(release: ReleaseDetail, filter: ComponentFilter) -> impl In
             };
             let total = components.len();
             let era = crate::model::EraEvidence::of(&components);
-            let platforms: Vec<String> = components
-                .iter()
-                .find(|c| !c.architectures.is_empty())
-                .map(|c| c.architectures.iter().map(|a| a.platform.clone()).collect())
-                .unwrap_or_default();
+            let platforms = crate::model::payload_platforms(&components);
             let multi = !platforms.is_empty();
             let differing = components.iter().filter(|c| !c.differing().is_empty()).count();
             let shown: Vec<ComponentInfo> = components.into_iter().filter(|c| filter.keeps(c)).collect();

@@ -291,7 +291,7 @@ fn StreamView(page: StreamPageData) -> impl IntoView {
                 {format!(" ({})", age(now, r.created_at))}
             })}
             " · "
-            <a class="stream-jobs" href=format!("/jobs?stream={}", crate::widgets::encode(&s.name))>
+            <a class="stream-jobs" href=crate::jobs::ranking_href(&s.name)>
                 "What holds it back?"
             </a>
         </p>

@@ -266,22 +266,18 @@ async fn gates_text(state: &AppState, stream: &str) -> Result<BadgeText, Refusal
 /// Job `job`'s pass rate in `stream` over the ranking window: green from 90 %, yellow from
 /// 70 %, red below.
 async fn job_text(state: &AppState, stream: &str, job: &str) -> Result<BadgeText, Refusal> {
-    use app::model::jobs::RANKING_DAYS;
-    if state.store.stream(stream).await?.is_none() {
-        return Err(Refusal::NotFound(format!("stream {stream} not found")));
-    }
-    let since = chrono::Utc::now() - chrono::Duration::days(i64::from(RANKING_DAYS));
-    let summary = state
-        .store
-        .job_summaries(stream, since)
-        .await?
-        .into_iter()
-        .find(|j| j.name == job);
-    let Some(j) = summary else {
+    let ranking = match crate::api::backend(state).job_ranking(stream).await {
+        Err(StoreError::NotFound(what)) => {
+            return Err(Refusal::NotFound(format!("{what} not found")))
+        }
+        ranking => ranking?,
+    };
+    let days = ranking.days;
+    let Some(j) = ranking.jobs.into_iter().find(|j| j.name == job) else {
         if state.store.job_known(stream, job).await? {
             return Ok(BadgeText {
                 label: job.to_string(),
-                message: format!("no runs in {RANKING_DAYS}d"),
+                message: format!("no runs in {days}d"),
                 color: "lightgrey",
             });
         }
@@ -289,11 +285,11 @@ async fn job_text(state: &AppState, stream: &str, job: &str) -> Result<BadgeText
             "job {job} not found in stream {stream}"
         )));
     };
-    let finished = j.passed + j.failed;
-    let (message, color) = match (j.passed * 100).checked_div(finished) {
+    // the rate the job's page shows
+    let (message, color) = match j.stats.pass_rate() {
         None => ("running".to_string(), "grey"),
         Some(rate) => (
-            format!("{rate}% passed ({RANKING_DAYS}d)"),
+            format!("{rate}% passed ({days}d)"),
             if rate >= 90 {
                 "brightgreen"
             } else if rate >= 70 {

@@ -161,14 +161,9 @@ pub async fn job_feed(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let base = LinkBase::of(state.settings.public_url.as_deref(), &headers, &uri)?;
-    let row = state
-        .store
-        .stream(&stream)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("stream {stream}")))?;
-    if !state.store.job_known(&stream, &job).await? {
-        return Err(ApiError::NotFound(format!("job {job} in stream {stream}")));
-    }
+    let row = crate::api::backend(&state)
+        .job_stream(&stream, &job)
+        .await?;
     let failures = state
         .store
         .job_failures(&stream, &job, FEED_ENTRIES)

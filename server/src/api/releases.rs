@@ -373,11 +373,7 @@ impl From<app::model::PayloadView> for Payload {
                 state: "read".into(),
                 digest: Some(digest),
                 failure: None,
-                platforms: components
-                    .iter()
-                    .find(|c| !c.architectures.is_empty())
-                    .map(|c| c.architectures.iter().map(|a| a.platform.clone()).collect())
-                    .unwrap_or_default(),
+                platforms: app::model::payload_platforms(&components),
                 era: app::model::EraEvidence::of(&components).era.map(|e| {
                     match e {
                         app::model::Era::Mirrored => "mirrored",

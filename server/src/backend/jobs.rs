@@ -9,6 +9,7 @@ use chrono::{Duration, Utc};
 
 use super::StoreBackend;
 use crate::store::jobs::{JobRunRow, JobSummaryRow};
+use crate::store::queries::StreamRow;
 use crate::store::StoreError;
 
 fn count(n: i64) -> u32 {
@@ -47,14 +48,7 @@ impl StoreBackend {
     /// Job `name`'s runs in `stream` over the longest window; an unknown stream, or a job
     /// that never ran in it, is [`StoreError::NotFound`].
     pub async fn job_page(&self, stream: &str, name: &str) -> Result<JobPage, StoreError> {
-        if self.store.stream(stream).await?.is_none() {
-            return Err(StoreError::NotFound(format!("stream {stream}")));
-        }
-        if !self.store.job_known(stream, name).await? {
-            return Err(StoreError::NotFound(format!(
-                "job {name} in stream {stream}"
-            )));
-        }
+        self.job_stream(stream, name).await?;
         let now = Utc::now();
         let longest = WINDOWS.iter().max().copied().unwrap_or(30);
         let limit = i64::try_from(MOST_RUNS).unwrap_or(i64::MAX);
@@ -73,6 +67,22 @@ impl StoreBackend {
             name,
             runs.into_iter().map(run).collect(),
         ))
+    }
+
+    /// The row of `stream`, when job `name` ran in it; an unknown stream, or a job that
+    /// never ran in it, is [`StoreError::NotFound`].
+    pub async fn job_stream(&self, stream: &str, name: &str) -> Result<StreamRow, StoreError> {
+        let row = self
+            .store
+            .stream(stream)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("stream {stream}")))?;
+        if !self.store.job_known(stream, name).await? {
+            return Err(StoreError::NotFound(format!(
+                "job {name} in stream {stream}"
+            )));
+        }
+        Ok(row)
     }
 
     /// The jobs of `stream` over [`RANKING_DAYS`], those that blocked acceptance most first;

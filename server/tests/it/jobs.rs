@@ -144,15 +144,7 @@ async fn a_jobs_history_and_the_ranking_on_postgres() {
 async fn the_job_pages_and_api_answer_and_refuse_precisely() {
     let (store, _dir) = sqlite().await;
     fill(&store).await;
-    let leptos = leptos::prelude::LeptosOptions::builder()
-        .output_name("streamgate")
-        .site_root("target/site")
-        .build();
-    let app = server::router(server::AppState::new(
-        store.clone(),
-        PollRegistry::default(),
-        leptos,
-    ));
+    let app = crate::support::http::site(&store);
 
     let (status, html) = get(&app, &format!("/jobs/e2e-aws?stream={STREAM}")).await;
     assert_eq!(status, StatusCode::OK);

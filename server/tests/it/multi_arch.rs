@@ -219,15 +219,7 @@ async fn provenance_is_judged_per_platform_on_postgres() {
 async fn the_release_page_and_api_list_each_platform() {
     let (store, _dir) = sqlite().await;
     fill(&store).await;
-    let leptos = leptos::prelude::LeptosOptions::builder()
-        .output_name("streamgate")
-        .site_root("target/site")
-        .build();
-    let app = server::router(server::AppState::new(
-        store.clone(),
-        PollRegistry::default(),
-        leptos,
-    ));
+    let app = crate::support::http::site(&store);
 
     let (status, html) = get(&app, &format!("/releases/{OKD}?stream={OKD_STREAM}")).await;
     assert_eq!(status, StatusCode::OK);

@@ -504,15 +504,7 @@ async fn component_pages_render_provenance_compare_and_history() {
     let (store, _dir) = sqlite().await;
     let w = world().await;
     fill(&store, &w).await;
-    let leptos = leptos::prelude::LeptosOptions::builder()
-        .output_name("streamgate")
-        .site_root("target/site")
-        .build();
-    let app = server::router(server::AppState::new(
-        store.clone(),
-        PollRegistry::default(),
-        leptos,
-    ));
+    let app = crate::support::http::site(&store);
 
     let page = format!("/releases/{OKD_B}");
     let (status, html) = get(&app, &page).await;

@@ -5,6 +5,19 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
+/// The whole site over `store` (pages, API, badges, feeds), with no poller.
+pub fn site(store: &server::store::Store) -> axum::Router {
+    let leptos = leptos::prelude::LeptosOptions::builder()
+        .output_name("streamgate")
+        .site_root("target/site")
+        .build();
+    server::router(server::AppState::new(
+        store.clone(),
+        server::ingest::release_controller::PollRegistry::default(),
+        leptos,
+    ))
+}
+
 /// Sends `request` through the router: status, headers and the whole body.
 pub async fn send(app: &axum::Router, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
     let response = app.clone().oneshot(request).await.expect("response");
