@@ -150,7 +150,7 @@ pub struct StreamQuery {
     ),
     responses(
         (status = 200, description = "the Atom feed, newest first, 50 entries", content_type = "application/atom+xml"),
-        (status = 400, description = "no usable Host header", body = ErrorBody),
+        (status = 400, description = "no usable Host header, or a name over 256 characters or with control characters", body = ErrorBody),
         (status = 404, description = "no such stream, or the job never ran in it", body = ErrorBody),
     )
 )]
@@ -161,6 +161,8 @@ pub async fn job_feed(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let base = LinkBase::of(state.settings.public_url.as_deref(), &headers, &uri)?;
+    app::model::jobs::check_name("stream", &stream).map_err(ApiError::BadRequest)?;
+    app::model::jobs::check_name("job", &job).map_err(ApiError::BadRequest)?;
     let row = crate::api::backend(&state)
         .job_stream(&stream, &job)
         .await?;

@@ -257,6 +257,13 @@ async fn the_job_pages_and_api_answer_and_refuse_precisely() {
     );
     let (status, _, _) = feed(format!("/streams/{STREAM}/jobs/e2e-gcp/feed.atom")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    let long = "x".repeat(257);
+    let (status, _, body) = feed(format!("/streams/{STREAM}/jobs/{long}/feed.atom")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body.contains("job must be at most 256 characters"),
+        "{body}"
+    );
 
     // the API
     let (status, body) = get(&app, &format!("/api/v1/jobs/e2e-aws?stream={STREAM}")).await;
