@@ -11,6 +11,7 @@ use crate::model::jobs::{JobPage, JobRanking};
 use crate::model::promotion::{
     PromotionList, PromotionPage, PromotionPanel, PromotionPlan, PromotionTarget, TargetList,
 };
+use crate::model::search::{SearchResults, Suggestion};
 use crate::model::upgrade::UpgradeAnswer;
 use crate::model::{
     BadgePage, Comparison, ComponentHistory, Overview, Phase, ReleaseDetail, StreamPage,
@@ -43,6 +44,12 @@ pub trait Backend: Send + Sync + 'static {
     async fn job(&self, stream: &str, name: &str) -> Result<JobPage, AppError>;
     /// The jobs of `stream` ranked by how often they blocked acceptance in the last 14 days.
     async fn jobs(&self, stream: &str) -> Result<JobRanking, AppError>;
+    /// What `q` finds (see [`crate::model::search::Query`]) and where each thing first appeared per stream; a
+    /// query that cannot be searched for is [`AppError::BadRequest`], finding nothing is not
+    /// an error.
+    async fn search(&self, q: &str) -> Result<SearchResults, AppError>;
+    /// What the search box offers while `q` is typed (empty for an unusable `q`).
+    async fn suggest(&self, q: &str) -> Result<Vec<Suggestion>, AppError>;
     /// A component's images across the releases of `stream` (default: the newest OKD CI
     /// stream that has it).
     async fn component_history(

@@ -18,6 +18,7 @@ pub mod live;
 pub mod model;
 pub mod promotions;
 pub mod release;
+pub mod search;
 pub mod streams;
 pub mod upgrade;
 pub mod viewer;
@@ -78,6 +79,7 @@ pub fn App() -> impl IntoView {
                     "Streamgate"
                 </A>
                 <span class="tagline">"OKD release streams"</span>
+                <search::SearchBox />
                 <nav class="links">
                     <A href="/upgrade">"Why no update?"</A>
                     <A href="/promotions">"Promotions"</A>
@@ -97,6 +99,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/components/:name") view=components::ComponentPage ssr=SsrMode::Async />
                     <Route path=path!("/jobs") view=jobs::JobsPage ssr=SsrMode::Async />
                     <Route path=path!("/jobs/:name") view=jobs::JobHistoryPage ssr=SsrMode::Async />
+                    <Route path=path!("/search") view=search::SearchPage ssr=SsrMode::Async />
                     <Route path=path!("/badges") view=badges::BadgesPage ssr=SsrMode::Async />
                     <Route path=path!("/promotions") view=promotions::PromotionsPage ssr=SsrMode::Async />
                     <Route path=path!("/promotions/:id") view=promotions::PromotionDetailPage ssr=SsrMode::Async />

@@ -11,6 +11,7 @@ pub mod account;
 pub mod jobs;
 pub mod markup;
 pub mod promotion;
+pub mod search;
 pub mod upgrade;
 
 pub use markup::{safe_url, SanitizedHtml};

@@ -15,6 +15,7 @@ pub mod live;
 pub mod promotions;
 pub mod releases;
 pub mod schema;
+pub mod search;
 pub mod streams;
 pub mod upgrade;
 
@@ -46,6 +47,7 @@ pub fn router() -> Router<AppState> {
                 .merge(compare::router())
                 .merge(upgrade::router())
                 .merge(jobs::router())
+                .merge(search::router())
                 .merge(docs::router())
                 .route("/api/v1", any(unknown_path))
                 .route("/api/v1/", any(unknown_path))

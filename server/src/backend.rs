@@ -3,6 +3,7 @@
 //! message.
 
 mod jobs;
+mod search;
 mod upgrade;
 
 use std::sync::Arc;
@@ -703,6 +704,16 @@ impl StoreBackend {
 
     pub async fn jobs(&self, stream: &str) -> Result<app::model::jobs::JobRanking, AppError> {
         self.job_ranking(stream).await.map_err(page_error)
+    }
+
+    /// What `q` finds; a query that cannot be searched for is [`AppError::BadRequest`].
+    pub async fn find(&self, q: &str) -> Result<app::model::search::SearchResults, AppError> {
+        let query = app::model::search::Query::parse(q).map_err(AppError::BadRequest)?;
+        self.search(q, query).await.map_err(page_error)
+    }
+
+    pub async fn suggest(&self, q: &str) -> Result<Vec<app::model::search::Suggestion>, AppError> {
+        self.suggestions(q).await.map_err(page_error)
     }
 
     pub async fn targets(&self) -> Result<Vec<PromotionTarget>, AppError> {

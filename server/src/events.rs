@@ -5,6 +5,8 @@
 //! from the log alone. The projection is a pure function of the event sequence: it never
 //! reads the clock, only each event's receive time.
 
+mod changelog_refs;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
@@ -590,6 +592,10 @@ async fn project_release(
         seen_at: at,
     })
     .await?;
+    if let Some(log) = changelog {
+        tx.replace_changelog_refs(stream, &info.name, &changelog_refs::changelog_refs(log))
+            .await?;
+    }
     let mut gates = Vec::new();
     if let Some(results) = &info.results {
         for (kind, jobs) in [

@@ -85,6 +85,14 @@ impl Backend for SiteBackend {
         self.reads.jobs(stream).await
     }
 
+    async fn search(&self, q: &str) -> Result<app::model::search::SearchResults, AppError> {
+        self.reads.find(q).await
+    }
+
+    async fn suggest(&self, q: &str) -> Result<Vec<app::model::search::Suggestion>, AppError> {
+        self.reads.suggest(q).await
+    }
+
     async fn promotion_panel(
         &self,
         stream: &str,

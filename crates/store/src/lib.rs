@@ -22,6 +22,7 @@ pub mod queries;
 pub mod registry_events;
 pub mod releases;
 pub mod replicas;
+pub mod search;
 pub mod settings;
 pub mod upgrades;
 

@@ -342,6 +342,7 @@ impl Tx {
             "payload_components",
             "payloads",
             "gates",
+            "changelog_refs",
             "upgrades",
             "releases",
             "streams",

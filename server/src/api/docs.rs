@@ -35,6 +35,7 @@ use crate::AppState;
         super::upgrade::upgrade_question,
         super::jobs::rank_jobs,
         super::jobs::job_history,
+        super::search::search,
         crate::feeds::stream_feed,
         crate::feeds::job_feed,
         crate::feeds::component_feed,

@@ -31,5 +31,6 @@ mod promote_copy;
 mod promote_resume;
 mod provenance;
 mod replicas;
+mod search;
 mod security;
 mod upgrade;

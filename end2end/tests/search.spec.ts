@@ -1,0 +1,66 @@
+import { test, expect, Page } from "@playwright/test";
+import { STREAM } from "./demo";
+
+// "Which release has my fix?" on the demo: the header's search box is a GET form, so the
+// same steps run hydrated and without JavaScript; hydrated, it also suggests while typing.
+
+/** A pull request and a bug the demo's changelogs name, asked of the search API. */
+async function demoChange(page: Page): Promise<{ pull: string; bug: string }> {
+  const answer = await page.request.get("/api/v1/search?q=OCPBUGS");
+  expect(answer.status()).toBe(200);
+  const found: { kind: string; key: string; title: string }[] = (await answer.json()).found;
+  const withBug = found.find((f) => f.kind === "pull" && /^OCPBUGS-\d+:/.test(f.title));
+  expect(withBug, "a pull request fixing a bug").toBeTruthy();
+  return { pull: withBug!.key, bug: withBug!.title.split(":")[0] };
+}
+
+async function searchFor(page: Page, q: string) {
+  await page.getByRole("searchbox", { name: /Search releases/ }).fill(q);
+  await page.getByRole("search").first().getByRole("button", { name: "Search" }).click();
+}
+
+test("the header's search says where a pull request and a bug first appeared", async ({ page }) => {
+  const { pull, bug } = await demoChange(page);
+  await page.goto(`/streams/${STREAM}`);
+  await searchFor(page, pull);
+  await expect(page).toHaveURL(/\/search\?q=/);
+  const found = page.locator("section.found").first();
+  await expect(found.getByRole("heading", { level: 2 })).toContainText(pull);
+  await expect(found.locator(".answer")).toHaveText(/^First in \S+ \(.+\)\./);
+  const first = found.locator(`table.appearances tr[data-stream="${STREAM}"] td`).nth(1);
+  const release = ((await first.textContent()) ?? "").trim();
+  expect(release).toMatch(/^4\.21\.0-0\.okd-scos-/);
+
+  await searchFor(page, bug.toLowerCase());
+  await expect(page.locator("section.found").first().getByRole("heading", { level: 2 })).toContainText(bug);
+  await expect(page.locator(".search-summary")).toContainText(`bug ${bug}`);
+
+  await page.goto(`/search?q=${encodeURIComponent(pull)}`);
+  await page.locator(`section.found table.appearances tr[data-stream="${STREAM}"]`).getByRole("link", { name: release }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toContainText(release);
+});
+
+test("a release name's start lists the releases, and nothing found says what was searched", async ({ page }) => {
+  await page.goto("/");
+  await searchFor(page, `${STREAM}-20`);
+  const rows = page.locator("section.release-hits tbody tr");
+  await expect(rows.first()).toBeVisible();
+  expect(await rows.count()).toBeGreaterThan(1);
+  await searchFor(page, "OCPBUGS-1");
+  await expect(page.locator(".search-summary")).toHaveText("Nothing found for bug OCPBUGS-1: no release, component or change Streamgate has read matches it.");
+});
+
+test("typing suggests components, releases and pull requests", async ({ page }, info) => {
+  test.skip(info.project.name === "no-js", "suggestions need JavaScript; the form works without");
+  await page.goto("/");
+  const box = page.getByRole("searchbox", { name: /Search releases/ });
+  const suggestion = page.locator("ul.suggestions a[data-kind='component']", { hasText: "haproxy-router" });
+  // typing before the page hydrated suggests nothing: type again until it has
+  await expect(async () => {
+    await box.fill("");
+    await box.pressSequentially("haproxy", { delay: 20 });
+    await expect(suggestion).toBeVisible({ timeout: 1_000 });
+  }).toPass({ timeout: 15_000 });
+  await suggestion.click();
+  await expect(page.getByRole("heading", { level: 1 })).toContainText("haproxy-router");
+});
