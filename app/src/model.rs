@@ -508,6 +508,72 @@ impl Changelog {
     }
 }
 
+/// What changed in a stream since its previous accepted release, up to a release: what a
+/// cluster on that accepted release gets by moving to this one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SinceAccepted {
+    /// The previous accepted release.
+    pub release: String,
+    /// Releases after it up to this one (1: this is the next release).
+    pub releases: u32,
+    /// Distinct pull requests the changelogs of those releases name.
+    pub pulls: u32,
+    /// Of those releases, the ones whose changelog has not been read (then `pulls` is a
+    /// lower bound).
+    pub unread: u32,
+    /// Components whose image is not the previous accepted release's, when both payloads
+    /// have been read.
+    pub new_images: Option<u32>,
+    /// The machine OS (name, version then, version now), when both changelogs name it.
+    pub os: Option<(String, String, String)>,
+}
+
+impl SinceAccepted {
+    /// The one line the release page starts with.
+    pub fn sentence(&self) -> String {
+        let later = match self.releases {
+            1 => "the release before this one".to_string(),
+            n => format!("{n} releases before this one"),
+        };
+        let mut parts = Vec::new();
+        if let Some(n) = self.new_images {
+            parts.push(plural(
+                n,
+                "component with a new image",
+                "components with a new image",
+            ));
+        }
+        let pulls = plural(self.pulls, "pull request", "pull requests");
+        parts.push(match self.unread {
+            0 => pulls,
+            n => format!(
+                "at least {pulls} ({} not read)",
+                plural(n, "changelog", "changelogs")
+            ),
+        });
+        if let Some((os, was, now)) = &self.os {
+            parts.push(if was == now {
+                format!("{os} {now} (unchanged)")
+            } else {
+                format!("{os} {now} (was {was})")
+            });
+        }
+        format!(
+            "Since the previous accepted release, {} ({later}): {}.",
+            self.release,
+            parts.join(", ")
+        )
+    }
+}
+
+fn plural(n: u32, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 /// Everything the release page shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReleaseDetail {
@@ -547,6 +613,9 @@ pub struct ReleaseDetail {
     pub declared_previous: Option<Vec<String>>,
     /// The changelog, when the controller produced one.
     pub changelog: Option<Changelog>,
+    /// What changed since the stream's previous accepted release, when there is one.
+    #[serde(default)]
+    pub since_accepted: Option<SinceAccepted>,
     /// Other streams carrying a release of the same name.
     pub also_in: Vec<String>,
     /// The previous and next release of the same stream.

@@ -15,7 +15,7 @@ use crate::model::{
     ProvenanceKind, ReleaseDetail, StreamKind, UpgradeEdge,
 };
 use crate::promotions::PromotionPanelView;
-use crate::widgets::{utc, Age, ErrorView, ExternalLink, PhaseBadge, RunLinks};
+use crate::widgets::{encode, utc, Age, ErrorView, ExternalLink, PhaseBadge, RunLinks};
 
 /// The release page.
 #[component]
@@ -161,6 +161,13 @@ fn ReleaseView(release: ReleaseDetail, filter: ComponentFilter) -> impl IntoView
             " "
             <span class="verdict">{verdict}</span>
         </p>
+        {r.since_accepted.as_ref().map(|s| view! {
+            <p class="since-accepted">
+                {s.sentence()}
+                " "
+                <a href=format!("/compare/{}/{}", encode(&s.release), encode(&r.name))>"Compare"</a>
+            </p>
+        })}
         {r.changelog.as_ref().map(|c| view! { <p class="what-changed">{c.summary()}</p> })}
         {r.expired_at.map(|t| view! {
             <p class="notice expired-notice">

@@ -244,9 +244,7 @@ fn FoundView(found: Found) -> impl IntoView {
         }
         .into_any(),
         _ => match found.url.clone() {
-            Some(url) => {
-                view! { <ExternalLink href=url>{key.clone()}</ExternalLink> }.into_any()
-            }
+            Some(url) => view! { <ExternalLink href=url>{key.clone()}</ExternalLink> }.into_any(),
             None => view! { <code>{key.clone()}</code> }.into_any(),
         },
     };

@@ -274,12 +274,18 @@ impl StoreBackend {
                 unreachable: serde_json::from_str(&c.unreachable).unwrap_or_default(),
                 since: c.since,
             });
-        let changelog = r
+        let wire_changelog = r
             .changelog
             .as_deref()
-            .and_then(|c| serde_json::from_str::<wire::ChangeLog>(c).ok())
-            .map(changelog);
+            .and_then(|c| serde_json::from_str::<wire::ChangeLog>(c).ok());
+        let since_accepted = self
+            .store
+            .since_accepted(&r.stream, &r.name, r.created_at)
+            .await?
+            .map(|row| since_accepted(row, wire_changelog.as_ref()));
+        let changelog = wire_changelog.map(changelog);
         Ok(ReleaseDetail {
+            since_accepted,
             now,
             phase: Phase::parse(&r.phase),
             has_details: r.details_at.is_some(),
@@ -844,6 +850,40 @@ fn images(list: Option<Vec<wire::ChangeLogImage>>) -> Vec<ChangedImage> {
                 .collect(),
         })
         .collect()
+}
+
+/// The machine OS component of a changelog: (name, version).
+fn machine_os(c: &wire::ChangeLog) -> Option<(String, String)> {
+    c.components
+        .iter()
+        .flatten()
+        .find(|comp| comp.name.contains("CoreOS"))
+        .map(|comp| (comp.name.clone(), comp.version.clone()))
+}
+
+fn since_accepted(
+    row: crate::store::since::SinceAcceptedRow,
+    now: Option<&wire::ChangeLog>,
+) -> app::model::SinceAccepted {
+    let count = |n: i64| u32::try_from(n).unwrap_or(0);
+    let was = row
+        .changelog
+        .as_deref()
+        .and_then(|c| serde_json::from_str::<wire::ChangeLog>(c).ok())
+        .as_ref()
+        .and_then(machine_os);
+    let os = match (was, now.and_then(machine_os)) {
+        (Some((_, was)), Some((name, now))) => Some((name, was, now)),
+        _ => None,
+    };
+    app::model::SinceAccepted {
+        release: row.release,
+        releases: count(row.releases),
+        pulls: count(row.pulls),
+        unread: count(row.releases - row.with_changelog),
+        new_images: row.new_images.map(count),
+        os,
+    }
 }
 
 fn changelog(c: wire::ChangeLog) -> Changelog {

@@ -24,6 +24,7 @@ pub mod releases;
 pub mod replicas;
 pub mod search;
 pub mod settings;
+pub mod since;
 pub mod upgrades;
 
 use std::str::FromStr;

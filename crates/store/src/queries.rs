@@ -415,6 +415,7 @@ impl Store {
             .await?
         });
         out.extend(upgrades.iter().map(|u| format!("{u:?}")));
+        out.extend(self.changelog_ref_dump().await?);
         out.extend(self.payload_dump().await?);
         out.extend(self.registry_event_dump().await?);
         let checks = on_pool!(self, p => {

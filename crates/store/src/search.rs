@@ -348,6 +348,22 @@ impl Store {
         Ok(rows)
     }
 
+    /// Every stored changelog reference, one line each, for comparing projections.
+    pub async fn changelog_ref_dump(&self) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String, String, String, String, String, String)> = on_pool!(self, p => {
+            sqlx::query_as(
+                "select stream, release, kind, key, title, url from changelog_refs \
+                 order by stream, release, kind, key",
+            )
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows
+            .iter()
+            .map(|r| format!("changelog_ref {r:?}"))
+            .collect())
+    }
+
     /// The first accepted release of `stream` created at or after `since`.
     pub async fn first_accepted_since(
         &self,

@@ -236,6 +236,8 @@ pub struct Release {
     pub upgrades_out: Vec<UpgradeEdge>,
     /// The changelog, when the controller produced one.
     pub changelog: Option<Changelog>,
+    /// What changed since the stream's previous accepted release, when there is one.
+    pub since_accepted: Option<SinceAccepted>,
     /// Other streams carrying a release of the same name.
     pub also_in: Vec<String>,
     /// The previous release of the same stream.
@@ -433,10 +435,48 @@ impl From<app::model::ReleaseDetail> for Release {
             upgrades_into: d.upgrades_into.into_iter().map(UpgradeEdge::from).collect(),
             upgrades_out: d.upgrades_out.into_iter().map(UpgradeEdge::from).collect(),
             changelog: d.changelog.map(Changelog::from),
+            since_accepted: d.since_accepted.map(SinceAccepted::from),
             also_in: d.also_in,
             previous: d.neighbours.0,
             next: d.neighbours.1,
             payload: Payload::from(d.payload),
+        }
+    }
+}
+
+/// What changed in a stream since its previous accepted release, up to this release.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SinceAccepted {
+    /// The previous accepted release.
+    pub release: String,
+    /// Releases after it up to this one.
+    pub releases: u32,
+    /// Distinct pull requests their changelogs name (at least, when `unread` > 0).
+    pub pulls: u32,
+    /// Of those releases, the ones whose changelog has not been read.
+    pub unread: u32,
+    /// Components whose image is not the previous accepted release's; `null` until both
+    /// payloads are read.
+    pub new_images: Option<u32>,
+    /// The machine OS version then, when both changelogs name it.
+    pub machine_os_was: Option<String>,
+    /// The machine OS version now, when both changelogs name it.
+    pub machine_os: Option<String>,
+    /// The same, in one line.
+    pub sentence: String,
+}
+
+impl From<app::model::SinceAccepted> for SinceAccepted {
+    fn from(s: app::model::SinceAccepted) -> Self {
+        SinceAccepted {
+            sentence: s.sentence(),
+            machine_os_was: s.os.as_ref().map(|(_, was, _)| was.clone()),
+            machine_os: s.os.map(|(_, _, now)| now),
+            release: s.release,
+            releases: s.releases,
+            pulls: s.pulls,
+            unread: s.unread,
+            new_images: s.new_images,
         }
     }
 }

@@ -79,7 +79,10 @@ impl StoreBackend {
         results: &mut SearchResults,
     ) -> Result<(), StoreError> {
         let lower = text.to_lowercase();
-        let mut releases = self.store.releases_starting(&lower, MOST_RELEASES + 1).await?;
+        let mut releases = self
+            .store
+            .releases_starting(&lower, MOST_RELEASES + 1)
+            .await?;
         results.more |= releases.len() > MOST_RELEASES;
         releases.truncate(MOST_RELEASES);
         results.releases = releases

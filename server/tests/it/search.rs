@@ -387,3 +387,163 @@ async fn the_search_page_and_api_answer_and_refuse_precisely() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains("at most 256 characters"));
 }
+
+const FOURTH: &str = "4.21.0-0.okd-scos-2026-02-12-010101";
+const FIFTH: &str = "4.21.0-0.okd-scos-2026-02-13-010101";
+
+/// After [`fill`]: THIRD's details again with the machine OS, FOURTH (rejected) naming two
+/// pull requests with a payload whose installer image changed, and FIFTH not read yet.
+async fn fill_after_accepted(store: &Store) {
+    fill(store).await;
+    let os = |from: &str, to: &str| serde_json::json!([{"name": "CentOS Stream CoreOS", "version": to, "from": from}]);
+    let mut tags: Vec<serde_json::Value> = [(FIRST, "Rejected"), (SECOND, "Rejected"), (THIRD, "Accepted"), (FOURTH, "Rejected"), (FIFTH, "Ready")]
+        .iter()
+        .map(|(n, p)| serde_json::json!({"name": n, "phase": p, "pullSpec": format!("quay.io/okd/scos-release:{n}"), "downloadURL": ""}))
+        .collect();
+    tags.reverse();
+    ingest(
+        store,
+        event(RC_TAGS, CI, serde_json::json!({"name": CI, "tags": tags})),
+    )
+    .await
+    .expect("tags");
+    for (name, phase, from, to, images) in [
+        (
+            THIRD,
+            "Accepted",
+            "9.0.20260201-0",
+            "9.0.20260210-0",
+            vec![],
+        ),
+        (
+            FOURTH,
+            "Rejected",
+            "9.0.20260210-0",
+            "9.0.20260212-0",
+            vec![image(
+                "console",
+                &"f".repeat(40),
+                &[("Fix the console", 501, &[]), ("Tidy", 502, &[])],
+            )],
+        ),
+    ] {
+        ingest(
+            store,
+            event(
+                RC_RELEASE,
+                &format!("{CI}/{name}"),
+                serde_json::json!({"name": name, "phase": phase, "changeLogJson": {
+                    "from": {"name": "before", "created": "2026-02-08T00:00:00Z", "digest": ""},
+                    "to": {"name": name, "created": "2026-02-12T00:00:00Z", "digest": ""},
+                    "components": os(from, to), "updatedImages": images}}),
+            ),
+        )
+        .await
+        .expect("details");
+    }
+    let components: Vec<serde_json::Value> = [("installer", "installer-2"), ("installer-artifacts", "artifacts")]
+        .iter()
+        .map(|(c, seed)| serde_json::json!({
+            "name": c, "image": format!("quay.io/okd/scos-content@{}", digest(seed)),
+            "image_digest": digest(seed), "source_location": "https://github.com/openshift/installer",
+            "commit_id": LABELLED, "commit_ref": "", "versions": "",
+        }))
+        .collect();
+    let payload = serde_json::json!({
+        "digest": digest(FOURTH), "pull_spec": format!("quay.io/okd/scos-release@{}", digest(FOURTH)),
+        "media_type": "application/vnd.oci.image.manifest.v1+json", "image_digest": digest(FOURTH),
+        "platforms": ["linux/amd64"], "labels": {}, "name": FOURTH, "created": null,
+        "annotations": {}, "release_metadata": null, "components": components,
+    });
+    ingest(store, event(PAYLOAD_READ, &digest(FOURTH), payload.clone()))
+        .await
+        .expect("read");
+    ingest(
+        store,
+        event(
+            PAYLOAD_RELEASE,
+            &format!("{CI}/{FOURTH}"),
+            serde_json::json!({"digest": digest(FOURTH), "pull_spec": payload["pull_spec"]}),
+        ),
+    )
+    .await
+    .expect("bound");
+}
+
+async fn since_accepted_story(store: Store) {
+    fill_after_accepted(&store).await;
+    let backend = StoreBackend::new(store.clone(), PollRegistry::default());
+    let since = |name: &'static str| {
+        let backend = backend.clone();
+        async move {
+            backend
+                .release_detail(name, Some(CI))
+                .await
+                .expect("release")
+                .since_accepted
+        }
+    };
+    assert_eq!(since(THIRD).await, None, "nothing accepted before it");
+    let fourth = since(FOURTH).await.expect("after THIRD");
+    assert_eq!(
+        fourth,
+        app::model::SinceAccepted {
+            release: THIRD.into(),
+            releases: 1,
+            pulls: 2,
+            unread: 0,
+            new_images: Some(1),
+            os: Some((
+                "CentOS Stream CoreOS".into(),
+                "9.0.20260210-0".into(),
+                "9.0.20260212-0".into()
+            )),
+        }
+    );
+    assert_eq!(
+        fourth.sentence(),
+        format!(
+            "Since the previous accepted release, {THIRD} (the release before this one): 1 component \
+             with a new image, 2 pull requests, CentOS Stream CoreOS 9.0.20260212-0 (was 9.0.20260210-0)."
+        )
+    );
+    let fifth = since(FIFTH).await.expect("after THIRD");
+    assert_eq!(
+        (
+            fifth.releases,
+            fifth.pulls,
+            fifth.unread,
+            fifth.new_images,
+            fifth.os.clone()
+        ),
+        (2, 2, 1, None, None),
+        "FIFTH's changelog and payload are not read yet"
+    );
+    assert!(fifth
+        .sentence()
+        .contains("2 releases before this one): at least 2 pull requests (1 changelog not read)"));
+}
+
+#[tokio::test]
+async fn the_release_page_says_what_changed_since_the_previous_accepted_release_on_sqlite() {
+    let (store, _dir) = sqlite().await;
+    since_accepted_story(store.clone()).await;
+    let app = site(&store);
+    let (status, html) = get(&app, &format!("/releases/{FOURTH}?stream={CI}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Since the previous accepted release, "),
+        "{html}"
+    );
+    assert!(html.contains(&format!("href=\"/compare/{THIRD}/{FOURTH}\"")));
+    let (_, body) = get(&app, &format!("/api/v1/releases/{FOURTH}?stream={CI}")).await;
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json["since_accepted"]["release"], THIRD);
+    assert_eq!(json["since_accepted"]["new_images"], 1);
+    assert_eq!(json["since_accepted"]["machine_os_was"], "9.0.20260210-0");
+}
+
+#[tokio::test]
+async fn the_release_page_says_what_changed_since_the_previous_accepted_release_on_postgres() {
+    since_accepted_story(postgres().await).await;
+}
