@@ -1,5 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
-import { STREAM } from "./demo";
+import { newestAccepted, STREAM } from "./demo";
 
 // "Which release has my fix?" on the demo: the header's search box is a GET form, so the
 // same steps run hydrated and without JavaScript; hydrated, it also suggests while typing.
@@ -63,4 +63,13 @@ test("typing suggests components, releases and pull requests", async ({ page }, 
   }).toPass({ timeout: 15_000 });
   await suggestion.click();
   await expect(page.getByRole("heading", { level: 1 })).toContainText("haproxy-router");
+});
+
+test("a release says in one line what changed since the previous accepted one", async ({ page }) => {
+  const release = await newestAccepted(page);
+  await page.goto(`/releases/${release}?stream=${STREAM}`);
+  const line = page.locator("p.since-accepted");
+  await expect(line).toHaveText(/^Since the previous accepted release, 4\.21\.0-0\.okd-scos-\S+ \((the release|\d+ releases) before this one\): .*\d+ pull requests?.*Compare$/);
+  await line.getByRole("link", { name: "Compare" }).click();
+  await expect(page).toHaveURL(new RegExp(`/compare/[^/]+/${release}$`));
 });
