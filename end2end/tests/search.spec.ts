@@ -4,14 +4,31 @@ import { newestAccepted, STREAM } from "./demo";
 // "Which release has my fix?" on the demo: the header's search box is a GET form, so the
 // same steps run hydrated and without JavaScript; hydrated, it also suggests while typing.
 
-/** A pull request and a bug the demo's changelogs name, asked of the search API. */
-async function demoChange(page: Page): Promise<{ pull: string; bug: string }> {
-  const answer = await page.request.get("/api/v1/search?q=OCPBUGS");
-  expect(answer.status()).toBe(200);
-  const found: { kind: string; key: string; title: string }[] = (await answer.json()).found;
-  const withBug = found.find((f) => f.kind === "pull" && /^OCPBUGS-\d+:/.test(f.title));
-  expect(withBug, "a pull request fixing a bug").toBeTruthy();
-  return { pull: withBug!.key, bug: withBug!.title.split(":")[0] };
+type Found = { kind: string; key: string; title: string; first_promoted: string | null; appearances: { stream: string }[] };
+
+/** A pull request of STREAM that the newest 4-scos-stable release promoted, and a bug a
+ * pull request fixed, found through the API from that release's changelog. */
+async function demoChange(page: Page): Promise<{ pull: string; bug: string; promoted: string }> {
+  const list = await page.request.get("/api/v1/streams/4-scos-stable/releases?limit=1");
+  const stable = (await list.json()).releases[0].name;
+  const detail = await (await page.request.get(`/api/v1/releases/${stable}?stream=4-scos-stable`)).json();
+  const urls: string[] = (detail.changelog?.updated_images ?? []).flatMap(
+    (i: { commits?: { pull_url?: string }[] }) => (i.commits ?? []).map((c) => c.pull_url ?? ""),
+  );
+  let pull: Found | undefined;
+  let bug = "";
+  for (const url of urls.filter((u) => u)) {
+    const answer = await page.request.get(`/api/v1/search?q=${encodeURIComponent(url)}`);
+    expect(answer.status()).toBe(200);
+    const found: Found = (await answer.json()).found[0];
+    const fixes = /^(OCPBUGS-\d+):/.exec(found.title);
+    if (fixes && !bug) bug = fixes[1];
+    if (!pull && found.first_promoted && found.appearances.some((a) => a.stream === STREAM)) pull = found;
+    if (pull && bug) break;
+  }
+  expect(pull, `a pull request of ${STREAM} promoted in ${stable}`).toBeTruthy();
+  expect(bug, "a bug fixed by a pull request").not.toBe("");
+  return { pull: pull!.key, bug, promoted: pull!.first_promoted! };
 }
 
 async function searchFor(page: Page, q: string) {
@@ -20,13 +37,13 @@ async function searchFor(page: Page, q: string) {
 }
 
 test("the header's search says where a pull request and a bug first appeared", async ({ page }) => {
-  const { pull, bug } = await demoChange(page);
+  const { pull, bug, promoted } = await demoChange(page);
   await page.goto(`/streams/${STREAM}`);
   await searchFor(page, pull);
   await expect(page).toHaveURL(/\/search\?q=/);
   const found = page.locator("section.found").first();
   await expect(found.getByRole("heading", { level: 2 })).toContainText(pull);
-  await expect(found.locator(".answer")).toHaveText(/^First in \S+ \(.+\)\./);
+  await expect(found.locator(".answer")).toHaveText(new RegExp(`^First in \\S+ \\(.+\\)\\. .*First promoted in ${promoted.replace(/\./g, "\\.")} \\(4-scos-stable\\)\\.$`));
   const first = found.locator(`table.appearances tr[data-stream="${STREAM}"] td`).nth(1);
   const release = ((await first.textContent()) ?? "").trim();
   expect(release).toMatch(/^4\.21\.0-0\.okd-scos-/);
