@@ -15,8 +15,10 @@ create table changelog_refs (
     foreign key (stream, release) references releases (stream, name)
 );
 create index changelog_refs_by_key on changelog_refs (kind, key);
+-- fastupdate off: each insert updates the index itself, so a search never scans a pending
+-- list of recent titles (changelogs arrive at the poller's pace, searches at the users')
 create index changelog_titles on changelog_refs
-    using gin (to_tsvector('simple', title)) where kind = 'pull';
+    using gin (to_tsvector('simple', title)) with (fastupdate = off) where kind = 'pull';
 
 create index releases_by_name_bytes on releases ((name collate "C"));
 create index payload_components_by_name on payload_components ((name collate "C"));

@@ -171,6 +171,11 @@ const ROUTES: &[&str] = &[
     "/badges/{}",
     "/badges/{}/{}",
     "/streams/{}/feed.atom",
+    "/streams/{}/jobs/{}/feed.atom",
+    "/components/{}/feed.atom",
+    "/jobs",
+    "/jobs/{}",
+    "/search",
     "/healthz",
     "/readyz",
     "/metrics",
@@ -182,6 +187,9 @@ const ROUTES: &[&str] = &[
     "/api/v1/streams/{}/releases",
     "/api/v1/releases/{}",
     "/api/v1/compare/{}/{}",
+    "/api/v1/jobs",
+    "/api/v1/jobs/{}",
+    "/api/v1/search",
     "/api/v1/promotions",
     "/api/v1/promotions/{}",
     "/api/v1/promotions/{}/notes.md",
@@ -217,6 +225,7 @@ const QUERY_KEYS: &[&str] = &[
     "secret",
     "page",
     "tag",
+    "q",
 ];
 
 /// A query value: numbers at and past every edge, phases and styles, hostile text.
@@ -350,13 +359,17 @@ const SERVER_FNS: &[&str] = &[
     "badge_page",
     "compare",
     "component_history",
+    "job",
+    "jobs",
     "overview",
     "promotion",
     "promotion_panel",
     "promotion_plan",
     "promotions",
     "release",
+    "search",
     "stream_page",
+    "suggest",
     "targets",
     "users",
     "viewer",
@@ -368,7 +381,7 @@ fn server_fn_call() -> impl Strategy<Value = (&'static str, String, bool)> {
             (
                 prop::sample::select(vec![
                     "tag", "stream", "from", "to", "name", "id", "target", "release", "page",
-                    "limit", "cursor", "phase",
+                    "limit", "cursor", "phase", "q",
                 ]),
                 plain_value(),
             ),
@@ -1009,6 +1022,7 @@ async fn nul_characters_are_refused_not_failed_on_postgres() {
         "/api/v1/streams/a%00b/releases",
         "/streams/a%00b",
         "/badges/a%00b.svg",
+        "/api/v1/search?q=a%00b",
     ] {
         let request = Request::get(uri).body(Body::empty()).expect("request");
         let (status, _, body) = answer(&f.app, request).await;
