@@ -213,6 +213,16 @@ impl Store {
         Ok(())
     }
 
+    /// Refreshes PostgreSQL's planner statistics at once (`ANALYZE`), as autovacuum does on
+    /// its own after enough changes: for a benchmark right after a bulk load. SQLite keeps
+    /// planning without statistics, as a fresh install does.
+    pub async fn analyze(&self) -> StoreResult<()> {
+        if let Store::Postgres(p) = self {
+            sqlx::query("analyze").execute(p).await?;
+        }
+        Ok(())
+    }
+
     /// Closes every connection.
     pub async fn close(&self) {
         on_pool!(self, p => p.close().await)

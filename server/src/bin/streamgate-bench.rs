@@ -404,10 +404,8 @@ async fn scale(url: &str) -> Result<(), BenchError> {
         "scale data set: {SCALE_RELEASES} releases ingested in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    if let Store::Postgres(pool) = &store {
-        // what autovacuum does on its own soon after a load this size: planner statistics
-        sqlx::query("analyze").execute(pool).await.map_err(err)?;
-    }
+    // what autovacuum does on its own soon after a load this size
+    store.analyze().await.map_err(err)?;
     // a fix from the middle of the history, and the words of another's title
     let n = (SCALE_RELEASES / 2) * SCALE_PULLS_PER_RELEASE;
     let repo = SCALE_REPOS[n % SCALE_REPOS.len()];
