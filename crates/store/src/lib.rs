@@ -312,9 +312,20 @@ async fn migrated_template(admin: &PgPool, base: &str) -> StoreResult<String> {
             let store = Store::connect(&format!("{base}/{building}")).await?;
             store.migrate().await?;
             store.close().await;
-            sqlx::query(&format!("alter database {building} rename to {name}"))
-                .execute(&mut *lock)
-                .await?;
+            // the closed pool's server processes may take a moment to exit; until they
+            // have, PostgreSQL refuses the rename (object in use)
+            let rename = format!("alter database {building} rename to {name}");
+            let mut tries = 0;
+            loop {
+                match sqlx::query(&rename).execute(&mut *lock).await {
+                    Ok(_) => break,
+                    Err(e) if tries < 50 && is_object_in_use(&e) => {
+                        tries += 1;
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
         }
         StoreResult::Ok(())
     }
@@ -323,6 +334,13 @@ async fn migrated_template(admin: &PgPool, base: &str) -> StoreResult<String> {
         .execute(&mut *lock)
         .await?;
     built.map(|()| name)
+}
+
+/// PostgreSQL's `object_in_use`: a database still has sessions.
+fn is_object_in_use(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == "55006")
 }
 
 /// Hides the password of a database URL for logs and errors.
