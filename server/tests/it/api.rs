@@ -513,6 +513,7 @@ async fn openapi_document_lists_every_route_and_the_docs_page_renders_it() {
         "/api/v1/streams/{stream}",
         "/api/v1/streams/{stream}/releases",
         "/api/v1/releases/{tag}",
+        "/api/v1/search",
         "/api/v1/compare/{from}/{to}",
         "/api/v1/upgrade",
         "/api/v1/jobs",
