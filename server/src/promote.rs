@@ -10,6 +10,7 @@
 
 pub mod copy;
 pub mod forms;
+pub mod manifests;
 pub mod notes;
 pub mod notify;
 pub mod plan;

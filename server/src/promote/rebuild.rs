@@ -31,6 +31,7 @@ use super::copy::{
     backoff, fetch_error, repo_name, stream_failure, BlobInfo, Copier, CopyError, CopyItem,
     ManifestBody, Progress, RawManifest,
 };
+use super::manifests::{is_manifest, ManifestMap};
 use crate::formats::payload::is_sha256_digest;
 use crate::oci::distribution::{Failure, FetchError};
 use crate::oci::layer::{
@@ -59,7 +60,15 @@ pub struct Rewrite {
     pub previous: Vec<String>,
     /// New pull spec (`mirror-repo@sha256:…`) of every `image-references` tag, by tag name.
     pub images: BTreeMap<String, String>,
+    /// The source payload's pull spec, as `image-references` records it
+    /// ([`FROM_RELEASE_ANNOTATION`]); not recorded when empty.
+    #[serde(default)]
+    pub from_release: String,
 }
+
+/// Annotation of `image-references` naming the release a payload was made from, as
+/// `oc adm release new --from-release` writes it.
+pub const FROM_RELEASE_ANNOTATION: &str = "release.openshift.io/from-release";
 
 /// The payload [`publish`] pushed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -646,6 +655,10 @@ fn rewrite_layer(
     let Some(references) = scan.image_references else {
         return Ok(None);
     };
+    let source: Value = serde_json::from_slice(&references)
+        .map_err(|e| CopyError::malformed(IMAGE_REFERENCES, e))?;
+    let manifests = ManifestMap::new(&source, &rewrite.images, &rewrite.name)
+        .map_err(|reason| CopyError::malformed(IMAGE_REFERENCES, reason))?;
     let references = rewrite_image_references(&references, rewrite, payload)?;
     let metadata = rewrite_release_metadata(scan.release_metadata.as_deref(), rewrite)
         .map_err(|reason| CopyError::malformed(RELEASE_METADATA, reason))?;
@@ -664,6 +677,7 @@ fn rewrite_layer(
     let files = Files {
         references: &references,
         metadata: &metadata,
+        manifests: &manifests,
     };
     let out = match compression {
         Compression::Gzip => {
@@ -705,10 +719,11 @@ fn rewrite_layer(
     }))
 }
 
-/// The two files written anew.
+/// The two files written anew, and how the operator manifests change.
 struct Files<'a> {
     references: &'a [u8],
     metadata: &'a [u8],
+    manifests: &'a ManifestMap,
 }
 
 /// Path of a tar entry as the payload reader matches it.
@@ -722,7 +737,8 @@ fn normalize(path: &[u8]) -> &[u8] {
 
 /// Copies the tar from `input` to `out` entry by entry, headers and extension records
 /// unchanged, but `image-references` and `release-metadata` (added after the former when
-/// absent) replaced by `files`.
+/// absent) replaced by `files`, and each operator manifest mapped by `files.manifests`
+/// (read whole, one at a time, each at most [`FILE_BYTES`]).
 fn copy_entries<R: Read, W: Write>(input: R, out: W, files: &Files<'_>) -> io::Result<W> {
     let mut archive = tar::Archive::new(input);
     let mut builder = tar::Builder::new(out);
@@ -749,14 +765,25 @@ fn copy_entries<R: Read, W: Write>(input: R, out: W, files: &Files<'_>) -> io::R
             }
             _ => None,
         };
-        match replacement {
-            Some(body) => {
-                let mut h = header;
-                h.set_size(body.len() as u64);
-                h.set_cksum();
-                builder.append(&h, body)?;
+        let mapped = match replacement {
+            None if kind.is_file() && is_manifest(normalize(&path)) => {
+                let size = header.size()?;
+                if size > FILE_BYTES {
+                    return Err(io::Error::other(format!(
+                        "{} is larger than {FILE_BYTES} bytes",
+                        String::from_utf8_lossy(&path)
+                    )));
+                }
+                let mut text = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+                (&mut entry).take(FILE_BYTES).read_to_end(&mut text)?;
+                Some(files.manifests.apply(&text).unwrap_or(text))
             }
-            None => builder.append(&header, &mut entry)?,
+            _ => None,
+        };
+        match (replacement, mapped) {
+            (Some(body), _) => append_as(&mut builder, header, body)?,
+            (None, Some(body)) => append_as(&mut builder, header, &body)?,
+            (None, None) => builder.append(&header, &mut entry)?,
         }
     }
     // the scan found it, so only an entry of another kind (a link) can hide it here
@@ -770,6 +797,17 @@ fn copy_entries<R: Read, W: Write>(input: R, out: W, files: &Files<'_>) -> io::R
         builder.append(&h, files.metadata)?;
     }
     builder.into_inner()
+}
+
+/// Appends `body` under `header` with its size set to the body's.
+fn append_as<W: Write>(
+    builder: &mut tar::Builder<W>,
+    mut header: tar::Header,
+    body: &[u8],
+) -> io::Result<()> {
+    header.set_size(body.len() as u64);
+    header.set_cksum();
+    builder.append(&header, body)
 }
 
 /// The object at `key` of `obj`, created when absent or null.
@@ -797,9 +835,13 @@ fn rewrite_image_references(
     let root = stream
         .as_object_mut()
         .ok_or_else(|| malformed("not an object".into()))?;
-    object_at(root, "metadata")
-        .map_err(malformed)?
-        .insert("name".into(), json!(rewrite.name));
+    let metadata = object_at(root, "metadata").map_err(malformed)?;
+    metadata.insert("name".into(), json!(rewrite.name));
+    if !rewrite.from_release.is_empty() {
+        object_at(metadata, "annotations")
+            .map_err(malformed)?
+            .insert(FROM_RELEASE_ANNOTATION.into(), json!(rewrite.from_release));
+    }
     let tags = root
         .get_mut("spec")
         .and_then(|s| s.get_mut("tags"))
@@ -919,6 +961,7 @@ mod tests {
                 "cli".to_string(),
                 format!("mirror.example/okd/content@sha256:{}", "a".repeat(64)),
             )]),
+            from_release: "ci.example/ocp@sha256:ff".into(),
         }
     }
 
@@ -1025,6 +1068,58 @@ mod tests {
         )
         .expect("scans");
         assert!(none.is_none());
+    }
+
+    #[test]
+    fn operator_manifests_name_the_mirror_and_the_new_release() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let src = dir.path().join("src");
+        let deployment = b"kind: Deployment\nspec:\n  image: ci.example/ocp@sha256:00\n  version: 4.20.0-0.okd-scos-2026-01-01-000000\n";
+        let untouched = b"kind: Namespace\nmetadata:\n  name: openshift-cli\n";
+        std::fs::write(
+            &src,
+            tar_gz(&[
+                ("release-manifests/0000_50_cli_deployment.yaml", deployment),
+                ("release-manifests/0000_50_cli_namespace.yaml", untouched),
+                ("usr/share/ci.example/ocp@sha256:00", b"ci.example/ocp@sha256:00"),
+                (IMAGE_REFERENCES, REFS.as_bytes()),
+            ]),
+        )
+        .expect("write");
+        let new = rewrite_layer(&src, &dir.path().join("a"), Compression::Gzip, &rewrite(), "p", "d")
+            .expect("rewrites")
+            .expect("has references");
+        let bytes = std::fs::read(&new.path).expect("read");
+        let mut files = BTreeMap::new();
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
+        for e in archive.entries().expect("entries") {
+            let mut e = e.expect("entry");
+            let path = e.path().expect("path").display().to_string();
+            let mut body = String::new();
+            e.read_to_string(&mut body).expect("text");
+            assert_eq!(e.header().size().expect("size"), body.len() as u64);
+            files.insert(path, body);
+        }
+        let mirror = format!("mirror.example/okd/content@sha256:{}", "a".repeat(64));
+        assert_eq!(
+            files["release-manifests/0000_50_cli_deployment.yaml"],
+            format!("kind: Deployment\nspec:\n  image: {mirror}\n  version: 4.20.0-okd-scos.3\n")
+        );
+        assert_eq!(
+            files["release-manifests/0000_50_cli_namespace.yaml"].as_bytes(),
+            untouched
+        );
+        assert_eq!(
+            files["usr/share/ci.example/ocp@sha256:00"], "ci.example/ocp@sha256:00",
+            "only release-manifests/ is the payload's"
+        );
+        let references: Value =
+            serde_json::from_str(&files[IMAGE_REFERENCES]).expect("json");
+        assert_eq!(
+            references["metadata"]["annotations"][FROM_RELEASE_ANNOTATION],
+            "ci.example/ocp@sha256:ff"
+        );
+        assert_eq!(references["metadata"]["annotations"]["a"], "b", "others kept");
     }
 
     #[test]

@@ -292,6 +292,7 @@ impl PromotionWorker {
                 name: row.name.clone(),
                 previous: row.previous(),
                 images,
+                from_release: source_payload.clone(),
             },
             &destination,
         )

@@ -86,6 +86,7 @@ async fn promote(
             .iter()
             .map(|(n, p)| (n.clone(), format!("{content}@{}", p.digest)))
             .collect(),
+        ..Rewrite::default()
     };
     let started = Instant::now();
     let stats = c

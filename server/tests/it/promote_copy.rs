@@ -452,7 +452,41 @@ fn rewrite(src: &Source, repo: &str) -> Rewrite {
             .iter()
             .map(|(n, p)| (n.clone(), format!("{repo}@{}", p.digest)))
             .collect(),
+        from_release: src.payload.clone(),
     }
+}
+
+/// The files of the last layer (`release-manifests/`) of the payload image at `spec`.
+async fn release_manifests(spec: &str) -> std::collections::BTreeMap<String, String> {
+    use std::io::Read;
+    let (manifest, _) = raw_manifest(spec, &RegistryAuth::Anonymous).await;
+    let manifest: serde_json::Value = serde_json::from_slice(&manifest).expect("json");
+    let digest = manifest["layers"]
+        .as_array()
+        .and_then(|l| l.last())
+        .and_then(|l| l["digest"].as_str())
+        .expect("a layer")
+        .to_string();
+    let client = Client::new(ClientConfig {
+        protocol: ClientProtocol::Http,
+        ..ClientConfig::default()
+    });
+    let reference: Reference = spec.parse().expect("reference");
+    let mut blob = Vec::new();
+    client
+        .pull_blob(&reference, digest.as_str(), &mut blob)
+        .await
+        .expect("blob pulled");
+    let mut files = std::collections::BTreeMap::new();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&blob[..]));
+    for entry in archive.entries().expect("tar") {
+        let mut entry = entry.expect("entry");
+        let path = entry.path().expect("path").display().to_string();
+        let mut text = String::new();
+        entry.read_to_string(&mut text).expect("text");
+        files.insert(path, text);
+    }
+    files
 }
 
 fn reader(registries: &[&Registry]) -> PayloadReader {
@@ -503,6 +537,23 @@ async fn published_payload_points_at_the_mirror() {
         metadata.metadata.get("url").and_then(|u| u.as_str()),
         Some("https://github.com/okd-project/okd/releases"),
         "other fields kept"
+    );
+    // the operator manifests name the mirror and the new release, nothing of the source
+    let files = release_manifests(&release).await;
+    let deployment = &files[payloads::CVO_DEPLOYMENT];
+    let cvo = &src.components.iter().find(|(n, _)| n == "cluster-version-operator").expect("cvo").1;
+    assert!(deployment.contains(&format!("image: {content}@{}\n", cvo.digest)), "{deployment}");
+    assert!(deployment.contains(&format!("value: \"{NAME}\"")), "{deployment}");
+    let references: serde_json::Value =
+        serde_json::from_str(&files["release-manifests/image-references"]).expect("json");
+    // only the record of where the release came from names the source
+    assert!(!references["spec"].to_string().contains(src.host()));
+    for (path, text) in files.iter().filter(|(p, _)| !p.ends_with("/image-references")) {
+        assert!(!text.contains(src.host()), "{path} names the source registry: {text}");
+    }
+    assert_eq!(
+        references["metadata"]["annotations"]["release.openshift.io/from-release"],
+        src.payload.as_str()
     );
     // the same inputs give the same digest, here or elsewhere
     let again = publish(&c, &src.payload, &rw, &release)

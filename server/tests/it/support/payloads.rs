@@ -167,13 +167,35 @@ pub fn payload_config(name: &str, arch: &str, cvo: &Pushed) -> serde_json::Value
     })
 }
 
+/// Path of the CVO's Deployment in a payload of [`payload_layers`].
+pub const CVO_DEPLOYMENT: &str =
+    "release-manifests/0000_00_cluster-version-operator_03_deployment.yaml";
+
+/// The CVO's Deployment as a built payload has it: naming the CVO image by the pull spec
+/// `references` gives it and the release's version (its name) as the CI build stamped it.
+fn cvo_deployment(references: &str) -> String {
+    let refs: serde_json::Value = serde_json::from_str(references).unwrap_or_default();
+    let image = refs["spec"]["tags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["name"] == "cluster-version-operator")
+        .and_then(|t| t["from"]["name"].as_str())
+        .unwrap_or("quay.io/openshift/origin-cluster-version-operator:latest");
+    let version = refs["metadata"]["name"].as_str().unwrap_or("0.0.1-snapshot");
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: cluster-version-operator\n  \
+         namespace: openshift-cluster-version\nspec:\n  template:\n    spec:\n      containers:\n      \
+         - name: cluster-version-operator\n        image: {image}\n        env:\n        \
+         - name: RELEASE_VERSION\n          value: \"{version}\"\n"
+    )
+}
+
 /// The layers of a payload: a base, the CVO binary and `release-manifests/`.
 pub fn payload_layers(base: &[u8], references: &str, metadata: Option<&str>) -> Vec<Layer> {
+    let deployment = cvo_deployment(references);
     let mut files: Vec<(&str, &[u8])> = vec![
-        (
-            "release-manifests/0000_00_cluster-version-operator_03_deployment.yaml",
-            b"apiVersion: apps/v1\nkind: Deployment\n",
-        ),
+        (CVO_DEPLOYMENT, deployment.as_bytes()),
         ("release-manifests/image-references", references.as_bytes()),
     ];
     if let Some(m) = metadata {
