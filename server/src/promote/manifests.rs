@@ -95,7 +95,10 @@ mod tests {
             ]},
         });
         let images = BTreeMap::from([
-            ("cli".to_string(), format!("quay.io/okd/scos-content@sha256:{}", "1".repeat(64))),
+            (
+                "cli".to_string(),
+                format!("quay.io/okd/scos-content@sha256:{}", "1".repeat(64)),
+            ),
             (
                 "cluster-version-operator".to_string(),
                 format!("quay.io/okd/scos-content@sha256:{}", "2".repeat(64)),
@@ -111,24 +114,40 @@ mod tests {
             "2".repeat(64),
             "1".repeat(64)
         );
-        let out = String::from_utf8(map().apply(manifest.as_bytes()).expect("changed")).expect("utf-8");
+        let out =
+            String::from_utf8(map().apply(manifest.as_bytes()).expect("changed")).expect("utf-8");
         assert!(!out.contains("registry.ci.openshift.org"), "{out}");
-        assert!(out.contains(&format!("image: quay.io/okd/scos-content@sha256:{}\n", "2".repeat(64))));
+        assert!(out.contains(&format!(
+            "image: quay.io/okd/scos-content@sha256:{}\n",
+            "2".repeat(64)
+        )));
         assert!(out.contains("value: \"4.21.0-okd-scos.ec.3\""));
-        assert!(out.contains(&format!("value: quay.io/okd/scos-content@sha256:{}\n", "1".repeat(64))));
+        assert!(out.contains(&format!(
+            "value: quay.io/okd/scos-content@sha256:{}\n",
+            "1".repeat(64)
+        )));
     }
 
     #[test]
     fn untouched_text_and_unmapped_tags_stay() {
         let m = map();
-        assert_eq!(m.apply(b"kind: Namespace\nmetadata:\n  name: openshift-cli\n"), None);
+        assert_eq!(
+            m.apply(b"kind: Namespace\nmetadata:\n  name: openshift-cli\n"),
+            None
+        );
         let unmapped = format!("image: {CI}@sha256:{}", "3".repeat(64));
-        assert_eq!(m.apply(unmapped.as_bytes()), None, "no new pull spec for it");
+        assert_eq!(
+            m.apply(unmapped.as_bytes()),
+            None,
+            "no new pull spec for it"
+        );
     }
 
     #[test]
     fn only_manifests_are_rewritten() {
-        assert!(is_manifest(b"release-manifests/0000_50_cli_deployment.yaml"));
+        assert!(is_manifest(
+            b"release-manifests/0000_50_cli_deployment.yaml"
+        ));
         assert!(is_manifest(b"release-manifests/sub/x.json"));
         assert!(!is_manifest(b"release-manifests/image-references"));
         assert!(!is_manifest(b"release-manifests/release-metadata"));

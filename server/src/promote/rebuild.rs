@@ -1081,14 +1081,24 @@ mod tests {
             tar_gz(&[
                 ("release-manifests/0000_50_cli_deployment.yaml", deployment),
                 ("release-manifests/0000_50_cli_namespace.yaml", untouched),
-                ("usr/share/ci.example/ocp@sha256:00", b"ci.example/ocp@sha256:00"),
+                (
+                    "usr/share/ci.example/ocp@sha256:00",
+                    b"ci.example/ocp@sha256:00",
+                ),
                 (IMAGE_REFERENCES, REFS.as_bytes()),
             ]),
         )
         .expect("write");
-        let new = rewrite_layer(&src, &dir.path().join("a"), Compression::Gzip, &rewrite(), "p", "d")
-            .expect("rewrites")
-            .expect("has references");
+        let new = rewrite_layer(
+            &src,
+            &dir.path().join("a"),
+            Compression::Gzip,
+            &rewrite(),
+            "p",
+            "d",
+        )
+        .expect("rewrites")
+        .expect("has references");
         let bytes = std::fs::read(&new.path).expect("read");
         let mut files = BTreeMap::new();
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
@@ -1113,13 +1123,15 @@ mod tests {
             files["usr/share/ci.example/ocp@sha256:00"], "ci.example/ocp@sha256:00",
             "only release-manifests/ is the payload's"
         );
-        let references: Value =
-            serde_json::from_str(&files[IMAGE_REFERENCES]).expect("json");
+        let references: Value = serde_json::from_str(&files[IMAGE_REFERENCES]).expect("json");
         assert_eq!(
             references["metadata"]["annotations"][FROM_RELEASE_ANNOTATION],
             "ci.example/ocp@sha256:ff"
         );
-        assert_eq!(references["metadata"]["annotations"]["a"], "b", "others kept");
+        assert_eq!(
+            references["metadata"]["annotations"]["a"], "b",
+            "others kept"
+        );
     }
 
     #[test]

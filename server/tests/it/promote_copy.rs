@@ -541,15 +541,32 @@ async fn published_payload_points_at_the_mirror() {
     // the operator manifests name the mirror and the new release, nothing of the source
     let files = release_manifests(&release).await;
     let deployment = &files[payloads::CVO_DEPLOYMENT];
-    let cvo = &src.components.iter().find(|(n, _)| n == "cluster-version-operator").expect("cvo").1;
-    assert!(deployment.contains(&format!("image: {content}@{}\n", cvo.digest)), "{deployment}");
-    assert!(deployment.contains(&format!("value: \"{NAME}\"")), "{deployment}");
+    let cvo = &src
+        .components
+        .iter()
+        .find(|(n, _)| n == "cluster-version-operator")
+        .expect("cvo")
+        .1;
+    assert!(
+        deployment.contains(&format!("image: {content}@{}\n", cvo.digest)),
+        "{deployment}"
+    );
+    assert!(
+        deployment.contains(&format!("value: \"{NAME}\"")),
+        "{deployment}"
+    );
     let references: serde_json::Value =
         serde_json::from_str(&files["release-manifests/image-references"]).expect("json");
     // only the record of where the release came from names the source
     assert!(!references["spec"].to_string().contains(src.host()));
-    for (path, text) in files.iter().filter(|(p, _)| !p.ends_with("/image-references")) {
-        assert!(!text.contains(src.host()), "{path} names the source registry: {text}");
+    for (path, text) in files
+        .iter()
+        .filter(|(p, _)| !p.ends_with("/image-references"))
+    {
+        assert!(
+            !text.contains(src.host()),
+            "{path} names the source registry: {text}"
+        );
     }
     assert_eq!(
         references["metadata"]["annotations"]["release.openshift.io/from-release"],

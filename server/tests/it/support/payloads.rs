@@ -182,7 +182,9 @@ fn cvo_deployment(references: &str) -> String {
         .find(|t| t["name"] == "cluster-version-operator")
         .and_then(|t| t["from"]["name"].as_str())
         .unwrap_or("quay.io/openshift/origin-cluster-version-operator:latest");
-    let version = refs["metadata"]["name"].as_str().unwrap_or("0.0.1-snapshot");
+    let version = refs["metadata"]["name"]
+        .as_str()
+        .unwrap_or("0.0.1-snapshot");
     format!(
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: cluster-version-operator\n  \
          namespace: openshift-cluster-version\nspec:\n  template:\n    spec:\n      containers:\n      \
