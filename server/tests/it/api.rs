@@ -560,6 +560,8 @@ async fn openapi_document_lists_every_route_and_the_docs_page_renders_it() {
             format!("{uri}?from=a&to=b")
         } else if route.starts_with("/api/v1/jobs") {
             format!("{uri}?stream={CI}")
+        } else if route == "/api/v1/search" {
+            format!("{uri}?q=OCPBUGS-1")
         } else {
             uri
         };
