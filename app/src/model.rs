@@ -149,18 +149,22 @@ pub enum Phase {
     Rejected,
     /// The payload could not be built.
     Failed,
+    /// Published by a Streamgate promotion; the release-controller has not listed it in its
+    /// stream yet, and only the release-controller says whether it is accepted.
+    Published,
     /// No phase known.
     Unknown,
 }
 
 impl Phase {
     /// All phases a user can filter by.
-    pub const ALL: [Phase; 5] = [
+    pub const ALL: [Phase; 6] = [
         Phase::Accepted,
         Phase::Rejected,
         Phase::Ready,
         Phase::Pending,
         Phase::Failed,
+        Phase::Published,
     ];
 
     /// The upstream spelling.
@@ -171,11 +175,12 @@ impl Phase {
             Phase::Accepted => "Accepted",
             Phase::Rejected => "Rejected",
             Phase::Failed => "Failed",
+            Phase::Published => "Published",
             Phase::Unknown => "Unknown",
         }
     }
 
-    /// Parses the upstream spelling (case-insensitive); anything else is `Unknown`.
+    /// Parses [`Phase::as_str`] (case-insensitive); anything else is `Unknown`.
     pub fn parse(s: &str) -> Phase {
         match s.to_ascii_lowercase().as_str() {
             "pending" => Phase::Pending,
@@ -183,7 +188,17 @@ impl Phase {
             "accepted" => Phase::Accepted,
             "rejected" => Phase::Rejected,
             "failed" => Phase::Failed,
+            "published" => Phase::Published,
             _ => Phase::Unknown,
+        }
+    }
+
+    /// Parses a phase the release-controller sent: one of its five, else `Unknown` (it
+    /// never says [`Phase::Published`], which only a promotion records).
+    pub fn from_upstream(s: &str) -> Phase {
+        match Phase::parse(s) {
+            Phase::Published => Phase::Unknown,
+            phase => phase,
         }
     }
 
@@ -200,6 +215,7 @@ impl Phase {
             Phase::Failed => "phase-failed",
             Phase::Ready => "phase-ready",
             Phase::Pending => "phase-pending",
+            Phase::Published => "phase-published",
             Phase::Unknown => "phase-unknown",
         }
     }

@@ -166,6 +166,9 @@ pub fn promotion_outlook(phase: Phase, blocking_failed: bool) -> Option<&'static
         Phase::Pending | Phase::Ready => Some(
             "its blocking jobs have not all passed yet; it can be promoted once it is accepted.",
         ),
+        Phase::Published => Some(
+            "it is a release a promotion published; promote the CI release it came from instead.",
+        ),
         Phase::Unknown => Some("its phase is not known yet; the next poll reads it."),
     }
 }

@@ -118,6 +118,7 @@ fn phase_color(phase: Phase) -> &'static str {
         Phase::Accepted => "brightgreen",
         Phase::Rejected | Phase::Failed => "red",
         Phase::Ready | Phase::Pending => "grey",
+        Phase::Published => "blue",
         Phase::Unknown => "lightgrey",
     }
 }

@@ -517,10 +517,12 @@ async fn project_promoted(
         .clone()
         .or_else(|| promotion.result_pull_spec.clone())
         .unwrap_or_else(|| format!("{}:{}", promotion.release_repo, promotion.name));
-    tx.upsert_release(&NewRelease {
+    // published, not accepted: the release-controller says that once it lists the release
+    // (a listing that came first is kept)
+    tx.insert_release_if_absent(&NewRelease {
         stream: stream.clone(),
         name: promotion.name.clone(),
-        phase: app::model::Phase::Accepted.as_str().to_string(),
+        phase: app::model::Phase::Published.as_str().to_string(),
         pull_spec,
         download_url: String::new(),
         created_at: at,
@@ -552,7 +554,7 @@ async fn project_tags(
         tx.upsert_release(&NewRelease {
             stream: list.name.clone(),
             name: tag.name.clone(),
-            phase: app::model::Phase::parse(&tag.phase).as_str().to_string(),
+            phase: app::model::Phase::from_upstream(&tag.phase).as_str().to_string(),
             pull_spec: tag.pull_spec.clone(),
             download_url: tag.download_url.clone(),
             created_at: created_from_tag_name(&tag.name).unwrap_or(at),
@@ -586,7 +588,7 @@ async fn project_release(
     tx.apply_details(&ReleaseDetails {
         stream: stream.to_string(),
         name: info.name.clone(),
-        phase: app::model::Phase::parse(&info.phase).as_str().to_string(),
+        phase: app::model::Phase::from_upstream(&info.phase).as_str().to_string(),
         changelog: changelog.map(normalize_changelog),
         created_at,
         seen_at: at,

@@ -23,7 +23,7 @@ pub async fn get_stream_page(
         Some(p) => match crate::model::Phase::parse(p) {
             crate::model::Phase::Unknown => {
                 return Err(AppError::BadRequest(format!(
-                    "unknown phase {p:?}; use Accepted, Rejected, Ready, Pending or Failed"
+                    "unknown phase {p:?}; use Accepted, Rejected, Ready, Pending, Failed or Published"
                 )))
             }
             known => Some(known),

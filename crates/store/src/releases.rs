@@ -194,6 +194,26 @@ impl Tx {
         Ok(())
     }
 
+    /// Records release `r` unless its stream already has a release of that name.
+    pub async fn insert_release_if_absent(&mut self, r: &NewRelease) -> StoreResult<()> {
+        on_tx!(self, c => {
+            sqlx::query(
+                "insert into releases (stream, name, phase, pull_spec, download_url, created_at, \
+                 first_seen_at, phase_changed_at) values ($1, $2, $3, $4, $5, $6, $7, $7) \
+                 on conflict (stream, name) do nothing",
+            )
+            .bind(&r.stream)
+            .bind(&r.name)
+            .bind(&r.phase)
+            .bind(&r.pull_spec)
+            .bind(&r.download_url)
+            .bind(r.created_at)
+            .bind(r.seen_at)
+            .execute(c).await?.rows_affected()
+        });
+        Ok(())
+    }
+
     /// Names of a stream's releases that the controller listed last time.
     pub async fn live_release_names(&mut self, stream: &str) -> StoreResult<Vec<String>> {
         let names = on_tx!(self, c => {

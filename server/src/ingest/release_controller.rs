@@ -563,7 +563,7 @@ impl Poller {
         let stored = self.store.release_states(stream).await?;
         let now = (self.clock)();
         for tag in &listed.tags {
-            let phase = Phase::parse(&tag.phase);
+            let phase = Phase::from_upstream(&tag.phase);
             let state = stored.iter().find(|s| s.name == tag.name);
             let fresh = state.is_some_and(|s| s.details_phase.as_deref() == Some(phase.as_str()));
             let subject = format!("{stream}/{}", tag.name);

@@ -336,8 +336,10 @@ impl Planner {
         })
     }
 
-    /// Accepted releases of the target stream that a release named `name` declares it can
-    /// upgrade from ([`previous_of`]): what `oc adm release new --previous` would list.
+    /// Accepted releases of the target stream, and those a promotion published there (a
+    /// cluster may run one before the release-controller lists it), that a release named
+    /// `name` declares it can upgrade from ([`previous_of`]): what `oc adm release new
+    /// --previous` would list.
     async fn previous(
         &self,
         target: &PromotionTarget,
@@ -348,7 +350,7 @@ impl Planner {
             .release_states(&target.name)
             .await?
             .into_iter()
-            .filter(|r| Phase::parse(&r.phase) == Phase::Accepted)
+            .filter(|r| matches!(Phase::parse(&r.phase), Phase::Accepted | Phase::Published))
             .map(|r| r.name);
         Ok(previous_of(name, accepted))
     }

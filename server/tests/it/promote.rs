@@ -276,7 +276,10 @@ async fn promotion_story(store: Store) {
         .expect("query");
     assert_eq!(promoted.len(), 1);
     assert_eq!(promoted[0].stream, TARGET);
-    assert_eq!(promoted[0].phase, "Accepted");
+    assert_eq!(
+        promoted[0].phase, "Published",
+        "awaiting the release-controller, which decides acceptance"
+    );
     ingest(
         &store,
         promotion::event(
