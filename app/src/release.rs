@@ -145,9 +145,11 @@ fn ReleaseView(release: ReleaseDetail, filter: ComponentFilter) -> impl IntoView
         ),
         Phase::Pending => "Waiting for the payload to be built.".to_string(),
         Phase::Failed => "The payload could not be built.".to_string(),
-        Phase::Published => "Published by a Streamgate promotion, awaiting the release-controller: \
+        Phase::Published => {
+            "Published by a Streamgate promotion, awaiting the release-controller: \
             it says whether the release is accepted once its stream lists it."
-            .to_string(),
+                .to_string()
+        }
         Phase::Unknown => "Phase unknown.".to_string(),
     };
     let (older, newer) = r.neighbours.clone();

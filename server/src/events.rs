@@ -554,7 +554,9 @@ async fn project_tags(
         tx.upsert_release(&NewRelease {
             stream: list.name.clone(),
             name: tag.name.clone(),
-            phase: app::model::Phase::from_upstream(&tag.phase).as_str().to_string(),
+            phase: app::model::Phase::from_upstream(&tag.phase)
+                .as_str()
+                .to_string(),
             pull_spec: tag.pull_spec.clone(),
             download_url: tag.download_url.clone(),
             created_at: created_from_tag_name(&tag.name).unwrap_or(at),
@@ -588,7 +590,9 @@ async fn project_release(
     tx.apply_details(&ReleaseDetails {
         stream: stream.to_string(),
         name: info.name.clone(),
-        phase: app::model::Phase::from_upstream(&info.phase).as_str().to_string(),
+        phase: app::model::Phase::from_upstream(&info.phase)
+            .as_str()
+            .to_string(),
         changelog: changelog.map(normalize_changelog),
         created_at,
         seen_at: at,
