@@ -582,7 +582,8 @@ impl SinceAccepted {
     }
 }
 
-fn plural(n: u32, one: &str, many: &str) -> String {
+/// `1 one` or `n many`.
+pub fn plural(n: u32, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 {one}")
     } else {

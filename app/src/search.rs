@@ -14,7 +14,7 @@ use crate::model::StreamKind;
 use crate::widgets::{encode, utc, ErrorView, ExternalLink, PhaseBadge};
 
 /// The link to release `name` of `stream`.
-fn release_href(stream: &str, name: &str) -> String {
+pub fn release_href(stream: &str, name: &str) -> String {
     format!("/releases/{}?stream={}", encode(name), encode(stream))
 }
 
@@ -145,10 +145,10 @@ fn ResultsView(results: SearchResults) -> impl IntoView {
     } else {
         let mut parts = Vec::new();
         if !results.releases.is_empty() {
-            parts.push(count(results.releases.len(), "release"));
+            parts.push(count(results.releases.len(), "release", "releases"));
         }
         if !results.found.is_empty() {
-            parts.push(count(results.found.len(), "match"));
+            parts.push(count(results.found.len(), "match", "matches"));
         }
         let more = if results.more {
             " (the first ones; be more precise to see others)"
@@ -169,12 +169,8 @@ fn ResultsView(results: SearchResults) -> impl IntoView {
     }
 }
 
-fn count(n: usize, what: &str) -> String {
-    match (n, what) {
-        (1, _) => format!("1 {what}"),
-        (_, "match") => format!("{n} matches"),
-        _ => format!("{n} {what}s"),
-    }
+fn count(n: usize, one: &str, many: &str) -> String {
+    crate::model::plural(u32::try_from(n).unwrap_or(u32::MAX), one, many)
 }
 
 #[component]

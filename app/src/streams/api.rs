@@ -21,9 +21,11 @@ pub async fn get_stream_page(
     let phase = match phase.as_deref().filter(|p| !p.is_empty()) {
         None => None,
         Some(p) => match crate::model::Phase::parse(p) {
-            crate::model::Phase::Unknown => return Err(AppError::BadRequest(format!(
+            crate::model::Phase::Unknown => {
+                return Err(AppError::BadRequest(format!(
                 "unknown phase {p:?}; use Accepted, Rejected, Ready, Pending, Failed or Published"
-            ))),
+            )))
+            }
             known => Some(known),
         },
     };

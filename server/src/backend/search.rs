@@ -6,6 +6,7 @@ use app::model::search::{
     MOST_RELEASES, MOST_SUGGESTIONS,
 };
 use app::model::{Phase, StreamKind};
+use app::search::release_href;
 use app::widgets::encode;
 
 use super::StoreBackend;
@@ -14,11 +15,6 @@ use crate::store::StoreError;
 
 /// Most components a word search lists with their first appearances.
 const MOST_COMPONENTS: usize = 5;
-
-/// The link to release `name` of `stream`.
-fn release_href(stream: &str, name: &str) -> String {
-    format!("/releases/{}?stream={}", encode(name), encode(stream))
-}
 
 impl StoreBackend {
     /// Everything `query` (typed as `q`) finds.
