@@ -247,6 +247,7 @@ fn plain_value() -> impl Strategy<Value = String> {
             "18446744073709551616",
             "accepted",
             "REJECTED",
+            "Published",
             "Unknown",
             "flat",
             "for-the-badge",
@@ -433,7 +434,7 @@ fn release_page_model(pairs: &[(String, String)]) -> StatusCode {
             "phase" => {
                 ok &= matches!(
                     v.to_ascii_lowercase().as_str(),
-                    "accepted" | "rejected" | "ready" | "pending" | "failed"
+                    "accepted" | "rejected" | "ready" | "pending" | "failed" | "published"
                 )
             }
             "cursor" => ok &= v.starts_with("cursor-ok:"),
