@@ -70,6 +70,14 @@ test("the poisoned release renders inert", async ({ page }) => {
     await expect(page).toHaveTitle(`${name} in ${STREAM} · Streamgate`);
     await expect(page.locator(HOSTILE_LINKS)).toHaveCount(0);
   }
+
+  // search shows hostile text searched for as text, and took nothing from the hostile
+  // changelog: its bug key is markup and its pull request URL is data:
+  await page.goto(`/search?q=${encodeURIComponent("<script>alert('q')</script>")}`);
+  await expect(page.locator(".search-summary")).toContainText("<script>alert('q')</script>");
+  await expect(page.locator(HOSTILE_LINKS)).toHaveCount(0);
+  await page.goto("/search?q=OCPBUGS-0");
+  await expect(page.locator(".search-summary")).toHaveText(/^Nothing found for bug OCPBUGS-0:/);
   await page.waitForTimeout(500);
   expect(problems).toEqual([]);
 });
