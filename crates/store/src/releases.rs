@@ -6,6 +6,9 @@ use chrono::{DateTime, Utc};
 use super::{StoreError, StoreResult, Tx};
 use crate::on_tx;
 
+/// Gates per insert statement (7 values each, within both databases' parameter limits).
+const GATE_ROWS: usize = 100;
+
 /// A stream as first seen.
 #[derive(Debug, Clone)]
 pub struct NewStream {
@@ -306,22 +309,33 @@ impl Tx {
                 .bind(release)
                 .execute(c).await?.rows_affected()
         });
-        for g in gates {
+        // a few statements per release, not one per job
+        for chunk in gates.chunks(GATE_ROWS) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let n = 7 * i + 3;
+                    let columns: Vec<String> = (n..n + 7).map(|k| format!("${k}")).collect();
+                    format!("($1, $2, {})", columns.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "insert into gates (stream, release, name, kind, state, url, retries, \
+                 previous_attempt_urls, transition_time) values {}",
+                values.join(", ")
+            );
             on_tx!(self, c => {
-                sqlx::query(
-                    "insert into gates (stream, release, name, kind, state, url, retries, \
-                     previous_attempt_urls, transition_time) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(stream)
-                .bind(release)
-                .bind(&g.name)
-                .bind(&g.kind)
-                .bind(&g.state)
-                .bind(&g.url)
-                .bind(g.retries)
-                .bind(&g.previous_attempt_urls)
-                .bind(g.transition_time)
-                .execute(c).await?.rows_affected()
+                let mut q = sqlx::query(&sql).bind(stream).bind(release);
+                for g in chunk {
+                    q = q
+                        .bind(&g.name)
+                        .bind(&g.kind)
+                        .bind(&g.state)
+                        .bind(&g.url)
+                        .bind(g.retries)
+                        .bind(&g.previous_attempt_urls)
+                        .bind(g.transition_time);
+                }
+                q.execute(c).await?.rows_affected()
             });
         }
         Ok(())
