@@ -513,7 +513,7 @@ impl Changelog {
         for c in self
             .components
             .iter()
-            .filter(|c| c.name.contains("CoreOS") || c.name == "Kubernetes")
+            .filter(|c| is_machine_os(&c.name) || c.name == "Kubernetes")
         {
             parts.push(match &c.from {
                 Some(was) if *was != c.version => format!("{} {} (was {was})", c.name, c.version),
@@ -580,6 +580,12 @@ impl SinceAccepted {
             parts.join(", ")
         )
     }
+}
+
+/// Whether a changelog's versioned component named `name` is the machine OS (`CentOS
+/// Stream CoreOS`, `Fedora CoreOS`, …).
+pub fn is_machine_os(name: &str) -> bool {
+    name.contains("CoreOS")
 }
 
 /// `1 one` or `n many`.

@@ -857,7 +857,7 @@ fn machine_os(c: &wire::ChangeLog) -> Option<(String, String)> {
     c.components
         .iter()
         .flatten()
-        .find(|comp| comp.name.contains("CoreOS"))
+        .find(|comp| app::model::is_machine_os(&comp.name))
         .map(|comp| (comp.name.clone(), comp.version.clone()))
 }
 

@@ -102,13 +102,19 @@ pub fn pull_key(s: &str) -> Option<(String, u64)> {
     };
     let number: u64 = number.parse().ok().filter(|n| *n > 0)?;
     let (org, name) = repo.split_once('/')?;
+    Some((repo_key(org, name)?, number))
+}
+
+/// `org/name` of a GitHub repository, lower case, when both parts are names GitHub allows
+/// (letters, digits, `-`, `_`, `.`, at most 100 characters).
+pub fn repo_key(org: &str, name: &str) -> Option<String> {
     let part = |p: &str| {
         !p.is_empty()
             && p.len() <= 100
             && p.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
     };
-    (part(org) && part(name)).then(|| (repo.to_ascii_lowercase(), number))
+    (part(org) && part(name)).then(|| format!("{org}/{name}").to_ascii_lowercase())
 }
 
 /// A Jira-style key `PROJECT-123` (or its `…/browse/PROJECT-123` URL), upper case.

@@ -336,6 +336,26 @@ async fn migrated_template(admin: &PgPool, base: &str) -> StoreResult<String> {
     built.map(|()| name)
 }
 
+/// The `values` list of a multi-row insert: `rows` tuples, each the `shared` leading
+/// parameters (`$1`…, the same in every row) then `per_row` parameters of its own, numbered
+/// on from there: `values_rows(2, 1, 2)` is `($1, $2, $3), ($1, $4, $5)`.
+pub(crate) fn values_rows(rows: usize, shared: usize, per_row: usize) -> String {
+    let shared: Vec<String> = (1..=shared).map(|k| format!("${k}")).collect();
+    let first = shared.len() + 1;
+    (0..rows)
+        .map(|i| {
+            let own = first + i * per_row;
+            let columns: Vec<String> = shared
+                .iter()
+                .cloned()
+                .chain((own..own + per_row).map(|k| format!("${k}")))
+                .collect();
+            format!("({})", columns.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// PostgreSQL's `object_in_use`: a database still has sessions.
 fn is_object_in_use(e: &sqlx::Error) -> bool {
     e.as_database_error()
@@ -393,6 +413,16 @@ pub mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_rows_share_the_leading_parameters() {
+        assert_eq!(values_rows(2, 1, 2), "($1, $2, $3), ($1, $4, $5)");
+        assert_eq!(
+            values_rows(2, 2, 3),
+            "($1, $2, $3, $4, $5), ($1, $2, $6, $7, $8)"
+        );
+        assert_eq!(values_rows(1, 0, 1), "($1)");
+    }
 
     #[test]
     fn redacts_password() {

@@ -227,16 +227,10 @@ impl Tx {
         rows: &[(&str, &str, &str)],
     ) -> StoreResult<()> {
         for chunk in rows.chunks(PLATFORM_ROWS) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let n = 3 * i + 2;
-                    format!("($1, ${n}, ${}, ${})", n + 1, n + 2)
-                })
-                .collect();
             let sql = format!(
                 "insert into payload_component_platforms (payload_digest, platform, name, \
                  image_digest) values {}",
-                values.join(", ")
+                crate::values_rows(chunk.len(), 1, 3)
             );
             on_tx!(self, c => {
                 let mut q = sqlx::query(&sql).bind(digest);

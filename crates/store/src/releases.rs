@@ -175,44 +175,39 @@ impl Tx {
     /// Inserts a listed release or updates its phase and pull spec; a release listed again
     /// is no longer expired.
     pub async fn upsert_release(&mut self, r: &NewRelease) -> StoreResult<()> {
-        on_tx!(self, c => {
-            sqlx::query(
-                "insert into releases (stream, name, phase, pull_spec, download_url, created_at, \
-                 first_seen_at, phase_changed_at) values ($1, $2, $3, $4, $5, $6, $7, $7) \
-                 on conflict (stream, name) do update set \
-                 phase_changed_at = case when releases.phase <> excluded.phase \
-                     then excluded.phase_changed_at else releases.phase_changed_at end, \
-                 phase = excluded.phase, pull_spec = excluded.pull_spec, \
-                 download_url = excluded.download_url, expired_at = null",
-            )
-            .bind(&r.stream)
-            .bind(&r.name)
-            .bind(&r.phase)
-            .bind(&r.pull_spec)
-            .bind(&r.download_url)
-            .bind(r.created_at)
-            .bind(r.seen_at)
-            .execute(c).await?.rows_affected()
-        });
-        Ok(())
+        self.insert_release(
+            r,
+            "do update set \
+             phase_changed_at = case when releases.phase <> excluded.phase \
+                 then excluded.phase_changed_at else releases.phase_changed_at end, \
+             phase = excluded.phase, pull_spec = excluded.pull_spec, \
+             download_url = excluded.download_url, expired_at = null",
+        )
+        .await
     }
 
     /// Records release `r` unless its stream already has a release of that name.
     pub async fn insert_release_if_absent(&mut self, r: &NewRelease) -> StoreResult<()> {
+        self.insert_release(r, "do nothing").await
+    }
+
+    /// Inserts release `r`; `on_conflict` (`do …`) says what an existing one becomes.
+    async fn insert_release(&mut self, r: &NewRelease, on_conflict: &str) -> StoreResult<()> {
+        let sql = format!(
+            "insert into releases (stream, name, phase, pull_spec, download_url, created_at, \
+             first_seen_at, phase_changed_at) values ($1, $2, $3, $4, $5, $6, $7, $7) \
+             on conflict (stream, name) {on_conflict}"
+        );
         on_tx!(self, c => {
-            sqlx::query(
-                "insert into releases (stream, name, phase, pull_spec, download_url, created_at, \
-                 first_seen_at, phase_changed_at) values ($1, $2, $3, $4, $5, $6, $7, $7) \
-                 on conflict (stream, name) do nothing",
-            )
-            .bind(&r.stream)
-            .bind(&r.name)
-            .bind(&r.phase)
-            .bind(&r.pull_spec)
-            .bind(&r.download_url)
-            .bind(r.created_at)
-            .bind(r.seen_at)
-            .execute(c).await?.rows_affected()
+            sqlx::query(&sql)
+                .bind(&r.stream)
+                .bind(&r.name)
+                .bind(&r.phase)
+                .bind(&r.pull_spec)
+                .bind(&r.download_url)
+                .bind(r.created_at)
+                .bind(r.seen_at)
+                .execute(c).await?.rows_affected()
         });
         Ok(())
     }
@@ -311,17 +306,10 @@ impl Tx {
         });
         // a few statements per release, not one per job
         for chunk in gates.chunks(GATE_ROWS) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let n = 7 * i + 3;
-                    let columns: Vec<String> = (n..n + 7).map(|k| format!("${k}")).collect();
-                    format!("($1, $2, {})", columns.join(", "))
-                })
-                .collect();
             let sql = format!(
                 "insert into gates (stream, release, name, kind, state, url, retries, \
                  previous_attempt_urls, transition_time) values {}",
-                values.join(", ")
+                crate::values_rows(chunk.len(), 2, 7)
             );
             on_tx!(self, c => {
                 let mut q = sqlx::query(&sql).bind(stream).bind(release);

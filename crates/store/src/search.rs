@@ -124,15 +124,9 @@ impl Tx {
             }
         }
         for chunk in unique.chunks(REF_ROWS) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let n = 4 * i + 3;
-                    format!("($1, $2, ${n}, ${}, ${}, ${})", n + 1, n + 2, n + 3)
-                })
-                .collect();
             let sql = format!(
                 "insert into changelog_refs (stream, release, kind, key, title, url) values {}",
-                values.join(", ")
+                crate::values_rows(chunk.len(), 2, 4)
             );
             on_tx!(self, c => {
                 let mut q = sqlx::query(&sql).bind(stream).bind(release);

@@ -4,7 +4,7 @@
 //! anything else in the changelog is left out of search, not stored.
 
 use app::model::safe_url;
-use app::model::search::{bug_key, pull_key};
+use app::model::search::{bug_key, pull_key, repo_key};
 
 use crate::formats::release_controller::{ChangeLog, ChangeLogImage};
 use crate::store::search::{NewChangeRef, RefKind};
@@ -65,8 +65,7 @@ fn image_refs(image: &ChangeLogImage, refs: &mut Vec<NewChangeRef>) {
 fn repository(path: &str) -> Option<String> {
     let rest = path.strip_prefix("https://github.com/")?;
     let mut parts = rest.split('/');
-    let (org, repo) = (parts.next()?, parts.next()?);
-    pull_key(&format!("{org}/{repo}#1")).map(|(r, _)| r)
+    repo_key(parts.next()?, parts.next()?)
 }
 
 /// The full commit an image was built from: its `commit`, else the `/tree/<commit>` of its

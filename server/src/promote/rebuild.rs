@@ -659,7 +659,7 @@ fn rewrite_layer(
         .map_err(|e| CopyError::malformed(IMAGE_REFERENCES, e))?;
     let manifests = ManifestMap::new(&source, &rewrite.images, &rewrite.name)
         .map_err(|reason| CopyError::malformed(IMAGE_REFERENCES, reason))?;
-    let references = rewrite_image_references(&references, rewrite, payload)?;
+    let references = rewrite_image_references(source, rewrite, payload)?;
     let metadata = rewrite_release_metadata(scan.release_metadata.as_deref(), rewrite)
         .map_err(|reason| CopyError::malformed(RELEASE_METADATA, reason))?;
 
@@ -823,15 +823,14 @@ fn object_at<'a>(
         .ok_or_else(|| format!("{key} is not an object"))
 }
 
-/// `image-references` named `rewrite.name`, every tag pointing at its new pull spec;
-/// everything else as it was.
+/// `image-references` (as read, `stream`) named `rewrite.name`, every tag pointing at its
+/// new pull spec; everything else as it was.
 fn rewrite_image_references(
-    raw: &[u8],
+    mut stream: Value,
     rewrite: &Rewrite,
     payload: &str,
 ) -> Result<Vec<u8>, CopyError> {
     let malformed = |reason: String| CopyError::malformed(IMAGE_REFERENCES, reason);
-    let mut stream: Value = serde_json::from_slice(raw).map_err(|e| malformed(e.to_string()))?;
     let root = stream
         .as_object_mut()
         .ok_or_else(|| malformed("not an object".into()))?;
@@ -970,9 +969,18 @@ mod tests {
         "spec":{"tags":[{"name":"cli","annotations":{"x":"y"},
         "from":{"kind":"DockerImage","name":"ci.example/ocp@sha256:00"},"unknownField":1}]}}"#;
 
+    /// `src` rewritten by [`rewrite`] into `dst`.
+    fn rewritten(src: &Path, dst: &Path) -> Result<Option<NewLayer>, CopyError> {
+        rewrite_layer(src, dst, Compression::Gzip, &rewrite(), "p", "d")
+    }
+
+    fn refs() -> Value {
+        serde_json::from_str(REFS).expect("json")
+    }
+
     #[test]
     fn image_references_keep_unknown_fields() {
-        let out = rewrite_image_references(REFS.as_bytes(), &rewrite(), "p").expect("rewrites");
+        let out = rewrite_image_references(refs(), &rewrite(), "p").expect("rewrites");
         let v: Value = serde_json::from_slice(&out).expect("json");
         assert_eq!(v["metadata"]["name"], "4.20.0-okd-scos.3");
         assert_eq!(v["metadata"]["annotations"]["a"], "b");
@@ -984,7 +992,7 @@ mod tests {
             .is_some_and(|n| n.starts_with("mirror.example/")));
         let mut missing = rewrite();
         missing.images.clear();
-        let err = rewrite_image_references(REFS.as_bytes(), &missing, "p").expect_err("missing");
+        let err = rewrite_image_references(refs(), &missing, "p").expect_err("missing");
         assert_eq!(err.to_string(), "image \"cli\" of p has no new pull spec");
     }
 
@@ -1000,26 +1008,12 @@ mod tests {
             ]),
         )
         .expect("write");
-        let a = rewrite_layer(
-            &src,
-            &dir.path().join("a"),
-            Compression::Gzip,
-            &rewrite(),
-            "p",
-            "d",
-        )
-        .expect("rewrites")
-        .expect("has references");
-        let b = rewrite_layer(
-            &src,
-            &dir.path().join("b"),
-            Compression::Gzip,
-            &rewrite(),
-            "p",
-            "d",
-        )
-        .expect("rewrites")
-        .expect("has references");
+        let a = rewritten(&src, &dir.path().join("a"))
+            .expect("rewrites")
+            .expect("has references");
+        let b = rewritten(&src, &dir.path().join("b"))
+            .expect("rewrites")
+            .expect("has references");
         assert_eq!(a.digest, b.digest);
         assert_ne!(a.digest, a.diff_id);
         let bytes = std::fs::read(&a.path).expect("read");
@@ -1054,17 +1048,13 @@ mod tests {
                 RELEASE_METADATA
             ]
         );
-        let none = rewrite_layer(
+        let none = rewritten(
             &{
                 let p = dir.path().join("other");
                 std::fs::write(&p, tar_gz(&[("usr/bin/x", b"x")])).expect("write");
                 p
             },
             &dir.path().join("c"),
-            Compression::Gzip,
-            &rewrite(),
-            "p",
-            "d",
         )
         .expect("scans");
         assert!(none.is_none());
@@ -1089,16 +1079,9 @@ mod tests {
             ]),
         )
         .expect("write");
-        let new = rewrite_layer(
-            &src,
-            &dir.path().join("a"),
-            Compression::Gzip,
-            &rewrite(),
-            "p",
-            "d",
-        )
-        .expect("rewrites")
-        .expect("has references");
+        let new = rewritten(&src, &dir.path().join("a"))
+            .expect("rewrites")
+            .expect("has references");
         let bytes = std::fs::read(&new.path).expect("read");
         let mut files = BTreeMap::new();
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
