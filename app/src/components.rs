@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::model::{ComponentHistory, ComponentInfo, Provenance};
-use crate::widgets::{utc, Age, ErrorView, ExternalLink};
+use crate::widgets::{release_href, utc, Age, ErrorView, ExternalLink};
 
 /// The first 12 hex digits of a digest, for tables.
 pub fn short_digest(digest: &str) -> String {
@@ -31,7 +31,7 @@ pub fn ProvenanceLabel(provenance: Provenance) -> impl IntoView {
         Provenance::Mirrored { release, stream } => view! {
             <span class=class>
                 "mirrored from OCP CI "
-                <a href=format!("/releases/{release}?stream={stream}")>{release.clone()}</a>
+                <a href=release_href(&stream, &release)>{release.clone()}</a>
             </span>
         }
         .into_any(),
@@ -40,7 +40,7 @@ pub fn ProvenanceLabel(provenance: Provenance) -> impl IntoView {
                 "built for OKD "
                 <small>
                     "(differs from "
-                    <a href=format!("/releases/{compared_with}?stream={stream}")>{compared_with.clone()}</a>
+                    <a href=release_href(&stream, &compared_with)>{compared_with.clone()}</a>
                     ")"
                 </small>
             </span>
@@ -191,7 +191,7 @@ fn HistoryView(history: ComponentHistory) -> impl IntoView {
                         </p>
                         <p>
                             "First in "
-                            <a href=format!("/releases/{}?stream={}", e.first, h.stream)>{e.first.clone()}</a>
+                            <a href=release_href(&h.stream, &e.first)>{e.first.clone()}</a>
                             " "
                             <Age now at=e.first_at />
                             {format!(" · {}", utc(e.first_at))}
@@ -201,7 +201,7 @@ fn HistoryView(history: ComponentHistory) -> impl IntoView {
                                 <summary>{format!("Kept in {} later releases", e.stayed_in.len())}</summary>
                                 <ul class="stayed">
                                     {e.stayed_in.iter().map(|r| view! {
-                                        <li><a href=format!("/releases/{r}?stream={}", h.stream)>{r.clone()}</a></li>
+                                        <li><a href=release_href(&h.stream, r)>{r.clone()}</a></li>
                                     }).collect_view()}
                                 </ul>
                             </details>

@@ -18,7 +18,7 @@ use crate::model::promotion::{
 };
 use crate::model::Phase;
 use crate::viewer::{get_viewer, Viewer};
-use crate::widgets::{span, utc, Age, ErrorView};
+use crate::widgets::{release_href, span, utc, Age, ErrorView};
 
 /// `1.5 MB`-style sizes.
 pub fn bytes(n: u64) -> String {
@@ -40,10 +40,6 @@ pub fn bytes(n: u64) -> String {
 #[component]
 pub fn StateBadge(state: PromotionState) -> impl IntoView {
     view! { <span class=format!("promotion-state {}", state.as_str())>{state.as_str()}</span> }
-}
-
-fn release_href(stream: &str, name: &str) -> String {
-    format!("/releases/{name}?stream={stream}")
 }
 
 /// The release page's promotion panel; `phase` decides what visitors are told about
@@ -480,7 +476,7 @@ pub fn PromotePage() -> impl IntoView {
                             <section class="refused">
                                 <h1>{format!("Promote {tag} to {target}")}</h1>
                                 <p role="alert">{reason}</p>
-                                <p><a href=format!("/releases/{tag}?stream={stream}")>"Back to the release"</a></p>
+                                <p><a href=release_href(&stream, &tag)>"Back to the release"</a></p>
                             </section>
                         }.into_any(),
                         Err(error) => view! { <ErrorView error /> }.into_any(),

@@ -15,7 +15,9 @@ use crate::model::{
     ProvenanceKind, ReleaseDetail, StreamKind, UpgradeEdge,
 };
 use crate::promotions::PromotionPanelView;
-use crate::widgets::{encode, utc, Age, ErrorView, ExternalLink, PhaseBadge, RunLinks};
+use crate::widgets::{
+    encode, release_href, utc, Age, ErrorView, ExternalLink, PhaseBadge, RunLinks,
+};
 
 /// The release page.
 #[component]
@@ -217,7 +219,7 @@ fn ReleaseView(release: ReleaseDetail, filter: ComponentFilter) -> impl IntoView
                 <dt>"Also in"</dt>
                 <dd>
                     {r.also_in.iter().map(|s| view! {
-                        <a href=format!("/releases/{}?stream={s}", r.name)>{s.clone()}</a>
+                        <a href=release_href(s, &r.name)>{s.clone()}</a>
                         " "
                     }).collect_view()}
                 </dd>

@@ -11,12 +11,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::model::search::{Appearance, Found, Query, ReleaseHit, SearchResults, Suggestion};
 use crate::model::StreamKind;
-use crate::widgets::{encode, utc, ErrorView, ExternalLink, PhaseBadge};
-
-/// The link to release `name` of `stream`.
-pub fn release_href(stream: &str, name: &str) -> String {
-    format!("/releases/{}?stream={}", encode(name), encode(stream))
-}
+use crate::widgets::{encode, release_href, utc, ErrorView, ExternalLink, PhaseBadge};
 
 /// The search box of the header.
 #[component]

@@ -188,6 +188,11 @@ pub fn ErrorView(error: AppError) -> impl IntoView {
     }
 }
 
+/// The link to release `name` of `stream`.
+pub fn release_href(stream: &str, name: &str) -> String {
+    format!("/releases/{}?stream={}", encode(name), encode(stream))
+}
+
 /// Percent-encodes a URL path segment or query value: RFC 3986 unreserved characters stay.
 pub fn encode(s: &str) -> String {
     let mut out = String::new();

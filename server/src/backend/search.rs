@@ -6,8 +6,7 @@ use app::model::search::{
     MOST_RELEASES, MOST_SUGGESTIONS,
 };
 use app::model::{Phase, StreamKind};
-use app::search::release_href;
-use app::widgets::encode;
+use app::widgets::{encode, release_href};
 
 use super::StoreBackend;
 use crate::store::search::{RefKind, SightingRow};
