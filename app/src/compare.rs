@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::components::{CommitLink, DigestCell, ProvenanceLabel};
-use crate::model::{Comparison, ComponentInfo};
+use crate::model::{Comparison, ComponentInfo, JobState};
 use crate::widgets::{ErrorView, ExternalLink, PhaseBadge};
 
 /// The compare page.
@@ -131,8 +131,8 @@ fn ComparisonView(comparison: Comparison) -> impl IntoView {
                         </thead>
                         <tbody>
                             {c.gates.iter().map(|g| {
-                                let cell = |s: &Option<String>| match s {
-                                    Some(s) => view! { <td class=format!("state state-{}", s.to_lowercase())>{s.clone()}</td> }.into_any(),
+                                let cell = |s: &Option<JobState>| match s {
+                                    Some(s) => view! { <td class=format!("state {}", s.css())>{s.as_str()}</td> }.into_any(),
                                     None => view! { <td class="none">"not run"</td> }.into_any(),
                                 };
                                 view! {

@@ -219,7 +219,7 @@ fn RunsTable(runs: Vec<JobRun>, now: chrono::DateTime<chrono::Utc>) -> impl Into
                         <tr data-release=r.release.clone() class=class>
                             <td><a href=href>{r.release.clone()}</a> " " <PhaseBadge phase=r.phase /></td>
                             <td><Age now at=r.created_at /></td>
-                            <td><ExternalLink href=r.url.clone()>{r.state.clone()}</ExternalLink></td>
+                            <td><ExternalLink href=r.url.clone()>{r.state.as_str()}</ExternalLink></td>
                             <td>
                                 {r.retries}
                                 {attempts.into_iter().enumerate().map(|(i, u)| view! {

@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod markup;
 pub mod promotion;
 pub mod search;
+mod stored;
 pub mod upgrade;
 
 pub use markup::{safe_url, SanitizedHtml};
@@ -385,6 +386,64 @@ impl GateKind {
     }
 }
 
+/// A verification job's or an upgrade run's state on the release-controller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String")]
+pub enum JobState {
+    /// Running, or waiting to run.
+    Pending,
+    /// Passed.
+    Succeeded,
+    /// Failed, after any retries.
+    Failed,
+    /// A state the release-controller does not write today.
+    Unknown,
+}
+
+impl JobState {
+    /// The upstream spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Pending => "Pending",
+            JobState::Succeeded => "Succeeded",
+            JobState::Failed => "Failed",
+            JobState::Unknown => "Unknown",
+        }
+    }
+
+    /// Parses the upstream spelling; anything else is `Unknown`.
+    pub fn parse(s: &str) -> JobState {
+        match s {
+            "Pending" => JobState::Pending,
+            "Succeeded" => JobState::Succeeded,
+            "Failed" => JobState::Failed,
+            _ => JobState::Unknown,
+        }
+    }
+
+    /// CSS class for the state.
+    pub fn css(self) -> &'static str {
+        match self {
+            JobState::Pending => "state-pending",
+            JobState::Succeeded => "state-succeeded",
+            JobState::Failed => "state-failed",
+            JobState::Unknown => "state-unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for JobState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for GateKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A verification job's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Gate {
@@ -392,8 +451,8 @@ pub struct Gate {
     pub name: String,
     /// Bucket.
     pub kind: GateKind,
-    /// `Succeeded`, `Failed` or `Pending`.
-    pub state: String,
+    /// Its state.
+    pub state: JobState,
     /// Prow URL of the deciding run.
     pub url: String,
     /// Retries used.
@@ -407,8 +466,8 @@ pub struct Gate {
 /// One upgrade run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpgradeRun {
-    /// `Succeeded`, `Failed` or `Pending`.
-    pub state: String,
+    /// Its state.
+    pub state: JobState,
     /// Prow URL.
     pub url: String,
 }
@@ -959,9 +1018,9 @@ pub struct GateChange {
     /// Job name.
     pub name: String,
     /// State in the older release, if it ran there.
-    pub from: Option<String>,
+    pub from: Option<JobState>,
     /// State in the newer release, if it ran there.
-    pub to: Option<String>,
+    pub to: Option<JobState>,
 }
 
 /// The compare page: two releases' components and gates.

@@ -11,8 +11,8 @@ use crate::components::{CommitLink, DigestCell, ProvenanceLabel};
 use crate::error::AppError;
 use crate::live::{use_live, LiveScope};
 use crate::model::{
-    ArchImage, ChangedImage, Changelog, ComponentInfo, Gate, GateKind, PayloadView, Phase,
-    ProvenanceKind, ReleaseDetail, StreamKind, UpgradeEdge,
+    ArchImage, ChangedImage, Changelog, ComponentInfo, Gate, GateKind, JobState, PayloadView,
+    Phase, ProvenanceKind, ReleaseDetail, StreamKind, UpgradeEdge,
 };
 use crate::promotions::PromotionPanelView;
 use crate::widgets::{
@@ -125,10 +125,13 @@ fn ReleaseView(release: ReleaseDetail, filter: ComponentFilter) -> impl IntoView
         .filter(|g| g.kind != GateKind::Blocking)
         .cloned()
         .collect();
-    let passed = blocking.iter().filter(|g| g.state == "Succeeded").count();
+    let passed = blocking
+        .iter()
+        .filter(|g| g.state == JobState::Succeeded)
+        .count();
     let failed: Vec<String> = blocking
         .iter()
-        .filter(|g| g.state == "Failed")
+        .filter(|g| g.state == JobState::Failed)
         .map(|g| g.name.clone())
         .collect();
     let verdict = match r.phase {
@@ -234,7 +237,7 @@ fn ReleaseView(release: ReleaseDetail, filter: ComponentFilter) -> impl IntoView
             stream=r.stream.clone()
             release=r.name.clone()
             phase=r.phase
-            blocking_failed=r.gates.iter().any(|g| g.kind == GateKind::Blocking && g.state == "Failed")
+            blocking_failed=r.gates.iter().any(|g| g.kind == GateKind::Blocking && g.state == JobState::Failed)
         />
         <section aria-labelledby="gates-h">
             <h2 id="gates-h">"Gates"</h2>
@@ -449,7 +452,7 @@ fn GateTable(
                     {gates
                         .into_iter()
                         .map(|g| {
-                            let state_class = format!("state state-{}", g.state.to_lowercase());
+                            let state_class = format!("state {}", g.state.css());
                             let attempts = g.previous_attempt_urls.clone();
                             let name = g.name.clone();
                             view! {
@@ -460,7 +463,7 @@ fn GateTable(
                                         " "
                                         <a class="job-history" href=crate::jobs::job_href(&stream, &g.name) title="This job's runs across the stream">"history"</a>
                                     </td>
-                                    <td class=state_class>{g.state.clone()}</td>
+                                    <td class=state_class>{g.state.as_str()}</td>
                                     <td>
                                         {g.retries}
                                         {(!attempts.is_empty()).then(|| view! {

@@ -62,7 +62,7 @@ pub fn RunLinks(runs: Vec<crate::model::UpgradeRun>) -> impl IntoView {
         .enumerate()
         .map(|(i, run)| {
             view! {
-                <ExternalLink href=run.url.clone() class=format!("run state-{}", run.state.to_lowercase())>
+                <ExternalLink href=run.url.clone() class=format!("run {}", run.state.css())>
                     {format!("#{} {}", i + 1, run.state)}
                 </ExternalLink>
                 " "

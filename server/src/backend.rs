@@ -11,7 +11,7 @@ use std::sync::Arc;
 use app::error::AppError;
 use app::model::{
     BadgePage, BadgeStream, ChangedCommit, ChangedComponent, ChangedImage, Changelog, Comparison,
-    ComponentHistory, ComponentInfo, Gate, GateChange, GateKind, MirrorIntegrity, Overview,
+    ComponentHistory, ComponentInfo, Gate, GateChange, JobState, MirrorIntegrity, Overview,
     PayloadView, Phase, ReleaseDetail, ReleaseRef, ReleaseRow, StreamHealth, StreamKind,
     StreamPage, StreamSummary, UpgradeEdge, UpgradeRun, Variant,
 };
@@ -121,7 +121,7 @@ impl StoreBackend {
         let mut streak: Option<(Phase, u32)> = None;
         for r in recent_rows
             .iter()
-            .map(|r| Phase::parse(&r.phase))
+            .map(|r| r.phase)
             .filter(|p| p.is_terminal())
         {
             let outcome = if r == Phase::Accepted {
@@ -135,7 +135,7 @@ impl StoreBackend {
                 Some(_) => break,
             }
         }
-        let (variant, kind) = stream_class(s);
+        let (variant, kind) = (s.variant, s.kind);
         let era = match variant {
             Variant::Ocp => None,
             Variant::OkdFcos | Variant::OkdScos => self.era(&s.name).await?,
@@ -152,7 +152,7 @@ impl StoreBackend {
             latest_accepted: latest_accepted.as_ref().map(|r| ReleaseRef {
                 name: r.name.clone(),
                 stream: r.stream.clone(),
-                phase: Phase::parse(&r.phase),
+                phase: r.phase,
                 created_at: r.created_at,
             }),
             latest: recent_rows.first().map(release_ref),
@@ -201,7 +201,7 @@ impl StoreBackend {
             streams
                 .iter()
                 .find(|s| s.name == name)
-                .map(stream_class)
+                .map(|s| (s.variant, s.kind))
                 .unwrap_or_else(|| app::model::classify_stream("", name))
         };
         // a promoted release that kept its CI name: show the CI one (it has the gates) unless asked
@@ -236,7 +236,7 @@ impl StoreBackend {
             .await?
             .into_iter()
             .map(|g| Gate {
-                kind: GateKind::parse(&g.kind).unwrap_or(GateKind::Informing),
+                kind: g.kind,
                 retries: u32::try_from(g.retries).unwrap_or(0),
                 previous_attempt_urls: serde_json::from_str(&g.previous_attempt_urls)
                     .unwrap_or_default(),
@@ -287,7 +287,7 @@ impl StoreBackend {
         Ok(ReleaseDetail {
             since_accepted,
             now,
-            phase: Phase::parse(&r.phase),
+            phase: r.phase,
             has_details: r.details_at.is_some(),
             details_error: r.details_error.clone(),
             also_in: all.into_iter().map(|o| o.stream).collect(),
@@ -441,8 +441,8 @@ impl StoreBackend {
             if before.map(|o| &o.state) != Some(&g.state) {
                 gates.push(GateChange {
                     name: g.name.clone(),
-                    from: before.map(|o| o.state.clone()),
-                    to: Some(g.state.clone()),
+                    from: before.map(|o| o.state),
+                    to: Some(g.state),
                 });
             }
         }
@@ -452,7 +452,7 @@ impl StoreBackend {
         {
             gates.push(GateChange {
                 name: g.name.clone(),
-                from: Some(g.state.clone()),
+                from: Some(g.state),
                 to: None,
             });
         }
@@ -460,7 +460,7 @@ impl StoreBackend {
         let reference = |r: &ReleaseFullRow| ReleaseRef {
             name: r.name.clone(),
             stream: r.stream.clone(),
-            phase: Phase::parse(&r.phase),
+            phase: r.phase,
             created_at: r.created_at,
         };
         Ok(Comparison {
@@ -484,13 +484,12 @@ impl StoreBackend {
         stream: Option<&str>,
     ) -> Result<ComponentHistory, StoreError> {
         let streams = self.store.streams_with_component(name).await?;
-        let rank =
-            |s: &ComponentStream| match (Variant::parse(&s.variant), StreamKind::parse(&s.kind)) {
-                (Some(Variant::OkdScos), Some(StreamKind::Ci)) => 0,
-                (Some(Variant::OkdScos), _) => 1,
-                (Some(Variant::OkdFcos), _) => 2,
-                _ => 3,
-            };
+        let rank = |s: &ComponentStream| match (s.variant, s.kind) {
+            (Variant::OkdScos, StreamKind::Ci) => 0,
+            (Variant::OkdScos, _) => 1,
+            (Variant::OkdFcos, _) => 2,
+            _ => 3,
+        };
         let chosen = match stream {
             Some(s) => streams
                 .iter()
@@ -530,19 +529,11 @@ impl StoreBackend {
     }
 }
 
-fn stream_class(s: &StreamRow) -> (Variant, StreamKind) {
-    let fallback = app::model::classify_stream(&s.controller, &s.name);
-    (
-        Variant::parse(&s.variant).unwrap_or(fallback.0),
-        StreamKind::parse(&s.kind).unwrap_or(fallback.1),
-    )
-}
-
 fn release_ref(r: &RecentRow) -> ReleaseRef {
     ReleaseRef {
         name: r.name.clone(),
         stream: r.stream.clone(),
-        phase: Phase::parse(&r.phase),
+        phase: r.phase,
         created_at: r.created_at,
     }
 }
@@ -658,7 +649,7 @@ impl StoreBackend {
             releases: rows
                 .into_iter()
                 .map(|r| ReleaseRow {
-                    phase: Phase::parse(&r.phase),
+                    phase: r.phase,
                     name: r.name,
                     created_at: r.created_at,
                     blocking_passed: u32::try_from(r.blocking_passed).unwrap_or(0),
@@ -734,7 +725,7 @@ impl StoreBackend {
             .map_err(internal)?
             .iter()
             .map(|s| {
-                let (variant, kind) = stream_class(s);
+                let (variant, kind) = (s.variant, s.kind);
                 (
                     variant,
                     kind,
@@ -822,7 +813,7 @@ fn edge(u: UpgradeRow, other_stream: Option<String>) -> UpgradeEdge {
         runs: runs
             .into_iter()
             .map(|r| UpgradeRun {
-                state: r["state"].as_str().unwrap_or_default().to_string(),
+                state: JobState::parse(r["state"].as_str().unwrap_or_default()),
                 url: r["url"].as_str().unwrap_or_default().to_string(),
             })
             .collect(),

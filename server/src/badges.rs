@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 
 use crate::store::StoreError;
 use crate::AppState;
-use app::model::Phase;
+use app::model::{GateKind, JobState, Phase};
 use render::{Badge, Style};
 
 /// How long a rendered badge is reused before the store is asked again.
@@ -186,7 +186,7 @@ async fn stream_text(state: &AppState, stream: &str) -> Result<BadgeText, Refusa
         },
         None => match state.store.latest_release(stream, None).await? {
             Some(r) => {
-                let phase = Phase::parse(&r.phase);
+                let phase = r.phase;
                 BadgeText {
                     label,
                     message: format!("none accepted · latest {}", phase.as_str().to_lowercase()),
@@ -211,7 +211,7 @@ async fn release_text(state: &AppState, stream: &str, tag: &str) -> Result<Badge
         .into_iter()
         .find(|r| r.stream == stream)
         .ok_or_else(|| Refusal::NotFound(format!("release {tag} not found in stream {stream}")))?;
-    let phase = Phase::parse(&row.phase);
+    let phase = row.phase;
     Ok(BadgeText {
         label: tag.to_string(),
         message: phase.as_str().to_lowercase(),
@@ -237,9 +237,15 @@ async fn gates_text(state: &AppState, stream: &str) -> Result<BadgeText, Refusal
         });
     };
     let gates = state.store.gates(stream, &latest.name).await?;
-    let blocking: Vec<_> = gates.iter().filter(|g| g.kind == "blocking").collect();
-    let passed = blocking.iter().filter(|g| g.state == "Succeeded").count();
-    let failed = blocking.iter().any(|g| g.state == "Failed");
+    let blocking: Vec<_> = gates
+        .iter()
+        .filter(|g| g.kind == GateKind::Blocking)
+        .collect();
+    let passed = blocking
+        .iter()
+        .filter(|g| g.state == JobState::Succeeded)
+        .count();
+    let failed = blocking.iter().any(|g| g.state == JobState::Failed);
     let (message, color) = if blocking.is_empty() {
         ("no blocking jobs".to_string(), "lightgrey")
     } else if failed {

@@ -22,6 +22,7 @@ use crate::store::registry_events::NewRegistryEvent;
 use crate::store::releases::{NewGate, NewRelease, NewStream, NewUpgrade, ReleaseDetails};
 use crate::store::{Store, StoreError, Tx};
 use app::model::promotion::PromotionState;
+use app::model::{GateKind, JobState};
 
 /// What an event in the log is: one variant per kind of input, so that a new kind makes
 /// the compiler point at every place that must handle it. Stored as its [`as_str`] name.
@@ -505,8 +506,8 @@ async fn project_promoted(
         tx.ensure_stream(&NewStream {
             name: stream.clone(),
             controller,
-            variant: variant.as_str().to_string(),
-            kind: kind.as_str().to_string(),
+            variant,
+            kind,
             minor: app::model::minor_version(&promotion.name),
             seen_at: at,
         })
@@ -522,7 +523,7 @@ async fn project_promoted(
     tx.insert_release_if_absent(&NewRelease {
         stream: stream.clone(),
         name: promotion.name.clone(),
-        phase: app::model::Phase::Published.as_str().to_string(),
+        phase: app::model::Phase::Published,
         pull_spec,
         download_url: String::new(),
         created_at: at,
@@ -544,8 +545,8 @@ async fn project_tags(
     tx.ensure_stream(&NewStream {
         name: list.name.clone(),
         controller: controller.to_string(),
-        variant: variant.as_str().to_string(),
-        kind: kind.as_str().to_string(),
+        variant,
+        kind,
         minor: app::model::minor_version(&list.name),
         seen_at: at,
     })
@@ -554,9 +555,7 @@ async fn project_tags(
         tx.upsert_release(&NewRelease {
             stream: list.name.clone(),
             name: tag.name.clone(),
-            phase: app::model::Phase::from_upstream(&tag.phase)
-                .as_str()
-                .to_string(),
+            phase: app::model::Phase::from_upstream(&tag.phase),
             pull_spec: tag.pull_spec.clone(),
             download_url: tag.download_url.clone(),
             created_at: created_from_tag_name(&tag.name).unwrap_or(at),
@@ -590,9 +589,7 @@ async fn project_release(
     tx.apply_details(&ReleaseDetails {
         stream: stream.to_string(),
         name: info.name.clone(),
-        phase: app::model::Phase::from_upstream(&info.phase)
-            .as_str()
-            .to_string(),
+        phase: app::model::Phase::from_upstream(&info.phase),
         changelog: changelog.map(normalize_changelog),
         created_at,
         seen_at: at,
@@ -605,9 +602,9 @@ async fn project_release(
     let mut gates = Vec::new();
     if let Some(results) = &info.results {
         for (kind, jobs) in [
-            ("blocking", &results.blocking_jobs),
-            ("informing", &results.informing_jobs),
-            ("async", &results.async_jobs),
+            (GateKind::Blocking, &results.blocking_jobs),
+            (GateKind::Informing, &results.informing_jobs),
+            (GateKind::Async, &results.async_jobs),
         ] {
             for (name, status) in jobs.iter().flatten() {
                 gates.push(new_gate(name, kind, status));
@@ -626,11 +623,11 @@ async fn project_release(
     Ok(())
 }
 
-fn new_gate(name: &str, kind: &str, s: &VerificationStatus) -> NewGate {
+fn new_gate(name: &str, kind: GateKind, s: &VerificationStatus) -> NewGate {
     NewGate {
         name: name.to_string(),
-        kind: kind.to_string(),
-        state: s.state.clone(),
+        kind,
+        state: JobState::parse(&s.state),
         url: s.url.clone(),
         retries: s.retries.unwrap_or(0).max(0),
         previous_attempt_urls: serde_json::to_string(
@@ -804,7 +801,7 @@ mod tests {
         assert_eq!(into.len(), 1);
         assert_eq!(into[0].from_tag, OLD);
         let full = store.releases_named(NEW).await.expect("release");
-        assert_eq!(full[0].phase, "Rejected");
+        assert_eq!(full[0].phase, app::model::Phase::Rejected);
         assert!(full[0]
             .changelog
             .as_deref()

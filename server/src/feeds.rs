@@ -187,7 +187,7 @@ pub async fn job_feed(
                     base.url,
                     crate::percent::encode(&f.release)
                 );
-                let phase = app::model::Phase::parse(&f.phase).as_str();
+                let phase = f.phase.as_str();
                 let retries = match f.retries {
                     0 => "no retry".to_string(),
                     1 => "1 retry".to_string(),
@@ -200,7 +200,7 @@ pub async fn job_feed(
                     published: f.created_at,
                     alternate: url,
                     related: Some(f.url.clone()),
-                    category: f.kind.clone(),
+                    category: f.kind.to_string(),
                     summary: format!(
                         "The {} job {job} failed on {} ({phase}) after {retries}.",
                         f.kind, f.release
@@ -407,7 +407,7 @@ fn release_entry(base: &str, stream: &str, r: &FeedRow) -> AtomEntry {
         "{base}/releases/{}?stream={stream}",
         crate::percent::encode(&r.name)
     );
-    let phase = app::model::Phase::parse(&r.phase).as_str();
+    let phase = r.phase.as_str();
     let gates = if r.blocking_total == 0 {
         "no blocking gates".to_string()
     } else {

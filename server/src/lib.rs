@@ -1,8 +1,12 @@
 //! Streamgate's server: ingests OKD release data into an event log, projects it into
-//! SQLite or PostgreSQL, and serves the Leptos pages, health endpoints and the replay of
-//! recorded upstream data. [`router`] builds the whole HTTP surface, for `main` and tests.
+//! SQLite or PostgreSQL, and serves the Leptos pages, health endpoints and, with the `demo`
+//! feature, the demo over a replay of the upstream release-controllers. [`router`] builds
+//! the whole HTTP surface, for `main` and tests.
 
 pub use streamgate_formats as formats;
+/// The replay of the release-controllers the demo, the tests and the benchmarks play.
+#[cfg(feature = "demo")]
+pub use streamgate_replay as replay;
 pub use streamgate_store as store;
 
 pub mod api;
@@ -27,7 +31,6 @@ pub mod oci;
 pub mod percent;
 pub mod promote;
 pub mod provenance;
-pub mod replay;
 pub mod secret;
 pub mod serve;
 pub mod server_fn_status;
@@ -39,7 +42,7 @@ use axum::http::Request;
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
@@ -135,13 +138,22 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+/// The page routes, found once per process by rendering the app without data. While Leptos
+/// does that it holds a process-wide flag that leaves every resource created meanwhile,
+/// on any thread, waiting forever; so it must never run while pages render (another
+/// router built in the same process would otherwise hang them).
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
+}
+
 /// The whole HTTP surface: pages (SSR + server functions), health, static assets.
 pub fn router(state: AppState) -> Router {
     let reads = StoreBackend::new(state.store.clone(), state.polls.clone())
         .with_public_url(state.settings.public_url.clone());
     let backend =
         SiteBackend::new(reads, state.promotions.as_ref().map(|p| p.planner.clone())).shared();
-    let routes = generate_route_list(app::App);
+    let routes = page_routes();
     let options = state.leptos.clone();
     // the fallback renders pages too (a path the Leptos router matches but axum does not,
     // like a trailing slash): they need the backend as much as the routed ones

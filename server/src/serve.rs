@@ -14,7 +14,7 @@ use crate::ingest::payload_worker::PayloadWorker;
 use crate::ingest::release_controller::{Controller, PollError, PollRegistry, PollTiming, Poller};
 use crate::store::promotions::NewTarget;
 use crate::store::{Store, StoreError};
-use crate::{demo, replay, router, AppState, Settings};
+use crate::{demo, router, AppState, Settings};
 
 /// Why the server could not start or a subcommand failed.
 #[derive(Debug, thiserror::Error)]
@@ -41,12 +41,20 @@ pub enum ServeError {
     #[error(transparent)]
     DemoGuard(#[from] demo::guard::GuardError),
     /// The demo data could not be loaded.
+    #[cfg(feature = "demo")]
     #[error("demo: {0}")]
     Demo(#[from] demo::DemoError),
+    /// The demo was asked of a build without it.
+    #[error(
+        "this server was built without the demo (cargo feature `demo`); build it with \
+         `--features demo`, or run `./dev demo`"
+    )]
+    NoDemo,
     /// A promotion target is not valid.
     #[error("promotion target: {0}")]
     Target(String),
     /// The demo registry could not be seeded.
+    #[cfg(feature = "demo")]
     #[error(transparent)]
     DemoRegistry(#[from] demo::registry::SeedError),
     /// Leptos' site configuration is unusable.
@@ -182,9 +190,12 @@ pub async fn target(cmd: TargetCommand) -> Result<(), ServeError> {
 }
 
 /// `replay`: serves the demo data set in the release-controller's format, clock at now.
+#[cfg(feature = "demo")]
 pub async fn replay(addr: SocketAddr) -> Result<(), ServeError> {
+    use crate::replay;
     let now = chrono::Utc::now();
-    let state = replay::ReplayState::new(replay::dataset::Dataset::demo(now), now);
+    let dataset = replay::dataset::Dataset::demo(now).map_err(demo::DemoError::from)?;
+    let state = replay::ReplayState::new(dataset, now);
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Io {
@@ -198,6 +209,12 @@ pub async fn replay(addr: SocketAddr) -> Result<(), ServeError> {
             context: "serving replay".into(),
             source,
         })
+}
+
+/// `replay`, in a build without the demo: refused.
+#[cfg(not(feature = "demo"))]
+pub async fn replay(_addr: SocketAddr) -> Result<(), ServeError> {
+    Err(ServeError::NoDemo)
 }
 
 /// `serve`: the whole server.
@@ -295,8 +312,12 @@ async fn open_for(args: &ServeArgs) -> Result<Store, ServeError> {
 struct Sources {
     controllers: Vec<Controller>,
     timing: PollTiming,
-    seeding: Option<demo::Seeding>,
+    /// What payload reading waits for first: the demo registry's seeding.
+    seeding: Option<Seeding>,
 }
+
+/// A task to finish before payloads are read.
+type Seeding = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 async fn sources(
     args: &ServeArgs,
@@ -310,6 +331,15 @@ async fn sources(
             seeding: None,
         });
     }
+    demo_sources(args, store, polls).await
+}
+
+#[cfg(feature = "demo")]
+async fn demo_sources(
+    args: &ServeArgs,
+    store: &Store,
+    polls: &PollRegistry,
+) -> Result<Sources, ServeError> {
     crate::auth::demo::ensure_users(store).await?;
     if let Some(host) = args.demo_registry() {
         demo::ensure_targets(store, host).await?;
@@ -318,8 +348,21 @@ async fn sources(
     Ok(Sources {
         controllers: loaded.controllers,
         timing: loaded.timing,
-        seeding: loaded.seeding,
+        seeding: loaded.seeding.map(|seeding| -> Seeding {
+            Box::pin(async move {
+                let _ = seeding.finished().await;
+            })
+        }),
     })
+}
+
+#[cfg(not(feature = "demo"))]
+async fn demo_sources(
+    _args: &ServeArgs,
+    _store: &Store,
+    _polls: &PollRegistry,
+) -> Result<Sources, ServeError> {
+    Err(ServeError::NoDemo)
 }
 
 /// The request-facing settings of `args`.
@@ -359,15 +402,13 @@ fn start_payloads(
     args: &ServeArgs,
     store: &Store,
     state: &AppState,
-    seeding: Option<demo::Seeding>,
+    seeding: Option<Seeding>,
     stopped: &watch::Receiver<bool>,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, ServeError> {
     if args.registry.no_payloads {
         tracing::info!("payload reading disabled");
         if let Some(seeding) = seeding {
-            tokio::spawn(async move {
-                let _ = seeding.finished().await;
-            });
+            tokio::spawn(seeding);
         }
         return Ok(Vec::new());
     }
@@ -396,7 +437,7 @@ fn start_payloads(
     let stopped = stopped.clone();
     let reading = tokio::spawn(async move {
         if let Some(seeding) = seeding {
-            let _ = seeding.finished().await;
+            seeding.await;
         }
         worker.run(stopped).await;
     });

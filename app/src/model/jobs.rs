@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{GateKind, Phase};
+use super::{GateKind, JobState, Phase};
 
 /// The windows a job page reports on, in days.
 pub const WINDOWS: [u32; 3] = [7, 14, 30];
@@ -43,8 +43,8 @@ pub struct JobRun {
     pub phase: Phase,
     /// Blocking or informing on that release.
     pub kind: GateKind,
-    /// `Succeeded`, `Failed` or `Pending`.
-    pub state: String,
+    /// Its state.
+    pub state: JobState,
     /// Prow URL of the deciding run.
     pub url: String,
     /// Retries used.
@@ -56,12 +56,12 @@ pub struct JobRun {
 impl JobRun {
     /// Finished and succeeded.
     pub fn passed(&self) -> bool {
-        self.state == "Succeeded"
+        self.state == JobState::Succeeded
     }
 
     /// Finished and failed.
     pub fn failed(&self) -> bool {
-        self.state == "Failed"
+        self.state == JobState::Failed
     }
 
     /// Succeeded only on a retry.
@@ -248,7 +248,7 @@ mod tests {
             created_at: now() - Duration::days(days_ago),
             phase: Phase::Accepted,
             kind: GateKind::Blocking,
-            state: state.into(),
+            state: JobState::parse(state),
             url: String::new(),
             retries,
             previous_attempt_urls: Vec::new(),

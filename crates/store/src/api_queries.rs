@@ -1,6 +1,7 @@
 //! Reads that only the JSON API and the Atom feeds make: keyset ("cursor") pages of a
 //! stream's releases, and the rows a feed entry needs.
 
+use app::model::Phase;
 use chrono::{DateTime, Utc};
 
 use super::queries::{ReleaseListRow, LIST_COLUMNS};
@@ -22,7 +23,8 @@ pub struct FeedRow {
     /// Tag name.
     pub name: String,
     /// Phase.
-    pub phase: String,
+    #[sqlx(try_from = "String")]
+    pub phase: Phase,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last phase change seen.

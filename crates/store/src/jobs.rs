@@ -2,6 +2,7 @@
 //! per job how often it passed, failed, passed only on a retry, and blocked a release's
 //! acceptance, over the releases created since a time.
 
+use app::model::{GateKind, JobState, Phase};
 use chrono::{DateTime, Utc};
 
 use super::{Store, StoreResult};
@@ -15,11 +16,14 @@ pub struct JobRunRow {
     /// When the release was created.
     pub created_at: DateTime<Utc>,
     /// The release's phase.
-    pub phase: String,
+    #[sqlx(try_from = "String")]
+    pub phase: Phase,
     /// `blocking` or `informing` on that release.
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: GateKind,
     /// `Succeeded`, `Failed` or `Pending`.
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: JobState,
     /// Prow URL of the deciding run.
     pub url: String,
     /// Retries used.
@@ -36,9 +40,11 @@ pub struct JobFailureRow {
     /// When the release was created.
     pub created_at: DateTime<Utc>,
     /// The release's phase.
-    pub phase: String,
+    #[sqlx(try_from = "String")]
+    pub phase: Phase,
     /// `blocking` or `informing` on that release.
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: GateKind,
     /// Prow URL of the failed run.
     pub url: String,
     /// Retries used.
@@ -53,7 +59,8 @@ pub struct JobSummaryRow {
     /// Job name.
     pub name: String,
     /// `blocking` when it blocked any release of the window, else `informing`.
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: GateKind,
     /// Runs (releases it ran on).
     pub runs: i64,
     /// Runs that succeeded.
@@ -168,14 +175,15 @@ mod tests {
     use super::*;
     use crate::releases::{NewGate, NewRelease, NewStream};
     use crate::testing;
+    use app::model::{StreamKind, Variant};
 
     const STREAM: &str = "4.21.0-0.okd-scos";
 
-    fn gate(name: &str, kind: &str, state: &str, retries: i64) -> NewGate {
+    fn gate(name: &str, kind: GateKind, state: &str, retries: i64) -> NewGate {
         NewGate {
             name: name.into(),
-            kind: kind.into(),
-            state: state.into(),
+            kind,
+            state: JobState::parse(state),
             url: format!("https://prow.ci.openshift.org/view/gs/{name}"),
             retries,
             previous_attempt_urls: "[]".into(),
@@ -191,8 +199,8 @@ mod tests {
         tx.ensure_stream(&NewStream {
             name: STREAM.into(),
             controller: "origin".into(),
-            variant: "okd-scos".into(),
-            kind: "ci".into(),
+            variant: Variant::OkdScos,
+            kind: StreamKind::Ci,
             minor: Some("4.21".into()),
             seen_at: now,
         })
@@ -208,7 +216,7 @@ mod tests {
             tx.upsert_release(&NewRelease {
                 stream: STREAM.into(),
                 name: name.into(),
-                phase: phase.into(),
+                phase: Phase::parse(phase),
                 pull_spec: format!("quay.io/okd/scos-release:{name}"),
                 download_url: String::new(),
                 created_at: now - Duration::days(days),
@@ -220,8 +228,8 @@ mod tests {
                 STREAM,
                 name,
                 &[
-                    gate("aws", "blocking", aws.0, aws.1),
-                    gate("metal", "informing", metal.0, metal.1),
+                    gate("aws", GateKind::Blocking, aws.0, aws.1),
+                    gate("metal", GateKind::Informing, metal.0, metal.1),
                 ],
             )
             .await
@@ -236,15 +244,15 @@ mod tests {
             .expect("runs");
         let names: Vec<&str> = runs.iter().map(|r| r.release.as_str()).collect();
         assert_eq!(names, ["r4", "r3", "r2"], "newest first, within the window");
-        assert_eq!((runs[2].state.as_str(), runs[2].retries), ("Succeeded", 2));
-        assert_eq!(runs[1].phase, "Rejected");
+        assert_eq!((runs[2].state, runs[2].retries), (JobState::Succeeded, 2));
+        assert_eq!(runs[1].phase, Phase::Rejected);
         let limited = store.job_runs(STREAM, "aws", month, 1).await.expect("runs");
         assert_eq!(limited.len(), 1);
 
         let summaries = store.job_summaries(STREAM, month).await.expect("summaries");
         let aws = JobSummaryRow {
             name: "aws".into(),
-            kind: "blocking".into(),
+            kind: GateKind::Blocking,
             runs: 3,
             passed: 1,
             failed: 2,
@@ -253,7 +261,7 @@ mod tests {
         };
         let metal = JobSummaryRow {
             name: "metal".into(),
-            kind: "informing".into(),
+            kind: GateKind::Informing,
             runs: 3,
             passed: 3,
             failed: 0,

@@ -3,6 +3,7 @@
 //! [`crate::events`]; read by the release page and by [`crate::provenance`] (which OCP CI
 //! release first had an image, a component across a stream's releases).
 
+use app::model::{StreamKind, Variant};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -535,9 +536,11 @@ pub struct ComponentStream {
     /// Stream name.
     pub name: String,
     /// Stream variant (`okd-scos`, `okd-fcos`, `ocp`).
-    pub variant: String,
+    #[sqlx(try_from = "String")]
+    pub variant: Variant,
     /// Stream kind (`ci`, `nightly`, `stable`, `next`).
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: StreamKind,
     /// When its newest release carrying the component was created.
     pub newest: DateTime<Utc>,
 }

@@ -1,6 +1,7 @@
 //! Read models: the questions the pages, the poller and `/readyz` ask of the projected
 //! tables. Each answers with plain rows; [`crate::backend`] turns them into page models.
 
+use app::model::{GateKind, JobState, Phase, StreamKind, Variant};
 use chrono::{DateTime, Utc};
 
 use super::{Store, StoreResult};
@@ -14,9 +15,11 @@ pub struct StreamRow {
     /// Controller.
     pub controller: String,
     /// Variant id.
-    pub variant: String,
+    #[sqlx(try_from = "String")]
+    pub variant: Variant,
     /// Kind id.
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: StreamKind,
     /// `major.minor`.
     pub minor: Option<String>,
     /// Whether the controller still lists it.
@@ -33,7 +36,8 @@ pub struct ReleaseListRow {
     /// Tag name.
     pub name: String,
     /// Phase.
-    pub phase: String,
+    #[sqlx(try_from = "String")]
+    pub phase: Phase,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// When it stopped being listed upstream.
@@ -52,7 +56,8 @@ pub struct RecentRow {
     /// Tag name.
     pub name: String,
     /// Phase.
-    pub phase: String,
+    #[sqlx(try_from = "String")]
+    pub phase: Phase,
     /// Creation time.
     pub created_at: DateTime<Utc>,
 }
@@ -65,7 +70,8 @@ pub struct ReleaseFullRow {
     /// Tag name.
     pub name: String,
     /// Phase.
-    pub phase: String,
+    #[sqlx(try_from = "String")]
+    pub phase: Phase,
     /// Pull spec.
     pub pull_spec: String,
     /// Download URL.
@@ -98,9 +104,11 @@ pub struct GateRow {
     /// Job name.
     pub name: String,
     /// Bucket.
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: GateKind,
     /// State.
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: JobState,
     /// URL.
     pub url: String,
     /// Retries.
@@ -136,7 +144,8 @@ pub struct ReleaseState {
     /// Tag name.
     pub name: String,
     /// Phase from the tag list.
-    pub phase: String,
+    #[sqlx(try_from = "String")]
+    pub phase: Phase,
     /// Phase when details were last applied.
     pub details_phase: Option<String>,
     /// When details were last applied.

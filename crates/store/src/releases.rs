@@ -1,6 +1,7 @@
 //! Writes of the projected tables — streams, releases, gates and upgrade edges — made only
 //! by the projection in [`crate::events`], inside the transaction that appended the event.
 
+use app::model::{GateKind, JobState, Phase, StreamKind, Variant};
 use chrono::{DateTime, Utc};
 
 use super::{StoreError, StoreResult, Tx};
@@ -17,9 +18,9 @@ pub struct NewStream {
     /// Controller it belongs to.
     pub controller: String,
     /// `okd-fcos`, `okd-scos` or `ocp`.
-    pub variant: String,
+    pub variant: Variant,
     /// `ci`, `nightly`, `next` or `stable`.
-    pub kind: String,
+    pub kind: StreamKind,
     /// `major.minor`, when the name has one.
     pub minor: Option<String>,
     /// When it was first seen.
@@ -34,7 +35,7 @@ pub struct NewRelease {
     /// Tag name.
     pub name: String,
     /// Phase as listed.
-    pub phase: String,
+    pub phase: Phase,
     /// Payload pull spec.
     pub pull_spec: String,
     /// Download URL (empty on OKD).
@@ -53,7 +54,7 @@ pub struct ReleaseDetails {
     /// Tag name.
     pub name: String,
     /// Phase reported with the details.
-    pub phase: String,
+    pub phase: Phase,
     /// Normalised changelog JSON, when the controller produced one.
     pub changelog: Option<String>,
     /// A better creation time, when the changelog gives one.
@@ -68,9 +69,9 @@ pub struct NewGate {
     /// Job name.
     pub name: String,
     /// `blocking`, `informing` or `async`.
-    pub kind: String,
+    pub kind: GateKind,
     /// Job state.
-    pub state: String,
+    pub state: JobState,
     /// Prow URL.
     pub url: String,
     /// Retries used.
@@ -135,8 +136,8 @@ impl Tx {
                     )
                     .bind(&s.name)
                     .bind(&s.controller)
-                    .bind(&s.variant)
-                    .bind(&s.kind)
+                    .bind(s.variant.as_str())
+                    .bind(s.kind.as_str())
                     .bind(&s.minor)
                     .bind(s.seen_at)
                     .execute(c).await?.rows_affected()
@@ -202,7 +203,7 @@ impl Tx {
             sqlx::query(&sql)
                 .bind(&r.stream)
                 .bind(&r.name)
-                .bind(&r.phase)
+                .bind(r.phase.as_str())
                 .bind(&r.pull_spec)
                 .bind(&r.download_url)
                 .bind(r.created_at)
@@ -258,7 +259,7 @@ impl Tx {
             )
             .bind(&d.stream)
             .bind(&d.name)
-            .bind(&d.phase)
+            .bind(d.phase.as_str())
             .bind(&d.changelog)
             .bind(d.created_at)
             .bind(d.seen_at)
@@ -316,8 +317,8 @@ impl Tx {
                 for g in chunk {
                     q = q
                         .bind(&g.name)
-                        .bind(&g.kind)
-                        .bind(&g.state)
+                        .bind(g.kind.as_str())
+                        .bind(g.state.as_str())
                         .bind(&g.url)
                         .bind(g.retries)
                         .bind(&g.previous_attempt_urls)

@@ -6,6 +6,7 @@
 //! Prefix lookups compare bytes on both databases (PostgreSQL with collation "C", whose
 //! indexes the migration adds), so a prefix means the same whatever the server's locale.
 
+use app::model::{Phase, StreamKind};
 use chrono::{DateTime, Utc};
 
 use super::{Store, StoreResult, Tx};
@@ -66,11 +67,13 @@ pub struct SightingRow {
     /// The release's stream.
     pub stream: String,
     /// That stream's kind.
-    pub stream_kind: String,
+    #[sqlx(try_from = "String")]
+    pub stream_kind: StreamKind,
     /// The release.
     pub release: String,
     /// The release's phase.
-    pub phase: String,
+    #[sqlx(try_from = "String")]
+    pub phase: Phase,
     /// When the release was created.
     pub created_at: DateTime<Utc>,
 }
@@ -83,7 +86,8 @@ pub struct NamedReleaseRow {
     /// Its name.
     pub name: String,
     /// Its phase.
-    pub phase: String,
+    #[sqlx(try_from = "String")]
+    pub phase: Phase,
     /// When it was created.
     pub created_at: DateTime<Utc>,
 }

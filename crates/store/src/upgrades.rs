@@ -104,13 +104,14 @@ mod tests {
     use super::*;
     use crate::releases::{NewRelease, NewStream, NewUpgrade};
     use crate::testing;
+    use app::model::{Phase, StreamKind, Variant};
 
-    async fn stream(tx: &mut crate::Tx, name: &str, kind: &str) {
+    async fn stream(tx: &mut crate::Tx, name: &str, kind: StreamKind) {
         tx.ensure_stream(&NewStream {
             name: name.into(),
             controller: "origin".into(),
-            variant: "okd-scos".into(),
-            kind: kind.into(),
+            variant: Variant::OkdScos,
+            kind,
             minor: Some("4.21".into()),
             seen_at: Utc::now(),
         })
@@ -122,7 +123,7 @@ mod tests {
         tx.upsert_release(&NewRelease {
             stream: stream.into(),
             name: name.into(),
-            phase: "Accepted".into(),
+            phase: Phase::Accepted,
             pull_spec: format!("quay.io/okd/scos-release:{name}"),
             download_url: String::new(),
             created_at: Utc::now(),
@@ -149,8 +150,8 @@ mod tests {
     /// A cluster is offered only what a successful run reached in a promoted stream.
     async fn offered(store: Store) {
         let mut tx = store.begin().await.expect("begin");
-        stream(&mut tx, "4-scos-stable", "stable").await;
-        stream(&mut tx, "4.21.0-0.okd-scos", "ci").await;
+        stream(&mut tx, "4-scos-stable", StreamKind::Stable).await;
+        stream(&mut tx, "4.21.0-0.okd-scos", StreamKind::Ci).await;
         for name in [
             "4.21.0-okd-scos.1",
             "4.21.0-okd-scos.2",

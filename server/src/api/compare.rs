@@ -106,9 +106,9 @@ fn compare(a: &app::model::ReleaseDetail, b: &app::model::ReleaseDetail) -> Comp
                 changed: false,
             });
         if in_to {
-            entry.to = Some(g.state.clone());
+            entry.to = Some(g.state.to_string());
         } else {
-            entry.from = Some(g.state.clone());
+            entry.from = Some(g.state.to_string());
         }
     }
     let mut components: BTreeMap<String, ComponentDiff> = BTreeMap::new();

@@ -131,7 +131,7 @@ impl From<model::JobPage> for JobHistory {
                     kind: r.kind.as_str().to_string(),
                     release: r.release,
                     created_at: r.created_at,
-                    state: r.state,
+                    state: r.state.to_string(),
                     url: r.url,
                     retries: r.retries,
                     previous_attempt_urls: r.previous_attempt_urls,

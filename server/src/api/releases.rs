@@ -1,7 +1,7 @@
 //! `/api/v1/streams/{stream}/releases` (a stream's releases, newest first, in cursor pages)
 //! and `/api/v1/releases/{tag}` (one release with its gates, upgrade edges and changelog).
 
-use app::model::Phase;
+use app::model::{JobState, Phase};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -70,7 +70,7 @@ pub struct ReleaseItem {
 impl From<ReleaseListRow> for ReleaseItem {
     fn from(r: ReleaseListRow) -> Self {
         ReleaseItem {
-            phase: Phase::parse(&r.phase).as_str().to_string(),
+            phase: r.phase.as_str().to_string(),
             name: r.name,
             created_at: r.created_at,
             expired_at: r.expired_at,
@@ -417,7 +417,7 @@ impl From<app::model::ReleaseDetail> for Release {
             .filter(|g| g.kind == app::model::GateKind::Blocking);
         let blocking_total = u32::try_from(blocking.clone().count()).unwrap_or(u32::MAX);
         let blocking_passed =
-            u32::try_from(blocking.filter(|g| g.state == "Succeeded").count()).unwrap_or(0);
+            u32::try_from(blocking.filter(|g| g.state == JobState::Succeeded).count()).unwrap_or(0);
         Release {
             name: d.name,
             stream: d.stream,

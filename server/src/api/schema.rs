@@ -163,7 +163,7 @@ impl From<model::Gate> for Gate {
         Gate {
             name: g.name,
             kind: g.kind.as_str().to_string(),
-            state: g.state,
+            state: g.state.to_string(),
             url: g.url,
             retries: g.retries,
             previous_attempt_urls: g.previous_attempt_urls,
@@ -213,7 +213,7 @@ impl From<model::UpgradeEdge> for UpgradeEdge {
                 .runs
                 .into_iter()
                 .map(|r| UpgradeRun {
-                    state: r.state,
+                    state: r.state.to_string(),
                     url: r.url,
                 })
                 .collect(),

@@ -8,20 +8,20 @@
 //! | [`Write<T>`] | `Principal` and the body `T` (form or JSON) | as `Writer`, the CSRF token also read from a form's `csrf` field; a malformed body: 400 |
 //!
 //! Requests authenticated by an API token carry no ambient credentials, so they need no
-//! CSRF token and are not checked for their origin. Refusals of page requests (forms,
-//! `Accept: text/html`) are pages: a 401 redirects to `/sign-in?next=…`, other refusals
-//! are a short HTML page with the status and reason; API requests get the JSON envelope.
+//! CSRF token and are not checked for their origin. Refusals answer as the request asked
+//! ([`Answer`]): for a browser a 401 redirects to `/sign-in?next=…`.
 
 use app::viewer::SignedInWith;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::de::DeserializeOwned;
 
 use super::middleware::SessionEnded;
 use super::{AuthError, Principal};
+use crate::edge::answer::Answer;
 use crate::edge::error::ApiError;
 use crate::secret::secrets_equal;
 use crate::AppState;
@@ -31,93 +31,38 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// The form field that carries the CSRF token.
 pub const CSRF_FIELD: &str = "csrf";
 
-/// An [`AuthError`] answered as a page or as JSON, whichever the request wants.
+/// An [`AuthError`] answered as the request asked ([`Answer`]): for a browser, a 401 is a
+/// redirect to the sign-in page that comes back afterwards, and other refusals are a page.
 #[derive(Debug)]
 pub struct Refusal {
     /// What went wrong.
     pub error: AuthError,
-    /// `Some(path to come back to)` when a person's browser made the request.
-    pub page: Option<String>,
+    /// How to answer.
+    pub answer: Answer,
 }
 
 impl Refusal {
     /// Refuses the request `parts` describes with `error`.
     pub fn new(parts: &Parts, error: AuthError) -> Refusal {
-        let page = is_page_request(parts).then(|| back_to(parts));
-        Refusal { error, page }
+        Refusal {
+            error,
+            answer: Answer::of(parts),
+        }
     }
-}
-
-/// Whether a person's browser made the request (a page or a form), rather than a script.
-pub fn is_page_request(parts: &Parts) -> bool {
-    if parts.uri.path().starts_with("/api/") {
-        return false;
-    }
-    let wants = |name: header::HeaderName, what: &str| {
-        parts
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains(what))
-    };
-    !wants(header::ACCEPT, "application/json")
-        && (wants(header::ACCEPT, "text/html")
-            || wants(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            || parts.method == axum::http::Method::GET)
-}
-
-/// Where to return after signing in: the referring page of a form post, else the path.
-fn back_to(parts: &Parts) -> String {
-    let referer = parts
-        .headers
-        .get(header::REFERER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|r| r.parse::<axum::http::Uri>().ok())
-        .and_then(|u| u.path_and_query().map(|p| p.to_string()));
-    let path = if parts.method == axum::http::Method::GET {
-        parts.uri.path_and_query().map(|p| p.to_string())
-    } else {
-        referer
-    };
-    super::names::local_path(path.as_deref().unwrap_or("/"))
-}
-
-/// A short page with a status and reason, for refusals of browser requests.
-pub fn refusal_page(status: StatusCode, detail: &str) -> Response {
-    let title = status.canonical_reason().unwrap_or("Refused");
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · Streamgate</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/streamgate.css\"></head><body><main>\
-         <section class=\"error\"><h1>{code} {title}</h1><p>{detail}</p>\
-         <p><a href=\"/\">Back to Streamgate</a></p></section></main></body></html>",
-        code = status.as_u16(),
-        detail = html_escape::encode_text(detail),
-    );
-    (status, Html(body)).into_response()
 }
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        let Some(next) = self.page else {
-            return self.error.into_response();
-        };
-        match &self.error {
-            AuthError::Unauthenticated(detail) => {
+        match (&self.answer, &self.error) {
+            (Answer::Page { back_to }, AuthError::Unauthenticated(detail)) => {
                 let to = format!(
                     "/sign-in?next={}&error={}",
-                    crate::percent::encode(&next),
+                    crate::percent::encode(back_to),
                     crate::percent::encode(detail)
                 );
                 Redirect::to(&to).into_response()
             }
-            _ => {
-                let error = ApiError::from(self.error);
-                let mut response = refusal_page(error.status(), &error.public_detail());
-                error.decorate(&mut response);
-                response
-            }
+            _ => self.answer.refuse(ApiError::from(self.error)),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! What a user name, a promotion target's name and a place to return to after signing in
-//! may be: checked wherever one comes in (forms, the API, the proxy's headers).
+//! What a user name and a promotion target's name may be: checked wherever one comes in
+//! (forms, the API, the proxy's headers).
 
 /// Whether `name` can be a user name: 1–64 letters, digits and `.`, `_`, `-`, `@`, `+`
 /// (proxy users are often e-mail addresses).
@@ -17,19 +17,4 @@ pub fn valid_target(target: &str) -> bool {
         && target
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-}
-
-/// `next` if it is a path on this site, else `/`: never an absolute or protocol-relative
-/// URL, so signing in cannot send anyone elsewhere.
-pub fn local_path(next: &str) -> String {
-    let next = next.trim();
-    let local = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.chars().any(|c| c.is_control() || c == '\\');
-    if local {
-        next.to_string()
-    } else {
-        "/".to_string()
-    }
 }

@@ -17,8 +17,8 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::extract::{check_same_origin, NoFields, Refusal};
-use super::names::local_path;
 use super::{api, password, require_admin, session, AuthError, Write};
+use crate::edge::answer::{local_path, Answer};
 use crate::edge::peer::Peer;
 use crate::secret::hash_secret;
 use crate::store::auth::{Origin, UserChange};
@@ -47,13 +47,6 @@ pub struct SignInForm {
     pub next: Option<String>,
 }
 
-fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"))
-}
-
 /// `POST /auth/sign-in`: checks the password and starts a session; redirects to `next`,
 /// or back to the form with the reason.
 pub async fn sign_in(
@@ -61,17 +54,15 @@ pub async fn sign_in(
     peer: Peer,
     uri: Uri,
     headers: HeaderMap,
+    answer: Answer,
     Form(form): Form<SignInForm>,
 ) -> Response {
     let next = local_path(form.next.as_deref().unwrap_or("/"));
-    let json = wants_json(&headers);
+    let answer = answer.coming_back_to(&next);
     let page = |error: AuthError| -> Response {
-        if json {
-            return error.into_response();
-        }
         Refusal {
             error,
-            page: Some(next.clone()),
+            answer: answer.clone(),
         }
         .into_response()
     };
@@ -110,7 +101,7 @@ pub async fn sign_in(
                 Err(e) => page(e),
             }
         }
-        Err(AuthError::Unauthenticated(reason)) if !json => {
+        Err(AuthError::Unauthenticated(reason)) if answer.is_page() => {
             tracing::info!(user = %name, reason = %reason, "sign-in refused");
             Redirect::to(&format!(
                 "/sign-in?next={}&error={}",
@@ -161,6 +152,7 @@ async fn check_password(
 /// `POST /auth/sign-out`: ends the session and removes the cookie.
 pub async fn sign_out(
     State(state): State<AppState>,
+    answer: Answer,
     Write { user, .. }: Write<NoFields>,
 ) -> Result<Response, Refusal> {
     let mut headers = Vec::new();
@@ -171,7 +163,7 @@ pub async fn sign_out(
             .await
             .map_err(|e| Refusal {
                 error: e.into(),
-                page: Some("/".into()),
+                answer: answer.clone().coming_back_to("/"),
             })?;
         tracing::info!(user = %user.name, "signed out");
     }
@@ -200,6 +192,7 @@ fn back(path: &str, key: &str, message: &str) -> Response {
 /// `/account`, once (carried there by a one-minute cookie only that page reads).
 pub async fn create_token(
     State(state): State<AppState>,
+    answer: Answer,
     Write { user, body }: Write<TokenForm>,
 ) -> Result<Response, Refusal> {
     match api::issue_token(&state.store, &user, None, &body.name).await {
@@ -208,7 +201,7 @@ pub async fn create_token(
                 session::new_token_cookie(&created.token, &state.auth.settings).map_err(|e| {
                     Refusal {
                         error: e,
-                        page: Some("/account".into()),
+                        answer: answer.clone().coming_back_to("/account"),
                     }
                 })?;
             let headers: [(header::HeaderName, HeaderValue); 1] = [(header::SET_COOKIE, cookie)];
@@ -217,7 +210,7 @@ pub async fn create_token(
         Err(AuthError::BadRequest(m) | AuthError::Conflict(m)) => Ok(back("/account", "error", &m)),
         Err(error) => Err(Refusal {
             error,
-            page: Some("/account".into()),
+            answer: answer.clone().coming_back_to("/account"),
         }),
     }
 }
@@ -226,13 +219,14 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(state): State<AppState>,
     Path(id): Path<i64>,
+    answer: Answer,
     Write { user, .. }: Write<NoFields>,
 ) -> Result<Response, Refusal> {
     api::revoke(&state.store, &user, id)
         .await
         .map_err(|error| Refusal {
             error,
-            page: Some("/account".into()),
+            answer: answer.clone().coming_back_to("/account"),
         })?;
     Ok(back("/account", "done", "token revoked"))
 }
@@ -256,11 +250,12 @@ pub struct NewUserForm {
 /// `POST /admin/users` (admins): creates a user.
 pub async fn create_user(
     State(state): State<AppState>,
+    answer: Answer,
     Write { user, body }: Write<NewUserForm>,
 ) -> Result<Response, Refusal> {
     let refuse = |error| Refusal {
         error,
-        page: Some("/admin/users".into()),
+        answer: answer.clone().coming_back_to("/admin/users"),
     };
     require_admin(&user).map_err(refuse)?;
     let new = api::NewUserBody {
@@ -303,11 +298,12 @@ pub struct ChangeUserForm {
 pub async fn change_user(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    answer: Answer,
     Write { user, body }: Write<ChangeUserForm>,
 ) -> Result<Response, Refusal> {
     let refuse = |error| Refusal {
         error,
-        page: Some("/admin/users".into()),
+        answer: answer.clone().coming_back_to("/admin/users"),
     };
     require_admin(&user).map_err(refuse)?;
     let done = body.action_done();

@@ -4,7 +4,6 @@
 use app::model::jobs::{
     JobPage, JobRanking, JobRun, JobStats, JobSummary, MOST_RUNS, RANKING_DAYS, WINDOWS,
 };
-use app::model::{GateKind, Phase};
 use chrono::{Duration, Utc};
 
 use super::StoreBackend;
@@ -18,8 +17,8 @@ fn count(n: i64) -> u32 {
 
 fn run(row: JobRunRow) -> JobRun {
     JobRun {
-        phase: Phase::parse(&row.phase),
-        kind: GateKind::parse(&row.kind).unwrap_or(GateKind::Informing),
+        phase: row.phase,
+        kind: row.kind,
         previous_attempt_urls: serde_json::from_str(&row.previous_attempt_urls).unwrap_or_default(),
         retries: count(row.retries),
         release: row.release,
@@ -31,7 +30,7 @@ fn run(row: JobRunRow) -> JobRun {
 
 fn summary(row: JobSummaryRow, days: u32) -> JobSummary {
     JobSummary {
-        kind: GateKind::parse(&row.kind).unwrap_or(GateKind::Informing),
+        kind: row.kind,
         stats: JobStats {
             days,
             runs: count(row.runs),

@@ -83,7 +83,7 @@ impl StoreBackend {
         results.releases = releases
             .into_iter()
             .map(|r| ReleaseHit {
-                phase: Phase::parse(&r.phase),
+                phase: r.phase,
                 stream: r.stream,
                 name: r.name,
                 created_at: r.created_at,
@@ -151,8 +151,8 @@ impl StoreBackend {
             if f.appearances.iter().any(|a| a.stream == row.stream) {
                 continue;
             }
-            let stream_kind = StreamKind::parse(&row.stream_kind).unwrap_or(StreamKind::Ci);
-            let phase = Phase::parse(&row.phase);
+            let stream_kind = row.stream_kind;
+            let phase = row.phase;
             let accepted = match (stream_kind, phase) {
                 (_, Phase::Accepted) => Some(row.release.clone()),
                 (StreamKind::Ci | StreamKind::Nightly, _) => {

@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use app::model::upgrade::{
     EdgeState, GraphEdge, UpgradeAnswer, UpgradeEnd, UpgradeGraph, UpgradeVerdict,
 };
-use app::model::{Phase, StreamKind};
+use app::model::StreamKind;
 
-use super::{edge, stream_class, StoreBackend};
+use super::{edge, StoreBackend};
 use crate::store::StoreError;
 
 /// Releases a stream's drawn graph shows at most (the newest).
@@ -105,7 +105,7 @@ impl StoreBackend {
             Ok((row, _, (_, kind))) => Ok(UpgradeEnd {
                 name: row.name,
                 stream: Some(row.stream),
-                phase: Some(Phase::parse(&row.phase)),
+                phase: Some(row.phase),
                 kind: Some(kind),
             }),
             Err(StoreError::NotFound(_)) => Ok(UpgradeEnd {
@@ -124,7 +124,7 @@ impl StoreBackend {
         let Some(row) = self.store.stream(stream).await? else {
             return Err(StoreError::NotFound(format!("stream {stream}")));
         };
-        let (_, kind) = stream_class(&row);
+        let kind = row.kind;
         if !matches!(kind, StreamKind::Stable | StreamKind::Next) {
             return Err(StoreError::NotFound(format!(
                 "upgrade graph of {stream}: only promoted streams are update targets"

@@ -148,7 +148,8 @@ async fn run() -> Result<(), BenchError> {
             Dataset::demo(anchor())
         } else {
             Dataset::scaled(anchor(), factor)
-        };
+        }
+        .map_err(err)?;
         let tags = dataset.tag_count();
         let state = ReplayState::new(dataset, anchor());
         let (addr, _task) = replay::start(state.clone()).await.map_err(err)?;

@@ -720,11 +720,15 @@ mod tests {
 
     #[test]
     fn plans_are_deterministic_and_point_the_data_set_at_the_registry() {
-        let mut data = Dataset::demo(anchor());
+        let mut data = Dataset::demo(anchor()).expect("demo data");
         let seed = Seed::plan(&data, HOST).expect("plan");
-        let again = Seed::plan(&Dataset::demo(anchor()), HOST).expect("plan");
+        let again = Seed::plan(&Dataset::demo(anchor()).expect("demo data"), HOST).expect("plan");
         assert_eq!(seed.digests, again.digests);
-        let other = Seed::plan(&Dataset::demo(anchor()), "127.0.0.1:6000").expect("plan");
+        let other = Seed::plan(
+            &Dataset::demo(anchor()).expect("demo data"),
+            "127.0.0.1:6000",
+        )
+        .expect("plan");
         assert!(
             seed.digests
                 .values()
@@ -771,7 +775,7 @@ mod tests {
 
     #[test]
     fn okd_and_ocp_payloads_share_component_images() {
-        let data = Dataset::demo(anchor());
+        let data = Dataset::demo(anchor()).expect("demo data");
         let seed = Seed::plan(&data, HOST).expect("plan");
         let payload = |controller: &str, stream: &str| {
             let tag = data
@@ -802,7 +806,7 @@ mod tests {
         let arches: Vec<Arch> = okd.images.iter().map(|(a, _)| *a).collect();
         assert_eq!(arches, [Arch::Amd64, Arch::Arm64]);
         assert!(okd.index.is_some() && ocp.index.is_some());
-        let mirrored = crate::replay::MIRRORED_IN_SCOS.len();
+        let mirrored = crate::replay::mirrored_in_scos().expect("demo data").len();
         assert_eq!(
             shared(okd, ocp),
             2 * mirrored - OKD_BUILT_ON_ARM64.len(),

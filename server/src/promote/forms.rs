@@ -1,15 +1,15 @@
 //! The HTML forms behind the promotion pages, so they work without JavaScript: confirming a
 //! plan (`POST /promotions`) and managing targets (`POST /admin/targets`,
 //! `POST /admin/targets/{name}/delete`). Each needs a signed-in user and the form's CSRF
-//! token ([`Write`]), and answers with a redirect to the page that shows the result or the
-//! refusal. A webhook an admin sets goes to `/admin/targets` in a one-minute cookie, so that
+//! token ([`Write`]), and answers with a redirect to the page that shows the result, or
+//! with a refusal as the request asked ([`Answer`]). A webhook an admin sets goes to `/admin/targets` in a one-minute cookie, so that
 //! page shows its address and signing secret to that admin once.
 
 use crate::percent::encode as q;
 use app::model::promotion::NewWebhook;
 use app::promotions::api::NEW_WEBHOOK_COOKIE;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::Router;
@@ -21,6 +21,8 @@ use super::webhook;
 use crate::auth::extract::{NoFields, Write};
 use crate::auth::require_admin;
 use crate::auth::AuthSettings;
+use crate::edge::answer::Answer;
+use crate::edge::error::ApiError;
 use crate::store::promotions::NewTarget;
 use crate::AppState;
 
@@ -30,10 +32,6 @@ pub fn router() -> Router<AppState> {
         .route("/promotions", post(confirm_promotion))
         .route("/admin/targets", post(save_target_form))
         .route("/admin/targets/{name}/delete", post(remove_target))
-}
-
-fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, message.into()).into_response()
 }
 
 /// The confirm form of the plan page.
@@ -55,14 +53,14 @@ pub struct ConfirmForm {
 
 async fn confirm_promotion(
     State(state): State<AppState>,
+    answer: Answer,
     Write { user, body: form }: Write<ConfirmForm>,
 ) -> Response {
     let viewer = user.viewer();
     let Some(promotions) = state.promotions.as_ref() else {
-        return refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "promotion is not enabled on this server",
-        );
+        return answer.refuse(ApiError::Unavailable(
+            "promotion is not enabled on this server".into(),
+        ));
     };
     let req = PromotionRequest {
         target: form.target.clone(),
@@ -78,7 +76,7 @@ async fn confirm_promotion(
                 e,
                 super::PromoteError::Signature(_) | super::PromoteError::Forbidden(_)
             ) {
-                return refuse(StatusCode::FORBIDDEN, e.public_message());
+                return answer.refuse(e.into());
             }
             Redirect::to(&format!(
                 "/promote/{}?stream={}&target={}&error={}",
@@ -128,10 +126,11 @@ fn new_webhook_cookie(hook: &NewWebhook, settings: &AuthSettings) -> Option<Head
 
 async fn save_target_form(
     State(state): State<AppState>,
+    answer: Answer,
     Write { user, body: form }: Write<TargetForm>,
 ) -> Response {
     if let Err(e) = require_admin(&user) {
-        return refuse(StatusCode::FORBIDDEN, e.to_string());
+        return answer.refuse(e.into());
     }
     let webhook = if form
         .remove_webhook
@@ -177,38 +176,24 @@ async fn save_target_form(
             }
             response
         }
-        Err(e) => {
-            tracing::error!(error = %e, "saving a promotion target failed");
-            refuse(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the target could not be saved",
-            )
-        }
+        Err(e) => answer.refuse(e.into()),
     }
 }
 
 async fn remove_target(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    answer: Answer,
     Write { user, .. }: Write<NoFields>,
 ) -> Response {
     if let Err(e) = require_admin(&user) {
-        return refuse(StatusCode::FORBIDDEN, e.to_string());
+        return answer.refuse(e.into());
     }
     match state.store.delete_target(&name).await {
         Ok(()) => {
             tracing::info!(target = %name, by = %user.name, "promotion target removed");
             Redirect::to(&format!("/admin/targets?removed={}", q(&name))).into_response()
         }
-        Err(crate::store::StoreError::NotFound(what)) => {
-            refuse(StatusCode::NOT_FOUND, format!("{what} not found"))
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "removing a promotion target failed");
-            refuse(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the target could not be removed",
-            )
-        }
+        Err(e) => answer.refuse(e.into()),
     }
 }

@@ -196,7 +196,7 @@ fn render(
             (a.kind.as_str(), a.name.as_str()).cmp(&(b.kind.as_str(), b.name.as_str()))
         });
         for g in sorted {
-            let state = link(&cell(&g.state), &g.url);
+            let state = link(g.state.as_str(), &g.url);
             let _ = writeln!(md, "| {} | {} | {} |", cell(&g.name), g.kind, state);
         }
     }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use app::model::promotion::{
     GateSummary, PlannedImage, PromotionPlan, PromotionTarget, SignatureStatus,
 };
-use app::model::Phase;
+use app::model::{GateKind, JobState, Phase};
 use app::viewer::Viewer;
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
@@ -193,7 +193,7 @@ impl Planner {
             .into_iter()
             .find(|r| r.stream == stream)
             .ok_or_else(|| PromoteError::UnknownRelease(format!("{stream}/{release}")))?;
-        let gates = self.gates(stream, release, &row.phase).await?;
+        let gates = self.gates(stream, release, row.phase).await?;
         let digest = self
             .store
             .release_payload_digest(stream, release)
@@ -312,26 +312,29 @@ impl Planner {
         &self,
         stream: &str,
         release: &str,
-        phase: &str,
+        phase: Phase,
     ) -> Result<GateSummary, PromoteError> {
         let blocking: Vec<_> = self
             .store
             .gates(stream, release)
             .await?
             .into_iter()
-            .filter(|g| g.kind == "blocking")
+            .filter(|g| g.kind == GateKind::Blocking)
             .collect();
         let mut not_succeeded: Vec<(String, String)> = blocking
             .iter()
-            .filter(|g| g.state != "Succeeded")
-            .map(|g| (g.name.clone(), g.state.clone()))
+            .filter(|g| g.state != JobState::Succeeded)
+            .map(|g| (g.name.clone(), g.state.to_string()))
             .collect();
-        if Phase::parse(phase) != Phase::Accepted {
-            not_succeeded.push(("release phase".to_string(), phase.to_string()));
+        if phase != Phase::Accepted {
+            not_succeeded.push(("release phase".to_string(), phase.as_str().to_string()));
         }
         Ok(GateSummary {
             blocking: blocking.len() as u32,
-            succeeded: blocking.iter().filter(|g| g.state == "Succeeded").count() as u32,
+            succeeded: blocking
+                .iter()
+                .filter(|g| g.state == JobState::Succeeded)
+                .count() as u32,
             not_succeeded,
         })
     }
@@ -350,7 +353,7 @@ impl Planner {
             .release_states(&target.name)
             .await?
             .into_iter()
-            .filter(|r| matches!(Phase::parse(&r.phase), Phase::Accepted | Phase::Published))
+            .filter(|r| matches!(r.phase, Phase::Accepted | Phase::Published))
             .map(|r| r.name);
         Ok(previous_of(name, accepted))
     }

@@ -2,16 +2,15 @@
 //! (`oneshot`), over a store filled by the real poller from the replay release-controller.
 //! The store-facing stories run on SQLite and on PostgreSQL.
 
+use app::model::{Phase, StreamKind, Variant};
 use std::collections::HashSet;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use http_body_util::BodyExt;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 use serde_json::Value;
 use server::store::releases::{NewRelease, NewStream};
-use tower::ServiceExt;
 
 use crate::support::fixture;
 
@@ -56,15 +55,7 @@ impl Answer {
 }
 
 async fn send(app: &axum::Router, request: Request<Body>) -> Answer {
-    let response = app.clone().oneshot(request).await.expect("response");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let (status, headers, body) = crate::support::http::send(app, request).await;
     Answer {
         status,
         headers,
@@ -173,7 +164,7 @@ async fn cursor_pages_walk_every_release_once(f: &Fixture) {
                 tx.upsert_release(&NewRelease {
                     stream: CI.to_string(),
                     name: "4.21.0-0.okd-scos-2026-11-20-115959".to_string(),
-                    phase: "Pending".to_string(),
+                    phase: Phase::Pending,
                     pull_spec: "registry.example/r:new".to_string(),
                     download_url: String::new(),
                     created_at: anchor(),
@@ -762,8 +753,8 @@ async fn hostile_names_cannot_break_the_feed_or_the_api() {
     tx.ensure_stream(&NewStream {
         name: stream.to_string(),
         controller: "origin".to_string(),
-        variant: "okd-scos".to_string(),
-        kind: "ci".to_string(),
+        variant: Variant::OkdScos,
+        kind: StreamKind::Ci,
         minor: None,
         seen_at: anchor(),
     })
@@ -772,7 +763,7 @@ async fn hostile_names_cannot_break_the_feed_or_the_api() {
     tx.upsert_release(&NewRelease {
         stream: stream.to_string(),
         name: name.to_string(),
-        phase: "Accepted".to_string(),
+        phase: Phase::Accepted,
         pull_spec: "registry.example/r@sha256:<&>".to_string(),
         download_url: String::new(),
         created_at: anchor(),

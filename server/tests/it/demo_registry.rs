@@ -82,7 +82,7 @@ async fn demo_registry_story() {
         .await
         .expect("seeded");
     let loading = loading.elapsed();
-    let seed = Seed::plan(&Dataset::demo(anchor), &host).expect("plan");
+    let seed = Seed::plan(&Dataset::demo(anchor).expect("demo data"), &host).expect("plan");
     let (images, tags) = seed.counts();
     assert!(tags >= 30 && images >= 100, "{images} images, {tags} tags");
     assert_eq!(

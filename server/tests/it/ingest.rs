@@ -3,6 +3,7 @@
 //! nothing, only needed requests are made, and upstream failures lose nothing.
 
 use crate::support::stores::{postgres, sqlite};
+use app::model::{GateKind, JobState, Phase};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -23,7 +24,7 @@ struct Upstream {
 }
 
 async fn upstream(now: DateTime<Utc>) -> Upstream {
-    let state = ReplayState::new(Dataset::demo(anchor()), now);
+    let state = ReplayState::new(Dataset::demo(anchor()).expect("demo data"), now);
     let (addr, _task) = replay::start(state.clone()).await.expect("replay starts");
     Upstream {
         state,
@@ -113,12 +114,12 @@ async fn history_accumulates_and_outlives_upstream(store: Store) {
     // rejected releases carry the failed blocking job with its URL
     let rejected = rows
         .iter()
-        .find(|r| r.phase == "Rejected")
+        .find(|r| r.phase == Phase::Rejected)
         .expect("a rejected release");
     let gates = store.gates(stream, &rejected.name).await.expect("gates");
     let failed = gates
         .iter()
-        .find(|g| g.kind == "blocking" && g.state == "Failed")
+        .find(|g| g.kind == GateKind::Blocking && g.state == JobState::Failed)
         .expect("failed blocking job");
     assert!(failed
         .url
@@ -135,7 +136,7 @@ async fn history_accumulates_and_outlives_upstream(store: Store) {
             .iter()
             .find(|r| r.name == tag.name)
             .expect("listed tag stored");
-        assert_eq!(row.phase, tag.phase, "{}", tag.name);
+        assert_eq!(row.phase, Phase::from_upstream(&tag.phase), "{}", tag.name);
     }
 
     // a repeat poll when nothing changed writes nothing, and asks only for what may change
@@ -459,8 +460,8 @@ async fn pending_release_is_followed_until_decided() {
         .state
         .dataset()
         .release_info("origin", stream, &newest.name, later)
-        .map(|i| i.phase)
-        .unwrap_or_else(|| same.phase.clone());
+        .map(|i| Phase::from_upstream(&i.phase))
+        .unwrap_or(same.phase);
     assert_eq!(same.phase, upstream_phase);
     let details = store.releases_named(&newest.name).await.expect("row");
     assert_eq!(

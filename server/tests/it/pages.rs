@@ -108,3 +108,56 @@ async fn server_function_and_health_endpoints_answer() {
     assert_eq!(json["controllers"][0]["controller"], "origin");
     assert!(json["controllers"][0]["last_success_age_seconds"].is_number());
 }
+
+/// Pages keep rendering while other routers are built in the same process (each test
+/// builds its own; so could replicas sharing a process). Leptos finds the page routes by
+/// rendering the app under a process-wide flag that leaves every resource created
+/// meanwhile, on any thread, waiting forever; the routes are found once per process, so
+/// no page can render under it.
+#[tokio::test]
+async fn pages_render_while_other_routers_are_built() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let (store, _dir) = crate::support::stores::sqlite().await;
+    let app = crate::support::http::site(&store);
+    let building = Arc::new(AtomicBool::new(true));
+    let builder = {
+        let building = building.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let (store, _dir) = crate::support::stores::sqlite().await;
+                for _ in 0..200 {
+                    drop(crate::support::http::site(&store));
+                    tokio::task::yield_now().await;
+                }
+            });
+            building.store(false, Ordering::SeqCst);
+        })
+    };
+    let mut rendered = 0;
+    while building.load(Ordering::SeqCst) || rendered < 20 {
+        let request = Request::get("/sign-in")
+            .body(Body::empty())
+            .expect("request");
+        let answer = tokio::time::timeout(Duration::from_secs(10), async {
+            let response = app.clone().oneshot(request).await.expect("response");
+            let status = response.status();
+            let body = response.into_body().collect().await.expect("body");
+            (status, body.to_bytes())
+        })
+        .await;
+        let (status, body) = answer.unwrap_or_else(|_| {
+            panic!("render {rendered}: /sign-in waited 10 s while routers were being built")
+        });
+        assert_eq!(status, StatusCode::OK);
+        assert!(String::from_utf8_lossy(&body).contains("Sign in"));
+        rendered += 1;
+    }
+    builder.join().expect("builder thread");
+}

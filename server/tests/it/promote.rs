@@ -19,6 +19,7 @@ use crate::support::payloads::{
 };
 use crate::support::registry::{Pusher, Registry};
 use app::model::promotion::{PromotionState, SignatureStatus};
+use app::model::Phase;
 use app::viewer::{Role, SignedInWith, Viewer};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -277,7 +278,8 @@ async fn promotion_story(store: Store) {
     assert_eq!(promoted.len(), 1);
     assert_eq!(promoted[0].stream, TARGET);
     assert_eq!(
-        promoted[0].phase, "Published",
+        promoted[0].phase,
+        Phase::Published,
         "awaiting the release-controller, which decides acceptance"
     );
     ingest(

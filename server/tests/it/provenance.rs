@@ -11,7 +11,7 @@ use crate::support::payloads::{
     release_metadata, spec, sqlite, Spec, NEW_INSTALLER, OKD_COMPONENTS,
 };
 use crate::support::registry::{Pushed, Pusher, Registry};
-use app::model::{ComponentInfo, PayloadView, Provenance};
+use app::model::{ComponentInfo, JobState, PayloadView, Provenance};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -413,20 +413,20 @@ async fn provenance_story(store: Store) {
         )
     );
     assert_eq!(cmp.unchanged, 5);
-    let gates: Vec<(String, Option<String>, Option<String>)> = cmp
+    let gates: Vec<(String, Option<JobState>, Option<JobState>)> = cmp
         .gates
         .iter()
-        .map(|g| (g.name.clone(), g.from.clone(), g.to.clone()))
+        .map(|g| (g.name.clone(), g.from, g.to))
         .collect();
     assert_eq!(
         gates,
         [
             (
                 "aws".into(),
-                Some("Succeeded".into()),
-                Some("Failed".into())
+                Some(JobState::Succeeded),
+                Some(JobState::Failed)
             ),
-            ("upgrade".into(), Some("Failed".into()), None),
+            ("upgrade".into(), Some(JobState::Failed), None),
         ]
     );
     let same = backend.comparison(OKD_B, OKD_C).await.expect("compare");

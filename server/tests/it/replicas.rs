@@ -165,6 +165,7 @@ async fn replicas_share_polling_fail_over_and_hear_each_other() {
 
     // the upstream: the replay controller, its clock stepped by the test
     let times: Vec<DateTime<Utc>> = Dataset::demo(anchor())
+        .expect("demo data")
         .event_times(chrono::Duration::hours(6))
         .into_iter()
         .filter(|t| *t <= anchor())
@@ -174,7 +175,7 @@ async fn replicas_share_polling_fail_over_and_hear_each_other() {
         times[times.len() - 3],
         times[times.len() - 1],
     ];
-    let state = ReplayState::new(Dataset::demo(anchor()), steps[0]);
+    let state = ReplayState::new(Dataset::demo(anchor()).expect("demo data"), steps[0]);
     let (addr, _task) = replay::start(state.clone()).await.expect("replay starts");
     let base_url = format!("http://{addr}/origin");
 
@@ -268,7 +269,7 @@ async fn a_replica_that_stops_hands_polling_over_at_once() {
     let store = stores::postgres("handover").await;
     let db = url_of(&store);
     let dir = tempfile::tempdir().expect("tempdir");
-    let state = ReplayState::new(Dataset::demo(anchor()), anchor());
+    let state = ReplayState::new(Dataset::demo(anchor()).expect("demo data"), anchor());
     let (addr, _task) = replay::start(state).await.expect("replay starts");
     let base_url = format!("http://{addr}/origin");
     // standbys retry only every minute: a quick takeover is the stopping replica's notice

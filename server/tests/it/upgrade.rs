@@ -47,7 +47,7 @@ fn error(json: &Value) -> &str {
 }
 
 async fn verdicts(f: &Fixture) {
-    let dataset = Dataset::demo(anchor());
+    let dataset = Dataset::demo(anchor()).expect("demo data");
     let tags = settled(&dataset);
     let mut seen = Vec::new();
 
@@ -153,7 +153,9 @@ async fn each_verdict_the_history_holds_on_postgres() {
 #[tokio::test]
 async fn questions_that_cannot_be_answered_are_refused_precisely() {
     let f = fixture::fixture().await;
-    let stable = settled(&Dataset::demo(anchor()))[0].name.clone();
+    let stable = settled(&Dataset::demo(anchor()).expect("demo data"))[0]
+        .name
+        .clone();
     for (query, status, says) in [
         (
             format!("to={stable}"),
@@ -198,7 +200,7 @@ async fn questions_that_cannot_be_answered_are_refused_precisely() {
 #[tokio::test]
 async fn the_pages_ask_and_answer_the_question() {
     let f = fixture::fixture().await;
-    let dataset = Dataset::demo(anchor());
+    let dataset = Dataset::demo(anchor()).expect("demo data");
     let tags = settled(&dataset);
     let (failed_from, failed_to) = tags
         .iter()

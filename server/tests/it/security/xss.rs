@@ -13,18 +13,16 @@ use app::model::promotion::{
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use chrono::Utc;
-use http_body_util::BodyExt;
 use server::events::{ingest, PROMOTION_REQUESTED, PROMOTION_STATE};
 use server::replay::dataset::Dataset;
 use server::replay::hostile::{is_hostile, HOSTILE_STREAM, IMG_JOB, MARKDOWN_JOB, SCRIPT_JOB};
 use server::store::events::NewEvent;
 use server::store::promotions::{NewPromotion, StateChange};
 use server::store::Store;
-use tower::ServiceExt;
 
 /// The poisoned release and the release its hostile upgrade edge starts from.
 fn hostile_releases() -> (String, String) {
-    let data = Dataset::demo(anchor());
+    let data = Dataset::demo(anchor()).expect("demo data");
     let stream = data
         .stream("origin", HOSTILE_STREAM)
         .expect("the poisoned stream");
@@ -123,19 +121,16 @@ async fn promote(store: &Store, release: &str) -> i64 {
 
 /// Sends `request`; the status, headers and (unless `head_only`) the body.
 async fn send(app: &axum::Router, request: Request<Body>, head_only: bool) -> Answer {
-    let response = app.clone().oneshot(request).await.expect("response");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = if head_only {
-        String::new()
+    let (status, headers, body) = if head_only {
+        let (status, headers) = crate::support::http::head(app, request).await;
+        (status, headers, String::new())
     } else {
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        String::from_utf8_lossy(&bytes).into_owned()
+        let (status, headers, bytes) = crate::support::http::send(app, request).await;
+        (
+            status,
+            headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
     };
     Answer {
         status,

@@ -56,7 +56,7 @@ pub async fn fill(
     dir: Option<tempfile::TempDir>,
     adjust: impl FnOnce(&mut AppState),
 ) -> Fixture {
-    let state = ReplayState::new(Dataset::demo(anchor()), anchor());
+    let state = ReplayState::new(Dataset::demo(anchor()).expect("demo data"), anchor());
     let (addr, _task) = replay::start(state.clone()).await.expect("replay");
     let polls = PollRegistry::default();
     let controller = Controller {

@@ -3,6 +3,7 @@
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
+use std::time::Duration;
 use tower::ServiceExt;
 
 /// The whole site over `store` (pages, API, badges, feeds), with no poller.
@@ -18,18 +19,39 @@ pub fn site(store: &server::store::Store) -> axum::Router {
     ))
 }
 
-/// Sends `request` through the router: status, headers and the whole body.
+/// How long one request may take before the test fails instead of waiting forever.
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(60);
+
+/// Sends `request` through the router: status, headers and the whole body, within
+/// [`ANSWER_WITHIN`].
 pub async fn send(app: &axum::Router, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
-    let response = app.clone().oneshot(request).await.expect("response");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
+    let what = format!("{} {}", request.method(), request.uri());
+    let answer = async {
+        let response = app.clone().oneshot(request).await.expect("response");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (status, headers, body.to_vec())
+    };
+    tokio::time::timeout(ANSWER_WITHIN, answer)
         .await
-        .expect("body")
-        .to_bytes();
-    (status, headers, body.to_vec())
+        .unwrap_or_else(|_| panic!("{what}: no answer within {ANSWER_WITHIN:?}"))
+}
+
+/// Sends `request` and reads only the status and headers (of an endless stream, say),
+/// within [`ANSWER_WITHIN`].
+pub async fn head(app: &axum::Router, request: Request<Body>) -> (StatusCode, HeaderMap) {
+    let what = format!("{} {}", request.method(), request.uri());
+    let response = tokio::time::timeout(ANSWER_WITHIN, app.clone().oneshot(request))
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no answer within {ANSWER_WITHIN:?}"))
+        .expect("response");
+    (response.status(), response.headers().clone())
 }
 
 /// GETs `uri`: status and body.

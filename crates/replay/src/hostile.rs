@@ -17,7 +17,7 @@ use super::dataset::{
     JobData, JobKind, StreamData, TagData, UpgradeData, UpgradeRun, PHASE_ACCEPTED, STATE_FAILED,
     STATE_SUCCEEDED,
 };
-use crate::formats::release_controller::{ChangeLogImage, CommitInfo};
+use streamgate_formats::release_controller::{ChangeLogImage, CommitInfo};
 
 /// The stream holding the poisoned release.
 pub const HOSTILE_STREAM: &str = "4.21.0-0.okd-scos";
@@ -42,7 +42,7 @@ fn accepted_by(tag: &TagData, anchor: DateTime<Utc>) -> bool {
 /// Poisons the second-newest release of `stream` accepted by `anchor` (nothing when there
 /// are fewer than four accepted releases: the extra upgrade edge starts at the fourth, as
 /// the third already has an edge into it).
-pub(super) fn poison(stream: &mut StreamData, anchor: DateTime<Utc>) {
+pub(crate) fn poison(stream: &mut StreamData, anchor: DateTime<Utc>) {
     let accepted: Vec<usize> = (0..stream.tags.len())
         .rev()
         .filter(|i| accepted_by(&stream.tags[*i], anchor))

@@ -11,10 +11,9 @@
 //! of upstream requests served (`GET`/`DELETE /_replay/requests`). In-process callers drive
 //! the same state through [`ReplayState`].
 
+mod data;
 pub mod dataset;
 mod generate;
-#[cfg(test)]
-pub(crate) use generate::MIRRORED_IN_SCOS;
 pub mod hostile;
 mod render;
 mod version;
@@ -31,7 +30,9 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use data::DataError;
 pub use dataset::{Dataset, StreamsFilter};
+pub use generate::mirrored_in_scos;
 
 /// One queued fault: the next `times` upstream requests whose path and query contain
 /// `path_contains` are delayed by `delay_ms` and, when `status` or `body` is set, answered
@@ -618,9 +619,11 @@ async fn delete_requests(State(state): State<ReplayState>) -> StatusCode {
 #[allow(clippy::expect_used, clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::formats::release_controller::{ApiRelease, ApiReleaseInfo, ApiTag, ReleaseStreams};
     use chrono::{Duration, TimeZone};
     use dataset::{PHASE_ACCEPTED, PHASE_PENDING};
+    use streamgate_formats::release_controller::{
+        ApiRelease, ApiReleaseInfo, ApiTag, ReleaseStreams,
+    };
 
     fn anchor() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 2, 11, 12, 0, 0)
@@ -633,7 +636,7 @@ mod tests {
         String,
         tokio::task::JoinHandle<std::io::Result<()>>,
     ) {
-        let state = ReplayState::new(Dataset::demo(anchor()), anchor());
+        let state = ReplayState::new(Dataset::demo(anchor()).expect("demo data"), anchor());
         let (addr, handle) = start(state.clone()).await.expect("bind loopback");
         (state, format!("http://{addr}"), handle)
     }

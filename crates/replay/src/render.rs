@@ -3,7 +3,7 @@
 
 use chrono::DateTime;
 
-use crate::formats::release_controller::ChangeLog;
+use streamgate_formats::release_controller::ChangeLog;
 
 /// Standard base64 with padding (Go's encoding of a `[]byte` field).
 pub fn base64(bytes: &[u8]) -> String {

@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::Serialize;
 
 use super::version;
-use crate::formats::release_controller::{
+use streamgate_formats::release_controller::{
     ApiRelease, ApiReleaseInfo, ApiTag, ChangeLog, ChangeLogReleaseInfo, ReleaseStreams,
     UpgradeHistory, UpgradeResult, VerificationJobsSummary, VerificationStatus,
 };
@@ -895,8 +895,8 @@ mod tests {
 
     #[test]
     fn demo_is_deterministic_and_large_enough() {
-        let a = Dataset::demo(anchor());
-        let b = Dataset::demo(anchor());
+        let a = Dataset::demo(anchor()).expect("demo data");
+        let b = Dataset::demo(anchor()).expect("demo data");
         assert_eq!(a, b);
         assert!(a.tag_count() >= 220, "only {} tags", a.tag_count());
         let info = |d: &Dataset| {
@@ -910,13 +910,13 @@ mod tests {
                 .expect("json")
         };
         assert_eq!(info(&a), info(&b));
-        let other = Dataset::demo(anchor() + Duration::hours(1));
+        let other = Dataset::demo(anchor() + Duration::hours(1)).expect("demo data");
         assert_ne!(a, other);
     }
 
     #[test]
     fn demo_has_the_expected_streams_and_counts() {
-        let data = Dataset::demo(anchor());
+        let data = Dataset::demo(anchor()).expect("demo data");
         let count = |c: &str, s: &str| data.stream(c, s).map(|s| s.tags.len()).unwrap_or(0);
         assert_eq!(count("origin", "4.15.0-0.okd"), 60);
         assert_eq!(count("origin", "4-stable"), 6);
@@ -946,7 +946,7 @@ mod tests {
 
     #[test]
     fn tag_names_follow_upstream_formats() {
-        let data = Dataset::demo(anchor());
+        let data = Dataset::demo(anchor()).expect("demo data");
         for controller in &data.controllers {
             for stream in &controller.streams {
                 let mut names: Vec<&str> = stream.tags.iter().map(|t| t.name.as_str()).collect();
@@ -982,7 +982,7 @@ mod tests {
 
     #[test]
     fn phase_mix_and_rejections_are_consistent() {
-        let data = Dataset::demo(anchor());
+        let data = Dataset::demo(anchor()).expect("demo data");
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         let mut ci_total = 0;
         for controller in &data.controllers {
@@ -1020,7 +1020,7 @@ mod tests {
                             j.previous_attempt_urls.len(),
                             j.previous_attempt_finished.len()
                         );
-                        if crate::replay::hostile::is_hostile(t) {
+                        if crate::hostile::is_hostile(t) {
                             // the poisoned release's URLs are hostile on purpose
                             continue;
                         }
@@ -1045,7 +1045,7 @@ mod tests {
 
     #[test]
     fn newest_tags_are_in_flight_at_anchor() {
-        let data = Dataset::demo(anchor());
+        let data = Dataset::demo(anchor()).expect("demo data");
         let scos = data
             .tags("origin", "4.21.0-0.okd-scos", anchor(), &[])
             .expect("stream");
@@ -1083,7 +1083,7 @@ mod tests {
 
     #[test]
     fn upgrade_edges_are_consistent() {
-        let data = Dataset::demo(anchor());
+        let data = Dataset::demo(anchor()).expect("demo data");
         let mut checked = 0;
         for controller in &data.controllers {
             for stream in &controller.streams {
@@ -1181,7 +1181,7 @@ mod tests {
 
     #[test]
     fn changelogs_chain_tags() {
-        let data = Dataset::demo(anchor());
+        let data = Dataset::demo(anchor()).expect("demo data");
         for controller in &data.controllers {
             for stream in &controller.streams {
                 let mut previous: Option<&TagData> = None;
@@ -1243,7 +1243,7 @@ mod tests {
 
     #[test]
     fn end_of_life_streams_hide_from_lists_only() {
-        let data = Dataset::demo(anchor());
+        let data = Dataset::demo(anchor()).expect("demo data");
         let all = data
             .streams("origin", StreamsFilter::All, anchor())
             .expect("controller");
@@ -1269,7 +1269,7 @@ mod tests {
 
     #[test]
     fn latest_and_phase_filters() {
-        let data = Dataset::demo(anchor());
+        let data = Dataset::demo(anchor()).expect("demo data");
         let latest = data
             .latest("origin", "4-scos-stable", anchor(), None)
             .expect("latest");
@@ -1296,7 +1296,7 @@ mod tests {
 
     #[test]
     fn event_times_are_sorted_and_bucketed() {
-        let data = Dataset::demo(anchor());
+        let data = Dataset::demo(anchor()).expect("demo data");
         let all = data.event_times(Duration::zero());
         assert!(all.windows(2).all(|w| w[0] < w[1]));
         assert!(all.len() > 400);
@@ -1308,7 +1308,7 @@ mod tests {
 
     #[test]
     fn scaled_multiplies_tags() {
-        let data = Dataset::scaled(anchor(), 10);
+        let data = Dataset::scaled(anchor(), 10).expect("demo data");
         assert!(data.tag_count() >= 2300, "{}", data.tag_count());
         for controller in &data.controllers {
             for stream in &controller.streams {
