@@ -352,15 +352,61 @@ fn parse_integrity(input: &Input<'_>) -> Result<Parsed, EventError> {
 /// Validates `event`, appends it and projects it, all in one transaction. Returns the new
 /// event id, or `None` when the input was a duplicate and nothing was written.
 pub async fn ingest(store: &Store, event: NewEvent) -> Result<Option<i64>, EventError> {
+    let checked = check(event)?;
+    let ids = ingest_all(store, std::slice::from_ref(&checked)).await?;
+    Ok(ids.into_iter().next().flatten())
+}
+
+/// An input that parsed, ready for [`ingest_all`].
+#[derive(Debug)]
+pub struct Checked {
+    event: NewEvent,
+    parsed: Parsed,
+}
+
+impl Checked {
+    /// The input.
+    pub fn event(&self) -> &NewEvent {
+        &self.event
+    }
+}
+
+/// Parses `event`; a malformed one is refused with the reason before anything is stored.
+pub fn check(event: NewEvent) -> Result<Checked, EventError> {
     let parsed = parse(&event.kind, &event.subject, &event.payload)?;
+    Ok(Checked { event, parsed })
+}
+
+/// Appends `events` to the log and projects each, in order, in one transaction: all of
+/// them or none. Each one's id, `None` for an input already in the log (see [`ingest`]).
+pub async fn ingest_all(store: &Store, events: &[Checked]) -> Result<Vec<Option<i64>>, EventError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut tx = store.begin().await?;
-    let Some(id) = tx.append_event(&event).await? else {
-        return Ok(None);
-    };
-    project(&mut tx, id, &event.source, &parsed, event.received_at).await?;
+    let mut ids = Vec::with_capacity(events.len());
+    for checked in events {
+        let event = &checked.event;
+        let id = tx.append_event(event).await?;
+        if let Some(id) = id {
+            project(
+                &mut tx,
+                id,
+                &event.source,
+                &checked.parsed,
+                event.received_at,
+            )
+            .await?;
+        }
+        ids.push(id);
+    }
     tx.commit().await?;
-    crate::metrics::get().event(&event.source, &event.kind);
-    Ok(Some(id))
+    for (checked, id) in events.iter().zip(&ids) {
+        if id.is_some() {
+            crate::metrics::get().event(&checked.event.source, &checked.event.kind);
+        }
+    }
+    Ok(ids)
 }
 
 /// What a replay of the log did.
@@ -551,8 +597,11 @@ async fn project_tags(
         seen_at: at,
     })
     .await?;
+    // one row per name, the last listed winning, as upstream's own list would read
+    let mut rows: Vec<NewRelease> = Vec::with_capacity(list.tags.len());
+    let mut at_row: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for tag in &list.tags {
-        tx.upsert_release(&NewRelease {
+        let row = NewRelease {
             stream: list.name.clone(),
             name: tag.name.clone(),
             phase: app::model::Phase::from_upstream(&tag.phase),
@@ -560,11 +609,18 @@ async fn project_tags(
             download_url: tag.download_url.clone(),
             created_at: created_from_tag_name(&tag.name).unwrap_or(at),
             seen_at: at,
-        })
-        .await?;
+        };
+        match at_row.get(tag.name.as_str()) {
+            Some(&i) => rows[i] = row,
+            None => {
+                at_row.insert(&tag.name, rows.len());
+                rows.push(row);
+            }
+        }
     }
+    tx.upsert_releases(&rows).await?;
     for name in tx.live_release_names(&list.name).await? {
-        if !list.tags.iter().any(|t| t.name == name) {
+        if !at_row.contains_key(name.as_str()) {
             tx.expire_release(&list.name, &name, at).await?;
         }
     }

@@ -10,6 +10,9 @@ use crate::on_tx;
 /// Gates per insert statement (7 values each, within both databases' parameter limits).
 const GATE_ROWS: usize = 100;
 
+/// Releases of a tag list written per statement (8 parameters each).
+const RELEASE_ROWS: usize = 100;
+
 /// A stream as first seen.
 #[derive(Debug, Clone)]
 pub struct NewStream {
@@ -176,40 +179,60 @@ impl Tx {
     /// Inserts a listed release or updates its phase and pull spec; a release listed again
     /// is no longer expired.
     pub async fn upsert_release(&mut self, r: &NewRelease) -> StoreResult<()> {
-        self.insert_release(
-            r,
+        self.upsert_releases(std::slice::from_ref(r)).await
+    }
+
+    /// [`Tx::upsert_release`] for every release of a tag list, a hundred to a statement;
+    /// a release whose row would not change is not written at all.
+    pub async fn upsert_releases(&mut self, releases: &[NewRelease]) -> StoreResult<()> {
+        self.insert_releases(
+            releases,
             "do update set \
              phase_changed_at = case when releases.phase <> excluded.phase \
                  then excluded.phase_changed_at else releases.phase_changed_at end, \
              phase = excluded.phase, pull_spec = excluded.pull_spec, \
-             download_url = excluded.download_url, expired_at = null",
+             download_url = excluded.download_url, expired_at = null \
+             where releases.phase <> excluded.phase or releases.pull_spec <> excluded.pull_spec \
+                 or releases.download_url <> excluded.download_url \
+                 or releases.expired_at is not null",
         )
         .await
     }
 
     /// Records release `r` unless its stream already has a release of that name.
     pub async fn insert_release_if_absent(&mut self, r: &NewRelease) -> StoreResult<()> {
-        self.insert_release(r, "do nothing").await
+        self.insert_releases(std::slice::from_ref(r), "do nothing")
+            .await
     }
 
-    /// Inserts release `r`; `on_conflict` (`do …`) says what an existing one becomes.
-    async fn insert_release(&mut self, r: &NewRelease, on_conflict: &str) -> StoreResult<()> {
-        let sql = format!(
-            "insert into releases (stream, name, phase, pull_spec, download_url, created_at, \
-             first_seen_at, phase_changed_at) values ($1, $2, $3, $4, $5, $6, $7, $7) \
-             on conflict (stream, name) {on_conflict}"
-        );
-        on_tx!(self, c => {
-            sqlx::query(&sql)
-                .bind(&r.stream)
-                .bind(&r.name)
-                .bind(r.phase.as_str())
-                .bind(&r.pull_spec)
-                .bind(&r.download_url)
-                .bind(r.created_at)
-                .bind(r.seen_at)
-                .execute(c).await?.rows_affected()
-        });
+    /// Inserts `releases`; `on_conflict` (`do …`) says what an existing one becomes.
+    async fn insert_releases(
+        &mut self,
+        releases: &[NewRelease],
+        on_conflict: &str,
+    ) -> StoreResult<()> {
+        for chunk in releases.chunks(RELEASE_ROWS) {
+            let sql = format!(
+                "insert into releases (stream, name, phase, pull_spec, download_url, created_at, \
+                 first_seen_at, phase_changed_at) values {} on conflict (stream, name) {on_conflict}",
+                crate::values_rows(chunk.len(), 0, 8)
+            );
+            on_tx!(self, c => {
+                let mut q = sqlx::query(&sql);
+                for r in chunk {
+                    q = q
+                        .bind(&r.stream)
+                        .bind(&r.name)
+                        .bind(r.phase.as_str())
+                        .bind(&r.pull_spec)
+                        .bind(&r.download_url)
+                        .bind(r.created_at)
+                        .bind(r.seen_at)
+                        .bind(r.seen_at);
+                }
+                q.execute(c).await?.rows_affected()
+            });
+        }
         Ok(())
     }
 

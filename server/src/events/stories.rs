@@ -409,3 +409,161 @@ mod credentials {
         assert_eq!(store.list_users().await.expect("listed").len(), before + 1);
     }
 }
+
+mod tag_lists {
+    use chrono::{DateTime, TimeZone, Utc};
+
+    use crate::events::{check, ingest_all, RC_RELEASE, RC_TAGS};
+    use crate::store::events::NewEvent;
+    use crate::store::testing;
+    use crate::store::Store;
+    use app::model::Phase;
+
+    const STREAM: &str = "4.21.0-0.okd-scos";
+
+    fn at(minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 2, 11, 12, minute, 0)
+            .single()
+            .expect("valid")
+    }
+
+    fn name(n: usize) -> String {
+        format!(
+            "4.21.0-0.okd-scos-2026-02-{:02}-{:06}",
+            1 + n / 100,
+            n % 100
+        )
+    }
+
+    fn event(kind: &str, subject: &str, payload: serde_json::Value, minute: u32) -> NewEvent {
+        NewEvent {
+            source: "origin".into(),
+            kind: kind.into(),
+            subject: subject.into(),
+            payload: payload.to_string(),
+            received_at: at(minute),
+            external_id: None,
+        }
+    }
+
+    fn tags(list: &[(String, &str)], minute: u32) -> NewEvent {
+        let tags: Vec<_> = list
+            .iter()
+            .map(|(n, p)| {
+                serde_json::json!({"name": n, "phase": p, "downloadURL": "",
+                    "pullSpec": format!("registry.ci.openshift.org/origin/release-scos:{n}")})
+            })
+            .collect();
+        event(
+            RC_TAGS,
+            STREAM,
+            serde_json::json!({"name": STREAM, "tags": tags}),
+            minute,
+        )
+    }
+
+    /// Release `n`'s phase, when it last changed, and whether it is expired.
+    async fn row(store: &Store, n: usize) -> (Phase, DateTime<Utc>, bool) {
+        let rows = store.releases_named(&name(n)).await.expect("rows");
+        let [r] = rows.as_slice() else {
+            panic!("{} stored {} times", name(n), rows.len());
+        };
+        (r.phase, r.phase_changed_at, r.expired_at.is_some())
+    }
+
+    async fn listed(store: &Store) -> usize {
+        store.release_states(STREAM).await.expect("states").len()
+    }
+
+    /// A tag list longer than one statement, naming one release twice, stored in one
+    /// transaction with the details that follow it; then a list with one phase changed and
+    /// some releases gone; then a batch that fails half-way, which stores nothing.
+    async fn tag_list_story(store: Store) {
+        let mut list: Vec<(String, &str)> = (0..250).map(|n| (name(n), "Ready")).collect();
+        // upstream's list names one release twice: the last listing wins
+        list.push((name(7), "Accepted"));
+        let details = event(
+            RC_RELEASE,
+            &format!("{STREAM}/{}", name(3)),
+            serde_json::json!({"name": name(3), "phase": "Rejected"}),
+            1,
+        );
+        let batch = vec![
+            check(tags(&list, 0)).expect("tags parse"),
+            check(details).expect("details parse"),
+        ];
+        let ids = ingest_all(&store, &batch).await.expect("stored");
+        assert!(ids.iter().all(Option::is_some), "{ids:?}");
+        assert_eq!(listed(&store).await, 250);
+        assert_eq!(row(&store, 7).await, (Phase::Accepted, at(0), false));
+        assert_eq!(row(&store, 3).await, (Phase::Rejected, at(1), false));
+        assert_eq!(row(&store, 200).await, (Phase::Ready, at(0), false));
+
+        // the same list again is not stored; one with 200 accepted and 240.. gone is
+        let again = ingest_all(&store, &[check(tags(&list, 2)).expect("parse")])
+            .await
+            .expect("stored");
+        assert_eq!(again, [None]);
+        let mut next: Vec<(String, &str)> = (0..240).map(|n| (name(n), "Ready")).collect();
+        next[200].1 = "Accepted";
+        next[7].1 = "Accepted";
+        next[3].1 = "Rejected";
+        ingest_all(&store, &[check(tags(&next, 3)).expect("parse")])
+            .await
+            .expect("stored");
+        assert_eq!(listed(&store).await, 240);
+        assert_eq!(row(&store, 200).await, (Phase::Accepted, at(3), false));
+        assert_eq!(
+            row(&store, 7).await,
+            (Phase::Accepted, at(0), false),
+            "unchanged"
+        );
+        assert_eq!(
+            row(&store, 3).await,
+            (Phase::Rejected, at(1), false),
+            "unchanged"
+        );
+        assert_eq!(
+            row(&store, 245).await,
+            (Phase::Ready, at(0), true),
+            "expired"
+        );
+
+        // details of a release no list named: the whole batch is refused, nothing stored
+        let events = store.event_count().await.expect("count");
+        let mut relisted = next.clone();
+        relisted.push((name(245), "Ready"));
+        let orphan = event(
+            RC_RELEASE,
+            &format!("{STREAM}/4.21.0-0.okd-scos-2026-03-01-000000"),
+            serde_json::json!({"name": "4.21.0-0.okd-scos-2026-03-01-000000", "phase": "Ready"}),
+            5,
+        );
+        let refused = ingest_all(
+            &store,
+            &[
+                check(tags(&relisted, 4)).expect("parse"),
+                check(orphan).expect("parse"),
+            ],
+        )
+        .await;
+        assert!(refused.is_err(), "{refused:?}");
+        assert_eq!(store.event_count().await.expect("count"), events);
+        assert_eq!(
+            row(&store, 245).await,
+            (Phase::Ready, at(0), true),
+            "still expired"
+        );
+    }
+
+    #[tokio::test]
+    async fn tag_list_story_on_sqlite() {
+        let (store, _dir) = testing::sqlite().await;
+        tag_list_story(store).await;
+    }
+
+    #[tokio::test]
+    async fn tag_list_story_on_postgres() {
+        tag_list_story(testing::postgres().await).await;
+    }
+}

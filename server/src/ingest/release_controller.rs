@@ -29,6 +29,21 @@ use crate::store::poll_lock::PollLock;
 use crate::store::{Store, StoreError};
 use app::model::{Phase, PollStatus};
 
+/// Answers read in one poll and not stored yet: a stream's tag list and release details
+/// are stored together, in one transaction per stream or per [`BATCH_EVENTS`] answers or
+/// [`BATCH_BYTES`] of bodies, whichever comes first.
+#[derive(Debug, Default)]
+struct Batch {
+    events: Vec<events::Checked>,
+    bytes: usize,
+}
+
+/// Answers stored per transaction, at most.
+const BATCH_EVENTS: usize = 200;
+
+/// Bytes of answers held before they are stored, at most.
+const BATCH_BYTES: usize = 16 << 20;
+
 /// One release-controller to poll.
 #[derive(Debug, Clone)]
 pub struct Controller {
@@ -519,7 +534,10 @@ impl Poller {
                 reason: e.to_string(),
             })
         })?;
-        self.record(RC_STREAMS, "all", body, &mut report).await?;
+        let mut batch = Batch::default();
+        self.record(RC_STREAMS, "all", body, &mut report, &mut batch)
+            .await?;
+        self.store_batch(&mut batch, &mut report).await?;
         let wanted: Vec<&String> = streams
             .keys()
             .filter(|s| self.controller.wants(s))
@@ -527,7 +545,10 @@ impl Poller {
         let mut failures = Vec::new();
         for stream in &wanted {
             report.streams += 1;
-            if let Err(e) = self.poll_stream(stream, &mut report).await {
+            let polled = self.poll_stream(stream, &mut report, &mut batch).await;
+            // what was read is kept, whatever went wrong after it
+            let stored = self.store_batch(&mut batch, &mut report).await;
+            if let Err(e) = polled.and(stored) {
                 tracing::warn!(controller = %self.controller.name, stream = %stream, error = %e, "stream poll failed");
                 failures.push(format!("{stream}: {e}"));
             }
@@ -542,7 +563,12 @@ impl Poller {
         }
     }
 
-    async fn poll_stream(&self, stream: &str, report: &mut PollReport) -> Result<(), PollError> {
+    async fn poll_stream(
+        &self,
+        stream: &str,
+        report: &mut PollReport,
+        batch: &mut Batch,
+    ) -> Result<(), PollError> {
         let body = self
             .get(
                 &format!(
@@ -559,7 +585,7 @@ impl Poller {
                 reason: e.to_string(),
             })
         })?;
-        self.record(RC_TAGS, stream, body, report).await?;
+        self.record(RC_TAGS, stream, body, report, batch).await?;
         let stored = self.store.release_states(stream).await?;
         let now = (self.clock)();
         for tag in &listed.tags {
@@ -583,7 +609,7 @@ impl Poller {
                 crate::percent::encode(&tag.name)
             );
             let failure = match self.get(&path, report).await {
-                Ok(body) => match self.record(RC_RELEASE, &subject, body, report).await {
+                Ok(body) => match self.record(RC_RELEASE, &subject, body, report, batch).await {
                     Ok(()) => None,
                     // a truncated or malformed answer, or one naming another release
                     Err(PollError::Event(e @ EventError::Malformed { .. })) => Some(e.to_string()),
@@ -601,7 +627,7 @@ impl Poller {
                 Err(e) => return Err(e),
             };
             if let Some(error) = failure {
-                self.release_failed(&subject, error, report).await?;
+                self.release_failed(&subject, error, report, batch).await?;
             }
         }
         Ok(())
@@ -628,6 +654,7 @@ impl Poller {
         subject: &str,
         error: String,
         report: &mut PollReport,
+        batch: &mut Batch,
     ) -> Result<(), PollError> {
         tracing::warn!(controller = %self.controller.name, release = subject, error = %error, "release details not read; retried next poll");
         report.release_failures += 1;
@@ -637,15 +664,19 @@ impl Poller {
                 reason: e.to_string(),
             }
         })?;
-        self.record(RC_RELEASE_FAILED, subject, body, report).await
+        self.record(RC_RELEASE_FAILED, subject, body, report, batch)
+            .await
     }
 
+    /// Checks an answer and adds it to `batch`, storing the batch once it is full; a
+    /// malformed answer is refused here, before anything is stored.
     async fn record(
         &self,
         kind: &str,
         subject: &str,
         payload: String,
         report: &mut PollReport,
+        batch: &mut Batch,
     ) -> Result<(), PollError> {
         let event = NewEvent {
             source: self.controller.name.clone(),
@@ -655,9 +686,23 @@ impl Poller {
             received_at: (self.clock)(),
             external_id: None,
         };
-        if events::ingest(&self.store, event).await?.is_some() {
-            report.events += 1;
+        batch.bytes += event.payload.len();
+        batch.events.push(events::check(event)?);
+        if batch.events.len() >= BATCH_EVENTS || batch.bytes >= BATCH_BYTES {
+            self.store_batch(batch, report).await?;
         }
+        Ok(())
+    }
+
+    /// Stores what `batch` holds, in one transaction, and empties it.
+    async fn store_batch(
+        &self,
+        batch: &mut Batch,
+        report: &mut PollReport,
+    ) -> Result<(), PollError> {
+        let ids = events::ingest_all(&self.store, &batch.events).await?;
+        report.events += ids.iter().flatten().count() as u32;
+        *batch = Batch::default();
         Ok(())
     }
 
