@@ -12,7 +12,7 @@
 
 use crate::formats::release_controller as wire;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ use tokio::sync::watch;
 
 use crate::capped::{read_capped, CappedError};
 use crate::events::{self, EventError, RC_RELEASE, RC_RELEASE_FAILED, RC_STREAMS, RC_TAGS};
-use crate::store::events::NewEvent;
+use crate::store::events::{content_hash, NewEvent};
 use crate::store::poll_lock::PollLock;
 use crate::store::{Store, StoreError};
 use app::model::{Phase, PollStatus};
@@ -35,8 +35,13 @@ use app::model::{Phase, PollStatus};
 #[derive(Debug, Default)]
 struct Batch {
     events: Vec<events::Checked>,
+    /// Each answer's kind, subject and content hash, for [`Poller::last_stored`].
+    hashes: Vec<(String, String, String)>,
     bytes: usize,
 }
+
+/// Per kind and subject, the content hash of the answer last stored and when.
+type LastStored = HashMap<(String, String), (String, chrono::DateTime<Utc>)>;
 
 /// Answers stored per transaction, at most.
 const BATCH_EVENTS: usize = 200;
@@ -166,6 +171,8 @@ pub struct PollReport {
     pub requests: u32,
     /// Events appended (inputs that changed something).
     pub events: u32,
+    /// Answers equal to what the log already held for their subject, so not stored.
+    pub unchanged: u32,
     /// Streams polled.
     pub streams: u32,
     /// Releases whose details could not be read this time (recorded against each release
@@ -331,6 +338,11 @@ pub struct Poller {
     /// When each final release's details were last read by this poller (`stream/tag`),
     /// while they may still change ([`recheck_due`]).
     read_at: Arc<std::sync::Mutex<BTreeMap<String, chrono::DateTime<Utc>>>>,
+    /// The content hash of the answer this poller last stored for each kind and subject,
+    /// and when: an equal answer is not sent to the store at all (the log would not take
+    /// it). Forgotten whenever the poll lock is taken again, since another replica may
+    /// have stored answers meanwhile.
+    last_stored: Arc<std::sync::Mutex<LastStored>>,
     /// Spaces the requests to the controller ([`PollTiming::max_rate`]).
     pace: Option<Arc<governor::DefaultDirectRateLimiter>>,
     client: reqwest::Client,
@@ -368,6 +380,7 @@ impl Poller {
         });
         Ok(Poller {
             read_at: Arc::default(),
+            last_stored: Arc::default(),
             pace,
             client,
             store,
@@ -465,6 +478,10 @@ impl Poller {
         me: &str,
         shutdown: &mut watch::Receiver<bool>,
     ) -> bool {
+        // another replica may have polled while this one did not hold the lock
+        if let Ok(mut stored) = self.last_stored.lock() {
+            stored.clear();
+        }
         loop {
             if !lock.still_held().await {
                 return false;
@@ -479,6 +496,7 @@ impl Poller {
                     controller = %self.controller.name,
                     requests = report.requests,
                     events = report.events,
+                    unchanged = report.unchanged,
                     streams = report.streams,
                     "poll done"
                 ),
@@ -678,6 +696,16 @@ impl Poller {
         report: &mut PollReport,
         batch: &mut Batch,
     ) -> Result<(), PollError> {
+        let hash = content_hash(&payload);
+        let key = (kind.to_string(), subject.to_string());
+        let unchanged = self
+            .last_stored
+            .lock()
+            .is_ok_and(|stored| stored.get(&key).is_some_and(|(h, _)| *h == hash));
+        if unchanged {
+            report.unchanged += 1;
+            return Ok(());
+        }
         let event = NewEvent {
             source: self.controller.name.clone(),
             kind: kind.to_string(),
@@ -686,8 +714,10 @@ impl Poller {
             received_at: (self.clock)(),
             external_id: None,
         };
-        batch.bytes += event.payload.len();
-        batch.events.push(events::check(event)?);
+        let checked = events::check(event)?;
+        batch.bytes += checked.event().payload.len();
+        batch.events.push(checked);
+        batch.hashes.push((key.0, key.1, hash));
         if batch.events.len() >= BATCH_EVENTS || batch.bytes >= BATCH_BYTES {
             self.store_batch(batch, report).await?;
         }
@@ -702,6 +732,15 @@ impl Poller {
     ) -> Result<(), PollError> {
         let ids = events::ingest_all(&self.store, &batch.events).await?;
         report.events += ids.iter().flatten().count() as u32;
+        report.unchanged += ids.iter().filter(|id| id.is_none()).count() as u32;
+        // stored or already the log's latest: either way, what the log now holds
+        let now = (self.clock)();
+        if let Ok(mut stored) = self.last_stored.lock() {
+            stored.retain(|_, (_, at)| now - *at <= SETTLED_AFTER);
+            for (kind, subject, hash) in std::mem::take(&mut batch.hashes) {
+                stored.insert((kind, subject), (hash, now));
+            }
+        }
         *batch = Batch::default();
         Ok(())
     }
@@ -821,6 +860,78 @@ pub fn next_delay(timing: &PollTiming, failures: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An answer equal to the one this poller last stored for its subject is not sent to
+    /// the store; a changed one is; after the poll lock is taken again the log decides.
+    #[tokio::test]
+    async fn answers_equal_to_the_last_stored_are_not_sent_to_the_store() {
+        let (store, _dir) = crate::store::testing::sqlite().await;
+        let controller = Controller {
+            name: "origin".into(),
+            base_url: "http://127.0.0.1:9".into(),
+            include: None,
+            exclude: None,
+        };
+        let poller = Poller::new(
+            store.clone(),
+            controller,
+            PollTiming::default(),
+            PollRegistry::default(),
+        )
+        .expect("poller");
+        let stream = "4.21.0-0.okd-scos";
+        let empty = format!(r#"{{"name":"{stream}","tags":[]}}"#);
+        let one = format!(
+            r#"{{"name":"{stream}","tags":[{{"name":"{stream}-2026-02-11-071519","phase":"Ready","pullSpec":"q/r:x","downloadURL":""}}]}}"#
+        );
+        let mut report = PollReport::default();
+        let mut batch = Batch::default();
+        poller
+            .record(RC_TAGS, stream, empty.clone(), &mut report, &mut batch)
+            .await
+            .expect("recorded");
+        assert_eq!(batch.events.len(), 1);
+        poller
+            .store_batch(&mut batch, &mut report)
+            .await
+            .expect("stored");
+        assert_eq!((report.events, report.unchanged), (1, 0));
+
+        poller
+            .record(RC_TAGS, stream, empty.clone(), &mut report, &mut batch)
+            .await
+            .expect("recorded");
+        assert!(
+            batch.events.is_empty(),
+            "an unchanged answer joined the batch"
+        );
+        assert_eq!(report.unchanged, 1);
+
+        poller
+            .record(RC_TAGS, stream, one.clone(), &mut report, &mut batch)
+            .await
+            .expect("recorded");
+        assert_eq!(batch.events.len(), 1, "a changed answer is stored");
+        poller
+            .store_batch(&mut batch, &mut report)
+            .await
+            .expect("stored");
+        assert_eq!(report.events, 2);
+
+        // the lock taken again: memory is forgotten, and the log says the list is not new
+        poller.last_stored.lock().expect("lock").clear();
+        poller
+            .record(RC_TAGS, stream, one, &mut report, &mut batch)
+            .await
+            .expect("recorded");
+        assert_eq!(batch.events.len(), 1);
+        poller
+            .store_batch(&mut batch, &mut report)
+            .await
+            .expect("stored");
+        assert_eq!((report.events, report.unchanged), (2, 2), "{report:?}");
+        assert_eq!(store.event_count().await.expect("count"), 2);
+    }
 
     #[test]
     fn final_details_are_read_again_a_handful_of_times_until_settled() {
