@@ -35,8 +35,8 @@ use app::model::{Phase, PollStatus};
 #[derive(Debug, Default)]
 struct Batch {
     events: Vec<events::Checked>,
-    /// Each answer's kind, subject and content hash, for [`Poller::last_stored`].
-    hashes: Vec<(String, String, String)>,
+    /// Each answer's content hash, for [`Poller::last_stored`].
+    hashes: Vec<String>,
     bytes: usize,
 }
 
@@ -706,10 +706,11 @@ impl Poller {
             report.unchanged += 1;
             return Ok(());
         }
+        let (kind, subject) = key;
         let event = NewEvent {
             source: self.controller.name.clone(),
-            kind: kind.to_string(),
-            subject: subject.to_string(),
+            kind,
+            subject,
             payload,
             received_at: (self.clock)(),
             external_id: None,
@@ -717,31 +718,34 @@ impl Poller {
         let checked = events::check(event)?;
         batch.bytes += checked.event().payload.len();
         batch.events.push(checked);
-        batch.hashes.push((key.0, key.1, hash));
+        batch.hashes.push(hash);
         if batch.events.len() >= BATCH_EVENTS || batch.bytes >= BATCH_BYTES {
             self.store_batch(batch, report).await?;
         }
         Ok(())
     }
 
-    /// Stores what `batch` holds, in one transaction, and empties it.
+    /// Stores what `batch` holds, in one transaction, and empties it: a batch that fails
+    /// is not tried again with the next stream's (nothing of it is stored; the next poll
+    /// reads it again).
     async fn store_batch(
         &self,
         batch: &mut Batch,
         report: &mut PollReport,
     ) -> Result<(), PollError> {
-        let ids = events::ingest_all(&self.store, &batch.events).await?;
+        let Batch { events, hashes, .. } = std::mem::take(batch);
+        let ids = events::ingest_all(&self.store, &events).await?;
         report.events += ids.iter().flatten().count() as u32;
         report.unchanged += ids.iter().filter(|id| id.is_none()).count() as u32;
         // stored or already the log's latest: either way, what the log now holds
         let now = (self.clock)();
         if let Ok(mut stored) = self.last_stored.lock() {
             stored.retain(|_, (_, at)| now - *at <= SETTLED_AFTER);
-            for (kind, subject, hash) in std::mem::take(&mut batch.hashes) {
-                stored.insert((kind, subject), (hash, now));
+            for (checked, hash) in events.iter().zip(hashes) {
+                let event = checked.event();
+                stored.insert((event.kind.clone(), event.subject.clone()), (hash, now));
             }
         }
-        *batch = Batch::default();
         Ok(())
     }
 
