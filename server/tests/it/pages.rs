@@ -4,8 +4,6 @@
 use crate::support::fixture::{fixture, get};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use tower::ServiceExt;
 
 #[tokio::test]
 async fn pages_render_real_data_and_unknowns_are_404() {
@@ -76,24 +74,15 @@ async fn server_function_and_health_endpoints_answer() {
         .await
         .expect("query")
         .expect("an accepted release");
-    let response = f
-        .app
-        .clone()
-        .oneshot(
-            Request::post("/api/release")
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(Body::from(format!("tag={}", latest.name)))
-                .expect("request"),
-        )
-        .await
-        .expect("response");
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let (status, _, body) = crate::support::http::send(
+        &f.app,
+        Request::post("/api/release")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(format!("tag={}", latest.name)))
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
     let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(json["name"], latest.name.as_str());
     assert_eq!(json["phase"], "Accepted");
@@ -145,14 +134,12 @@ async fn pages_render_while_other_routers_are_built() {
         let request = Request::get("/sign-in")
             .body(Body::empty())
             .expect("request");
-        let answer = tokio::time::timeout(Duration::from_secs(10), async {
-            let response = app.clone().oneshot(request).await.expect("response");
-            let status = response.status();
-            let body = response.into_body().collect().await.expect("body");
-            (status, body.to_bytes())
-        })
+        let answer = tokio::time::timeout(
+            Duration::from_secs(10),
+            crate::support::http::send(&app, request),
+        )
         .await;
-        let (status, body) = answer.unwrap_or_else(|_| {
+        let (status, _, body) = answer.unwrap_or_else(|_| {
             panic!("render {rendered}: /sign-in waited 10 s while routers were being built")
         });
         assert_eq!(status, StatusCode::OK);

@@ -14,14 +14,12 @@ use crate::support::registry::{Pushed, Pusher, Registry};
 use app::model::{ComponentInfo, JobState, PayloadView, Provenance};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use server::backend::StoreBackend;
 use server::events::{ingest, RC_RELEASE, RC_TAGS};
 use server::ingest::payload::{Limits, PayloadRequest};
 use server::ingest::release_controller::PollRegistry;
 use server::store::events::NewEvent;
 use server::store::Store;
-use tower::ServiceExt;
 
 const OCP_STREAM: &str = "4.21.0-0.ci";
 /// The earlier OCP CI release: CVO, cli and hyperkube.
@@ -610,23 +608,15 @@ async fn component_pages_render_provenance_compare_and_history() {
             "entries",
         ),
     ] {
-        let response = app
-            .clone()
-            .oneshot(
-                Request::post(endpoint)
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(Body::from(form))
-                    .expect("request"),
-            )
-            .await
-            .expect("response");
-        assert_eq!(response.status(), StatusCode::OK, "{endpoint}");
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
+        let (status, _, body) = crate::support::http::send(
+            &app,
+            Request::post(endpoint)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(form))
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{endpoint}");
         let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
         assert!(json.get(check).is_some(), "{endpoint}: {json}");
     }
