@@ -6,13 +6,15 @@
 //! [`plan`] makes the dry run, [`request`] turns a confirmed plan into a job (an event),
 //! [`worker`] runs jobs (resuming after a restart), [`notes`] writes release notes and
 //! [`notify`] tells a chat room or pipeline, signed as [`webhook`] says. The OCI work is in
-//! [`copy`] and [`rebuild`]; signatures in [`signature`] and [`verification`].
+//! [`copy`], [`rebuild`] and [`payload`] (the release manifests, from the component
+//! images), with [`blobs`]; signatures in [`signature`] and [`verification`].
 
+pub mod blobs;
 pub mod copy;
 pub mod forms;
-pub mod manifests;
 pub mod notes;
 pub mod notify;
+pub mod payload;
 pub mod plan;
 pub mod rebuild;
 pub mod request;

@@ -141,6 +141,15 @@ pub enum CopyError {
         /// The `image-references` tag name.
         tag: String,
     },
+    /// An operator image's manifests cannot go into the release: not Kubernetes objects,
+    /// an invalid `image-references`, an unknown version.
+    #[error("operator {tag:?}: {reason}")]
+    Operator {
+        /// The operator's tag.
+        tag: String,
+        /// Why.
+        reason: String,
+    },
     /// A file the payload must hold is not in it.
     #[error("{path} not found in {payload}")]
     MissingFile {
@@ -183,6 +192,7 @@ impl CopyError {
             CopyError::Malformed { .. } => "malformed",
             CopyError::TooLarge { .. } => "too_large",
             CopyError::MissingImage { .. } => "missing_image",
+            CopyError::Operator { .. } => "operator_manifests",
             CopyError::MissingFile { .. } => "missing_file",
             CopyError::TagTaken { .. } => "tag_taken",
             CopyError::Io { .. } => "io",

@@ -1,55 +1,44 @@
-//! Writes the promoted release payload: the CI payload image with its `release-manifests/`
-//! layer rewritten, like `oc adm release new --from-release … --name … --previous …`.
+//! Writes the promoted release payload as `oc adm release new --from-release … --mirror …
+//! --name … --previous …` does: the CI payload image (the cluster-version-operator's image
+//! and `release-manifests/` on top) with its `release-manifests/` layer built anew from the
+//! component images ([`payload`]) and its config relabelled.
 //!
 //! [`publish`] reads the source payload (an image manifest, or an index whose platform
 //! images carry `release-manifests/`), streams the layer holding
-//! `release-manifests/image-references` into a temporary file and writes a new one beside it:
-//! the same tar with `image-references` pointing every component at its mirrored pull spec
-//! and named after the release, and `release-metadata` carrying the release name and its
-//! upgrade sources. Everything else of the tar is copied entry by entry, headers included;
-//! the new layer is hashed while written (compressed for its digest, uncompressed for the
-//! config's `diff_ids`), compressed without a timestamp, so the same inputs always give the
-//! same digest. Every file is rewritten before anything is pushed: a payload that cannot be
-//! rebuilt leaves the target untouched. A published release never moves: when the tag
-//! exists at the release repository with another digest, nothing is pushed
-//! ([`CopyError::TagTaken`]); the same digest is a push done before and is fine.
+//! `release-manifests/image-references` into a temporary file to read that and
+//! `release-metadata`, and writes the new layer beside it. The layer is hashed while
+//! written (compressed for its digest, uncompressed for the config's `diff_ids`),
+//! compressed without a timestamp, so the same inputs always give the same digest.
+//! Everything is built before anything is pushed: a payload that cannot be rebuilt leaves
+//! the target untouched. A published release never moves: when the tag exists at the
+//! release repository with another digest, nothing is pushed ([`CopyError::TagTaken`]);
+//! the same digest is a push done before and is fine.
 
 use std::collections::BTreeMap;
-use std::io::{self, Read, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
-use backon::Retryable;
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use oci_client::Reference;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 
+use super::blobs::{compression_of, download, sha256_digest};
 use super::copy::{
-    backoff, fetch_error, repo_name, stream_failure, BlobInfo, Copier, CopyError, CopyItem,
-    ManifestBody, Progress, RawManifest,
+    repo_name, BlobInfo, Copier, CopyError, CopyItem, ManifestBody, Progress, RawManifest,
 };
-use super::manifests::{is_manifest, ManifestMap};
+use super::payload::operators::{CONFIG_BYTES, FILE_BYTES, LAYER_BYTES, UNPACKED_BYTES};
+use super::payload::{self, Components};
 use crate::formats::payload::is_sha256_digest;
-use crate::oci::distribution::{Failure, FetchError};
-use crate::oci::layer::{
-    self, CappedReader, Compression, Extensions, ScanError, ScanLimits, IMAGE_REFERENCES,
-    RELEASE_METADATA,
-};
+use crate::oci::layer::{self, Compression, LayerScan, ScanError, ScanLimits, IMAGE_REFERENCES};
 
 /// Label of the payload config naming the release.
 pub const RELEASE_LABEL: &str = "io.openshift.release";
-/// Largest image config read.
-const CONFIG_BYTES: u64 = 4 << 20;
-/// Largest layer (compressed) downloaded to look for `release-manifests/`.
-const LAYER_BYTES: u64 = 1 << 30;
-/// Most bytes such a layer may unpack to.
-const UNPACKED_BYTES: u64 = 4 << 30;
-/// Largest `image-references` or `release-metadata`.
-const FILE_BYTES: u64 = 16 << 20;
-
+/// Label of the payload config naming the image it was built on (the
+/// cluster-version-operator's).
+pub const BASE_DIGEST_LABEL: &str = "io.openshift.release.base-image-digest";
 /// What the new payload says differently from its source.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rewrite {
@@ -64,6 +53,9 @@ pub struct Rewrite {
     /// ([`FROM_RELEASE_ANNOTATION`]); not recorded when empty.
     #[serde(default)]
     pub from_release: String,
+    /// When the release was made (the promotion's request): `image-references`
+    /// `metadata.creationTimestamp` and the config's `created`, whole seconds.
+    pub created: DateTime<Utc>,
 }
 
 /// Annotation of `image-references` naming the release a payload was made from, as
@@ -95,15 +87,12 @@ struct ImagePlan {
     manifest: RawManifest,
 }
 
-/// A layer written to a temporary file.
+/// The new layer, in a temporary file.
 #[derive(Debug, Clone)]
 struct NewLayer {
     path: PathBuf,
     digest: String,
-    diff_id: String,
     size: u64,
-    /// The `diff_id` of the layer it replaces.
-    old_diff_id: String,
 }
 
 /// Publishes `source_payload` (`repo@sha256:…` of the CI payload) rewritten by `rewrite` as
@@ -176,6 +165,7 @@ pub async fn prepare(
         });
     }
     let workdir = tempfile::tempdir().map_err(CopyError::io("creating a temporary directory"))?;
+    let mut components = Components::new(workdir.path().join("components"));
     let top = copier.pull_manifest(&source).await?;
 
     let (top, manifest) = if ManifestBody::is_index(&top.media_type) {
@@ -203,7 +193,7 @@ pub async fn prepare(
                 tokio::fs::create_dir(&dir)
                     .await
                     .map_err(CopyError::io("creating a temporary directory"))?;
-                plan_image(copier, &child_ref, &child, rewrite, &dir).await?
+                plan_image(copier, &mut components, &child_ref, &child, rewrite, &dir).await?
             };
             let platform = match plan {
                 Some(plan) => {
@@ -238,12 +228,19 @@ pub async fn prepare(
         };
         (Top::Index(platforms), manifest)
     } else {
-        let plan = plan_image(copier, &source, &top, rewrite, workdir.path())
-            .await?
-            .ok_or_else(|| CopyError::MissingFile {
-                payload: source_payload.to_string(),
-                path: IMAGE_REFERENCES.to_string(),
-            })?;
+        let plan = plan_image(
+            copier,
+            &mut components,
+            &source,
+            &top,
+            rewrite,
+            workdir.path(),
+        )
+        .await?
+        .ok_or_else(|| CopyError::MissingFile {
+            payload: source_payload.to_string(),
+            path: IMAGE_REFERENCES.to_string(),
+        })?;
         let manifest = plan.manifest.clone();
         (Top::Image(Box::new(plan)), manifest)
     };
@@ -361,10 +358,12 @@ async fn push_blobs(
     Ok(())
 }
 
-/// Rewrites one platform image of the payload in `dir`: `None` when none of its layers
-/// holds `image-references` (searched from the top).
+/// Rebuilds one platform image of the payload in `dir`: its `release-manifests/` layer
+/// replaced by one built from the component images ([`payload::build`]); `None` when none
+/// of its layers holds `image-references` (searched from the top).
 async fn plan_image(
     copier: &Copier,
+    components: &mut Components,
     source: &Reference,
     manifest: &RawManifest,
     rewrite: &Rewrite,
@@ -387,24 +386,30 @@ async fn plan_image(
         let src = dir.join(format!("layer-{i}"));
         // a blob is exactly as large as its descriptor says
         download(copier, source, &l.digest, l.size, &src).await?;
-        let dst = dir.join(format!("layer-{i}.new"));
-        let (rw, payload, digest) = (rewrite.clone(), what.clone(), l.digest.clone());
-        let rewritten = tokio::task::spawn_blocking(move || {
-            rewrite_layer(&src, &dst, compression, &rw, &payload, &digest)
-        })
-        .await
-        .map_err(|e| CopyError::Io {
-            what: format!("rewriting layer {}", l.digest),
-            source: io::Error::other(e.to_string()),
-        })??;
-        if let Some(new) = rewritten {
-            found = Some((i, new));
+        let digest = l.digest.clone();
+        let scan = tokio::task::spawn_blocking(move || scan_layer(&src, compression, &digest))
+            .await
+            .map_err(|e| CopyError::Io {
+                what: format!("reading layer {}", l.digest),
+                source: io::Error::other(e.to_string()),
+            })??;
+        if let Some(references) = scan.image_references {
+            found = Some((i, references, scan.release_metadata));
             break;
         }
     }
-    let Some((index, layer)) = found else {
+    let Some((index, references, metadata)) = found else {
         return Ok(None);
     };
+    let layer = payload::build(
+        copier,
+        components,
+        &references,
+        metadata.as_deref(),
+        rewrite,
+        &dir.join("release-manifests.tar.gz"),
+    )
+    .await?;
 
     if config.size > CONFIG_BYTES {
         return Err(CopyError::TooLarge {
@@ -419,8 +424,7 @@ async fn plan_image(
         .map_err(CopyError::io("reading a temporary file"))?;
     let new_config = rewrite_config(
         &config_raw,
-        &rewrite.name,
-        &layer.old_diff_id,
+        rewrite,
         &layer.diff_id,
         index,
         typed.layers.len(),
@@ -441,6 +445,25 @@ async fn plan_image(
         &config_digest,
         new_config.len() as u64,
     );
+    let replaced = body.get_mut("layers").and_then(|l| l.get_mut(index));
+    if let Some(obj) = replaced.as_deref().and_then(Value::as_object) {
+        // the new layer is always gzip'd
+        let media_type = obj
+            .get("mediaType")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let gzip = gzip_media_type(media_type);
+        if gzip != media_type {
+            let gzip = gzip.to_string();
+            if let Some(obj) = body
+                .get_mut("layers")
+                .and_then(|l| l.get_mut(index))
+                .and_then(Value::as_object_mut)
+            {
+                obj.insert("mediaType".into(), json!(gzip));
+            }
+        }
+    }
     set(
         body.get_mut("layers").and_then(|l| l.get_mut(index)),
         &layer.digest,
@@ -461,7 +484,11 @@ async fn plan_image(
     Ok(Some(ImagePlan {
         source: source.clone(),
         unchanged,
-        layer,
+        layer: NewLayer {
+            path: layer.path,
+            digest: layer.digest,
+            size: layer.size,
+        },
         config: (config_digest, Bytes::from(new_config)),
         manifest: RawManifest {
             digest: sha256_digest(&bytes),
@@ -471,343 +498,32 @@ async fn plan_image(
     }))
 }
 
-/// Streams the blob `digest` of `source`'s repository into the file `path`, at most
-/// `limit` bytes; the client checks the digest as the bytes pass. Transient failures start
-/// the download over.
-async fn download(
-    copier: &Copier,
-    source: &Reference,
-    digest: &str,
-    limit: u64,
-    path: &Path,
-) -> Result<(), CopyError> {
-    let blob = Copier::in_repo(source, digest);
-    let what = format!("blob {digest} of {}", source.repository());
-    (|| download_once(copier, &blob, digest, limit, path))
-        .retry(backoff())
-        .when(Fetch::is_transient)
-        .notify(|e, wait| tracing::warn!(%what, error = ?e, ?wait, "retrying download"))
-        .await
-        .map_err(|e| match e {
-            Fetch::Registry(e) => fetch_error(&what, e),
-            Fetch::Stream(e) => fetch_error(
-                &what,
-                FetchError {
-                    what: what.clone(),
-                    registry: source.resolve_registry().to_string(),
-                    failure: stream_failure(&e),
-                },
-            ),
-            Fetch::TooLarge => CopyError::TooLarge {
-                what: what.clone(),
-                limit,
-            },
-            Fetch::Local(e) => CopyError::Io {
-                what: format!("storing {what}"),
-                source: e,
-            },
-        })
-}
-
-/// Why one download attempt failed.
-#[derive(Debug)]
-enum Fetch {
-    Registry(FetchError),
-    /// The body broke off or failed its digest check.
-    Stream(io::Error),
-    TooLarge,
-    Local(io::Error),
-}
-
-impl Fetch {
-    fn is_transient(&self) -> bool {
-        match self {
-            Fetch::Registry(e) => e.is_transient(),
-            Fetch::Stream(e) => matches!(
-                stream_failure(e),
-                Failure::Transport {
-                    transient: true,
-                    ..
-                }
-            ),
-            Fetch::TooLarge | Fetch::Local(_) => false,
-        }
-    }
-}
-
-async fn download_once(
-    copier: &Copier,
-    blob: &Reference,
-    digest: &str,
-    limit: u64,
-    path: &Path,
-) -> Result<(), Fetch> {
-    let mut stream = copier
-        .registry()
-        .blob(blob, digest, limit)
-        .await
-        .map_err(Fetch::Registry)?
-        .stream;
-    let mut file = tokio::fs::File::create(path).await.map_err(Fetch::Local)?;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| match layer::overflow(&e) {
-            Some(_) => Fetch::TooLarge,
-            None => Fetch::Stream(e),
-        })?;
-        file.write_all(&chunk).await.map_err(Fetch::Local)?;
-    }
-    file.flush().await.map_err(Fetch::Local)?;
-    Ok(())
-}
-
-/// `sha256:<hex>` of `bytes`.
-fn sha256_digest(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
-
-fn compression_of(media_type: &str) -> Option<Compression> {
+/// The gzip'd media type of a layer media type.
+fn gzip_media_type(media_type: &str) -> &str {
     match media_type {
-        "application/vnd.oci.image.layer.v1.tar+gzip"
-        | "application/vnd.docker.image.rootfs.diff.tar.gzip" => Some(Compression::Gzip),
-        "application/vnd.oci.image.layer.v1.tar"
-        | "application/vnd.docker.image.rootfs.diff.tar" => Some(Compression::None),
-        _ => None,
-    }
-}
-
-/// A writer that hashes and counts what passes through it.
-struct Hashing<W> {
-    inner: W,
-    hasher: Sha256,
-    written: u64,
-}
-
-impl<W: Write> Hashing<W> {
-    fn new(inner: W) -> Self {
-        Hashing {
-            inner,
-            hasher: Sha256::new(),
-            written: 0,
+        "application/vnd.oci.image.layer.v1.tar" => "application/vnd.oci.image.layer.v1.tar+gzip",
+        "application/vnd.docker.image.rootfs.diff.tar" => {
+            "application/vnd.docker.image.rootfs.diff.tar.gzip"
         }
-    }
-
-    fn finish(self) -> (W, String, u64) {
-        let digest = format!("sha256:{}", hex::encode(self.hasher.finalize()));
-        (self.inner, digest, self.written)
+        other => other,
     }
 }
 
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.written += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// A reader that hashes what passes through it.
-struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
-fn layer_error(digest: &str) -> impl Fn(io::Error) -> CopyError + '_ {
-    move |e| CopyError::malformed(format!("layer {digest}"), e)
-}
-
-/// Rewrites the layer in file `src` into `dst` (blocking): `None` when it holds no
-/// `image-references`.
-fn rewrite_layer(
-    src: &Path,
-    dst: &Path,
-    compression: Compression,
-    rewrite: &Rewrite,
-    payload: &str,
-    digest: &str,
-) -> Result<Option<NewLayer>, CopyError> {
+/// Looks for `image-references` and `release-metadata` in the layer file `src` (blocking).
+fn scan_layer(src: &Path, compression: Compression, digest: &str) -> Result<LayerScan, CopyError> {
     let limits = ScanLimits {
         layer_bytes: LAYER_BYTES,
         unpacked_bytes: UNPACKED_BYTES,
         file_bytes: FILE_BYTES,
     };
     let input = std::fs::File::open(src).map_err(CopyError::io("opening a temporary file"))?;
-    let scan =
-        layer::scan(io::BufReader::new(input), compression, limits).map_err(|e| match e {
-            ScanError::TooLarge { what, limit } => CopyError::TooLarge {
-                what: format!("{what} of layer {digest}"),
-                limit,
-            },
-            ScanError::Corrupt(reason) => CopyError::malformed(format!("layer {digest}"), reason),
-        })?;
-    let Some(references) = scan.image_references else {
-        return Ok(None);
-    };
-    let source: Value = serde_json::from_slice(&references)
-        .map_err(|e| CopyError::malformed(IMAGE_REFERENCES, e))?;
-    let manifests = ManifestMap::new(&source, &rewrite.images, &rewrite.name)
-        .map_err(|reason| CopyError::malformed(IMAGE_REFERENCES, reason))?;
-    let references = rewrite_image_references(source, rewrite, payload)?;
-    let metadata = rewrite_release_metadata(scan.release_metadata.as_deref(), rewrite)
-        .map_err(|reason| CopyError::malformed(RELEASE_METADATA, reason))?;
-
-    let input = std::fs::File::open(src).map_err(CopyError::io("opening a temporary file"))?;
-    let output = std::fs::File::create(dst).map_err(CopyError::io("creating a temporary file"))?;
-    let compressed = CappedReader::new(io::BufReader::new(input), "layer", LAYER_BYTES);
-    let unpacked: Box<dyn Read> = match compression {
-        Compression::Gzip => Box::new(flate2::read::GzDecoder::new(compressed)),
-        Compression::None => Box::new(compressed),
-    };
-    let mut unpacked = HashingReader {
-        inner: CappedReader::new(unpacked, "unpacked layer", UNPACKED_BYTES),
-        hasher: Sha256::new(),
-    };
-    let files = Files {
-        references: &references,
-        metadata: &metadata,
-        manifests: &manifests,
-    };
-    let out = match compression {
-        Compression::Gzip => {
-            let gz = flate2::GzBuilder::new().mtime(0).write(
-                Hashing::new(io::BufWriter::new(output)),
-                flate2::Compression::default(),
-            );
-            let tar = copy_entries(&mut unpacked, Hashing::new(gz), &files)
-                .map_err(layer_error(digest))?;
-            let (gz, diff_id, _) = tar.finish();
-            let file = gz.finish().map_err(layer_error(digest))?;
-            let (mut file, digest, size) = file.finish();
-            file.flush()
-                .map_err(CopyError::io("writing a temporary file"))?;
-            (digest, diff_id, size)
-        }
-        Compression::None => {
-            let tar = copy_entries(
-                &mut unpacked,
-                Hashing::new(io::BufWriter::new(output)),
-                &files,
-            )
-            .map_err(layer_error(digest))?;
-            let (mut file, digest, size) = tar.finish();
-            file.flush()
-                .map_err(CopyError::io("writing a temporary file"))?;
-            (digest.clone(), digest, size)
-        }
-    };
-    // the rest of the source tar (padding) belongs to its diff_id
-    io::copy(&mut unpacked, &mut io::sink()).map_err(layer_error(digest))?;
-    let old_diff_id = format!("sha256:{}", hex::encode(unpacked.hasher.finalize()));
-    Ok(Some(NewLayer {
-        path: dst.to_path_buf(),
-        digest: out.0,
-        diff_id: out.1,
-        size: out.2,
-        old_diff_id,
-    }))
-}
-
-/// The two files written anew, and how the operator manifests change.
-struct Files<'a> {
-    references: &'a [u8],
-    metadata: &'a [u8],
-    manifests: &'a ManifestMap,
-}
-
-/// Path of a tar entry as the payload reader matches it.
-fn normalize(path: &[u8]) -> &[u8] {
-    let mut p = path;
-    while let Some(rest) = p.strip_prefix(b"./").or_else(|| p.strip_prefix(b"/")) {
-        p = rest;
-    }
-    p
-}
-
-/// Copies the tar from `input` to `out` entry by entry, headers and extension records
-/// unchanged, but `image-references` and `release-metadata` (added after the former when
-/// absent) replaced by `files`, and each operator manifest mapped by `files.manifests`
-/// (read whole, one at a time, each at most [`FILE_BYTES`]).
-fn copy_entries<R: Read, W: Write>(input: R, out: W, files: &Files<'_>) -> io::Result<W> {
-    let mut archive = tar::Archive::new(input);
-    let mut builder = tar::Builder::new(out);
-    let mut extensions = Extensions::default();
-    let mut references_header: Option<tar::Header> = None;
-    let mut wrote_metadata = false;
-    for entry in archive.entries()?.raw(true) {
-        let mut entry = entry?;
-        let header = entry.header().clone();
-        if let Some(data) = extensions.take(&mut entry)? {
-            builder.append(&header, &data[..])?;
-            continue;
-        }
-        let kind = header.entry_type();
-        let path = extensions.path_of(&entry)?;
-        let replacement = match normalize(&path) {
-            p if p == IMAGE_REFERENCES.as_bytes() && kind.is_file() => {
-                references_header = Some(header.clone());
-                Some(files.references)
-            }
-            p if p == RELEASE_METADATA.as_bytes() && kind.is_file() => {
-                wrote_metadata = true;
-                Some(files.metadata)
-            }
-            _ => None,
-        };
-        let mapped = match replacement {
-            None if kind.is_file() && is_manifest(normalize(&path)) => {
-                let size = header.size()?;
-                if size > FILE_BYTES {
-                    return Err(io::Error::other(format!(
-                        "{} is larger than {FILE_BYTES} bytes",
-                        String::from_utf8_lossy(&path)
-                    )));
-                }
-                let mut text = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-                (&mut entry).take(FILE_BYTES).read_to_end(&mut text)?;
-                Some(files.manifests.apply(&text).unwrap_or(text))
-            }
-            _ => None,
-        };
-        match (replacement, mapped) {
-            (Some(body), _) => append_as(&mut builder, header, body)?,
-            (None, Some(body)) => append_as(&mut builder, header, &body)?,
-            (None, None) => builder.append(&header, &mut entry)?,
-        }
-    }
-    // the scan found it, so only an entry of another kind (a link) can hide it here
-    let references_header = references_header
-        .ok_or_else(|| io::Error::other(format!("{IMAGE_REFERENCES} is not a regular file")))?;
-    if !wrote_metadata {
-        let mut h = references_header;
-        h.set_path(RELEASE_METADATA)?;
-        h.set_size(files.metadata.len() as u64);
-        h.set_cksum();
-        builder.append(&h, files.metadata)?;
-    }
-    builder.into_inner()
-}
-
-/// Appends `body` under `header` with its size set to the body's.
-fn append_as<W: Write>(
-    builder: &mut tar::Builder<W>,
-    mut header: tar::Header,
-    body: &[u8],
-) -> io::Result<()> {
-    header.set_size(body.len() as u64);
-    header.set_cksum();
-    builder.append(&header, body)
+    layer::scan(io::BufReader::new(input), compression, limits).map_err(|e| match e {
+        ScanError::TooLarge { what, limit } => CopyError::TooLarge {
+            what: format!("{what} of layer {digest}"),
+            limit,
+        },
+        ScanError::Corrupt(reason) => CopyError::malformed(format!("layer {digest}"), reason),
+    })
 }
 
 /// The object at `key` of `obj`, created when absent or null.
@@ -823,75 +539,13 @@ fn object_at<'a>(
         .ok_or_else(|| format!("{key} is not an object"))
 }
 
-/// `image-references` (as read, `stream`) named `rewrite.name`, every tag pointing at its
-/// new pull spec; everything else as it was.
-fn rewrite_image_references(
-    mut stream: Value,
-    rewrite: &Rewrite,
-    payload: &str,
-) -> Result<Vec<u8>, CopyError> {
-    let malformed = |reason: String| CopyError::malformed(IMAGE_REFERENCES, reason);
-    let root = stream
-        .as_object_mut()
-        .ok_or_else(|| malformed("not an object".into()))?;
-    let metadata = object_at(root, "metadata").map_err(malformed)?;
-    metadata.insert("name".into(), json!(rewrite.name));
-    if !rewrite.from_release.is_empty() {
-        object_at(metadata, "annotations")
-            .map_err(malformed)?
-            .insert(FROM_RELEASE_ANNOTATION.into(), json!(rewrite.from_release));
-    }
-    let tags = root
-        .get_mut("spec")
-        .and_then(|s| s.get_mut("tags"))
-        .and_then(Value::as_array_mut)
-        .ok_or_else(|| malformed("no spec.tags".into()))?;
-    for tag in tags {
-        let tag = tag
-            .as_object_mut()
-            .ok_or_else(|| malformed("a tag is not an object".into()))?;
-        let name = tag
-            .get("name")
-            .and_then(Value::as_str)
-            .ok_or_else(|| malformed("a tag has no name".into()))?
-            .to_string();
-        let image = rewrite
-            .images
-            .get(&name)
-            .ok_or_else(|| CopyError::MissingImage {
-                payload: payload.to_string(),
-                tag: name.clone(),
-            })?;
-        let from = object_at(tag, "from").map_err(|r| malformed(format!("tag {name}: {r}")))?;
-        from.entry("kind").or_insert(json!("DockerImage"));
-        from.insert("name".into(), json!(image));
-    }
-    let mut out = serde_json::to_vec_pretty(&stream).map_err(|e| malformed(e.to_string()))?;
-    out.push(b'\n');
-    Ok(out)
-}
-
-/// `release-metadata` with `version` and `previous` of `rewrite`, other fields kept; a new
-/// one when the payload had none.
-fn rewrite_release_metadata(raw: Option<&[u8]>, rewrite: &Rewrite) -> Result<Vec<u8>, String> {
-    let mut metadata = match raw {
-        Some(raw) => serde_json::from_slice(raw).map_err(|e| e.to_string())?,
-        None => json!({"kind": "cincinnati-metadata-v0", "metadata": {}}),
-    };
-    let obj = metadata
-        .as_object_mut()
-        .ok_or_else(|| "not an object".to_string())?;
-    obj.insert("version".into(), json!(rewrite.name));
-    obj.insert("previous".into(), json!(rewrite.previous));
-    serde_json::to_vec(&metadata).map_err(|e| e.to_string())
-}
-
-/// The payload config with the release label set and the replaced layer's `diff_id`
-/// swapped; everything else (history included) kept.
+/// The payload config as `oc` writes it: its labels only the release's name
+/// ([`RELEASE_LABEL`]) and the image it was built on ([`BASE_DIGEST_LABEL`], as the source
+/// payload said), dated with the promotion, the replaced layer's `diff_id` swapped;
+/// everything else (history included) kept.
 fn rewrite_config(
     raw: &[u8],
-    name: &str,
-    old_diff_id: &str,
+    rewrite: &Rewrite,
     new_diff_id: &str,
     layer_index: usize,
     layer_count: usize,
@@ -900,29 +554,42 @@ fn rewrite_config(
     let root = config
         .as_object_mut()
         .ok_or_else(|| "not an object".to_string())?;
+    root.insert(
+        "created".into(),
+        json!(rewrite.created.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+    );
     let container = object_at(root, "config")?;
-    object_at(container, "Labels")?.insert(RELEASE_LABEL.into(), json!(name));
-    if let Some(labels) = root
+    let base = container
+        .get("Labels")
+        .and_then(|l| l.get(BASE_DIGEST_LABEL))
+        .cloned();
+    let mut labels = Map::new();
+    labels.insert(RELEASE_LABEL.into(), json!(rewrite.name));
+    if let Some(base) = base {
+        labels.insert(BASE_DIGEST_LABEL.into(), base);
+    }
+    container.insert("Labels".into(), Value::Object(labels.clone()));
+    if let Some(old) = root
         .get_mut("container_config")
-        .and_then(|c| c.get_mut("Labels"))
         .and_then(Value::as_object_mut)
+        .filter(|c| c.contains_key("Labels"))
     {
-        labels.insert(RELEASE_LABEL.into(), json!(name));
+        old.insert("Labels".into(), Value::Object(labels));
     }
     if let Some(diff_ids) = root
         .get_mut("rootfs")
         .and_then(|r| r.get_mut("diff_ids"))
         .and_then(Value::as_array_mut)
     {
-        let at = diff_ids
-            .iter()
-            .position(|d| d.as_str() == Some(old_diff_id))
-            .or((diff_ids.len() == layer_count).then_some(layer_index));
-        match at.and_then(|i| diff_ids.get_mut(i)) {
+        let count = diff_ids.len();
+        match diff_ids
+            .get_mut(layer_index)
+            .filter(|_| count == layer_count)
+        {
             Some(slot) => *slot = json!(new_diff_id),
             None => tracing::warn!(
                 layers = layer_count,
-                diff_ids = diff_ids.len(),
+                diff_ids = count,
                 "payload config diff_ids do not match its layers; left as they are"
             ),
         }
@@ -934,198 +601,32 @@ fn rewrite_config(
 mod tests {
     use super::*;
 
-    fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut builder = tar::Builder::new(Vec::new());
-        for (path, body) in files {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(body.len() as u64);
-            header.set_mode(0o644);
-            header.set_mtime(1_700_000_000);
-            header.set_cksum();
-            builder
-                .append_data(&mut header, path, *body)
-                .expect("append");
-        }
-        let tar = builder.into_inner().expect("tar");
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(&tar).expect("gzip");
-        gz.finish().expect("gzip")
-    }
-
-    fn rewrite() -> Rewrite {
-        Rewrite {
-            name: "4.20.0-okd-scos.3".into(),
-            previous: vec!["4.20.0-okd-scos.2".into()],
-            images: BTreeMap::from([(
-                "cli".to_string(),
-                format!("mirror.example/okd/content@sha256:{}", "a".repeat(64)),
-            )]),
-            from_release: "ci.example/ocp@sha256:ff".into(),
-        }
-    }
-
-    const REFS: &str = r#"{"kind":"ImageStream","apiVersion":"image.openshift.io/v1",
-        "metadata":{"name":"4.20.0-0.okd-scos-2026-01-01-000000","annotations":{"a":"b"}},
-        "spec":{"tags":[{"name":"cli","annotations":{"x":"y"},
-        "from":{"kind":"DockerImage","name":"ci.example/ocp@sha256:00"},"unknownField":1}]}}"#;
-
-    /// `src` rewritten by [`rewrite`] into `dst`.
-    fn rewritten(src: &Path, dst: &Path) -> Result<Option<NewLayer>, CopyError> {
-        rewrite_layer(src, dst, Compression::Gzip, &rewrite(), "p", "d")
-    }
-
-    fn refs() -> Value {
-        serde_json::from_str(REFS).expect("json")
-    }
-
     #[test]
-    fn image_references_keep_unknown_fields() {
-        let out = rewrite_image_references(refs(), &rewrite(), "p").expect("rewrites");
-        let v: Value = serde_json::from_slice(&out).expect("json");
-        assert_eq!(v["metadata"]["name"], "4.20.0-okd-scos.3");
-        assert_eq!(v["metadata"]["annotations"]["a"], "b");
-        let tag = &v["spec"]["tags"][0];
-        assert_eq!(tag["unknownField"], 1);
-        assert_eq!(tag["annotations"]["x"], "y");
-        assert!(tag["from"]["name"]
-            .as_str()
-            .is_some_and(|n| n.starts_with("mirror.example/")));
-        let mut missing = rewrite();
-        missing.images.clear();
-        let err = rewrite_image_references(refs(), &missing, "p").expect_err("missing");
-        assert_eq!(err.to_string(), "image \"cli\" of p has no new pull spec");
-    }
-
-    #[test]
-    fn layer_rewrite_is_deterministic_and_keeps_other_entries() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let src = dir.path().join("src");
-        std::fs::write(
-            &src,
-            tar_gz(&[
-                ("release-manifests/0000_cvo.yaml", b"kind: Deployment\n"),
-                (IMAGE_REFERENCES, REFS.as_bytes()),
-            ]),
-        )
-        .expect("write");
-        let a = rewritten(&src, &dir.path().join("a"))
-            .expect("rewrites")
-            .expect("has references");
-        let b = rewritten(&src, &dir.path().join("b"))
-            .expect("rewrites")
-            .expect("has references");
-        assert_eq!(a.digest, b.digest);
-        assert_ne!(a.digest, a.diff_id);
-        let bytes = std::fs::read(&a.path).expect("read");
-        assert_eq!(sha256_digest(&bytes), a.digest);
-        let scan = layer::scan(
-            &bytes[..],
-            Compression::Gzip,
-            ScanLimits {
-                layer_bytes: 1 << 20,
-                unpacked_bytes: 1 << 20,
-                file_bytes: 1 << 20,
-            },
-        )
-        .expect("scans");
-        let metadata: Value =
-            serde_json::from_slice(&scan.release_metadata.expect("created")).expect("json");
-        assert_eq!(metadata["version"], "4.20.0-okd-scos.3");
-        assert_eq!(metadata["kind"], "cincinnati-metadata-v0");
-        assert_eq!(metadata["previous"][0], "4.20.0-okd-scos.2");
-        let mut names = Vec::new();
-        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
-        for e in archive.entries().expect("entries") {
-            let e = e.expect("entry");
-            assert_eq!(e.header().mtime().expect("mtime"), 1_700_000_000);
-            names.push(e.path().expect("path").display().to_string());
-        }
-        assert_eq!(
-            names,
-            [
-                "release-manifests/0000_cvo.yaml",
-                IMAGE_REFERENCES,
-                RELEASE_METADATA
-            ]
-        );
-        let none = rewritten(
-            &{
-                let p = dir.path().join("other");
-                std::fs::write(&p, tar_gz(&[("usr/bin/x", b"x")])).expect("write");
-                p
-            },
-            &dir.path().join("c"),
-        )
-        .expect("scans");
-        assert!(none.is_none());
-    }
-
-    #[test]
-    fn operator_manifests_name_the_mirror_and_the_new_release() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let src = dir.path().join("src");
-        let deployment = b"kind: Deployment\nspec:\n  image: ci.example/ocp@sha256:00\n  version: 4.20.0-0.okd-scos-2026-01-01-000000\n";
-        let untouched = b"kind: Namespace\nmetadata:\n  name: openshift-cli\n";
-        std::fs::write(
-            &src,
-            tar_gz(&[
-                ("release-manifests/0000_50_cli_deployment.yaml", deployment),
-                ("release-manifests/0000_50_cli_namespace.yaml", untouched),
-                (
-                    "usr/share/ci.example/ocp@sha256:00",
-                    b"ci.example/ocp@sha256:00",
-                ),
-                (IMAGE_REFERENCES, REFS.as_bytes()),
-            ]),
-        )
-        .expect("write");
-        let new = rewritten(&src, &dir.path().join("a"))
-            .expect("rewrites")
-            .expect("has references");
-        let bytes = std::fs::read(&new.path).expect("read");
-        let mut files = BTreeMap::new();
-        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
-        for e in archive.entries().expect("entries") {
-            let mut e = e.expect("entry");
-            let path = e.path().expect("path").display().to_string();
-            let mut body = String::new();
-            e.read_to_string(&mut body).expect("text");
-            assert_eq!(e.header().size().expect("size"), body.len() as u64);
-            files.insert(path, body);
-        }
-        let mirror = format!("mirror.example/okd/content@sha256:{}", "a".repeat(64));
-        assert_eq!(
-            files["release-manifests/0000_50_cli_deployment.yaml"],
-            format!("kind: Deployment\nspec:\n  image: {mirror}\n  version: 4.20.0-okd-scos.3\n")
-        );
-        assert_eq!(
-            files["release-manifests/0000_50_cli_namespace.yaml"].as_bytes(),
-            untouched
-        );
-        assert_eq!(
-            files["usr/share/ci.example/ocp@sha256:00"], "ci.example/ocp@sha256:00",
-            "only release-manifests/ is the payload's"
-        );
-        let references: Value = serde_json::from_str(&files[IMAGE_REFERENCES]).expect("json");
-        assert_eq!(
-            references["metadata"]["annotations"][FROM_RELEASE_ANNOTATION],
-            "ci.example/ocp@sha256:ff"
-        );
-        assert_eq!(
-            references["metadata"]["annotations"]["a"], "b",
-            "others kept"
-        );
-    }
-
-    #[test]
-    fn config_gets_the_label_and_the_new_diff_id() {
-        let raw = br#"{"architecture":"amd64","config":{"Labels":{"a":"b"}},
+    fn config_gets_the_release_labels_and_the_new_diff_id() {
+        let raw = br#"{"architecture":"amd64","created":"2020-01-01T00:00:00Z",
+            "config":{"Labels":{"a":"b","io.openshift.release":"ci",
+            "io.openshift.release.base-image-digest":"sha256:cvo"}},
+            "container_config":{"Labels":{"a":"b"}},
             "history":[{"comment":"x"}],"rootfs":{"type":"layers","diff_ids":["sha256:1","sha256:2"]}}"#;
-        let out = rewrite_config(raw, "n", "sha256:2", "sha256:9", 1, 2).expect("rewrites");
+        let rewrite = Rewrite {
+            name: "4.21.0-okd-scos.1".into(),
+            created: "2026-03-01T10:20:30Z".parse().expect("time"),
+            ..Rewrite::default()
+        };
+        let out = rewrite_config(raw, &rewrite, "sha256:9", 1, 2).expect("rewrites");
         let v: Value = serde_json::from_slice(&out).expect("json");
-        assert_eq!(v["config"]["Labels"][RELEASE_LABEL], "n");
-        assert_eq!(v["config"]["Labels"]["a"], "b");
+        let labels = json!({RELEASE_LABEL: "4.21.0-okd-scos.1", BASE_DIGEST_LABEL: "sha256:cvo"});
+        assert_eq!(v["config"]["Labels"], labels, "only the release's labels");
+        assert_eq!(v["container_config"]["Labels"], labels);
+        assert_eq!(v["created"], "2026-03-01T10:20:30Z");
         assert_eq!(v["rootfs"]["diff_ids"], json!(["sha256:1", "sha256:9"]));
         assert_eq!(v["history"][0]["comment"], "x");
+        let unmatched = rewrite_config(raw, &rewrite, "sha256:9", 2, 3).expect("rewrites");
+        let v: Value = serde_json::from_slice(&unmatched).expect("json");
+        assert_eq!(
+            v["rootfs"]["diff_ids"],
+            json!(["sha256:1", "sha256:2"]),
+            "left alone"
+        );
     }
 }

@@ -293,6 +293,7 @@ impl PromotionWorker {
                 previous: row.previous(),
                 images,
                 from_release: source_payload.clone(),
+                created: row.requested_at,
             },
             &destination,
         )

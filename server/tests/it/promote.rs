@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::payloads::{
-    image_references, payload_config, payload_layers, postgres, push_component, reader,
+    image_references, payload_config, payload_layers, postgres, push_components, reader,
     release_metadata, sqlite, OKD_COMPONENTS,
 };
 use crate::support::registry::{Pusher, Registry};
@@ -54,11 +54,10 @@ async fn world(store: &Store) -> World {
     let p = Pusher::new(&host).await;
     let base = registry::tar_gz(&[("etc/os-release", b"NAME=\"CentOS Stream\"\n")]);
     let content = "origin/scos-content";
-    let mut pushed = Vec::new();
-    for s in OKD_COMPONENTS.iter().take(4) {
-        pushed.push((s, push_component(&p, content, s, &base).await));
-    }
-    let components: Vec<_> = pushed.iter().map(|(s, d)| (*s, d)).collect();
+    let specs = &OKD_COMPONENTS[..4];
+    let images = push_components(&p, content, specs, &base).await;
+    let pushed: Vec<_> = specs.iter().zip(images.iter()).collect();
+    let components: Vec<_> = pushed.iter().map(|(s, d)| (*s, *d)).collect();
     let references = image_references(GOOD, &format!("{host}/{content}"), &components);
     let layers = payload_layers(&base, &references, Some(&release_metadata(GOOD, &[])));
     for tag in [GOOD, BAD] {
@@ -164,8 +163,8 @@ async fn promotion_story(store: Store) {
     // four images share one base layer: distinct blobs, not a sum per image
     assert_eq!(
         plan.blobs,
-        4 + 4 + 1,
-        "configs, own layers, the shared base"
+        4 + 4 + 1 + 1,
+        "configs, own layers, the shared base, the operator's manifests"
     );
     assert!(plan
         .images

@@ -1,7 +1,9 @@
 //! Benchmark (ignored by `cargo test`; run by `bench/run`): promoting a release of 180
 //! components of a few MB each (a shared base layer and an incompressible layer of their
 //! own) plus its payload, with our copy engine and with a `skopeo copy` per image, within one
-//! registry and across two, every run into fresh repositories (or registries).
+//! registry and across two, every run into fresh repositories (or registries). 40 of the
+//! components are operators (two in every nine) whose manifests the promotion rebuilds into
+//! the new payload, each naming its own image and the components up to the next operator.
 //! `PROMOTE_BENCH_COMPONENTS` and `PROMOTE_BENCH_LAYER_KIB` set the size.
 
 use crate::support::registry;
@@ -10,7 +12,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use crate::support::payloads::{
-    image_references, payload_config, payload_layers, release_metadata, Spec,
+    image_references, operator_manifests, payload_config, payload_layers, release_metadata, Spec,
 };
 use crate::support::registry::{Layer, Pushed, Pusher, Registry};
 use futures_util::{stream, StreamExt};
@@ -22,6 +24,39 @@ use server::promote::rebuild::{publish, Rewrite};
 const CONTENT: &str = "ocp/4.21-art-dev";
 const CI_NAME: &str = "4.21.0-0.okd-scos-2026-02-10-101010";
 const NAME: &str = "4.21.0-okd-scos.1";
+/// Manifest files of each operator besides its Deployment, ClusterOperator and
+/// `image-references`.
+const OPERATOR_FILES: usize = 12;
+
+/// Whether component `i` is an operator: two in every nine, 40 of 180.
+fn is_operator(i: usize) -> bool {
+    i.is_multiple_of(9) || i % 9 == 4
+}
+
+/// The manifests of operator `i` of `count`: its own image and every component up to the
+/// next operator, and [`OPERATOR_FILES`] more files of a few KiB naming them and the
+/// release's version.
+fn bench_operator(i: usize, count: usize) -> Vec<(String, Vec<u8>)> {
+    let name = |j: usize| format!("component-{j:03}");
+    let end = (i + 1..count).find(|j| is_operator(*j)).unwrap_or(count);
+    let names: Vec<String> = (i..end).map(name).collect();
+    let named: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut files = operator_manifests(&name(i), &named);
+    for f in 0..OPERATOR_FILES {
+        let mut body = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {}-{f}\n  annotations:\n    version: \"0.0.1-snapshot\"\ndata:\n",
+            name(i)
+        );
+        for (k, n) in named.iter().enumerate().cycle().take(64) {
+            body.push_str(&format!(
+                "  image-{k}-{}: quay.io/openshift/origin-{n}:latest\n",
+                body.len()
+            ));
+        }
+        files.push((format!("manifests/{f:02}-config.yaml"), body.into_bytes()));
+    }
+    files
+}
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -162,18 +197,25 @@ async fn promotion_against_skopeo() {
     let mut components: Vec<(String, Pushed)> = stream::iter(0..count)
         .map(|i| async move {
             let name = format!("component-{i:03}");
-            let config = serde_json::json!({
+            let mut config = serde_json::json!({
                 "architecture": "amd64", "os": "linux",
                 "config": {"Labels": {"name": name}},
                 "rootfs": {"type": "layers", "diff_ids": []},
             });
-            let layers = [
+            let mut layers = vec![
                 Layer {
                     media_type: registry::OCI_LAYER_GZIP.into(),
                     bytes: base.clone(),
                 },
                 random_layer(&name, layer_kib << 10),
             ];
+            if is_operator(i) {
+                config["config"]["Labels"]["io.openshift.release.operator"] = "true".into();
+                let files = bench_operator(i, count);
+                let files: Vec<(&str, &[u8])> =
+                    files.iter().map(|(n, b)| (n.as_str(), &b[..])).collect();
+                layers.push(Layer::oci(&files));
+            }
             let pushed = p.image(CONTENT, None, &config, &layers, false).await;
             (name, pushed)
         })
@@ -243,7 +285,12 @@ async fn promotion_against_skopeo() {
         &format!("{}/okd/release:{NAME}", target_b.host()),
     )
     .await;
-    assert_eq!(stats.blobs_copied as usize, 2 * count + 1, "{stats:?}");
+    let operators = (0..count).filter(|i| is_operator(*i)).count();
+    assert_eq!(
+        stats.blobs_copied as usize,
+        2 * count + operators + 1,
+        "{stats:?}"
+    );
     eprintln!("ours, across registries: {ours_copy:?} {stats:?}");
 
     // (c) skopeo, across registries, into a registry of its own, no blob-info cache
@@ -259,7 +306,7 @@ async fn promotion_against_skopeo() {
     let mib = (count * layer_kib) as f64 / 1024.0;
     let s = |d: Duration| d.as_secs_f64();
     println!(
-        "| promotion of {count} components × {layer_kib} KiB + payload ({mib:.0} MiB) | seconds | ratio |"
+        "| promotion of {count} components ({operators} operators) × {layer_kib} KiB + payload ({mib:.0} MiB) | seconds | ratio |"
     );
     println!("|---|---|---|");
     println!(

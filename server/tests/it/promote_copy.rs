@@ -90,7 +90,17 @@ async fn source() -> Source {
         bytes: base.clone(),
     };
     let mut components = Vec::new();
-    for name in ["cluster-version-operator", "cli", "hyperkube"] {
+    // the release's operator names every component, so none is left out of it
+    let names = [
+        "cluster-version-operator",
+        "cli",
+        "hyperkube",
+        "installer",
+        "machine-os-content",
+    ];
+    let cvo = payloads::push_operator(&p, CONTENT, &spec(names[0]), &base, &names).await;
+    components.push((names[0].to_string(), cvo));
+    for name in ["cli", "hyperkube"] {
         let pushed = payloads::push_component(&p, CONTENT, &spec(name), &base).await;
         components.push((name.to_string(), pushed));
     }
@@ -453,6 +463,7 @@ fn rewrite(src: &Source, repo: &str) -> Rewrite {
             .map(|(n, p)| (n.clone(), format!("{repo}@{}", p.digest)))
             .collect(),
         from_release: src.payload.clone(),
+        created: "2026-03-02T08:00:00Z".parse().expect("time"),
     }
 }
 
@@ -555,6 +566,37 @@ async fn published_payload_points_at_the_mirror() {
         deployment.contains(&format!("value: \"{NAME}\"")),
         "{deployment}"
     );
+    let cli = &src
+        .components
+        .iter()
+        .find(|(n, _)| n == "cli")
+        .expect("cli")
+        .1;
+    assert!(
+        deployment.contains(&format!("value: {content}@{}\n", cli.digest)),
+        "the operator's other images map too: {deployment}"
+    );
+    let operator = &files[payloads::PROMOTED_CVO_CLUSTER_OPERATOR];
+    assert!(
+        operator.contains(&format!("version: \"{NAME}\"")),
+        "{operator}"
+    );
+    assert!(
+        !files.contains_key("release-manifests/clusteroperator.yaml")
+            && !files.contains_key("release-manifests/image-references.yaml"),
+        "{:?}",
+        files.keys()
+    );
+    for (path, text) in &files {
+        assert!(
+            !text.contains("quay.io/openshift/"),
+            "{path} names upstream: {text}"
+        );
+        assert!(
+            !text.contains("0.0.1-snapshot"),
+            "{path} keeps a placeholder"
+        );
+    }
     let references: serde_json::Value =
         serde_json::from_str(&files["release-manifests/image-references"]).expect("json");
     // only the record of where the release came from names the source

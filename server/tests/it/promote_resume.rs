@@ -10,7 +10,8 @@ use crate::support::registry;
 use std::time::{Duration, Instant};
 
 use crate::support::payloads::{
-    image_references, payload_config, payload_layers, reader, release_metadata, spec, Spec,
+    image_references, operator_manifests, payload_config, payload_layers, reader, release_metadata,
+    spec, Spec,
 };
 use crate::support::process::ServerProcess;
 use crate::support::registry::{Layer, Pusher, Registry};
@@ -110,12 +111,13 @@ async fn resumes_after(end: End) {
         })
         .collect();
     let mut pushed = Vec::new();
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
     for (i, s) in specs.iter().enumerate() {
-        let config = serde_json::json!({"architecture": "amd64", "os": "linux",
+        let mut config = serde_json::json!({"architecture": "amd64", "os": "linux",
             "config": {"Labels": {"io.openshift.build.commit.id": s.commit,
                 "io.openshift.build.source-location": s.source}},
             "rootfs": {"type": "layers", "diff_ids": []}});
-        let layers = [
+        let mut layers = vec![
             Layer {
                 media_type: registry::OCI_LAYER_GZIP.into(),
                 bytes: base.clone(),
@@ -125,6 +127,14 @@ async fn resumes_after(end: End) {
                 bytes: noise(i as u64 + 7, LAYER),
             },
         ];
+        // the first is the release's operator, naming every component
+        if i == 0 {
+            config["config"]["Labels"]["io.openshift.release.operator"] = "true".into();
+            let files = operator_manifests(s.name, &all);
+            let files: Vec<(&str, &[u8])> =
+                files.iter().map(|(n, b)| (n.as_str(), &b[..])).collect();
+            layers.push(Layer::oci(&files));
+        }
         pushed.push(
             p.image("origin/scos-content", None, &config, &layers, false)
                 .await,

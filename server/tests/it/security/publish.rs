@@ -20,7 +20,7 @@ use crate::support::registry::{self, Layer, Pushed, Pusher, Registry};
 use crate::support::promotion;
 
 use crate::support::payloads::{
-    image_references, payload_config, payload_layers, push_component, release_metadata, sqlite,
+    image_references, payload_config, payload_layers, push_components, release_metadata, sqlite,
     OKD_COMPONENTS,
 };
 use server::promote::copy::{Copier, CopyConfig};
@@ -42,11 +42,10 @@ async fn world(store: &Store, registry: &Registry, target_host: &str) -> Pusher 
     let host = registry.host().to_string();
     let p = Pusher::new(&host).await;
     let base = registry::tar_gz(&[("etc/os-release", b"NAME=\"CentOS Stream\"\n")]);
-    let mut pushed = Vec::new();
-    for s in OKD_COMPONENTS.iter().take(2) {
-        pushed.push((s, push_component(&p, "origin/scos-content", s, &base).await));
-    }
-    let components: Vec<_> = pushed.iter().map(|(s, d)| (*s, d)).collect();
+    let specs = &OKD_COMPONENTS[..2];
+    let images = push_components(&p, "origin/scos-content", specs, &base).await;
+    let pushed: Vec<_> = specs.iter().zip(images.iter()).collect();
+    let components: Vec<_> = pushed.iter().map(|(s, d)| (*s, *d)).collect();
     let references = image_references(RELEASE, &format!("{host}/origin/scos-content"), &components);
     p.image(
         "origin/release-scos",

@@ -28,7 +28,7 @@ use sha2::Sha256;
 use tokio::sync::{watch, Notify};
 
 use crate::support::payloads::{
-    image_references, payload_config, payload_layers, push_component, release_metadata, sqlite,
+    image_references, payload_config, payload_layers, push_components, release_metadata, sqlite,
     OKD_COMPONENTS,
 };
 use crate::support::promotion;
@@ -46,11 +46,10 @@ async fn world(store: &Store) -> Registry {
     let p = Pusher::new(&host).await;
     let base = registry::tar_gz(&[("etc/os-release", b"NAME=\"CentOS Stream\"\n")]);
     let content = "origin/scos-content";
-    let mut pushed = Vec::new();
-    for s in OKD_COMPONENTS.iter().take(2) {
-        pushed.push((s, push_component(&p, content, s, &base).await));
-    }
-    let components: Vec<_> = pushed.iter().map(|(s, d)| (*s, d)).collect();
+    let specs = &OKD_COMPONENTS[..2];
+    let images = push_components(&p, content, specs, &base).await;
+    let pushed: Vec<_> = specs.iter().zip(images.iter()).collect();
+    let components: Vec<_> = pushed.iter().map(|(s, d)| (*s, *d)).collect();
     let references = image_references(GOOD, &format!("{host}/{content}"), &components);
     let layers = payload_layers(&base, &references, Some(&release_metadata(GOOD, &[])));
     p.image(

@@ -92,26 +92,127 @@ pub const NEW_INSTALLER: Spec<'static> = spec(
 /// Pushes one component image by digest (as `oc adm release mirror` does) and returns its
 /// manifest digest.
 pub async fn push_component(p: &Pusher, repo: &str, s: &Spec<'_>, base: &[u8]) -> Pushed {
+    push_image(p, repo, s, base, None).await
+}
+
+/// Pushes the component images of a release, [`push_component`] for each but the
+/// cluster-version-operator, which is the release's operator image ([`operator_manifests`]):
+/// its manifests name every component of `specs`, so a promotion has every image to map
+/// and leaves none out of the release.
+pub async fn push_components(
+    p: &Pusher,
+    repo: &str,
+    specs: &[Spec<'_>],
+    base: &[u8],
+) -> Vec<Pushed> {
+    let names: Vec<&str> = specs.iter().map(|s| s.name).collect();
+    let mut pushed = Vec::with_capacity(specs.len());
+    for s in specs {
+        let manifests = (s.name == "cluster-version-operator")
+            .then(|| operator_manifests("cluster-version-operator", &names));
+        pushed.push(push_image(p, repo, s, base, manifests).await);
+    }
+    pushed
+}
+
+/// The pull spec the operator's manifests name component `name` by, as built upstream.
+pub fn upstream_image(name: &str) -> String {
+    format!("quay.io/openshift/origin-{name}:latest")
+}
+
+/// The `manifests/` of an operator image (the cluster-version-operator's in most tests):
+/// its Deployment (its own image, the `cli` image when the release has one, the
+/// `0.0.1-snapshot` placeholder for the release's version), a ClusterOperator, and
+/// `image-references` naming `names`.
+pub fn operator_manifests(operator: &str, names: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let tags: Vec<serde_json::Value> = names
+        .iter()
+        .map(|n| serde_json::json!({"name": n, "from": {"kind": "DockerImage", "name": upstream_image(n)}}))
+        .collect();
+    let references = serde_json::json!({"kind": "ImageStream", "apiVersion": "image.openshift.io/v1",
+        "spec": {"tags": tags}});
+    let cli = if names.contains(&"cli") {
+        format!(
+            "        - name: CLI_IMAGE\n          value: {}\n",
+            upstream_image("cli")
+        )
+    } else {
+        String::new()
+    };
+    let deployment = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {operator}\n  \
+         namespace: openshift-cluster-version\nspec:\n  template:\n    spec:\n      containers:\n      \
+         - name: {operator}\n        image: {}\n        env:\n        \
+         - name: RELEASE_VERSION\n          value: \"0.0.1-snapshot\"\n{cli}",
+        upstream_image(operator)
+    );
+    vec![
+        (
+            format!("manifests/0000_00_{operator}_03_deployment.yaml"),
+            deployment.into_bytes(),
+        ),
+        (
+            "manifests/clusteroperator.yaml".to_string(),
+            b"apiVersion: config.openshift.io/v1\nkind: ClusterOperator\nmetadata:\n  name: version\nstatus:\n  versions:\n  - name: operator\n    version: \"0.0.1-snapshot\"\n".to_vec(),
+        ),
+        (
+            "manifests/image-references".to_string(),
+            serde_json::to_vec_pretty(&references).expect("json"),
+        ),
+    ]
+}
+
+/// Path the CVO's ClusterOperator gets in a promoted payload: `clusteroperator.yaml` of
+/// the cluster-version-operator's `manifests/`, given the default run level.
+pub const PROMOTED_CVO_CLUSTER_OPERATOR: &str =
+    "release-manifests/0000_50_cluster-version-operator_clusteroperator.yaml";
+
+/// Pushes operator image `s` whose manifests ([`operator_manifests`]) name `names`.
+pub async fn push_operator(
+    p: &Pusher,
+    repo: &str,
+    s: &Spec<'_>,
+    base: &[u8],
+    names: &[&str],
+) -> Pushed {
+    push_image(p, repo, s, base, Some(operator_manifests(s.name, names))).await
+}
+
+async fn push_image(
+    p: &Pusher,
+    repo: &str,
+    s: &Spec<'_>,
+    base: &[u8],
+    manifests: Option<Vec<(String, Vec<u8>)>>,
+) -> Pushed {
+    let mut labels = serde_json::json!({
+        "io.openshift.build.commit.id": s.commit,
+        "io.openshift.build.commit.ref": "main",
+        "io.openshift.build.source-location": s.source,
+        "io.openshift.build.versions": s.versions,
+        "vcs-ref": s.commit, "vcs-type": "git", "vcs-url": s.source,
+        "name": s.name,
+    });
+    if manifests.is_some() {
+        labels["io.openshift.release.operator"] = serde_json::json!("true");
+    }
     let config = serde_json::json!({
         "architecture": "amd64", "os": "linux",
-        "config": {"Labels": {
-            "io.openshift.build.commit.id": s.commit,
-            "io.openshift.build.commit.ref": "main",
-            "io.openshift.build.source-location": s.source,
-            "io.openshift.build.versions": s.versions,
-            "vcs-ref": s.commit, "vcs-type": "git", "vcs-url": s.source,
-            "name": s.name,
-        }},
+        "config": {"Labels": labels},
         "rootfs": {"type": "layers", "diff_ids": []},
     });
     let binary = format!("#!/bin/sh\necho {} {}\n", s.name, s.commit);
-    let layers = [
+    let mut layers = vec![
         Layer {
             media_type: registry::OCI_LAYER_GZIP.into(),
             bytes: base.to_vec(),
         },
         Layer::oci(&[(&format!("usr/bin/{}", s.name), binary.as_bytes())]),
     ];
+    if let Some(files) = &manifests {
+        let files: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), &b[..])).collect();
+        layers.push(Layer::oci(&files));
+    }
     p.image(repo, None, &config, &layers, false).await
 }
 
