@@ -15,6 +15,8 @@ pub mod guard;
 #[cfg(feature = "demo")]
 pub mod image;
 #[cfg(feature = "demo")]
+pub mod operators;
+#[cfg(feature = "demo")]
 mod play;
 #[cfg(feature = "demo")]
 pub mod registry;

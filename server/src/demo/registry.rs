@@ -15,6 +15,7 @@
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, TryStreamExt};
@@ -24,7 +25,12 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 
 use super::image::{self, Arch, Blob, Image, ImageError, Layer, OCI_INDEX, OCI_MANIFEST};
+use super::operators;
 use crate::formats::payload::{COMMIT_ID, COMMIT_REF, SOURCE_LOCATION, VERSIONS};
+use crate::promote::payload::{
+    self,
+    operators::{Component, FileBody, ManifestFile, OPERATOR_LABEL},
+};
 use crate::replay::dataset::{rfc3339, BuiltBy, ComponentData, Dataset, TagData, PHASE_FAILED};
 
 /// How many of the newest tags of each CI stream get a payload.
@@ -168,20 +174,23 @@ fn binary_layer(name: &str) -> Result<Layer, ImageError> {
     Layer::of(&[(&format!("usr/bin/{name}"), binary.as_bytes())])
 }
 
-/// A component image for `arch`: the shared base layer, the component's binary, build
-/// labels.
+/// A component image for `arch`: the shared base layer, the component's binary, for an
+/// operator its `manifests/` ([`operators`]), build labels.
 fn component_image(
     c: &ComponentData,
     arch: Arch,
     built_by: BuiltBy,
-    base: &Layer,
-    own: &Layer,
+    layers: (&Layer, &Layer, Option<&Layer>),
 ) -> Result<Image, ImageError> {
+    let (base, own, manifests) = layers;
     let built_by = match built_by {
         BuiltBy::Ocp => "ocp",
         BuiltBy::Okd => "okd",
     };
     let commit_url = format!("{}/commit/{}", c.source, c.commit);
+    let operator = if manifests.is_some() { "true" } else { "" };
+    let mut layers = vec![base.clone(), own.clone()];
+    layers.extend(manifests.cloned());
     Image::build_for(
         arch,
         &labels(&[
@@ -192,13 +201,73 @@ fn component_image(
             ("io.openshift.build.commit.url", &commit_url),
             (SOURCE_LOCATION, &c.source),
             (VERSIONS, &c.versions),
+            (OPERATOR_LABEL, operator),
             ("vcs-ref", &c.commit),
             ("vcs-type", "git"),
             ("vcs-url", &c.source),
         ]),
         &format!("built by {built_by} CI from {}", c.source),
-        vec![base.clone(), own.clone()],
+        layers,
     )
+}
+
+/// The layer of `manifests/` of component `tag` in a payload of `tags` whose machine OS
+/// image is `os_tag`; `None` when it is not an operator.
+fn manifests_layer(tag: &str, tags: &[&str], os_tag: &str) -> Result<Option<Layer>, ImageError> {
+    let files = operators::manifests(tag, tags, os_tag);
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let paths: Vec<(String, &[u8])> = files
+        .iter()
+        .map(|(name, body)| (format!("manifests/{name}"), body.as_slice()))
+        .collect();
+    let entries: Vec<(&str, &[u8])> = paths.iter().map(|(p, b)| (p.as_str(), *b)).collect();
+    Layer::of(&entries).map(Some)
+}
+
+/// The files of an operator's `manifests/`: name and content.
+type OperatorFiles = Vec<(String, Vec<u8>)>;
+
+/// The payload's `release-manifests/` layer as `oc adm release new` builds it from the
+/// payload's `image-references` (`references`), `release-metadata` and its operator images
+/// (`operators`: tag and `manifests/` files).
+fn release_manifests(
+    name: &str,
+    references: &[u8],
+    metadata: &[u8],
+    operators: Vec<(String, OperatorFiles)>,
+) -> Result<Layer, SeedError> {
+    let invalid = |e: String| SeedError::Invalid(format!("release manifests of {name}: {e}"));
+    let stream: serde_json::Value =
+        serde_json::from_slice(references).map_err(|e| invalid(e.to_string()))?;
+    let operators: Vec<(String, Arc<Component>)> = operators
+        .into_iter()
+        .map(|(tag, files)| {
+            let manifests = files
+                .into_iter()
+                .map(|(name, body)| ManifestFile {
+                    name,
+                    mtime: 0,
+                    body: FileBody::Inline(body.into()),
+                })
+                .collect();
+            let component = Component {
+                labels: BTreeMap::from([(OPERATOR_LABEL.to_string(), "true".to_string())]),
+                manifests: Some(manifests),
+            };
+            (tag, Arc::new(component))
+        })
+        .collect();
+    let dir = tempfile::tempdir().map_err(|e| invalid(e.to_string()))?;
+    let dst = dir.path().join("release-manifests.tar.gz");
+    let written = payload::assemble(stream, metadata, &operators, name, &dst)
+        .map_err(|e| invalid(e.to_string()))?;
+    let bytes = std::fs::read(&written.path).map_err(|e| invalid(e.to_string()))?;
+    Ok(Layer {
+        blob: Blob::new(bytes),
+        diff_id: written.diff_id,
+    })
 }
 
 /// `release-manifests/image-references`: an ImageStream of the components.
@@ -321,6 +390,7 @@ impl Seed {
         let mut payloads = Vec::new();
         let mut digests = BTreeMap::new();
         let mut binaries: BTreeMap<&str, Layer> = BTreeMap::new();
+        let mut manifest_layers: BTreeMap<(String, String), Option<Layer>> = BTreeMap::new();
         for (digest, tag) in builds {
             let minor = minor(&tag.name);
             let fedora = tag.components.iter().any(|c| c.name == "fedora-coreos");
@@ -332,9 +402,16 @@ impl Seed {
             };
             let mut images = Vec::with_capacity(arches.len());
             let mut used = Vec::with_capacity(tag.components.len() * arches.len());
+            let tags: Vec<&str> = tag.components.iter().map(|c| c.name.as_str()).collect();
+            let os_tag = tag
+                .components
+                .iter()
+                .find(|c| c.versions.starts_with("machine-os="))
+                .map_or("", |c| c.name.as_str());
             for &arch in arches {
                 let mut named = Vec::with_capacity(tag.components.len());
                 let mut cvo = None;
+                let mut operator_files = Vec::new();
                 for c in &tag.components {
                     let by = built_by(c, arch, okd && !fedora);
                     let repo = component_repo(by, minor, fedora);
@@ -342,7 +419,16 @@ impl Seed {
                         Entry::Occupied(e) => e.into_mut(),
                         Entry::Vacant(e) => e.insert(binary_layer(&c.name)?),
                     };
-                    let image = component_image(c, arch, by, &base, own)?;
+                    let key = (c.name.clone(), os_tag.to_string());
+                    let manifests = match manifest_layers.entry(key) {
+                        Entry::Occupied(e) => e.into_mut(),
+                        Entry::Vacant(e) => e.insert(manifests_layer(&c.name, &tags, os_tag)?),
+                    };
+                    if manifests.is_some() {
+                        operator_files
+                            .push((c.name.clone(), operators::manifests(&c.name, &tags, os_tag)));
+                    }
+                    let image = component_image(c, arch, by, (&base, own, manifests.as_ref()))?;
                     let key = (repo.clone(), image.digest().to_string());
                     let i = *index.entry(key).or_insert_with(|| {
                         components.push(ComponentImage {
@@ -367,17 +453,12 @@ impl Seed {
                     (true, false) => format!("origin/scos-4.{minor}"),
                     (true, true) => format!("origin/4.{minor}"),
                 };
-                let manifests = Layer::of(&[
-                    (
-                        "release-manifests/0000_00_cluster-version-operator_03_deployment.yaml",
-                        b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: cluster-version-operator\n  namespace: openshift-cluster-version\n".as_slice(),
-                    ),
-                    (
-                        "release-manifests/image-references",
-                        &image_references(tag, &from_stream, &named)?,
-                    ),
-                    ("release-manifests/release-metadata", &release_metadata(tag, okd)?),
-                ])?;
+                let manifests = release_manifests(
+                    &tag.name,
+                    &image_references(tag, &from_stream, &named)?,
+                    &release_metadata(tag, okd)?,
+                    operator_files,
+                )?;
                 let mut layers = cvo.layers.clone();
                 layers.push(manifests);
                 let image = Image::build_for(

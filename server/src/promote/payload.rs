@@ -148,8 +148,12 @@ pub async fn build(
         })?
 }
 
-/// Prunes, maps and writes (blocking).
-fn assemble(
+/// Writes the `release-manifests/` layer into `dst` (blocking) from the release's
+/// `image-references` as it will be (`stream`, named, dated and pointing at the release's
+/// images), its `release-metadata` and its `operators` (tag and image, in tag order):
+/// leaves out the tags no operator references, maps each operator's manifests and writes
+/// them as [`layer`] says.
+pub fn assemble(
     mut stream: Value,
     metadata: &[u8],
     operators: &[(String, Arc<Component>)],
@@ -248,7 +252,7 @@ fn image_stream(references: &[u8]) -> Result<Value, CopyError> {
 
 /// An operator's own `image-references`.
 fn operator_references(file: &ManifestFile) -> Result<Value, String> {
-    let data = std::fs::read(&file.path).map_err(|e| e.to_string())?;
+    let data = file.body.read().map_err(|e| e.to_string())?;
     parse_stream(&data)
 }
 
@@ -582,6 +586,7 @@ fn release_metadata(source: Option<&[u8]>, rewrite: &Rewrite) -> Result<Vec<u8>,
 
 #[cfg(test)]
 mod tests {
+    use super::operators::FileBody;
     use super::*;
     use std::io::Read;
 
@@ -619,7 +624,9 @@ mod tests {
                         .map(|f| ManifestFile {
                             name: f.name.clone(),
                             mtime: f.mtime,
-                            path: format!("{GOLDEN}/input/{tag}/{}", f.name).into(),
+                            body: FileBody::Extracted(
+                                format!("{GOLDEN}/input/{tag}/{}", f.name).into(),
+                            ),
                         })
                         .collect()
                 });
@@ -735,7 +742,7 @@ mod tests {
         files.push(ManifestFile {
             name: name.to_string(),
             mtime: 1,
-            path,
+            body: FileBody::Extracted(path),
         });
         c.manifests
             .iter_mut()

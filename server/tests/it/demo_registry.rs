@@ -6,6 +6,7 @@
 use crate::support::http;
 use crate::support::stores;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,8 @@ use server::demo::registry::Seed;
 use server::ingest::payload::{PayloadReader, ReaderConfig};
 use server::ingest::payload_worker::{PayloadWorker, WorkerConfig};
 use server::ingest::release_controller::PollRegistry;
+use server::promote::copy::{Copier, CopyConfig, CopyItem, Progress};
+use server::promote::rebuild::{publish, Rewrite};
 use server::replay::dataset::{Dataset, TagData, PHASE_FAILED};
 
 const OKD: &str = "4.21.0-0.okd-scos";
@@ -323,6 +326,8 @@ async fn demo_registry_story() {
         .iter()
         .any(|e| e.from == from && e.to == to && e.state == EdgeState::Untested));
 
+    promoted_demo_release_is_what_oc_builds(&host, dataset).await;
+
     let leptos = leptos::prelude::LeptosOptions::builder()
         .output_name("streamgate")
         .site_root("target/site")
@@ -374,4 +379,167 @@ async fn demo_registry_story() {
     assert!(html.contains("Mirrored from OCP CI in"), "{html}");
     let (_, html) = http::get(&app, "/components/console").await;
     assert!(html.contains("Built for OKD in"), "{html}");
+}
+
+/// The files of `release-manifests/` of the payload at `spec` (its `linux/amd64` image), as
+/// `skopeo` copies it out of the registry.
+fn release_manifests_via_skopeo(spec: &str) -> BTreeMap<String, String> {
+    use std::io::Read;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new("skopeo")
+        .args([
+            "copy",
+            "--quiet",
+            "--src-tls-verify=false",
+            "--override-os=linux",
+        ])
+        .args(["--override-arch=amd64"])
+        .arg(format!("docker://{spec}"))
+        .arg(format!("dir:{}", dir.path().display()))
+        .output()
+        .expect("skopeo runs (./dev setup installs it)");
+    assert!(
+        out.status.success(),
+        "skopeo copy {spec}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).expect("manifest"))
+            .expect("json");
+    let top = manifest["layers"]
+        .as_array()
+        .and_then(|l| l.last())
+        .and_then(|l| l["digest"].as_str())
+        .expect("a top layer");
+    let blob = std::fs::read(dir.path().join(top.trim_start_matches("sha256:"))).expect("layer");
+    let mut files = BTreeMap::new();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&blob[..]));
+    for entry in archive.entries().expect("tar") {
+        let mut entry = entry.expect("entry");
+        let path = entry.path().expect("path").display().to_string();
+        let mut text = String::new();
+        entry.read_to_string(&mut text).expect("text");
+        if let Some(name) = path
+            .strip_prefix("release-manifests/")
+            .filter(|n| !n.is_empty())
+        {
+            files.insert(name.to_string(), text);
+        }
+    }
+    files
+}
+
+/// Promotes the newest OKD/SCOS 4.20 release of the demo into another registry as the
+/// promotion worker does, copies the new payload out with `skopeo` and checks it file by
+/// file against the CI payload it came from: the same operator manifests, every image the
+/// mirror's and every version the new release's, nothing naming the source registry.
+async fn promoted_demo_release_is_what_oc_builds(host: &str, dataset: &Dataset) {
+    let (repo, tag) = newest(dataset, "origin", "4.20.0-0.okd-scos");
+    let source = format!("{repo}@{}", tag.digest);
+    let read = reader(host).read(&source).await.expect("CI payload read");
+    let target = Registry::start().await;
+    let copier = Copier::new(CopyConfig {
+        insecure_hosts: vec![host.to_string(), target.host().to_string()],
+        ..CopyConfig::default()
+    });
+    let content = format!("{}/okd/scos-content", target.host());
+    let items: Vec<CopyItem> = read
+        .components
+        .iter()
+        .map(|c| CopyItem {
+            source: c.image.clone(),
+            target_repo: content.clone(),
+        })
+        .collect();
+    copier
+        .copy_images(&items, &Progress::new())
+        .await
+        .expect("components copied");
+    let mirror = |image: &str| {
+        let digest = image.rsplit_once('@').expect("by digest").1;
+        format!("{content}@{digest}")
+    };
+    let name = "4.20.0-okd-scos.99";
+    let rewrite = Rewrite {
+        name: name.to_string(),
+        previous: vec!["4.20.0-okd-scos.98".to_string()],
+        images: read
+            .components
+            .iter()
+            .map(|c| (c.name.clone(), mirror(&c.image)))
+            .collect(),
+        from_release: source.clone(),
+        created: chrono::Utc::now(),
+    };
+    let release = format!("{}/okd/scos-release:{name}", target.host());
+    publish(&copier, &source, &rewrite, &release)
+        .await
+        .expect("published");
+
+    let ci = release_manifests_via_skopeo(&source);
+    let promoted = release_manifests_via_skopeo(&release);
+    let names = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names(&promoted), names(&ci), "the same manifests");
+    for expected in [
+        "0000_00_cluster-version-operator_03_deployment.yaml",
+        "0000_50_cluster-ingress-operator_deployment.yaml",
+        "0000_50_cluster-ingress-operator_00_namespace.yaml",
+        "0000_50_console-operator_clusteroperator.yaml",
+        "0000_80_machine-config_05_osimageurl.yaml",
+        "image-references",
+        "release-metadata",
+    ] {
+        assert!(
+            promoted.contains_key(expected),
+            "{expected}: {:?}",
+            promoted.keys()
+        );
+    }
+    for (file, text) in &promoted {
+        if file == "image-references" || file == "release-metadata" {
+            continue;
+        }
+        // the CI payload's file, with the mirror's images and the new release's version
+        let mut wanted = ci[file].clone();
+        for c in &read.components {
+            wanted = wanted.replace(&c.image, &mirror(&c.image));
+        }
+        wanted = wanted.replace(&tag.name, name);
+        assert_eq!(text, &wanted, "{file}");
+        assert!(
+            !text.contains(host),
+            "{file} names the source registry: {text}"
+        );
+        assert!(!text.contains("0.0.1-snapshot"), "{file}: {text}");
+        assert!(!text.contains("quay.io/openshift/"), "{file}: {text}");
+    }
+    let os = read
+        .components
+        .iter()
+        .find(|c| c.versions.starts_with("machine-os="))
+        .expect("machine OS");
+    let os_version = os.versions.trim_start_matches("machine-os=");
+    assert!(
+        promoted["0000_50_machine-config-operator_deployment.yaml"]
+            .contains(&format!("value: \"{os_version}\"")),
+        "the machine OS version filled in"
+    );
+    let references: serde_json::Value =
+        serde_json::from_str(&promoted["image-references"]).expect("json");
+    assert_eq!(references["metadata"]["name"], name);
+    assert_eq!(
+        references["metadata"]["annotations"]["release.openshift.io/from-release"],
+        source.as_str()
+    );
+    assert!(
+        !references["spec"].to_string().contains(host),
+        "only the record of the source names it"
+    );
+    let metadata: serde_json::Value =
+        serde_json::from_str(&promoted["release-metadata"]).expect("json");
+    assert_eq!(metadata["version"], name);
+    assert_eq!(
+        metadata["previous"],
+        serde_json::json!(["4.20.0-okd-scos.98"])
+    );
 }

@@ -104,7 +104,9 @@ impl Os {
         let day = at.format("%Y%m%d");
         match self {
             Os::Scos => format!("9.0.{day}-0"),
-            Os::Fcos(major) => format!("{major}.{day}.3.0"),
+            // OKD's machine-os image labels its version as a semantic version, which the
+            // release tooling requires: Fedora's 39.20231101.3.0 is written 39.20231101.3
+            Os::Fcos(major) => format!("{major}.{day}.3"),
             Os::Rhcos => format!("9.6.{day}-0"),
         }
     }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::operators::{ManifestFile, FILE_BYTES};
+use super::operators::ManifestFile;
 use crate::promote::blobs::Hashing;
 
 /// The directory of the payload's manifests.
@@ -158,7 +158,7 @@ pub fn write(
         };
         for file in &operator.files {
             let name = unique(payload_name(operator.tag, &file.name), &mut used);
-            let data = read_capped(&file.path)?;
+            let data = file.body.read()?;
             check_manifest(&format!("{}/{}", operator.tag, file.name), &data).map_err(failed)?;
             let data =
                 (operator.transform)(&data).map_err(|e| failed(format!("{}: {e}", file.name)))?;
@@ -197,16 +197,6 @@ fn append<W: Write>(
 ) -> io::Result<()> {
     let mut h = header(tar::EntryType::Regular, 0o444, mtime, body.len() as u64);
     tar.append_data(&mut h, format!("{DIR}/{name}"), body)
-}
-
-/// A manifest extracted before, at most [`FILE_BYTES`].
-fn read_capped(path: &Path) -> io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut data = Vec::new();
-    std::fs::File::open(path)?
-        .take(FILE_BYTES)
-        .read_to_end(&mut data)?;
-    Ok(data)
 }
 
 #[cfg(test)]

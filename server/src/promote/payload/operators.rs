@@ -32,15 +32,40 @@ pub const FILE_BYTES: u64 = 16 << 20;
 /// Most bytes of manifests one operator may bring.
 pub const OPERATOR_BYTES: u64 = 64 << 20;
 
-/// A manifest file extracted from an operator image.
+/// A manifest file of an operator image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManifestFile {
     /// Its name in `manifests/`.
     pub name: String,
     /// Modification time (seconds since the epoch) from its tar header.
     pub mtime: u64,
-    /// Where it was written.
-    pub path: PathBuf,
+    /// Its content.
+    pub body: FileBody,
+}
+
+/// Where a manifest's content is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileBody {
+    /// Extracted into this file.
+    Extracted(PathBuf),
+    /// In memory (an image built here, such as the demo's).
+    Inline(bytes::Bytes),
+}
+
+impl FileBody {
+    /// The content, at most [`FILE_BYTES`].
+    pub fn read(&self) -> io::Result<Vec<u8>> {
+        match self {
+            FileBody::Extracted(path) => {
+                let mut data = Vec::new();
+                std::fs::File::open(path)?
+                    .take(FILE_BYTES)
+                    .read_to_end(&mut data)?;
+                Ok(data)
+            }
+            FileBody::Inline(bytes) => Ok(bytes.to_vec()),
+        }
+    }
 }
 
 /// A component image of the release.
@@ -233,9 +258,9 @@ pub fn extract(
             )));
         }
         let mtime = entry.header().mtime()?;
-        let target = match files.get(&name) {
-            Some(existing) => existing.path.clone(),
-            None => dir.join(format!("{:05}", files.len())),
+        let target = match files.get(&name).map(|f| &f.body) {
+            Some(FileBody::Extracted(existing)) => existing.clone(),
+            _ => dir.join(format!("{:05}", files.len())),
         };
         let mut out = std::fs::File::create(&target)?;
         io::copy(&mut (&mut entry).take(FILE_BYTES), &mut out)?;
@@ -245,7 +270,7 @@ pub fn extract(
             ManifestFile {
                 name,
                 mtime,
-                path: target,
+                body: FileBody::Extracted(target),
             },
         );
     }
@@ -295,7 +320,7 @@ mod tests {
         let names: Vec<(&str, u64)> = files.iter().map(|f| (f.name.as_str(), f.mtime)).collect();
         assert_eq!(names, [("a.yaml", 7), ("b.yaml", 6)]);
         assert_eq!(
-            std::fs::read(&files[1].path).expect("read"),
+            files[1].body.read().expect("read"),
             b"new",
             "the later entry wins"
         );
