@@ -6,7 +6,9 @@
 //! [`plan`] makes the dry run, [`request`] turns a confirmed plan into a job (an event),
 //! [`worker`] runs jobs (resuming after a restart), [`notes`] writes release notes and
 //! [`notify`] tells a chat room or pipeline, signed as [`webhook`] says. The OCI work is in
-//! [`copy`] and [`rebuild`]; signatures in [`signature`] and [`verification`].
+//! [`copy`] and [`rebuild`]; the source release's signature is checked by [`signature`] and
+//! [`verification`], the published release is signed by [`signing`] into a
+//! [`signature_dir`].
 
 pub mod copy;
 pub mod forms;
@@ -17,6 +19,8 @@ pub mod plan;
 pub mod rebuild;
 pub mod request;
 pub mod signature;
+pub mod signature_dir;
+pub mod signing;
 pub mod targets;
 pub mod verification;
 pub mod webhook;
