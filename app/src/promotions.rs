@@ -410,6 +410,7 @@ fn PromotionView(page: PromotionPage) -> impl IntoView {
             })}
             {p.signature.clone().map(|signature| {
                 let message = signature.message.clone();
+                let download = format!("/api/v1/promotions/{}/signature-message.json", p.id);
                 view! {
                     <dt>"Signature"</dt>
                     <dd>
@@ -418,6 +419,7 @@ fn PromotionView(page: PromotionPage) -> impl IntoView {
                             <details class="signature-message">
                                 <summary>"Signed document"</summary>
                                 <pre><code>{message}</code></pre>
+                                <p><a href=download>"Download it"</a>" (to sign by hand: "<code>"gpg --sign"</code>")"</p>
                             </details>
                         })}
                     </dd>

@@ -448,6 +448,53 @@ mod tests {
     }
 
     #[test]
+    fn a_release_signature_reads_flat_with_its_status_and_links_only_when_signed() {
+        let signed = ReleaseSignature {
+            digest: "sha256:ab".into(),
+            message: "{}".into(),
+            status: SigningStatus::Signed {
+                key: "FPR".into(),
+                path: "sha256=ab/signature-2".into(),
+            },
+        };
+        let json = serde_json::to_value(&signed).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({"digest": "sha256:ab", "message": "{}", "status": "signed",
+                "key": "FPR", "path": "sha256=ab/signature-2"})
+        );
+        assert_eq!(
+            serde_json::from_value::<ReleaseSignature>(json).expect("back"),
+            signed
+        );
+        assert_eq!(
+            signed.href().as_deref(),
+            Some("/signatures/sha256=ab/signature-2")
+        );
+        assert_eq!(signed.summary(), "signed by key FPR");
+        let failed = ReleaseSignature {
+            status: SigningStatus::Failed {
+                reason: "gpg said no".into(),
+            },
+            ..signed.clone()
+        };
+        assert_eq!(failed.href(), None);
+        assert_eq!(failed.summary(), "signing failed: gpg said no");
+        let json = serde_json::to_value(&failed).expect("json");
+        assert_eq!(json["status"], "failed");
+        assert_eq!(json["reason"], "gpg said no");
+        let unsigned = ReleaseSignature {
+            status: SigningStatus::Unsigned,
+            ..signed
+        };
+        assert_eq!(unsigned.href(), None);
+        assert_eq!(
+            serde_json::to_value(&unsigned).expect("json")["status"],
+            "unsigned"
+        );
+    }
+
+    #[test]
     fn progress_counts_blobs_mounted_ones_too_and_never_passes_100() {
         let mut p = PromotionProgress {
             blobs_total: 4,

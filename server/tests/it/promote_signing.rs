@@ -154,6 +154,13 @@ async fn a_promoted_release_is_signed_served_as_a_signature_store_and_verifies()
     );
     let (_, list) = get(&app, "/api/v1/promotions").await;
     assert!(list.contains("\"status\":\"signed\""), "{list}");
+    let (status, document) = get(
+        &app,
+        &format!("/api/v1/promotions/{id}/signature-message.json"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(document, signature.message, "the exact bytes signed");
 
     // the promoted release's page and the CI release's promotion history say so, with a
     // link to the signature
@@ -193,11 +200,22 @@ async fn a_key_gpg_cannot_sign_with_leaves_the_release_published_and_says_why() 
     );
     let (promotions, worker) = promotions(&store, &w);
     let worker = worker.with_signing(signer, signatures.clone());
+    let (app, _url) = serve(&store, signatures).await;
 
     let (id, _) = promotions
         .request(&viewer("mia", Role::Maintainer, None), &request(GOOD, None))
         .await
         .expect("requested");
+    let (status, text) = get(
+        &app,
+        &format!("/api/v1/promotions/{id}/signature-message.json"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{text}");
+    assert!(
+        text.contains("is planned and has no signature message"),
+        "{text}"
+    );
     run_all(&worker).await;
     let row = store.promotion(id).await.expect("row").expect("stored");
     assert_eq!(row.state(), PromotionState::Succeeded, "{}", row.detail);
@@ -219,7 +237,6 @@ async fn a_key_gpg_cannot_sign_with_leaves_the_release_published_and_says_why() 
     let promoted = store.releases_named(NAME).await.expect("query");
     assert_eq!(promoted.len(), 1, "the release stays published");
 
-    let (app, _url) = serve(&store, signatures).await;
     let (_, text) = get(&app, &format!("/api/v1/promotions/{id}")).await;
     let json: serde_json::Value = serde_json::from_str(&text).expect("json");
     assert_eq!(json["state"], "succeeded");
