@@ -34,6 +34,19 @@ pub fn router() -> Router<AppState> {
 }
 
 /// One stored signature.
+#[utoipa::path(
+    get,
+    path = "/signatures/{dir}/{file}",
+    tag = "promotions",
+    params(
+        ("dir" = String, Path, description = "`sha256=` and the payload digest's 64 lowercase hex digits"),
+        ("file" = String, Path, description = "`signature-` and a number from 1, without leading zeros"),
+    ),
+    responses(
+        (status = 200, description = "an OpenPGP signed message", content_type = "application/octet-stream", body = String),
+        (status = 404, description = "no such signature, a name of another form, or no signature store on this server", body = crate::edge::error::ErrorBody),
+    )
+)]
 pub async fn get_signature(
     State(state): State<AppState>,
     Path((dir, file)): Path<(String, String)>,
