@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::live::{use_live, LiveScope, LiveState, LiveStatus};
 use crate::model::promotion::{
     NewWebhook, Promotion, PromotionPage, PromotionPanel, PromotionPlan, PromotionProgress,
-    PromotionState, PromotionTarget, SignatureStatus,
+    PromotionState, PromotionTarget, ReleaseSignature, SignatureStatus, SigningStatus,
 };
 use crate::model::Phase;
 use crate::viewer::{get_viewer, Viewer};
@@ -40,6 +40,32 @@ pub fn bytes(n: u64) -> String {
 #[component]
 pub fn StateBadge(state: PromotionState) -> impl IntoView {
     view! { <span class=format!("promotion-state {}", state.as_str())>{state.as_str()}</span> }
+}
+
+/// A promoted release's signature status: signed by which key (with a link to the signature
+/// in this server's signature store), unsigned, or why signing failed; a dash before the
+/// promotion has published and checked its release.
+#[component]
+pub fn SignatureBadge(signature: Option<ReleaseSignature>) -> impl IntoView {
+    match signature {
+        None => view! { <span class="release-signature none">"—"</span> }.into_any(),
+        Some(s) => {
+            let href = s.href();
+            let class = format!("release-signature {}", s.status.as_str());
+            let text = match &s.status {
+                SigningStatus::Signed { key, .. } => format!("signed by key {key}"),
+                SigningStatus::Unsigned => "unsigned".to_string(),
+                SigningStatus::Failed { reason } => format!("signing failed: {reason}"),
+            };
+            view! {
+                <span class=class title=s.summary()>
+                    {text}
+                    {href.map(|href| view! { " (" <a href=href>"signature"</a> ")" })}
+                </span>
+            }
+            .into_any()
+        }
+    }
 }
 
 /// The release page's promotion panel; `phase` decides what visitors are told about
@@ -103,6 +129,12 @@ fn PanelBody(
                         ", "
                         <a href=format!("/api/v1/promotions/{id}/notes.md")>"release notes"</a>
                         ")."
+                    </p>
+                })}
+                {panel.promoted_from.is_some().then(|| view! {
+                    <p class="promoted-signature">
+                        "Release signature: "
+                        <SignatureBadge signature=panel.promoted_signature.clone() />
                     </p>
                 })}
                 {(!promotable.is_empty()).then(|| view! {
@@ -186,6 +218,7 @@ pub fn PromotionTable(
                     <th scope="col">"Requested"</th>
                     <th scope="col">"Took"</th>
                     <th scope="col">"Result"</th>
+                    <th scope="col">"Signature"</th>
                 </tr>
             </thead>
             <tbody>
@@ -208,6 +241,7 @@ pub fn PromotionTable(
                             <td>{utc(p.requested_at)}</td>
                             <td>{took}</td>
                             <td><StateBadge state=p.state /></td>
+                            <td><SignatureBadge signature=p.signature.clone() /></td>
                         </tr>
                     }
                 }).collect_view()}
@@ -373,6 +407,23 @@ fn PromotionView(page: PromotionPage) -> impl IntoView {
             {p.result_pull_spec.clone().map(|spec| view! {
                 <dt>"Pull spec"</dt>
                 <dd><code class="result-pull-spec">{spec}</code></dd>
+            })}
+            {p.signature.clone().map(|signature| {
+                let message = signature.message.clone();
+                let download = format!("/api/v1/promotions/{}/signature-message.json", p.id);
+                view! {
+                    <dt>"Signature"</dt>
+                    <dd>
+                        <SignatureBadge signature=Some(signature) />
+                        {(!message.is_empty()).then(|| view! {
+                            <details class="signature-message">
+                                <summary>"Signed document"</summary>
+                                <pre><code>{message}</code></pre>
+                                <p><a href=download>"Download it"</a>" (to sign by hand: "<code>"gpg --sign"</code>")"</p>
+                            </details>
+                        })}
+                    </dd>
+                }
             })}
             <dt>"Updates from"</dt>
             <dd>{if p.previous.is_empty() { "none".to_string() } else { p.previous.join(", ") }}</dd>

@@ -117,6 +117,24 @@ pub struct PromotionArgs {
         requires = "signature_store"
     )]
     pub signature_keyring: Option<std::path::PathBuf>,
+    /// A GnuPG home holding the key that signs the releases Streamgate promotes (a mounted
+    /// Secret will do: it is copied to a private directory at start-up). The key must have
+    /// no passphrase. Needs --signing-key and --signature-store-dir.
+    #[arg(
+        long,
+        env = "STREAMGATE_SIGNING_GNUPG_HOME",
+        requires_all = ["signing_key", "signature_store_dir"]
+    )]
+    pub signing_gnupg_home: Option<std::path::PathBuf>,
+    /// The key in --signing-gnupg-home that signs promoted releases: its fingerprint (or key
+    /// id). The server does not start when the home has no such secret key or it cannot sign.
+    #[arg(long, env = "STREAMGATE_SIGNING_KEY", requires = "signing_gnupg_home")]
+    pub signing_key: Option<String>,
+    /// A directory kept as a release signature store (`sha256=<hex>/signature-<n>`): signed
+    /// releases' signatures are written there, never over another, and served read-only at
+    /// `/signatures/sha256=<hex>/signature-<n>` for `oc` and clusters to verify.
+    #[arg(long, env = "STREAMGATE_SIGNATURE_STORE_DIR")]
+    pub signature_store_dir: Option<std::path::PathBuf>,
 }
 
 /// Options of `user`.

@@ -34,6 +34,7 @@ pub mod provenance;
 pub mod secret;
 pub mod serve;
 pub mod server_fn_status;
+pub mod signatures;
 pub mod site;
 
 use axum::body::Body;
@@ -95,6 +96,8 @@ pub struct Settings {
     pub hooks: api::hooks::HookSecrets,
     /// The largest request body any route takes, in bytes.
     pub max_request_body: usize,
+    /// The signature store directory served at `/signatures/`, when there is one.
+    pub signature_dir: Option<promote::signature_dir::SignatureDir>,
 }
 
 /// Default [`Settings::max_request_body`]: 1 MiB, far above any form, API body or
@@ -108,6 +111,7 @@ impl Default for Settings {
             public_url: None,
             hooks: api::hooks::HookSecrets::default(),
             max_request_body: DEFAULT_MAX_REQUEST_BODY,
+            signature_dir: None,
         }
     }
 }
@@ -170,6 +174,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(api::router())
         .merge(feeds::router())
+        .merge(signatures::router())
         .merge(promote::forms::router())
         .leptos_routes_with_context(
             &state,

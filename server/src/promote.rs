@@ -7,7 +7,9 @@
 //! [`worker`] runs jobs (resuming after a restart), [`notes`] writes release notes and
 //! [`notify`] tells a chat room or pipeline, signed as [`webhook`] says. The OCI work is in
 //! [`copy`], [`rebuild`] and [`payload`] (the release manifests, from the component
-//! images), with [`blobs`]; signatures in [`signature`] and [`verification`].
+//! images), with [`blobs`]; the source release's signature is checked by [`signature`] and
+//! [`verification`], the published release is signed by [`signing`] into a
+//! [`signature_dir`].
 
 pub mod blobs;
 pub mod copy;
@@ -19,6 +21,8 @@ pub mod plan;
 pub mod rebuild;
 pub mod request;
 pub mod signature;
+pub mod signature_dir;
+pub mod signing;
 pub mod targets;
 pub mod verification;
 pub mod webhook;

@@ -53,6 +53,9 @@ pub enum ServeError {
     /// A promotion target is not valid.
     #[error("promotion target: {0}")]
     Target(String),
+    /// The release signing key or the signature store is unusable.
+    #[error("release signing: {0}")]
+    Signing(#[from] crate::promote::signing::SigningError),
     /// The demo registry could not be seeded.
     #[cfg(feature = "demo")]
     #[error(transparent)]
@@ -375,7 +378,48 @@ fn settings(args: &ServeArgs) -> Result<Settings, ServeError> {
             .map(|u| u.trim_end_matches('/').to_string()),
         hooks: args.registry.hook_secrets()?,
         max_request_body: usize::try_from(args.limits.max_request_body).unwrap_or(usize::MAX),
+        signature_dir: args
+            .promotion
+            .signature_store_dir
+            .as_deref()
+            .map(crate::promote::signature_dir::SignatureDir::open)
+            .transpose()?,
     })
+}
+
+/// The key that signs promoted releases, refused unless the home has it and it can sign.
+async fn release_signer(
+    args: &ServeArgs,
+    store: Option<&crate::promote::signature_dir::SignatureDir>,
+) -> Result<
+    Option<(
+        crate::promote::signing::Signer,
+        crate::promote::signature_dir::SignatureDir,
+    )>,
+    ServeError,
+> {
+    use crate::promote::signing::Signer;
+    let (Some(home), Some(key)) = (
+        &args.promotion.signing_gnupg_home,
+        &args.promotion.signing_key,
+    ) else {
+        return Ok(None);
+    };
+    let store = store.cloned().ok_or_else(|| {
+        ServeError::Signing(crate::promote::signing::SigningError::Store {
+            path: "--signature-store-dir".to_string(),
+            reason: "a signing key needs a signature store directory".to_string(),
+        })
+    })?;
+    let signer = Signer::load(home, key).await?;
+    signer.check().await?;
+    tracing::info!(
+        key = %key,
+        home = %home.display(),
+        store = %store.root().display(),
+        "promoted releases are signed"
+    );
+    Ok(Some((signer, store)))
 }
 
 /// The sign-in settings of `args`, with what they trust said in the log.
@@ -538,6 +582,15 @@ async fn start_promotions(
         },
     )
     .with_live(state.live.clone());
+    let worker = match release_signer(args, state.settings.signature_dir.as_ref()).await? {
+        Some((signer, store)) => worker.with_signing(signer, store),
+        None => {
+            tracing::info!(
+                "no release signing key: promoted releases get an unsigned signature message"
+            );
+            worker
+        }
+    };
     let task = tokio::spawn(worker.run(stopped));
     Ok((crate::promote::Promotions { planner, wake }, task))
 }

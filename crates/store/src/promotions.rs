@@ -2,7 +2,7 @@
 //! (projected from `promotion.*` events), with the worker's lease and progress columns.
 
 use app::model::promotion::{
-    Promotion, PromotionPlan, PromotionProgress, PromotionState, PromotionTarget,
+    Promotion, PromotionPlan, PromotionProgress, PromotionState, PromotionTarget, ReleaseSignature,
 };
 use chrono::{DateTime, Utc};
 
@@ -20,7 +20,7 @@ const WEBHOOK_COLUMNS: &str = "name, webhook_url, webhook_secret";
 const PROMOTION_COLUMNS: &str = "id, target, source_stream, source_release, source_pull_spec, \
      source_digest, name, previous, content_repo, release_repo, requested_by, override_reason, \
      state, detail, plan, result_digest, result_pull_spec, requested_at, started_at, \
-     finished_at, progress";
+     finished_at, progress, release_signature";
 
 #[derive(sqlx::FromRow)]
 struct TargetRow {
@@ -137,6 +137,8 @@ pub struct PromotionRow {
     pub finished_at: Option<DateTime<Utc>>,
     /// Progress (JSON).
     pub progress: String,
+    /// The published payload's signature (JSON of [`ReleaseSignature`]).
+    pub release_signature: Option<String>,
 }
 
 impl PromotionRow {
@@ -153,6 +155,13 @@ impl PromotionRow {
     /// `previous` as a list.
     pub fn previous(&self) -> Vec<String> {
         serde_json::from_str(&self.previous).unwrap_or_default()
+    }
+
+    /// The published payload's signature, once recorded.
+    pub fn release_signature(&self) -> Option<ReleaseSignature> {
+        self.release_signature
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
     }
 
     /// The page and API model.
@@ -173,6 +182,7 @@ impl PromotionRow {
             progress: serde_json::from_str(&self.progress).unwrap_or_default(),
             result_pull_spec: self.result_pull_spec.clone(),
             result_digest: self.result_digest.clone(),
+            signature: self.release_signature(),
             requested_at: self.requested_at,
             started_at: self.started_at,
             finished_at: self.finished_at,
@@ -208,6 +218,10 @@ pub struct StateChange {
     /// Final copy figures, on success.
     #[serde(default)]
     pub progress: Option<PromotionProgress>,
+    /// The published payload's signature, once it is written (kept by later changes that
+    /// carry none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<ReleaseSignature>,
 }
 
 impl StateChange {
@@ -219,6 +233,7 @@ impl StateChange {
             result_digest: None,
             result_pull_spec: None,
             progress: None,
+            signature: None,
         }
     }
 }
@@ -298,6 +313,10 @@ impl Tx {
             .progress
             .as_ref()
             .and_then(|p| serde_json::to_string(p).ok());
+        let signature = change
+            .signature
+            .as_ref()
+            .and_then(|s| serde_json::to_string(s).ok());
         let updated = on_tx!(self, c => {
             sqlx::query(
                 "update promotions set state = $2, detail = $3, \
@@ -305,6 +324,7 @@ impl Tx {
                  result_pull_spec = coalesce($5, result_pull_spec), \
                  started_at = coalesce(started_at, $6), finished_at = $7, \
                  progress = coalesce($8, progress), updated_at = $9, \
+                 release_signature = coalesce($10, release_signature), \
                  lease_owner = case when $7 is null then lease_owner else null end, \
                  lease_until = case when $7 is null then lease_until else null end \
                  where id = $1",
@@ -318,6 +338,7 @@ impl Tx {
             .bind(finished)
             .bind(progress)
             .bind(at)
+            .bind(signature)
             .execute(c)
             .await?
             .rows_affected()

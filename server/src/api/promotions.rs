@@ -31,6 +31,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/promotions/{id}", get(get_promotion))
         .route("/api/v1/promotions/{id}/notes.md", get(get_notes))
+        .route(
+            "/api/v1/promotions/{id}/signature-message.json",
+            get(get_signature_message),
+        )
         .route("/api/v1/targets", get(list_targets))
 }
 
@@ -206,6 +210,52 @@ pub async fn get_notes(
         )
             .into_response(),
     ))
+}
+
+/// The release signature message of a promotion's published payload, byte for byte as it
+/// was (or would be) signed: sign it with `gpg --sign` to add a signature by hand.
+#[utoipa::path(
+    get,
+    path = "/api/v1/promotions/{id}/signature-message.json",
+    tag = "promotions",
+    params(("id" = i64, Path, description = "the promotion's number")),
+    responses(
+        (status = 200, description = "the signed document", content_type = "application/json", body = Object),
+        (status = 404, description = "no such promotion", body = ErrorBody),
+        (status = 409, description = "the promotion has not written it yet", body = ErrorBody),
+    )
+)]
+pub async fn get_signature_message(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, ApiError> {
+    let row = state
+        .store
+        .promotion(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("promotion {id}")))?;
+    let signature = row
+        .release_signature()
+        .filter(|s| !s.message.is_empty())
+        .ok_or_else(|| {
+            ApiError::Conflict(format!(
+                "promotion {id} is {} and has no signature message; it is written once the \
+                 published release is checked",
+                row.state().as_str()
+            ))
+        })?;
+    let hex = signature.digest.trim_start_matches("sha256:");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"sha256={hex}.json\""),
+            ),
+        ],
+        signature.message,
+    )
+        .into_response())
 }
 
 /// Plans (`dry_run`) or requests a promotion. Needs a maintainer of the target, by API

@@ -6,12 +6,21 @@
 //! whoever claims it once the lease has run out. The digest of the new payload is recorded
 //! before anything is pushed to the release repository, so a promotion that fails after that
 //! keeps its name: a name that may have been pushed is never given to another release.
+//!
+//! Once every digest is checked at the target, the worker writes the release signature
+//! message of the new payload and, with a signing key, signs it into the signature store;
+//! the result is recorded (a `signed` step) before the job succeeds. Signing comes after
+//! publishing, so its failure cannot take the published release back: the promotion
+//! succeeds and shows why its release is not signed. A job resumed after that step keeps
+//! the recorded signature rather than signing again.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::model::promotion::{PromotionProgress, PromotionState, SignatureStatus};
+use app::model::promotion::{
+    PromotionProgress, PromotionState, ReleaseSignature, SignatureStatus, SigningStatus,
+};
 use chrono::Utc;
 use rand::RngCore;
 use tokio::sync::{watch, Notify};
@@ -20,6 +29,8 @@ use super::copy::{Copier, CopyItem, Progress};
 use super::notify::Notifier;
 use super::plan::{by_digest, repository};
 use super::rebuild::{prepare, Rewrite};
+use super::signature_dir::SignatureDir;
+use super::signing::{signature_message, Signer, CREATOR};
 use super::verification::SignatureCheck;
 use super::PromoteError;
 use crate::events::{self, PROMOTION_STATE};
@@ -63,6 +74,7 @@ pub struct PromotionWorker {
     config: WorkerConfig,
     owner: String,
     live: Option<crate::live::Live>,
+    signing: Option<(Signer, SignatureDir)>,
 }
 
 /// How a job run ended.
@@ -93,7 +105,15 @@ impl PromotionWorker {
             config,
             owner: format!("{}-{}", crate::replica_name(), hex::encode(id)),
             live: None,
+            signing: None,
         }
+    }
+
+    /// Signs every published release with `signer`, into `store`; without this, the
+    /// signature message is written and kept unsigned.
+    pub fn with_signing(mut self, signer: Signer, store: SignatureDir) -> Self {
+        self.signing = Some((signer, store));
+        self
     }
 
     /// Announces progress to the pages following a promotion.
@@ -190,6 +210,7 @@ impl PromotionWorker {
                             result_digest: None,
                             result_pull_spec: None,
                             progress: None,
+                            signature: None,
                         },
                     )
                     .await
@@ -309,6 +330,7 @@ impl PromotionWorker {
                 result_digest: Some(prepared.digest().to_string()),
                 result_pull_spec: None,
                 progress: None,
+                signature: None,
             },
         )
         .await?;
@@ -323,6 +345,7 @@ impl PromotionWorker {
                 result_digest: Some(published.digest.clone()),
                 result_pull_spec: Some(result_pull_spec.clone()),
                 progress: None,
+                signature: None,
             },
         )
         .await?;
@@ -344,6 +367,24 @@ impl PromotionWorker {
                 missing.join(", ")
             )));
         }
+        next_step()?;
+        let signature = match row.release_signature() {
+            Some(recorded) if recorded.digest == published.digest => recorded,
+            _ => self.sign(id, &result_pull_spec, &published.digest).await,
+        };
+        self.emit_as(
+            id,
+            "signed",
+            StateChange {
+                state: PromotionState::Verifying,
+                detail: String::new(),
+                result_digest: Some(published.digest.clone()),
+                result_pull_spec: Some(result_pull_spec.clone()),
+                progress: None,
+                signature: Some(signature),
+            },
+        )
+        .await?;
         self.emit(
             id,
             StateChange {
@@ -352,12 +393,60 @@ impl PromotionWorker {
                 result_digest: Some(published.digest),
                 result_pull_spec: Some(result_pull_spec),
                 progress: Some(final_progress),
+                signature: None,
             },
         )
         .await?;
         tracing::info!(promotion = id, name = %row.name, target = %row.target, "promotion succeeded");
         self.finished(id).await;
         Ok(())
+    }
+
+    /// The signature of the payload `digest` published as `reference`: the message always,
+    /// signed and stored when a key is configured, or why that failed.
+    async fn sign(&self, id: i64, reference: &str, digest: &str) -> ReleaseSignature {
+        let message = match signature_message(reference, digest, CREATOR, Utc::now().timestamp()) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(promotion = id, error = %e, "no signature message for the published release");
+                return ReleaseSignature {
+                    digest: digest.to_string(),
+                    message: String::new(),
+                    status: SigningStatus::Failed {
+                        reason: e.to_string(),
+                    },
+                };
+            }
+        };
+        let status = match &self.signing {
+            None => SigningStatus::Unsigned,
+            Some((signer, store)) => {
+                let stored = match signer.sign(message.as_bytes()).await {
+                    Ok(signature) => store.store(digest, &signature).await,
+                    Err(e) => Err(e),
+                };
+                match stored {
+                    Ok(path) => {
+                        tracing::info!(promotion = id, %digest, key = %signer.key(), path = %path.relative(), "release signed");
+                        SigningStatus::Signed {
+                            key: signer.key().to_string(),
+                            path: path.relative(),
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(promotion = id, %digest, error = %e, "signing the published release failed; it stays published, unsigned");
+                        SigningStatus::Failed {
+                            reason: e.to_string(),
+                        }
+                    }
+                }
+            }
+        };
+        ReleaseSignature {
+            digest: digest.to_string(),
+            message,
+            status,
+        }
     }
 
     /// Tells the target's webhook, if any, how a promotion ended.

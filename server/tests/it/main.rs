@@ -29,6 +29,7 @@ mod promote;
 mod promote_bench;
 mod promote_copy;
 mod promote_resume;
+mod promote_signing;
 mod provenance;
 mod replicas;
 mod search;
