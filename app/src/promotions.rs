@@ -560,6 +560,17 @@ fn PlanView(plan: PromotionPlan, viewer: Viewer, error: Option<String>) -> impl 
             <dd><code>{p.destination.clone()}</code></dd>
             <dt>"Images to"</dt>
             <dd><code>{p.target.content_repo.clone()}</code></dd>
+            <dt>"Promoted by"</dt>
+            <dd class="promoter">
+                {match &p.target.pipeline_url {
+                    Some(_) => format!(
+                        "OKD's release pipeline ({}): Streamgate starts it with this plan and follows it until {} is pushed",
+                        promoter_cell(&p.target),
+                        p.destination
+                    ),
+                    None => "Streamgate: it copies the images and publishes the release itself".to_string(),
+                }}
+            </dd>
             <dt>"Updates from"</dt>
             <dd>
                 {if p.previous.is_empty() { "none".to_string() } else { p.previous.join(", ") }}
@@ -633,6 +644,22 @@ fn PlanView(plan: PromotionPlan, viewer: Viewer, error: Option<String>) -> impl 
     }
 }
 
+/// Who promotes into a target: Streamgate, or OKD's release pipeline (its host shown).
+fn promoter_cell(t: &PromotionTarget) -> String {
+    match t.pipeline_url.as_deref() {
+        Some(url) => {
+            let host = url
+                .split_once("://")
+                .map_or(url, |(_, rest)| rest)
+                .split('/')
+                .next()
+                .unwrap_or_default();
+            format!("release pipeline at {host}")
+        }
+        None => "Streamgate".to_string(),
+    }
+}
+
 /// What the targets table says of a target's webhook: its masked address for admins,
 /// whether there is one for everyone else.
 fn webhook_cell(target: &PromotionTarget) -> String {
@@ -700,6 +727,7 @@ pub fn TargetsPage() -> impl IntoView {
                                     <th scope="col">"Images to"</th>
                                     <th scope="col">"Release to"</th>
                                     <th scope="col">"Names"</th>
+                                    <th scope="col">"Promoted by"</th>
                                     <th scope="col">"Notifies"</th>
                                     {admin.is_some().then(|| view! { <th scope="col">""</th> })}
                                 </tr>
@@ -714,6 +742,7 @@ pub fn TargetsPage() -> impl IntoView {
                                             <td><code>{t.content_repo.clone()}</code></td>
                                             <td><code>{t.release_repo.clone()}</code></td>
                                             <td><code>{t.name_template.clone()}</code></td>
+                                            <td class="promoter">{promoter_cell(&t)}</td>
                                             <td class="webhook">{webhook_cell(&t)}</td>
                                             {csrf.map(|csrf| view! {
                                                 <td>
@@ -745,6 +774,10 @@ pub fn TargetsPage() -> impl IntoView {
                                     <label class="check">
                                         <input name="remove_webhook" type="checkbox" value="on" />
                                         "Remove the webhook"
+                                    </label>
+                                    <label>
+                                        "Release pipeline EventListener URL (optional: when OKD's release pipeline promotes into this target, promotions start it and follow its result; empty: Streamgate promotes)"
+                                        <input name="pipeline_url" type="url" autocomplete="off" placeholder="http://el-okd-release.okd-team.svc:8080" />
                                     </label>
                                     <button type="submit">"Save target"</button>
                                 </form>

@@ -81,6 +81,11 @@ pub struct TargetSetArgs {
     /// is printed once. Not given: the target keeps its webhook; empty: it is removed.
     #[arg(long)]
     pub webhook_url: Option<String>,
+    /// The Tekton EventListener of OKD's release pipeline, when the pipeline promotes into
+    /// this target: promotions start it and follow its result instead of copying and
+    /// publishing themselves. Not given: kept as it is; empty: Streamgate promotes itself.
+    #[arg(long)]
+    pub pipeline_url: Option<String>,
 }
 
 /// Options of `target remove`.
@@ -135,6 +140,10 @@ pub struct PromotionArgs {
     /// `/signatures/sha256=<hex>/signature-<n>` for `oc` and clusters to verify.
     #[arg(long, env = "STREAMGATE_SIGNATURE_STORE_DIR")]
     pub signature_store_dir: Option<std::path::PathBuf>,
+    /// For targets promoted by OKD's release pipeline: how long the pipeline may take to
+    /// push the release before the promotion fails (`90m`, `3h`).
+    #[arg(long, env = "STREAMGATE_PIPELINE_TIMEOUT", default_value = "3h", value_parser = parse_duration)]
+    pub pipeline_timeout: Duration,
 }
 
 /// Options of `user`.

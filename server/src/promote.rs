@@ -4,7 +4,8 @@
 //! … --mirror … --to-image …` does, behind a plan that is shown before it is confirmed.
 //!
 //! [`plan`] makes the dry run, [`request`] turns a confirmed plan into a job (an event),
-//! [`worker`] runs jobs (resuming after a restart), [`notes`] writes release notes and
+//! [`worker`] runs jobs (resuming after a restart) or has a target's release [`pipeline`]
+//! run them, [`notes`] writes release notes and
 //! [`notify`] tells a chat room or pipeline, signed as [`webhook`] says. The OCI work is in
 //! [`copy`], [`rebuild`] and [`payload`] (the release manifests, from the component
 //! images), with [`blobs`]; the source release's signature is checked by [`signature`] and
@@ -17,6 +18,7 @@ pub mod forms;
 pub mod notes;
 pub mod notify;
 pub mod payload;
+pub mod pipeline;
 pub mod plan;
 pub mod rebuild;
 pub mod request;
@@ -86,6 +88,9 @@ pub enum PromoteError {
     /// Copying or publishing failed.
     #[error(transparent)]
     Copy(#[from] copy::CopyError),
+    /// The target's release pipeline could not be started or did not deliver.
+    #[error(transparent)]
+    Pipeline(#[from] pipeline::PipelineError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -149,7 +154,7 @@ impl From<PromoteError> for ApiError {
             | PromoteError::PlanChanged(_)
             | PromoteError::Store(StoreError::Conflict(_)) => ApiError::Conflict(message),
             PromoteError::Store(StoreError::InvalidText(_)) => ApiError::BadRequest(message),
-            PromoteError::Copy(_) => ApiError::BadGateway(message),
+            PromoteError::Copy(_) | PromoteError::Pipeline(_) => ApiError::BadGateway(message),
             PromoteError::Interrupted => ApiError::Busy {
                 message,
                 retry_after: crate::edge::error::RETRY_AFTER,

@@ -150,6 +150,18 @@ pub async fn target(cmd: TargetCommand) -> Result<(), ServeError> {
             })
             .map_err(ServeError::Target)?;
             let saved = crate::promote::targets::save_target(&store, &target).await?;
+            let pipeline = crate::promote::targets::pipeline_change(args.pipeline_url)
+                .map_err(ServeError::Target)?;
+            let mut saved = saved;
+            crate::promote::targets::apply_pipeline(&store, &mut saved, pipeline.clone()).await?;
+            match pipeline {
+                Some(Some(url)) => println!(
+                    "promotions into {} start OKD's release pipeline at {url} and follow it",
+                    target.name
+                ),
+                Some(None) => println!("Streamgate promotes into {} itself", target.name),
+                None => {}
+            }
             println!(
                 "target {}: releases of {} to {} (images to {}, named {})",
                 target.name,
@@ -175,9 +187,19 @@ pub async fn target(cmd: TargetCommand) -> Result<(), ServeError> {
                     .find(|h| h.name == t.name)
                     .map(|h| crate::promote::webhook::mask(&h.webhook_url))
                     .unwrap_or_default();
+                let promoter = t
+                    .pipeline_url
+                    .as_deref()
+                    .map_or_else(|| "streamgate".to_string(), |u| format!("pipeline {u}"));
                 println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}",
-                    t.name, t.source_stream, t.content_repo, t.release_repo, t.name_template, hook
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    t.name,
+                    t.source_stream,
+                    t.content_repo,
+                    t.release_repo,
+                    t.name_template,
+                    promoter,
+                    hook
                 );
             }
             store.close().await;
@@ -578,6 +600,7 @@ async fn start_promotions(
         wake.clone(),
         PromotionWorkerConfig {
             shutdown_grace: args.shutdown_grace.mul_f64(0.75),
+            pipeline_timeout: args.promotion.pipeline_timeout,
             ..PromotionWorkerConfig::default()
         },
     )

@@ -94,6 +94,11 @@ pub struct PromotionTarget {
     /// (`https://hooks.example.com/…`); `None` for everyone else and in plans.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_masked: Option<String>,
+    /// When OKD's own release pipeline promotes into this target: the address of its
+    /// Tekton EventListener. Streamgate then starts the pipeline and follows its result
+    /// instead of copying and publishing itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_url: Option<String>,
 }
 
 /// A webhook an admin just set: its full address and the secret its notices are signed

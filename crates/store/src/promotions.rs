@@ -13,7 +13,7 @@ use crate::{on_pool, on_tx};
 const LIVE_STATES: &str = "('planned', 'copying', 'publishing', 'verifying')";
 
 const TARGET_COLUMNS: &str =
-    "name, source_stream, content_repo, release_repo, name_template, webhook_url";
+    "name, source_stream, content_repo, release_repo, name_template, webhook_url, pipeline_url";
 
 const WEBHOOK_COLUMNS: &str = "name, webhook_url, webhook_secret";
 
@@ -30,6 +30,7 @@ struct TargetRow {
     release_repo: String,
     name_template: String,
     webhook_url: Option<String>,
+    pipeline_url: Option<String>,
 }
 
 /// The public shape: whether there is a webhook, never where.
@@ -43,6 +44,7 @@ impl From<TargetRow> for PromotionTarget {
             name_template: r.name_template,
             has_webhook: r.webhook_url.is_some_and(|u| !u.is_empty()),
             webhook_masked: None,
+            pipeline_url: r.pipeline_url.filter(|u| !u.is_empty()),
         }
     }
 }
@@ -424,6 +426,28 @@ impl Store {
                 .rows_affected()
         });
         Ok(())
+    }
+
+    /// Has OKD's release pipeline, at the EventListener `url`, promote into target `name`
+    /// (`None`: Streamgate promotes itself); whether the target exists.
+    pub async fn set_target_pipeline(
+        &self,
+        name: &str,
+        url: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let changed = on_pool!(self, p => {
+            sqlx::query(
+                "update promotion_targets set pipeline_url = $1, updated_at = $2 where name = $3",
+            )
+            .bind(url)
+            .bind(at)
+            .bind(name)
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        Ok(changed > 0)
     }
 
     /// The webhook of target `name`, if it has one.

@@ -18,7 +18,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::extract::{no_store, MaybeUser, Write, Writer};
 use crate::edge::error::{ApiError, ApiPath, ApiQuery, ApiResult, ErrorBody};
 use crate::promote::request::PromotionRequest;
-use crate::promote::targets::{checked_target, save_target, webhook_change};
+use crate::promote::targets::{
+    apply_pipeline, checked_target, pipeline_change, save_target, webhook_change,
+};
 use crate::promote::{webhook, Promotions};
 use crate::store::promotions::NewTarget;
 use crate::AppState;
@@ -365,6 +367,12 @@ pub struct TargetBody {
     #[serde(default)]
     #[schema(example = "https://hooks.example.com/services/T000/B000/XXXX")]
     pub webhook_url: Option<String>,
+    /// The Tekton EventListener of OKD's release pipeline, when the pipeline promotes into
+    /// this target (promotions start it and follow its result). Absent or null: kept;
+    /// `""`: Streamgate promotes itself.
+    #[serde(default)]
+    #[schema(example = "http://el-okd-release.okd-team.svc.cluster.local:8080")]
+    pub pipeline_url: Option<String>,
 }
 
 /// Adds or changes a target (admins).
@@ -396,7 +404,9 @@ pub async fn put_target(
         webhook: webhook_change(body.webhook_url),
     })
     .map_err(ApiError::Unprocessable)?;
-    let saved = save_target(&state.store, &target).await?;
+    let pipeline = pipeline_change(body.pipeline_url).map_err(ApiError::Unprocessable)?;
+    let mut saved = save_target(&state.store, &target).await?;
+    apply_pipeline(&state.store, &mut saved, pipeline).await?;
     tracing::info!(
         target = %target.name,
         by = %user.name,

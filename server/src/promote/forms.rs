@@ -16,7 +16,9 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::request::PromotionRequest;
-use super::targets::{checked_target, save_target, webhook_change};
+use super::targets::{
+    apply_pipeline, checked_target, pipeline_change, save_target, webhook_change,
+};
 use super::webhook;
 use crate::auth::extract::{NoFields, Write};
 use crate::auth::require_admin;
@@ -110,6 +112,10 @@ pub struct TargetForm {
     /// `on` to remove the webhook.
     #[serde(default)]
     pub remove_webhook: Option<String>,
+    /// The EventListener of OKD's release pipeline when it promotes into the target (empty:
+    /// Streamgate promotes itself).
+    #[serde(default)]
+    pub pipeline_url: String,
 }
 
 /// The cookie carrying `hook` to `/admin/targets`, for one minute.
@@ -154,7 +160,20 @@ async fn save_target_form(
             return Redirect::to(&format!("/admin/targets?error={}", q(&reason))).into_response()
         }
     };
-    match save_target(&state.store, &target).await {
+    // the form says who promotes: an address, or nothing for Streamgate itself
+    let pipeline = match pipeline_change(Some(form.pipeline_url)) {
+        Ok(change) => change,
+        Err(reason) => {
+            return Redirect::to(&format!("/admin/targets?error={}", q(&reason))).into_response()
+        }
+    };
+    let saved = match save_target(&state.store, &target).await {
+        Ok(mut saved) => apply_pipeline(&state.store, &mut saved, pipeline)
+            .await
+            .map(|()| saved),
+        Err(e) => Err(e),
+    };
+    match saved {
         Ok(saved) => {
             tracing::info!(
                 target = %target.name,

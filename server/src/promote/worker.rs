@@ -19,7 +19,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::model::promotion::{
-    PromotionProgress, PromotionState, ReleaseSignature, SignatureStatus, SigningStatus,
+    PromotionPlan, PromotionProgress, PromotionState, ReleaseSignature, SignatureStatus,
+    SigningStatus,
 };
 use chrono::Utc;
 use rand::RngCore;
@@ -27,6 +28,7 @@ use tokio::sync::{watch, Notify};
 
 use super::copy::{Copier, CopyItem, Progress};
 use super::notify::Notifier;
+use super::pipeline::{self, PipelineRequest};
 use super::plan::{by_digest, repository};
 use super::rebuild::{prepare, Rewrite};
 use super::signature_dir::SignatureDir;
@@ -50,6 +52,8 @@ pub struct WorkerConfig {
     /// At shutdown, how long the running job's current step may take to finish; after
     /// that it is cut off and its lease freed, and whoever claims it next resumes it.
     pub shutdown_grace: Duration,
+    /// How long a target's release pipeline may take to push the release.
+    pub pipeline_timeout: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -59,6 +63,7 @@ impl Default for WorkerConfig {
             interval: Duration::from_secs(5),
             progress_every: Duration::from_millis(500),
             shutdown_grace: Duration::from_secs(20),
+            pipeline_timeout: Duration::from_secs(3 * 3600),
         }
     }
 }
@@ -262,6 +267,10 @@ impl PromotionWorker {
                 return Err(PromoteError::Signature(reason));
             }
         }
+        if let Some(url) = plan.target.pipeline_url.as_deref() {
+            next_step()?;
+            return self.run_pipeline(row, &plan, url).await;
+        }
 
         let items: Vec<CopyItem> = plan
             .images
@@ -402,6 +411,96 @@ impl PromotionWorker {
         Ok(())
     }
 
+    /// Has the target's release pipeline promote `row`: starts it once (a resumed job does
+    /// not start it again), waits for the release's tag at the release repository, checks
+    /// it and records it as published.
+    async fn run_pipeline(
+        &self,
+        row: &PromotionRow,
+        plan: &PromotionPlan,
+        url: &str,
+    ) -> Result<(), PromoteError> {
+        let id = row.id;
+        let destination = format!("{}:{}", row.release_repo, row.name);
+        self.emit(id, StateChange::to(PromotionState::Publishing))
+            .await?;
+        let waiting = StateChange {
+            detail: format!("the release pipeline publishes {destination}"),
+            ..StateChange::to(PromotionState::Publishing)
+        };
+        // recorded before the request: if the process dies in between, the pipeline is
+        // not started twice (the wait then ends in a timeout that says so)
+        if self.emit_once(id, "pipeline-started", waiting).await? {
+            let request = PipelineRequest {
+                release_stream: row.source_stream.clone(),
+                target_release_stream: row.target.clone(),
+                release: by_digest(&row.source_pull_spec, &row.source_digest),
+                release_name: row.name.clone(),
+                previous_releases: row.previous().join(","),
+                content_mirror_pushspec: row.content_repo.clone(),
+                release_mirror_pushspec: row.release_repo.clone(),
+                streamgate_promotion: id,
+                requested_by: row.requested_by.clone(),
+            };
+            let accepted = pipeline::trigger(url, &request).await?;
+            tracing::info!(
+                promotion = id,
+                event_listener = %accepted.event_listener,
+                event = %accepted.event_id,
+                "release pipeline started"
+            );
+        }
+        let digest =
+            pipeline::wait_for_tag(&self.copier, &destination, self.config.pipeline_timeout)
+                .await?;
+        let result_pull_spec = format!("{}@{digest}", repository(&destination));
+        self.emit(
+            id,
+            StateChange {
+                result_digest: Some(digest.clone()),
+                result_pull_spec: Some(result_pull_spec.clone()),
+                ..StateChange::to(PromotionState::Verifying)
+            },
+        )
+        .await?;
+        if !self.copier.resolves(&result_pull_spec).await? {
+            return Err(PromoteError::Invalid(format!(
+                "the pipeline's release {result_pull_spec} cannot be read"
+            )));
+        }
+        let signature = match row.release_signature() {
+            Some(recorded) if recorded.digest == digest => recorded,
+            _ => self.sign(id, &result_pull_spec, &digest).await,
+        };
+        self.emit_as(
+            id,
+            "signed",
+            StateChange {
+                result_digest: Some(digest.clone()),
+                result_pull_spec: Some(result_pull_spec.clone()),
+                signature: Some(signature),
+                ..StateChange::to(PromotionState::Verifying)
+            },
+        )
+        .await?;
+        self.emit(
+            id,
+            StateChange {
+                result_digest: Some(digest),
+                result_pull_spec: Some(result_pull_spec),
+                progress: Some(PromotionProgress {
+                    images_total: plan.images.len() as u64,
+                    ..PromotionProgress::default()
+                }),
+                ..StateChange::to(PromotionState::Succeeded)
+            },
+        )
+        .await?;
+        tracing::info!(promotion = id, name = %row.name, target = %row.target, "promotion published by the release pipeline");
+        self.finished(id).await;
+        Ok(())
+    }
+
     /// The signature of the payload `digest` published as `reference`: the message always,
     /// signed and stored when a key is configured, or why that failed.
     async fn sign(&self, id: i64, reference: &str, digest: &str) -> ReleaseSignature {
@@ -478,9 +577,19 @@ impl PromotionWorker {
     /// Records `change` once per promotion and `step`: a resumed job does not record a step
     /// again.
     async fn emit_as(&self, id: i64, step: &str, change: StateChange) -> Result<(), PromoteError> {
+        self.emit_once(id, step, change).await.map(|_| ())
+    }
+
+    /// [`Self::emit_as`], telling whether this was the first time `step` was recorded.
+    async fn emit_once(
+        &self,
+        id: i64,
+        step: &str,
+        change: StateChange,
+    ) -> Result<bool, PromoteError> {
         let payload =
             serde_json::to_string(&change).map_err(|e| PromoteError::Invalid(e.to_string()))?;
-        events::ingest(
+        let stored = events::ingest(
             &self.store,
             NewEvent {
                 source: "streamgate".to_string(),
@@ -492,7 +601,7 @@ impl PromotionWorker {
             },
         )
         .await?;
-        Ok(())
+        Ok(stored.is_some())
     }
 }
 

@@ -28,6 +28,7 @@ mod payload_bench;
 mod promote;
 mod promote_bench;
 mod promote_copy;
+mod promote_pipeline;
 mod promote_resume;
 mod promote_signing;
 mod provenance;
