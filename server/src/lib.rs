@@ -82,6 +82,8 @@ pub struct AppState {
     pub live: live::Live,
     /// Turns true when the server begins to shut down (`/readyz` then answers 503).
     pub shutting_down: tokio::sync::watch::Receiver<bool>,
+    /// Pages rendered for anonymous visitors, kept until the log advances.
+    pub pages: std::sync::Arc<edge::page_cache::PageCache>,
 }
 
 /// Settings the handlers read.
@@ -132,6 +134,7 @@ impl AppState {
             promotions: None,
             auth: auth::Auth::default(),
             shutting_down: tokio::sync::watch::channel(false).1,
+            pages: std::sync::Arc::new(edge::page_cache::PageCache::default()),
         }
     }
 }
@@ -210,6 +213,11 @@ pub fn router(state: AppState) -> Router {
                 }
             },
         )
+        // inside the sign-in middleware, so that it knows who is anonymous
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            edge::page_cache::serve,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::middleware::resolve,
