@@ -29,8 +29,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use futures_util::{stream, StreamExt};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use self::images::{ImageMapper, ImageReference};
@@ -40,8 +41,30 @@ use self::versions::{
     ComponentVersions, VersionMapper, ALLOWED_COMPONENTS, DISPLAY_NAMES, VERSIONS,
 };
 use super::copy::{Copier, CopyError};
-use super::rebuild::{Rewrite, FROM_RELEASE_ANNOTATION};
 use crate::formats::payload::{COMMIT_ID, COMMIT_REF, SOURCE_LOCATION};
+
+/// What the new payload says differently from its source.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rewrite {
+    /// The release name (`4.20.0-okd-scos.3`): `image-references` `metadata.name`,
+    /// `release-metadata` `version` and the config label `io.openshift.release`.
+    pub name: String,
+    /// The versions this release can be upgraded from (`release-metadata` `previous`).
+    pub previous: Vec<String>,
+    /// New pull spec (`mirror-repo@sha256:…`) of every `image-references` tag, by tag name.
+    pub images: BTreeMap<String, String>,
+    /// The source payload's pull spec, as `image-references` records it
+    /// ([`FROM_RELEASE_ANNOTATION`]); not recorded when empty.
+    #[serde(default)]
+    pub from_release: String,
+    /// When the release was made (the promotion's request): `image-references`
+    /// `metadata.creationTimestamp` and the config's `created`, whole seconds.
+    pub created: DateTime<Utc>,
+}
+
+/// Annotation of `image-references` naming the release a payload was made from, as
+/// `oc adm release new --from-release` writes it.
+pub const FROM_RELEASE_ANNOTATION: &str = "release.openshift.io/from-release";
 
 /// The tag the payload is built on, always kept in `image-references`.
 pub const BASE_TAG: &str = "cluster-version-operator";

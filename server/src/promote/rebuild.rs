@@ -14,12 +14,10 @@
 //! release repository with another digest, nothing is pushed ([`CopyError::TagTaken`]);
 //! the same digest is a push done before and is fine.
 
-use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use oci_client::Reference;
 use serde::{Deserialize, Serialize};
@@ -39,28 +37,7 @@ pub const RELEASE_LABEL: &str = "io.openshift.release";
 /// Label of the payload config naming the image it was built on (the
 /// cluster-version-operator's).
 pub const BASE_DIGEST_LABEL: &str = "io.openshift.release.base-image-digest";
-/// What the new payload says differently from its source.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rewrite {
-    /// The release name (`4.20.0-okd-scos.3`): `image-references` `metadata.name`,
-    /// `release-metadata` `version` and the config label [`RELEASE_LABEL`].
-    pub name: String,
-    /// The versions this release can be upgraded from (`release-metadata` `previous`).
-    pub previous: Vec<String>,
-    /// New pull spec (`mirror-repo@sha256:…`) of every `image-references` tag, by tag name.
-    pub images: BTreeMap<String, String>,
-    /// The source payload's pull spec, as `image-references` records it
-    /// ([`FROM_RELEASE_ANNOTATION`]); not recorded when empty.
-    #[serde(default)]
-    pub from_release: String,
-    /// When the release was made (the promotion's request): `image-references`
-    /// `metadata.creationTimestamp` and the config's `created`, whole seconds.
-    pub created: DateTime<Utc>,
-}
-
-/// Annotation of `image-references` naming the release a payload was made from, as
-/// `oc adm release new --from-release` writes it.
-pub const FROM_RELEASE_ANNOTATION: &str = "release.openshift.io/from-release";
+pub use super::payload::{Rewrite, FROM_RELEASE_ANNOTATION};
 
 /// The payload [`publish`] pushed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
