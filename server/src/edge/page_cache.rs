@@ -213,7 +213,9 @@ pub async fn serve(State(state): State<AppState>, request: Request, next: Next) 
         .map(|n| n.to_string())
         .unwrap_or_default();
     let response = next.run(request).await;
-    let keepable = response.status() == StatusCode::OK
+    // a HEAD answer has no body to keep
+    let keepable = !head
+        && response.status() == StatusCode::OK
         && !response.headers().contains_key(SET_COOKIE)
         && !response.headers().contains_key(CONTENT_ENCODING)
         && response

@@ -215,9 +215,14 @@ async fn anonymous_pages_are_kept_until_the_log_advances() {
         (status, page(&headers), body.len()),
         (StatusCode::OK, "hit".to_string(), 0)
     );
-    // another query is another page
-    let (_, headers, _) = get_with(&f.app, "/streams/4.21.0-0.okd-scos?phase=Rejected", &[]).await;
+    // another query is another page; a HEAD first keeps nothing (it has no body)
+    let uri = "/streams/4.21.0-0.okd-scos?phase=Rejected";
+    let request = Request::head(uri).body(Body::empty()).expect("request");
+    let (_, headers, _) = send(&f.app, request).await;
+    assert_eq!(page(&headers), "none");
+    let (_, headers, body) = get_with(&f.app, uri, &[]).await;
     assert_eq!(page(&headers), "miss");
+    assert!(String::from_utf8_lossy(&body).contains("phase-rejected"));
 
     // the log advances: the page is rendered again, with what is new
     server::events::ingest(
