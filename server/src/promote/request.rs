@@ -175,6 +175,7 @@ mod tests {
                 name_template: "{version}-okd-scos.ec.{n}".into(),
                 has_webhook: false,
                 webhook_masked: None,
+                publishing: Default::default(),
             },
             stream: "4.21.0-0.okd-scos".into(),
             release: "4.21.0-0.okd-scos-2025-11-20-010203".into(),

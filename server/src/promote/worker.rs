@@ -63,6 +63,7 @@ pub struct PromotionWorker {
     config: WorkerConfig,
     owner: String,
     live: Option<crate::live::Live>,
+    publishing: Option<super::publishing::Publishing>,
 }
 
 /// How a job run ended.
@@ -93,7 +94,14 @@ impl PromotionWorker {
             config,
             owner: format!("{}-{}", crate::replica_name(), hex::encode(id)),
             live: None,
+            publishing: None,
         }
+    }
+
+    /// Adopts and announces published releases as their targets ask.
+    pub fn with_publishing(mut self, publishing: super::publishing::Publishing) -> Self {
+        self.publishing = Some(publishing);
+        self
     }
 
     /// Announces progress to the pages following a promotion.
@@ -343,6 +351,12 @@ impl PromotionWorker {
                 "after copying, the target does not have {}",
                 missing.join(", ")
             )));
+        }
+        // the release is published: what follows may fail without failing the promotion
+        if let Some(publishing) = &self.publishing {
+            publishing
+                .after_publish(row, &plan.target.publishing, &published.digest)
+                .await?;
         }
         self.emit(
             id,
