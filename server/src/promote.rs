@@ -24,6 +24,7 @@ pub mod publishing;
 pub mod rebuild;
 pub mod request;
 pub mod signature;
+pub mod target_publishing;
 pub mod targets;
 pub mod token_file;
 pub mod verification;

@@ -53,6 +53,9 @@ pub enum ServeError {
     /// A promotion target is not valid.
     #[error("promotion target: {0}")]
     Target(String),
+    /// Adoption or GitHub release settings cannot be used.
+    #[error("publishing settings: {0}")]
+    Publishing(#[from] crate::promote::publishing::PublishError),
     /// The demo registry could not be seeded.
     #[cfg(feature = "demo")]
     #[error(transparent)]
@@ -146,7 +149,27 @@ pub async fn target(cmd: TargetCommand) -> Result<(), ServeError> {
                 webhook: crate::promote::targets::webhook_change(args.webhook_url),
             })
             .map_err(ServeError::Target)?;
+            let change = crate::promote::target_publishing::PublishingChange {
+                adopt_namespace: args.adopt_namespace,
+                adopt_imagestream: args.adopt_imagestream,
+                github_repo: args.github_repo,
+            };
+            let publishing = crate::promote::target_publishing::checked_publishing(
+                &store,
+                &target.name,
+                &change,
+            )
+            .await?
+            .map_err(ServeError::Target)?;
             let saved = crate::promote::targets::save_target(&store, &target).await?;
+            crate::promote::target_publishing::save_publishing(&store, &target.name, &publishing)
+                .await?;
+            if let Some((ns, is)) = publishing.adoption() {
+                println!("releases are adopted into {ns}/{is}");
+            }
+            if let Some(repo) = &publishing.github_repo {
+                println!("release notes are published as GitHub releases of {repo}");
+            }
             println!(
                 "target {}: releases of {} to {} (images to {}, named {})",
                 target.name,
@@ -537,7 +560,13 @@ async fn start_promotions(
             ..PromotionWorkerConfig::default()
         },
     )
-    .with_live(state.live.clone());
+    .with_live(state.live.clone())
+    .with_publishing(crate::promote::publishing::Publishing::new(
+        store.clone(),
+        crate::backend::StoreBackend::new(store.clone(), state.polls.clone()),
+        &args.publish,
+        state.settings.public_url.as_deref(),
+    )?);
     let task = tokio::spawn(worker.run(stopped));
     Ok((crate::promote::Promotions { planner, wake }, task))
 }

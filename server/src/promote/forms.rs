@@ -16,6 +16,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::request::PromotionRequest;
+use super::target_publishing::{checked_publishing, save_publishing, PublishingChange};
 use super::targets::{checked_target, save_target, webhook_change};
 use super::webhook;
 use crate::auth::extract::{NoFields, Write};
@@ -110,6 +111,15 @@ pub struct TargetForm {
     /// `on` to remove the webhook.
     #[serde(default)]
     pub remove_webhook: Option<String>,
+    /// Namespace releases are adopted into (empty: no adoption).
+    #[serde(default)]
+    pub adopt_namespace: String,
+    /// Image stream releases are adopted into (empty: no adoption).
+    #[serde(default)]
+    pub adopt_imagestream: String,
+    /// GitHub repository release notes are published to (empty: none).
+    #[serde(default)]
+    pub github_repo: String,
 }
 
 /// The cookie carrying `hook` to `/admin/targets`, for one minute.
@@ -141,6 +151,12 @@ async fn save_target_form(
     } else {
         webhook_change(Some(form.webhook_url).filter(|u| !u.trim().is_empty()))
     };
+    // the form shows every setting, so a blank field removes one
+    let change = PublishingChange {
+        adopt_namespace: Some(form.adopt_namespace),
+        adopt_imagestream: Some(form.adopt_imagestream),
+        github_repo: Some(form.github_repo),
+    };
     let target = match checked_target(NewTarget {
         name: form.name,
         source_stream: form.source_stream,
@@ -154,7 +170,20 @@ async fn save_target_form(
             return Redirect::to(&format!("/admin/targets?error={}", q(&reason))).into_response()
         }
     };
-    match save_target(&state.store, &target).await {
+    let publishing = match checked_publishing(&state.store, &target.name, &change).await {
+        Ok(Ok(publishing)) => publishing,
+        Ok(Err(reason)) => {
+            return Redirect::to(&format!("/admin/targets?error={}", q(&reason))).into_response()
+        }
+        Err(e) => return answer.refuse(e.into()),
+    };
+    let saved = match save_target(&state.store, &target).await {
+        Ok(saved) => save_publishing(&state.store, &target.name, &publishing)
+            .await
+            .map(|()| saved),
+        Err(e) => Err(e),
+    };
+    match saved {
         Ok(saved) => {
             tracing::info!(
                 target = %target.name,

@@ -120,9 +120,11 @@ impl SiteBackend {
         } else {
             None
         };
+        let mut promotion = row.to_model();
+        promotion.publish_steps = self.reads.store().publish_steps(id).await?;
         Ok(PromotionPage {
             now: Utc::now(),
-            promotion: row.to_model(),
+            promotion,
             notes_html: notes.as_deref().map(crate::promote::notes::to_html),
             notes,
         })
