@@ -30,6 +30,7 @@ mod promote_bench;
 mod promote_copy;
 mod promote_resume;
 mod provenance;
+mod publish;
 mod replicas;
 mod search;
 mod security;
