@@ -306,6 +306,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn component_versions_are_listed_by_key_the_first_image_winning() {
+        let versions = component_versions(
+            [
+                "",
+                "kubernetes=1.34.2,kubernetes-tests=1.34.2",
+                "machine-os=9.0.20251120-0",
+                "kubernetes=1.33.0",
+                "broken, =x,y=",
+            ]
+            .into_iter(),
+        );
+        assert_eq!(
+            versions,
+            [
+                ("kubernetes".to_string(), "1.34.2".to_string()),
+                ("kubernetes-tests".to_string(), "1.34.2".to_string()),
+                ("machine-os".to_string(), "9.0.20251120-0".to_string()),
+            ]
+        );
+    }
+
+    #[test]
     fn raw_html_in_notes_is_text() {
         let html =
             to_html("# 4.21.0\n\n<script>alert(1)</script>\n\n| a | b |\n|---|---|\n| `x` | y |\n");

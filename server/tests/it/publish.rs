@@ -621,6 +621,9 @@ async fn a_promotion_adopts_its_release_and_publishes_its_notes_as_a_github_rele
         Some(format!("/repos/okd-project/okd-scos/releases/tags/{NAME}"))
     );
     assert_eq!(lock(&hub).releases.len(), 1);
+    server::events::reproject(&store)
+        .await
+        .expect("reprojected");
     let again = store.publish_steps(id).await.expect("steps");
     assert_eq!(
         again
@@ -751,4 +754,108 @@ async fn a_denied_namespace_and_a_missing_github_token_are_named() {
         1,
         "a refused token is not tried again"
     );
+}
+
+#[tokio::test]
+async fn admins_set_keep_and_remove_publishing_settings_through_the_api() {
+    let (store, _dir) = sqlite().await;
+    let root = promotion::user_with_token(&store, "root", Role::Admin, None).await;
+    let leptos = LeptosOptions::builder()
+        .output_name("streamgate")
+        .site_root("target/site")
+        .build();
+    let app = server::router(AppState::new(
+        store.clone(),
+        PollRegistry::default(),
+        leptos,
+    ));
+    let put = |body: Value| {
+        Request::put(format!("/api/v1/targets/{TARGET}"))
+            .header(header::HOST, "streamgate.test")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {root}"))
+            .body(Body::from(body.to_string()))
+            .expect("request")
+    };
+    let base = json!({"source_stream": STREAM, "content_repo": "quay.io/okd/scos-content",
+        "release_repo": "quay.io/okd/scos-release", "name_template": "{version}-okd-scos.ec.{n}"});
+    let with = |extra: Value| {
+        let mut body = base.clone();
+        for (k, v) in extra.as_object().expect("object") {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let answer = |(status, _, body): (StatusCode, HeaderMap, Vec<u8>)| {
+        let text = String::from_utf8_lossy(&body).into_owned();
+        (
+            status,
+            serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+            text,
+        )
+    };
+
+    let (status, saved, text) = answer(
+        http::send(
+            &app,
+            put(with(
+                json!({"adopt_namespace": "origin", "adopt_imagestream": "release-scos",
+                "github_repo": "okd-project/okd-scos"}),
+            )),
+        )
+        .await,
+    );
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(
+        saved["publishing"],
+        json!({"adopt_namespace": "origin", "adopt_imagestream": "release-scos",
+            "github_repo": "okd-project/okd-scos"})
+    );
+    // left out: kept; blank: removed
+    let (status, saved, text) =
+        answer(http::send(&app, put(with(json!({"github_repo": ""})))).await);
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(
+        saved["publishing"],
+        json!({"adopt_namespace": "origin", "adopt_imagestream": "release-scos",
+            "github_repo": null})
+    );
+    // a bad value is refused, saying which and why, and nothing changes
+    let (status, refused, text) = answer(
+        http::send(
+            &app,
+            put(with(json!({"adopt_imagestream": "", "github_repo": "okd"}))),
+        )
+        .await,
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+    assert_eq!(
+        refused["errors"][0]["detail"],
+        "adopt_namespace needs adopt_imagestream (adoption tags a release into \
+         namespace/imagestream)"
+    );
+    let target = store.target(TARGET).await.expect("query").expect("target");
+    assert_eq!(
+        target.publishing.adoption(),
+        Some(("origin", "release-scos"))
+    );
+    // everyone sees where releases go: nothing here is a secret
+    let (status, _, list) = http::send(
+        &app,
+        Request::get("/api/v1/targets")
+            .header(header::HOST, "streamgate.test")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let list: Value = serde_json::from_slice(&list).expect("json");
+    assert_eq!(list[0]["publishing"]["adopt_imagestream"], "release-scos");
+    // removing the target removes its settings
+    store.delete_target(TARGET).await.expect("removed");
+    assert!(store
+        .target_publishing(TARGET)
+        .await
+        .expect("query")
+        .is_empty());
 }
