@@ -472,8 +472,42 @@ async fn assert_no_token_anywhere(store: &Store, api: &Value, page: &str) {
     }
 }
 
+/// Everything logged, at every level, on this thread (a `#[tokio::test]` runs its tasks on
+/// its own thread) while the guard lives.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("logs").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn capture(&self) -> tracing::subscriber::DefaultGuard {
+        let logs = self.clone();
+        tracing::subscriber::set_default(
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_writer(move || logs.clone())
+                .finish(),
+        )
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("logs")).into_owned()
+    }
+}
+
 #[tokio::test]
 async fn a_promotion_adopts_its_release_and_publishes_its_notes_as_a_github_release() {
+    let logs = Logs::default();
+    let _logging = logs.capture();
     let (store, dir) = sqlite().await;
     let registry = world(&store).await;
     let cluster = fake(OPENSHIFT_TOKEN);
@@ -634,6 +668,15 @@ async fn a_promotion_adopts_its_release_and_publishes_its_notes_as_a_github_rele
             .iter()
             .map(|s| (s.done, s.reference.clone()))
             .collect::<Vec<_>>()
+    );
+
+    // the logs tell what happened, retries too, and never a token
+    let logs = logs.text();
+    assert!(logs.contains("published release step done"), "{logs}");
+    assert!(logs.contains("retrying"), "{logs}");
+    assert!(
+        !logs.contains(OPENSHIFT_TOKEN) && !logs.contains(GITHUB_TOKEN),
+        "a token was logged"
     );
 }
 
