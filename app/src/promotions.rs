@@ -106,6 +106,12 @@ fn PanelBody(
                         ")."
                     </p>
                 })}
+                {panel.github_release.as_deref().and_then(crate::model::safe_url).map(|url| view! {
+                    <p class="github-release">
+                        "Published on GitHub: "
+                        <a href=url.to_string() rel="noopener noreferrer">{url.to_string()}</a>
+                    </p>
+                })}
                 {(!promotable.is_empty()).then(|| view! {
                     <ul class="promote-targets">
                         {promotable.into_iter().map(|t| view! {

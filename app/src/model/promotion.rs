@@ -452,6 +452,9 @@ pub struct PromotionPanel {
     pub history: Vec<Promotion>,
     /// The CI release this one was promoted from, when it was promoted by Streamgate.
     pub promoted_from: Option<(String, String, i64)>,
+    /// The GitHub release its notes were published as, when they were.
+    #[serde(default)]
+    pub github_release: Option<String>,
 }
 
 #[cfg(test)]

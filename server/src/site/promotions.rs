@@ -34,10 +34,22 @@ impl SiteBackend {
             .promotion_of_promoted(stream, release)
             .await?
             .map(|p| (p.source_stream, p.source_release, p.id));
+        let github_release = match &promoted_from {
+            Some((_, _, id)) => self
+                .reads
+                .store()
+                .publish_steps(*id)
+                .await?
+                .into_iter()
+                .find(|s| s.step == app::model::promotion::PublishStep::GithubRelease && s.done)
+                .and_then(|s| s.reference),
+            None => None,
+        };
         Ok(PromotionPanel {
             targets,
             history,
             promoted_from,
+            github_release,
         })
     }
 

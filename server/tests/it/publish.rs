@@ -444,6 +444,27 @@ async fn api_and_page(store: &Store, id: i64) -> (Value, String) {
     (api, page)
 }
 
+/// A page through the real router.
+async fn page(store: &Store, uri: String) -> String {
+    let leptos = LeptosOptions::builder()
+        .output_name("streamgate")
+        .site_root("target/site")
+        .build();
+    let app = server::router(AppState::new(
+        store.clone(),
+        PollRegistry::default(),
+        leptos,
+    ));
+    let request = Request::get(uri)
+        .header(header::HOST, "streamgate.test")
+        .body(Body::empty())
+        .expect("request");
+    let (status, _, body) = http::send(&app, request).await;
+    let body = String::from_utf8_lossy(&body).into_owned();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
 /// No answer, page or stored event holds either token.
 async fn assert_no_token_anywhere(store: &Store, api: &Value, page: &str) {
     let mut tx = store.begin().await.expect("tx");
@@ -635,6 +656,12 @@ async fn a_promotion_adopts_its_release_and_publishes_its_notes_as_a_github_rele
     assert_eq!(promoted[0].stream, TARGET);
     assert_eq!(promoted[0].phase, app::model::Phase::Published);
     assert_no_token_anywhere(&store, &api, &page).await;
+    // the release's own page links to its GitHub release too
+    let release_page = self::page(&store, format!("/releases/{NAME}?stream={TARGET}")).await;
+    assert!(
+        release_page.contains(&format!("Published on GitHub: <a href=\"{html_url}\"")),
+        "{release_page}"
+    );
 
     // done again (a resumed promotion): the tag and the release are found, nothing moves
     run.publishing
