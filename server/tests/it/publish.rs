@@ -827,7 +827,7 @@ async fn a_denied_namespace_and_a_missing_github_token_are_named() {
 }
 
 #[tokio::test]
-async fn admins_set_keep_and_remove_publishing_settings_through_the_api() {
+async fn admins_set_keep_and_remove_publishing_settings_through_the_api_and_the_form() {
     let (store, _dir) = sqlite().await;
     let root = promotion::user_with_token(&store, "root", Role::Admin, None).await;
     let leptos = LeptosOptions::builder()
@@ -921,6 +921,77 @@ async fn admins_set_keep_and_remove_publishing_settings_through_the_api() {
     assert_eq!(status, StatusCode::OK);
     let list: Value = serde_json::from_slice(&list).expect("json");
     assert_eq!(list[0]["publishing"]["adopt_imagestream"], "release-scos");
+    // the admin form (which works without JavaScript) shows every setting, so a blank
+    // field there removes one
+    let form = |extra: &str| {
+        Request::post("/admin/targets")
+            .header(header::HOST, "streamgate.test")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::AUTHORIZATION, format!("Bearer {root}"))
+            .body(Body::from(format!(
+                "name={TARGET}&source_stream={STREAM}&content_repo=quay.io%2Fokd%2Fscos-content\
+                 &release_repo=quay.io%2Fokd%2Fscos-release\
+                 &name_template=%7Bversion%7D-okd-scos.ec.%7Bn%7D{extra}"
+            )))
+            .expect("request")
+    };
+    let (status, headers, _) = http::send(
+        &app,
+        form("&adopt_namespace=okd&adopt_imagestream=release&github_repo=okd-project%2Fokd"),
+    )
+    .await;
+    assert!(status.is_redirection(), "{status}");
+    assert_eq!(
+        headers.get(header::LOCATION).and_then(|v| v.to_str().ok()),
+        Some(format!("/admin/targets?saved={TARGET}").as_str())
+    );
+    let (status, _, admin_page) = http::send(
+        &app,
+        Request::get("/admin/targets")
+            .header(header::HOST, "streamgate.test")
+            .header(header::AUTHORIZATION, format!("Bearer {root}"))
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    let admin_page = String::from_utf8_lossy(&admin_page);
+    assert_eq!(status, StatusCode::OK, "{admin_page}");
+    assert!(
+        admin_page.contains("adopts into okd/release; GitHub releases of okd-project/okd"),
+        "{admin_page}"
+    );
+    let (status, headers, _) = http::send(
+        &app,
+        form("&adopt_namespace=okd&github_repo=okd-project%2Fokd"),
+    )
+    .await;
+    assert!(status.is_redirection(), "{status}");
+    let location = headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        location.starts_with("/admin/targets?error=adopt_namespace%20needs%20adopt_imagestream"),
+        "{location}"
+    );
+    let (status, _, _) = http::send(&app, form("")).await;
+    assert!(status.is_redirection(), "{status}");
+    assert!(store
+        .target_publishing(TARGET)
+        .await
+        .expect("query")
+        .is_empty());
+    store
+        .set_target_publishing(
+            TARGET,
+            &app::model::promotion::TargetPublishing {
+                github_repo: Some("okd-project/okd".into()),
+                ..Default::default()
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("saved");
     // removing the target removes its settings
     store.delete_target(TARGET).await.expect("removed");
     assert!(store
