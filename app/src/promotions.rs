@@ -14,8 +14,8 @@ use crate::error::AppError;
 use crate::live::{use_live, LiveScope, LiveState, LiveStatus};
 use crate::model::promotion::{
     NewWebhook, Promotion, PromotionPage, PromotionPanel, PromotionPlan, PromotionProgress,
-    PromotionState, PromotionTarget, PublishStep, PublishStepResult, SignatureStatus,
-    TargetPublishing,
+    PromotionState, PromotionTarget, PublishStep, PublishStepResult, ReleaseSignature,
+    SignatureStatus, SigningStatus, TargetPublishing,
 };
 use crate::model::Phase;
 use crate::viewer::{get_viewer, Viewer};
@@ -41,6 +41,32 @@ pub fn bytes(n: u64) -> String {
 #[component]
 pub fn StateBadge(state: PromotionState) -> impl IntoView {
     view! { <span class=format!("promotion-state {}", state.as_str())>{state.as_str()}</span> }
+}
+
+/// A promoted release's signature status: signed by which key (with a link to the signature
+/// in this server's signature store), unsigned, or why signing failed; a dash before the
+/// promotion has published and checked its release.
+#[component]
+pub fn SignatureBadge(signature: Option<ReleaseSignature>) -> impl IntoView {
+    match signature {
+        None => view! { <span class="release-signature none">"—"</span> }.into_any(),
+        Some(s) => {
+            let href = s.href();
+            let class = format!("release-signature {}", s.status.as_str());
+            let text = match &s.status {
+                SigningStatus::Signed { key, .. } => format!("signed by key {key}"),
+                SigningStatus::Unsigned => "unsigned".to_string(),
+                SigningStatus::Failed { reason } => format!("signing failed: {reason}"),
+            };
+            view! {
+                <span class=class title=s.summary()>
+                    {text}
+                    {href.map(|href| view! { " (" <a href=href>"signature"</a> ")" })}
+                </span>
+            }
+            .into_any()
+        }
+    }
 }
 
 /// The release page's promotion panel; `phase` decides what visitors are told about
@@ -110,6 +136,12 @@ fn PanelBody(
                     <p class="github-release">
                         "Published on GitHub: "
                         <a href=url.to_string() rel="noopener noreferrer">{url.to_string()}</a>
+                    </p>
+                })}
+                {panel.promoted_from.is_some().then(|| view! {
+                    <p class="promoted-signature">
+                        "Release signature: "
+                        <SignatureBadge signature=panel.promoted_signature.clone() />
                     </p>
                 })}
                 {(!promotable.is_empty()).then(|| view! {
@@ -193,6 +225,7 @@ pub fn PromotionTable(
                     <th scope="col">"Requested"</th>
                     <th scope="col">"Took"</th>
                     <th scope="col">"Result"</th>
+                    <th scope="col">"Signature"</th>
                 </tr>
             </thead>
             <tbody>
@@ -215,6 +248,7 @@ pub fn PromotionTable(
                             <td>{utc(p.requested_at)}</td>
                             <td>{took}</td>
                             <td><StateBadge state=p.state /></td>
+                            <td><SignatureBadge signature=p.signature.clone() /></td>
                         </tr>
                     }
                 }).collect_view()}
@@ -380,6 +414,23 @@ fn PromotionView(page: PromotionPage) -> impl IntoView {
             {p.result_pull_spec.clone().map(|spec| view! {
                 <dt>"Pull spec"</dt>
                 <dd><code class="result-pull-spec">{spec}</code></dd>
+            })}
+            {p.signature.clone().map(|signature| {
+                let message = signature.message.clone();
+                let download = format!("/api/v1/promotions/{}/signature-message.json", p.id);
+                view! {
+                    <dt>"Signature"</dt>
+                    <dd>
+                        <SignatureBadge signature=Some(signature) />
+                        {(!message.is_empty()).then(|| view! {
+                            <details class="signature-message">
+                                <summary>"Signed document"</summary>
+                                <pre><code>{message}</code></pre>
+                                <p><a href=download>"Download it"</a>" (to sign by hand: "<code>"gpg --sign"</code>")"</p>
+                            </details>
+                        })}
+                    </dd>
+                }
             })}
             <dt>"Updates from"</dt>
             <dd>{if p.previous.is_empty() { "none".to_string() } else { p.previous.join(", ") }}</dd>
@@ -558,6 +609,17 @@ fn PlanView(plan: PromotionPlan, viewer: Viewer, error: Option<String>) -> impl 
                 <dt>"After publishing"</dt>
                 <dd class="publishing">{publishing_cell(&p.target.publishing)}</dd>
             })}
+            <dt>"Promoted by"</dt>
+            <dd class="promoter">
+                {match &p.target.pipeline_url {
+                    Some(_) => format!(
+                        "OKD's release pipeline ({}): Streamgate starts it with this plan and follows it until {} is pushed",
+                        promoter_cell(&p.target),
+                        p.destination
+                    ),
+                    None => "Streamgate: it copies the images and publishes the release itself".to_string(),
+                }}
+            </dd>
             <dt>"Updates from"</dt>
             <dd>
                 {if p.previous.is_empty() { "none".to_string() } else { p.previous.join(", ") }}
@@ -631,8 +693,23 @@ fn PlanView(plan: PromotionPlan, viewer: Viewer, error: Option<String>) -> impl 
     }
 }
 
-/// What the targets table says of a target's webhook: its masked address for admins,
-/// whether there is one for everyone else.
+/// Who promotes into a target: Streamgate, or OKD's release pipeline (its host shown).
+fn promoter_cell(t: &PromotionTarget) -> String {
+    match t.pipeline_url.as_deref() {
+        Some(url) => {
+            let host = url
+                .split_once("://")
+                .map_or(url, |(_, rest)| rest)
+                .split('/')
+                .next()
+                .unwrap_or_default();
+            format!("release pipeline at {host}")
+        }
+        None => "Streamgate".to_string(),
+    }
+}
+
+/// What a target does after publishing: where releases are adopted, where notes go.
 fn publishing_cell(p: &TargetPublishing) -> String {
     let mut parts = Vec::new();
     if let Some((ns, is)) = p.adoption() {
@@ -644,6 +721,8 @@ fn publishing_cell(p: &TargetPublishing) -> String {
     parts.join("; ")
 }
 
+/// What the targets table says of a target's webhook: its masked address for admins,
+/// whether there is one for everyone else.
 fn webhook_cell(target: &PromotionTarget) -> String {
     match (&target.webhook_masked, target.has_webhook) {
         (Some(masked), _) => masked.clone(),
@@ -709,6 +788,7 @@ pub fn TargetsPage() -> impl IntoView {
                                     <th scope="col">"Images to"</th>
                                     <th scope="col">"Release to"</th>
                                     <th scope="col">"Names"</th>
+                                    <th scope="col">"Promoted by"</th>
                                     <th scope="col">"Notifies"</th>
                                     <th scope="col">"After publishing"</th>
                                     {admin.is_some().then(|| view! { <th scope="col">""</th> })}
@@ -724,6 +804,7 @@ pub fn TargetsPage() -> impl IntoView {
                                             <td><code>{t.content_repo.clone()}</code></td>
                                             <td><code>{t.release_repo.clone()}</code></td>
                                             <td><code>{t.name_template.clone()}</code></td>
+                                            <td class="promoter">{promoter_cell(&t)}</td>
                                             <td class="webhook">{webhook_cell(&t)}</td>
                                             <td class="publishing">{publishing_cell(&t.publishing)}</td>
                                             {csrf.map(|csrf| view! {
@@ -763,6 +844,10 @@ pub fn TargetsPage() -> impl IntoView {
                                         <label>"Adopt into image stream"<input name="adopt_imagestream" placeholder="release-scos" /></label>
                                         <label>"Publish release notes to the GitHub repository"<input name="github_repo" placeholder="okd-project/okd-scos" /></label>
                                     </fieldset>
+                                    <label>
+                                        "Release pipeline EventListener URL (optional: when OKD's release pipeline promotes into this target, promotions start it and follow its result; empty: Streamgate promotes)"
+                                        <input name="pipeline_url" type="url" autocomplete="off" placeholder="http://el-okd-release.okd-team.svc:8080" />
+                                    </label>
                                     <button type="submit">"Save target"</button>
                                 </form>
                             }.into_any(),

@@ -50,7 +50,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum TargetCommand {
     /// Add a target or change one.
-    Set(TargetSetArgs),
+    Set(Box<TargetSetArgs>),
     /// List the targets.
     List(DbArgs),
     /// Remove a target (its promotions stay).
@@ -95,6 +95,11 @@ pub struct TargetSetArgs {
     /// Not given: kept; empty: removed.
     #[arg(long)]
     pub github_repo: Option<String>,
+    /// The Tekton EventListener of OKD's release pipeline, when the pipeline promotes into
+    /// this target: promotions start it and follow its result instead of copying and
+    /// publishing themselves. Not given: kept as it is; empty: Streamgate promotes itself.
+    #[arg(long)]
+    pub pipeline_url: Option<String>,
 }
 
 /// Options of `target remove`.
@@ -131,6 +136,28 @@ pub struct PromotionArgs {
         requires = "signature_store"
     )]
     pub signature_keyring: Option<std::path::PathBuf>,
+    /// A GnuPG home holding the key that signs the releases Streamgate promotes (a mounted
+    /// Secret will do: it is copied to a private directory at start-up). The key must have
+    /// no passphrase. Needs --signing-key and --signature-store-dir.
+    #[arg(
+        long,
+        env = "STREAMGATE_SIGNING_GNUPG_HOME",
+        requires_all = ["signing_key", "signature_store_dir"]
+    )]
+    pub signing_gnupg_home: Option<std::path::PathBuf>,
+    /// The key in --signing-gnupg-home that signs promoted releases: its fingerprint (or key
+    /// id). The server does not start when the home has no such secret key or it cannot sign.
+    #[arg(long, env = "STREAMGATE_SIGNING_KEY", requires = "signing_gnupg_home")]
+    pub signing_key: Option<String>,
+    /// A directory kept as a release signature store (`sha256=<hex>/signature-<n>`): signed
+    /// releases' signatures are written there, never over another, and served read-only at
+    /// `/signatures/sha256=<hex>/signature-<n>` for `oc` and clusters to verify.
+    #[arg(long, env = "STREAMGATE_SIGNATURE_STORE_DIR")]
+    pub signature_store_dir: Option<std::path::PathBuf>,
+    /// For targets promoted by OKD's release pipeline: how long the pipeline may take to
+    /// push the release before the promotion fails (`90m`, `3h`).
+    #[arg(long, env = "STREAMGATE_PIPELINE_TIMEOUT", default_value = "3h", value_parser = parse_duration)]
+    pub pipeline_timeout: Duration,
 }
 
 /// Options of `user`.

@@ -7,4 +7,5 @@ pub mod answer;
 pub mod cache;
 pub mod error;
 pub mod links;
+pub mod page_cache;
 pub mod peer;

@@ -427,6 +427,9 @@ pub async fn ingest_all(store: &Store, events: &[Checked]) -> Result<Vec<Option<
             crate::metrics::get().event(&checked.event.source, &checked.event.kind);
         }
     }
+    if ids.iter().any(Option::is_some) {
+        crate::edge::page_cache::log_advanced(store);
+    }
     Ok(ids)
 }
 

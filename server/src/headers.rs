@@ -11,6 +11,9 @@
 //! `javascript:` URLs or style attributes. Images may come from anywhere over `https` (and
 //! `data:`), since READMEs and notes embed them; frames, plugins and `<base>` are refused.
 //!
+//! A page answered from memory ([`crate::edge::page_cache`]) keeps the nonce it was rendered
+//! with: its policy names that one.
+//!
 //! Alongside: `X-Content-Type-Options: nosniff`, `Referrer-Policy:
 //! strict-origin-when-cross-origin` and `X-Frame-Options: DENY` (for browsers without
 //! `frame-ancestors`). No `Cross-Origin-Resource-Policy`: GitHub's image proxy fetches the
@@ -25,6 +28,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine as _;
 use leptos::nonce::Nonce;
+
+use crate::edge::page_cache::PageNonce;
 
 /// A fresh nonce: 16 random bytes, base64url without padding (CSP's nonce grammar).
 fn fresh_nonce() -> String {
@@ -49,6 +54,11 @@ pub async fn secure(mut request: Request, next: Next) -> Response {
         .extensions_mut()
         .insert(Nonce::from_value(nonce.as_str()));
     let mut response = next.run(request).await;
+    // a page from memory carries the nonce it was rendered with
+    let nonce = match response.extensions().get::<PageNonce>() {
+        Some(PageNonce(kept)) => kept.clone(),
+        None => nonce,
+    };
     let headers = response.headers_mut();
     match HeaderValue::from_str(&content_security_policy(&nonce)) {
         Ok(policy) => {

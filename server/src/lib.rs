@@ -34,6 +34,7 @@ pub mod provenance;
 pub mod secret;
 pub mod serve;
 pub mod server_fn_status;
+pub mod signatures;
 pub mod site;
 
 use axum::body::Body;
@@ -81,6 +82,8 @@ pub struct AppState {
     pub live: live::Live,
     /// Turns true when the server begins to shut down (`/readyz` then answers 503).
     pub shutting_down: tokio::sync::watch::Receiver<bool>,
+    /// Pages rendered for anonymous visitors, kept until the log advances.
+    pub pages: std::sync::Arc<edge::page_cache::PageCache>,
 }
 
 /// Settings the handlers read.
@@ -95,6 +98,8 @@ pub struct Settings {
     pub hooks: api::hooks::HookSecrets,
     /// The largest request body any route takes, in bytes.
     pub max_request_body: usize,
+    /// The signature store directory served at `/signatures/`, when there is one.
+    pub signature_dir: Option<promote::signature_dir::SignatureDir>,
 }
 
 /// Default [`Settings::max_request_body`]: 1 MiB, far above any form, API body or
@@ -108,6 +113,7 @@ impl Default for Settings {
             public_url: None,
             hooks: api::hooks::HookSecrets::default(),
             max_request_body: DEFAULT_MAX_REQUEST_BODY,
+            signature_dir: None,
         }
     }
 }
@@ -128,6 +134,7 @@ impl AppState {
             promotions: None,
             auth: auth::Auth::default(),
             shutting_down: tokio::sync::watch::channel(false).1,
+            pages: std::sync::Arc::new(edge::page_cache::PageCache::default()),
         }
     }
 }
@@ -170,6 +177,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(api::router())
         .merge(feeds::router())
+        .merge(signatures::router())
         .merge(promote::forms::router())
         .leptos_routes_with_context(
             &state,
@@ -205,6 +213,11 @@ pub fn router(state: AppState) -> Router {
                 }
             },
         )
+        // inside the sign-in middleware, so that it knows who is anonymous
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            edge::page_cache::serve,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::middleware::resolve,

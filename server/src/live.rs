@@ -524,7 +524,10 @@ impl Live {
                 }
                 let _ = self.inner.changes.send(Arc::new(change));
             }
-            self.inner.head.store(last, Ordering::Release);
+            if self.inner.head.swap(last, Ordering::AcqRel) < last {
+                // another replica's events too: pages rendered before them are stale
+                crate::edge::page_cache::log_advanced(&self.inner.store);
+            }
             if heads.len() < 500 {
                 return Ok(total);
             }

@@ -4,12 +4,15 @@
 //! … --mirror … --to-image …` does, behind a plan that is shown before it is confirmed.
 //!
 //! [`plan`] makes the dry run, [`request`] turns a confirmed plan into a job (an event),
-//! [`worker`] runs jobs (resuming after a restart), [`notes`] writes release notes and
+//! [`worker`] runs jobs (resuming after a restart) or has a target's release [`pipeline`]
+//! run them, [`notes`] writes release notes and
 //! [`notify`] tells a chat room or pipeline, signed as [`webhook`] says. After publishing,
 //! [`publishing`] adopts the release into an image stream ([`adoption`]) and publishes its
 //! notes as a GitHub release ([`github_release`]), with tokens read by [`token_file`]. The OCI work is in
 //! [`copy`], [`rebuild`] and [`payload`] (the release manifests, from the component
-//! images), with [`blobs`]; signatures in [`signature`] and [`verification`].
+//! images), with [`blobs`]; the source release's signature is checked by [`signature`] and
+//! [`verification`], the published release is signed by [`signing`] into a
+//! [`signature_dir`].
 
 pub mod adoption;
 pub mod blobs;
@@ -19,11 +22,14 @@ pub mod github_release;
 pub mod notes;
 pub mod notify;
 pub mod payload;
+pub mod pipeline;
 pub mod plan;
 pub mod publishing;
 pub mod rebuild;
 pub mod request;
 pub mod signature;
+pub mod signature_dir;
+pub mod signing;
 pub mod target_publishing;
 pub mod targets;
 pub mod token_file;
@@ -89,6 +95,9 @@ pub enum PromoteError {
     /// Copying or publishing failed.
     #[error(transparent)]
     Copy(#[from] copy::CopyError),
+    /// The target's release pipeline could not be started or did not deliver.
+    #[error(transparent)]
+    Pipeline(#[from] pipeline::PipelineError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -152,7 +161,7 @@ impl From<PromoteError> for ApiError {
             | PromoteError::PlanChanged(_)
             | PromoteError::Store(StoreError::Conflict(_)) => ApiError::Conflict(message),
             PromoteError::Store(StoreError::InvalidText(_)) => ApiError::BadRequest(message),
-            PromoteError::Copy(_) => ApiError::BadGateway(message),
+            PromoteError::Copy(_) | PromoteError::Pipeline(_) => ApiError::BadGateway(message),
             PromoteError::Interrupted => ApiError::Busy {
                 message,
                 retry_after: crate::edge::error::RETRY_AFTER,

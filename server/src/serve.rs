@@ -56,6 +56,9 @@ pub enum ServeError {
     /// Adoption or GitHub release settings cannot be used.
     #[error("publishing settings: {0}")]
     Publishing(#[from] crate::promote::publishing::PublishError),
+    /// The release signing key or the signature store is unusable.
+    #[error("release signing: {0}")]
+    Signing(#[from] crate::promote::signing::SigningError),
     /// The demo registry could not be seeded.
     #[cfg(feature = "demo")]
     #[error(transparent)]
@@ -139,6 +142,7 @@ pub async fn poll_once(args: &PollArgs) -> Result<(), ServeError> {
 pub async fn target(cmd: TargetCommand) -> Result<(), ServeError> {
     match cmd {
         TargetCommand::Set(args) => {
+            let args = *args;
             let store = open(&args.db.database_url).await?;
             let target = crate::promote::targets::checked_target(NewTarget {
                 name: args.name,
@@ -161,7 +165,18 @@ pub async fn target(cmd: TargetCommand) -> Result<(), ServeError> {
             )
             .await?
             .map_err(ServeError::Target)?;
-            let saved = crate::promote::targets::save_target(&store, &target).await?;
+            let pipeline = crate::promote::targets::pipeline_change(args.pipeline_url)
+                .map_err(ServeError::Target)?;
+            let mut saved = crate::promote::targets::save_target(&store, &target).await?;
+            crate::promote::targets::apply_pipeline(&store, &mut saved, pipeline.clone()).await?;
+            match pipeline {
+                Some(Some(url)) => println!(
+                    "promotions into {} start OKD's release pipeline at {url} and follow it",
+                    target.name
+                ),
+                Some(None) => println!("Streamgate promotes into {} itself", target.name),
+                None => {}
+            }
             crate::promote::target_publishing::save_publishing(&store, &target.name, &publishing)
                 .await?;
             if let Some((ns, is)) = publishing.adoption() {
@@ -195,9 +210,19 @@ pub async fn target(cmd: TargetCommand) -> Result<(), ServeError> {
                     .find(|h| h.name == t.name)
                     .map(|h| crate::promote::webhook::mask(&h.webhook_url))
                     .unwrap_or_default();
+                let promoter = t
+                    .pipeline_url
+                    .as_deref()
+                    .map_or_else(|| "streamgate".to_string(), |u| format!("pipeline {u}"));
                 println!(
-                    "{}\t{}\t{}\t{}\t{}\t{}",
-                    t.name, t.source_stream, t.content_repo, t.release_repo, t.name_template, hook
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    t.name,
+                    t.source_stream,
+                    t.content_repo,
+                    t.release_repo,
+                    t.name_template,
+                    promoter,
+                    hook
                 );
             }
             store.close().await;
@@ -398,7 +423,48 @@ fn settings(args: &ServeArgs) -> Result<Settings, ServeError> {
             .map(|u| u.trim_end_matches('/').to_string()),
         hooks: args.registry.hook_secrets()?,
         max_request_body: usize::try_from(args.limits.max_request_body).unwrap_or(usize::MAX),
+        signature_dir: args
+            .promotion
+            .signature_store_dir
+            .as_deref()
+            .map(crate::promote::signature_dir::SignatureDir::open)
+            .transpose()?,
     })
+}
+
+/// The key that signs promoted releases, refused unless the home has it and it can sign.
+async fn release_signer(
+    args: &ServeArgs,
+    store: Option<&crate::promote::signature_dir::SignatureDir>,
+) -> Result<
+    Option<(
+        crate::promote::signing::Signer,
+        crate::promote::signature_dir::SignatureDir,
+    )>,
+    ServeError,
+> {
+    use crate::promote::signing::Signer;
+    let (Some(home), Some(key)) = (
+        &args.promotion.signing_gnupg_home,
+        &args.promotion.signing_key,
+    ) else {
+        return Ok(None);
+    };
+    let store = store.cloned().ok_or_else(|| {
+        ServeError::Signing(crate::promote::signing::SigningError::Store {
+            path: "--signature-store-dir".to_string(),
+            reason: "a signing key needs a signature store directory".to_string(),
+        })
+    })?;
+    let signer = Signer::load(home, key).await?;
+    signer.check().await?;
+    tracing::info!(
+        key = %key,
+        home = %home.display(),
+        store = %store.root().display(),
+        "promoted releases are signed"
+    );
+    Ok(Some((signer, store)))
 }
 
 /// The sign-in settings of `args`, with what they trust said in the log.
@@ -557,6 +623,7 @@ async fn start_promotions(
         wake.clone(),
         PromotionWorkerConfig {
             shutdown_grace: args.shutdown_grace.mul_f64(0.75),
+            pipeline_timeout: args.promotion.pipeline_timeout,
             ..PromotionWorkerConfig::default()
         },
     )
@@ -567,6 +634,15 @@ async fn start_promotions(
         &args.publish,
         state.settings.public_url.as_deref(),
     )?);
+    let worker = match release_signer(args, state.settings.signature_dir.as_ref()).await? {
+        Some((signer, store)) => worker.with_signing(signer, store),
+        None => {
+            tracing::info!(
+                "no release signing key: promoted releases get an unsigned signature message"
+            );
+            worker
+        }
+    };
     let task = tokio::spawn(worker.run(stopped));
     Ok((crate::promote::Promotions { planner, wake }, task))
 }

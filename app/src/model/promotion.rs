@@ -98,6 +98,11 @@ pub struct PromotionTarget {
     /// stream, a GitHub release.
     #[serde(default)]
     pub publishing: TargetPublishing,
+    /// When OKD's own release pipeline promotes into this target: the address of its
+    /// Tekton EventListener. Streamgate then starts the pipeline and follows its result
+    /// instead of copying and publishing itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_url: Option<String>,
 }
 
 /// What a target does once a promotion has published its payload, besides its webhook.
@@ -247,6 +252,74 @@ pub enum SignatureStatus {
         /// What was wrong.
         reason: String,
     },
+}
+
+/// The signature of a promoted release's payload: the signed document is written for every
+/// promotion; whether it was signed, and where the signature is, depends on the server's
+/// signing key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseSignature {
+    /// The payload digest the document names (`sha256:…`).
+    pub digest: String,
+    /// The document, exactly as signed: `oc adm release new`'s release signature message
+    /// (`critical` names the digest and the pull spec by digest, `optional` the creator and
+    /// the time).
+    pub message: String,
+    /// Whether it was signed.
+    #[serde(flatten)]
+    pub status: SigningStatus,
+}
+
+impl ReleaseSignature {
+    /// Where this server serves the signature, when it was signed.
+    pub fn href(&self) -> Option<String> {
+        match &self.status {
+            SigningStatus::Signed { path, .. } => Some(format!("/signatures/{path}")),
+            _ => None,
+        }
+    }
+
+    /// One line for people: signed by which key, unsigned, or why signing failed.
+    pub fn summary(&self) -> String {
+        match &self.status {
+            SigningStatus::Unsigned => {
+                "unsigned (no signing key is configured; the signature message is kept)".to_string()
+            }
+            SigningStatus::Signed { key, .. } => format!("signed by key {key}"),
+            SigningStatus::Failed { reason } => format!("signing failed: {reason}"),
+        }
+    }
+}
+
+/// Whether a promoted release's signature message was signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum SigningStatus {
+    /// No signing key is configured: the message was written, not signed.
+    Unsigned,
+    /// Signed, and stored in the signature store.
+    Signed {
+        /// The key that signed (as configured: a key id or fingerprint).
+        key: String,
+        /// Its place in the signature store, `sha256=<hex>/signature-<n>`.
+        path: String,
+    },
+    /// Signing or storing the signature failed; the release is published all the same.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl SigningStatus {
+    /// The status's name as the API writes it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SigningStatus::Unsigned => "unsigned",
+            SigningStatus::Signed { .. } => "signed",
+            SigningStatus::Failed { .. } => "failed",
+        }
+    }
 }
 
 /// One image a promotion copies.
@@ -400,6 +473,9 @@ pub struct Promotion {
     pub result_pull_spec: Option<String>,
     /// Its digest.
     pub result_digest: Option<String>,
+    /// The published payload's signature, once published and checked.
+    #[serde(default)]
+    pub signature: Option<ReleaseSignature>,
     /// When it was asked for.
     pub requested_at: DateTime<Utc>,
     /// When a worker started it.
@@ -455,6 +531,9 @@ pub struct PromotionPanel {
     /// The GitHub release its notes were published as, when they were.
     #[serde(default)]
     pub github_release: Option<String>,
+    /// For a release Streamgate promoted, its payload's signature.
+    #[serde(default)]
+    pub promoted_signature: Option<ReleaseSignature>,
 }
 
 #[cfg(test)]
@@ -469,6 +548,53 @@ mod tests {
         assert_eq!(PromotionState::parse("done"), None);
         assert!(PromotionState::Failed.is_terminal());
         assert!(!PromotionState::Verifying.is_terminal());
+    }
+
+    #[test]
+    fn a_release_signature_reads_flat_with_its_status_and_links_only_when_signed() {
+        let signed = ReleaseSignature {
+            digest: "sha256:ab".into(),
+            message: "{}".into(),
+            status: SigningStatus::Signed {
+                key: "FPR".into(),
+                path: "sha256=ab/signature-2".into(),
+            },
+        };
+        let json = serde_json::to_value(&signed).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({"digest": "sha256:ab", "message": "{}", "status": "signed",
+                "key": "FPR", "path": "sha256=ab/signature-2"})
+        );
+        assert_eq!(
+            serde_json::from_value::<ReleaseSignature>(json).expect("back"),
+            signed
+        );
+        assert_eq!(
+            signed.href().as_deref(),
+            Some("/signatures/sha256=ab/signature-2")
+        );
+        assert_eq!(signed.summary(), "signed by key FPR");
+        let failed = ReleaseSignature {
+            status: SigningStatus::Failed {
+                reason: "gpg said no".into(),
+            },
+            ..signed.clone()
+        };
+        assert_eq!(failed.href(), None);
+        assert_eq!(failed.summary(), "signing failed: gpg said no");
+        let json = serde_json::to_value(&failed).expect("json");
+        assert_eq!(json["status"], "failed");
+        assert_eq!(json["reason"], "gpg said no");
+        let unsigned = ReleaseSignature {
+            status: SigningStatus::Unsigned,
+            ..signed
+        };
+        assert_eq!(unsigned.href(), None);
+        assert_eq!(
+            serde_json::to_value(&unsigned).expect("json")["status"],
+            "unsigned"
+        );
     }
 
     #[test]

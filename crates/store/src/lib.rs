@@ -143,6 +143,25 @@ macro_rules! on_tx {
 }
 
 impl Store {
+    /// Which database this is (its file, or its server and name): two handles on one
+    /// database have the same identity.
+    pub fn identity(&self) -> String {
+        match self {
+            Store::Sqlite(pool) => {
+                format!("sqlite:{}", pool.connect_options().get_filename().display())
+            }
+            Store::Postgres(pool) => {
+                let o = pool.connect_options();
+                format!(
+                    "postgres://{}:{}/{}",
+                    o.get_host(),
+                    o.get_port(),
+                    o.get_database().unwrap_or_default()
+                )
+            }
+        }
+    }
+
     /// Connects to `url`: `sqlite://path` (created if missing, WAL) or `postgres://…`.
     pub async fn connect(url: &str) -> StoreResult<Store> {
         if url.starts_with("sqlite:") {

@@ -2,7 +2,7 @@
 //! (projected from `promotion.*` events), with the worker's lease and progress columns.
 
 use app::model::promotion::{
-    Promotion, PromotionPlan, PromotionProgress, PromotionState, PromotionTarget,
+    Promotion, PromotionPlan, PromotionProgress, PromotionState, PromotionTarget, ReleaseSignature,
 };
 use chrono::{DateTime, Utc};
 
@@ -13,14 +13,14 @@ use crate::{on_pool, on_tx};
 const LIVE_STATES: &str = "('planned', 'copying', 'publishing', 'verifying')";
 
 const TARGET_COLUMNS: &str =
-    "name, source_stream, content_repo, release_repo, name_template, webhook_url";
+    "name, source_stream, content_repo, release_repo, name_template, webhook_url, pipeline_url";
 
 const WEBHOOK_COLUMNS: &str = "name, webhook_url, webhook_secret";
 
 const PROMOTION_COLUMNS: &str = "id, target, source_stream, source_release, source_pull_spec, \
      source_digest, name, previous, content_repo, release_repo, requested_by, override_reason, \
      state, detail, plan, result_digest, result_pull_spec, requested_at, started_at, \
-     finished_at, progress";
+     finished_at, progress, release_signature";
 
 #[derive(sqlx::FromRow)]
 struct TargetRow {
@@ -30,6 +30,7 @@ struct TargetRow {
     release_repo: String,
     name_template: String,
     webhook_url: Option<String>,
+    pipeline_url: Option<String>,
 }
 
 /// The public shape: whether there is a webhook, never where.
@@ -44,6 +45,7 @@ impl From<TargetRow> for PromotionTarget {
             has_webhook: r.webhook_url.is_some_and(|u| !u.is_empty()),
             webhook_masked: None,
             publishing: Default::default(),
+            pipeline_url: r.pipeline_url.filter(|u| !u.is_empty()),
         }
     }
 }
@@ -138,6 +140,8 @@ pub struct PromotionRow {
     pub finished_at: Option<DateTime<Utc>>,
     /// Progress (JSON).
     pub progress: String,
+    /// The published payload's signature (JSON of [`ReleaseSignature`]).
+    pub release_signature: Option<String>,
 }
 
 impl PromotionRow {
@@ -154,6 +158,13 @@ impl PromotionRow {
     /// `previous` as a list.
     pub fn previous(&self) -> Vec<String> {
         serde_json::from_str(&self.previous).unwrap_or_default()
+    }
+
+    /// The published payload's signature, once recorded.
+    pub fn release_signature(&self) -> Option<ReleaseSignature> {
+        self.release_signature
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
     }
 
     /// The page and API model.
@@ -174,6 +185,7 @@ impl PromotionRow {
             progress: serde_json::from_str(&self.progress).unwrap_or_default(),
             result_pull_spec: self.result_pull_spec.clone(),
             result_digest: self.result_digest.clone(),
+            signature: self.release_signature(),
             requested_at: self.requested_at,
             started_at: self.started_at,
             finished_at: self.finished_at,
@@ -210,6 +222,10 @@ pub struct StateChange {
     /// Final copy figures, on success.
     #[serde(default)]
     pub progress: Option<PromotionProgress>,
+    /// The published payload's signature, once it is written (kept by later changes that
+    /// carry none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<ReleaseSignature>,
 }
 
 impl StateChange {
@@ -221,6 +237,7 @@ impl StateChange {
             result_digest: None,
             result_pull_spec: None,
             progress: None,
+            signature: None,
         }
     }
 }
@@ -300,6 +317,10 @@ impl Tx {
             .progress
             .as_ref()
             .and_then(|p| serde_json::to_string(p).ok());
+        let signature = change
+            .signature
+            .as_ref()
+            .and_then(|s| serde_json::to_string(s).ok());
         let updated = on_tx!(self, c => {
             sqlx::query(
                 "update promotions set state = $2, detail = $3, \
@@ -307,6 +328,7 @@ impl Tx {
                  result_pull_spec = coalesce($5, result_pull_spec), \
                  started_at = coalesce(started_at, $6), finished_at = $7, \
                  progress = coalesce($8, progress), updated_at = $9, \
+                 release_signature = coalesce($10, release_signature), \
                  lease_owner = case when $7 is null then lease_owner else null end, \
                  lease_until = case when $7 is null then lease_until else null end \
                  where id = $1",
@@ -320,6 +342,7 @@ impl Tx {
             .bind(finished)
             .bind(progress)
             .bind(at)
+            .bind(signature)
             .execute(c)
             .await?
             .rows_affected()
@@ -405,6 +428,28 @@ impl Store {
                 .rows_affected()
         });
         Ok(())
+    }
+
+    /// Has OKD's release pipeline, at the EventListener `url`, promote into target `name`
+    /// (`None`: Streamgate promotes itself); whether the target exists.
+    pub async fn set_target_pipeline(
+        &self,
+        name: &str,
+        url: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let changed = on_pool!(self, p => {
+            sqlx::query(
+                "update promotion_targets set pipeline_url = $1, updated_at = $2 where name = $3",
+            )
+            .bind(url)
+            .bind(at)
+            .bind(name)
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        Ok(changed > 0)
     }
 
     /// The webhook of target `name`, if it has one.

@@ -45,6 +45,8 @@ use crate::AppState;
         super::promotions::create_promotion,
         super::promotions::get_promotion,
         super::promotions::get_notes,
+        super::promotions::get_signature_message,
+        crate::signatures::get_signature,
         super::promotions::list_targets,
         super::promotions::put_target,
         super::promotions::delete_target,

@@ -19,7 +19,9 @@ use crate::auth::extract::{no_store, MaybeUser, Write, Writer};
 use crate::edge::error::{ApiError, ApiPath, ApiQuery, ApiResult, ErrorBody};
 use crate::promote::request::PromotionRequest;
 use crate::promote::target_publishing::{checked_publishing, save_publishing, PublishingChange};
-use crate::promote::targets::{checked_target, save_target, webhook_change};
+use crate::promote::targets::{
+    apply_pipeline, checked_target, pipeline_change, save_target, webhook_change,
+};
 use crate::promote::{webhook, Promotions};
 use crate::store::promotions::NewTarget;
 use crate::AppState;
@@ -32,6 +34,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/promotions/{id}", get(get_promotion))
         .route("/api/v1/promotions/{id}/notes.md", get(get_notes))
+        .route(
+            "/api/v1/promotions/{id}/signature-message.json",
+            get(get_signature_message),
+        )
         .route("/api/v1/targets", get(list_targets))
 }
 
@@ -211,6 +217,52 @@ pub async fn get_notes(
     ))
 }
 
+/// The release signature message of a promotion's published payload, byte for byte as it
+/// was (or would be) signed: sign it with `gpg --sign` to add a signature by hand.
+#[utoipa::path(
+    get,
+    path = "/api/v1/promotions/{id}/signature-message.json",
+    tag = "promotions",
+    params(("id" = i64, Path, description = "the promotion's number")),
+    responses(
+        (status = 200, description = "the signed document", content_type = "application/json", body = Object),
+        (status = 404, description = "no such promotion", body = ErrorBody),
+        (status = 409, description = "the promotion has not written it yet", body = ErrorBody),
+    )
+)]
+pub async fn get_signature_message(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, ApiError> {
+    let row = state
+        .store
+        .promotion(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("promotion {id}")))?;
+    let signature = row
+        .release_signature()
+        .filter(|s| !s.message.is_empty())
+        .ok_or_else(|| {
+            ApiError::Conflict(format!(
+                "promotion {id} is {} and has no signature message; it is written once the \
+                 published release is checked",
+                row.state().as_str()
+            ))
+        })?;
+    let hex = signature.digest.trim_start_matches("sha256:");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"sha256={hex}.json\""),
+            ),
+        ],
+        signature.message,
+    )
+        .into_response())
+}
+
 /// Plans (`dry_run`) or requests a promotion. Needs a maintainer of the target, by API
 /// token (`Authorization: Bearer sg_…`) or by session with the `X-CSRF-Token` header.
 #[utoipa::path(
@@ -333,6 +385,12 @@ pub struct TargetBody {
     #[serde(default)]
     #[schema(example = "okd-project/okd-scos")]
     pub github_repo: Option<String>,
+    /// The Tekton EventListener of OKD's release pipeline, when the pipeline promotes into
+    /// this target (promotions start it and follow its result). Absent or null: kept;
+    /// `""`: Streamgate promotes itself.
+    #[serde(default)]
+    #[schema(example = "http://el-okd-release.okd-team.svc.cluster.local:8080")]
+    pub pipeline_url: Option<String>,
 }
 
 /// Adds or changes a target (admins).
@@ -372,7 +430,9 @@ pub async fn put_target(
     let publishing = checked_publishing(&state.store, &target.name, &change)
         .await?
         .map_err(ApiError::Unprocessable)?;
+    let pipeline = pipeline_change(body.pipeline_url).map_err(ApiError::Unprocessable)?;
     let mut saved = save_target(&state.store, &target).await?;
+    apply_pipeline(&state.store, &mut saved, pipeline).await?;
     save_publishing(&state.store, &target.name, &publishing).await?;
     saved.target.publishing = publishing;
     tracing::info!(

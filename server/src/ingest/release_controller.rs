@@ -184,7 +184,11 @@ pub struct PollReport {
 /// replica polling a controller records into it; standbys copy the poller's status from the
 /// store.
 #[derive(Debug, Clone, Default)]
-pub struct PollRegistry(Arc<RwLock<BTreeMap<String, Polled>>>);
+pub struct PollRegistry(
+    Arc<RwLock<BTreeMap<String, Polled>>>,
+    /// Counts the changes pages show: a first success, a new error.
+    Arc<std::sync::atomic::AtomicU64>,
+);
 
 /// A controller's status and who polls it.
 #[derive(Debug, Clone)]
@@ -234,6 +238,7 @@ impl PollRegistry {
         if let Ok(mut map) = self.0.write() {
             if let Some(p) = map.get_mut(controller) {
                 let s = &mut p.status;
+                let before = (s.last_success_at.is_some(), s.last_error.clone());
                 let now = Utc::now();
                 s.last_attempt_at = Some(now);
                 match result {
@@ -247,10 +252,20 @@ impl PollRegistry {
                         s.consecutive_failures += 1;
                     }
                 }
+                // pages show whether a controller answers: a first success or a new error
+                // makes the pages kept for anonymous visitors stale
+                if before != (s.last_success_at.is_some(), s.last_error.clone()) {
+                    self.1.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                }
                 recorded = Some(s.clone());
             }
         }
         recorded.unwrap_or_else(|| unpolled(controller))
+    }
+
+    /// How many times what pages show of the polling status changed.
+    pub fn changes(&self) -> u64 {
+        self.1.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Takes a controller's status as another replica polled it.
@@ -258,6 +273,10 @@ impl PollRegistry {
         self.register(&status.controller);
         if let Ok(mut map) = self.0.write() {
             if let Some(p) = map.get_mut(&status.controller) {
+                let shown = |s: &PollStatus| (s.last_success_at.is_some(), s.last_error.clone());
+                if shown(&p.status) != shown(&status) {
+                    self.1.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                }
                 p.status = status;
                 p.here = false;
                 p.holder = Some(holder);

@@ -17,7 +17,9 @@ use serde::Deserialize;
 
 use super::request::PromotionRequest;
 use super::target_publishing::{checked_publishing, save_publishing, PublishingChange};
-use super::targets::{checked_target, save_target, webhook_change};
+use super::targets::{
+    apply_pipeline, checked_target, pipeline_change, save_target, webhook_change,
+};
 use super::webhook;
 use crate::auth::extract::{NoFields, Write};
 use crate::auth::require_admin;
@@ -120,6 +122,10 @@ pub struct TargetForm {
     /// GitHub repository release notes are published to (empty: none).
     #[serde(default)]
     pub github_repo: String,
+    /// The EventListener of OKD's release pipeline when it promotes into the target (empty:
+    /// Streamgate promotes itself).
+    #[serde(default)]
+    pub pipeline_url: String,
 }
 
 /// The cookie carrying `hook` to `/admin/targets`, for one minute.
@@ -177,10 +183,20 @@ async fn save_target_form(
         }
         Err(e) => return answer.refuse(e.into()),
     };
+    // the form says who promotes: an address, or nothing for Streamgate itself
+    let pipeline = match pipeline_change(Some(form.pipeline_url)) {
+        Ok(change) => change,
+        Err(reason) => {
+            return Redirect::to(&format!("/admin/targets?error={}", q(&reason))).into_response()
+        }
+    };
     let saved = match save_target(&state.store, &target).await {
-        Ok(saved) => save_publishing(&state.store, &target.name, &publishing)
-            .await
-            .map(|()| saved),
+        Ok(mut saved) => match apply_pipeline(&state.store, &mut saved, pipeline).await {
+            Ok(()) => save_publishing(&state.store, &target.name, &publishing)
+                .await
+                .map(|()| saved),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     match saved {

@@ -176,6 +176,7 @@ mod tests {
                 has_webhook: false,
                 webhook_masked: None,
                 publishing: Default::default(),
+                pipeline_url: None,
             },
             stream: "4.21.0-0.okd-scos".into(),
             release: "4.21.0-0.okd-scos-2025-11-20-010203".into(),

@@ -19,8 +19,8 @@ use crate::formats::payload::is_sha256_digest;
 
 /// The `type` of a container image signature.
 pub const SIGNATURE_TYPE: &str = "atomic container signature";
-/// Most signatures fetched for one digest.
-const MAX_SIGNATURES: usize = 16;
+/// Most signatures fetched for one digest (and written, by [`super::signature_dir`]).
+pub const MAX_SIGNATURES: usize = 16;
 /// Largest signature accepted.
 const MAX_SIGNATURE_BYTES: usize = 64 << 10;
 /// Longest a `gpgv` run may take.

@@ -116,3 +116,31 @@ pub async fn save_target(store: &Store, target: &NewTarget) -> Result<SavedTarge
         webhook_secret,
     })
 }
+
+/// What a typed release pipeline field asks for: nothing (keep), blank (Streamgate promotes
+/// itself: `Some(None)`) or an EventListener's address (`Some(Some(url))`), checked.
+pub fn pipeline_change(typed: Option<String>) -> Result<Option<Option<String>>, String> {
+    match typed.map(|u| u.trim().to_string()) {
+        None => Ok(None),
+        Some(url) if url.is_empty() => Ok(Some(None)),
+        Some(url) => {
+            super::pipeline::check_url(&url)?;
+            Ok(Some(Some(url)))
+        }
+    }
+}
+
+/// Applies a [`pipeline_change`] to the saved target `saved` (which must exist by now).
+pub async fn apply_pipeline(
+    store: &Store,
+    saved: &mut SavedTarget,
+    change: Option<Option<String>>,
+) -> Result<(), StoreError> {
+    if let Some(url) = change {
+        store
+            .set_target_pipeline(&saved.target.name, url.as_deref(), chrono::Utc::now())
+            .await?;
+        saved.target.pipeline_url = url;
+    }
+    Ok(())
+}

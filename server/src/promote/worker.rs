@@ -6,20 +6,33 @@
 //! whoever claims it once the lease has run out. The digest of the new payload is recorded
 //! before anything is pushed to the release repository, so a promotion that fails after that
 //! keeps its name: a name that may have been pushed is never given to another release.
+//!
+//! Once every digest is checked at the target, the worker writes the release signature
+//! message of the new payload and, with a signing key, signs it into the signature store;
+//! the result is recorded (a `signed` step) before the job succeeds. Signing comes after
+//! publishing, so its failure cannot take the published release back: the promotion
+//! succeeds and shows why its release is not signed. A job resumed after that step keeps
+//! the recorded signature rather than signing again.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::model::promotion::{PromotionProgress, PromotionState, SignatureStatus};
+use app::model::promotion::{
+    PromotionPlan, PromotionProgress, PromotionState, ReleaseSignature, SignatureStatus,
+    SigningStatus,
+};
 use chrono::Utc;
 use rand::RngCore;
 use tokio::sync::{watch, Notify};
 
 use super::copy::{Copier, CopyItem, Progress};
 use super::notify::Notifier;
+use super::pipeline::{self, PipelineRequest};
 use super::plan::{by_digest, repository};
 use super::rebuild::{prepare, Rewrite};
+use super::signature_dir::SignatureDir;
+use super::signing::{signature_message, Signer, CREATOR};
 use super::verification::SignatureCheck;
 use super::PromoteError;
 use crate::events::{self, PROMOTION_STATE};
@@ -39,6 +52,8 @@ pub struct WorkerConfig {
     /// At shutdown, how long the running job's current step may take to finish; after
     /// that it is cut off and its lease freed, and whoever claims it next resumes it.
     pub shutdown_grace: Duration,
+    /// How long a target's release pipeline may take to push the release.
+    pub pipeline_timeout: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -48,6 +63,7 @@ impl Default for WorkerConfig {
             interval: Duration::from_secs(5),
             progress_every: Duration::from_millis(500),
             shutdown_grace: Duration::from_secs(20),
+            pipeline_timeout: Duration::from_secs(3 * 3600),
         }
     }
 }
@@ -64,6 +80,7 @@ pub struct PromotionWorker {
     owner: String,
     live: Option<crate::live::Live>,
     publishing: Option<super::publishing::Publishing>,
+    signing: Option<(Signer, SignatureDir)>,
 }
 
 /// How a job run ended.
@@ -95,12 +112,20 @@ impl PromotionWorker {
             owner: format!("{}-{}", crate::replica_name(), hex::encode(id)),
             live: None,
             publishing: None,
+            signing: None,
         }
     }
 
     /// Adopts and announces published releases as their targets ask.
     pub fn with_publishing(mut self, publishing: super::publishing::Publishing) -> Self {
         self.publishing = Some(publishing);
+        self
+    }
+
+    /// Signs every published release with `signer`, into `store`; without this, the
+    /// signature message is written and kept unsigned.
+    pub fn with_signing(mut self, signer: Signer, store: SignatureDir) -> Self {
+        self.signing = Some((signer, store));
         self
     }
 
@@ -198,6 +223,7 @@ impl PromotionWorker {
                             result_digest: None,
                             result_pull_spec: None,
                             progress: None,
+                            signature: None,
                         },
                     )
                     .await
@@ -248,6 +274,10 @@ impl PromotionWorker {
             if let SignatureStatus::Invalid { reason } = check.status(&row.source_digest).await {
                 return Err(PromoteError::Signature(reason));
             }
+        }
+        if let Some(url) = plan.target.pipeline_url.as_deref() {
+            next_step()?;
+            return self.run_pipeline(row, &plan, url).await;
         }
 
         let items: Vec<CopyItem> = plan
@@ -317,6 +347,7 @@ impl PromotionWorker {
                 result_digest: Some(prepared.digest().to_string()),
                 result_pull_spec: None,
                 progress: None,
+                signature: None,
             },
         )
         .await?;
@@ -331,6 +362,7 @@ impl PromotionWorker {
                 result_digest: Some(published.digest.clone()),
                 result_pull_spec: Some(result_pull_spec.clone()),
                 progress: None,
+                signature: None,
             },
         )
         .await?;
@@ -352,6 +384,24 @@ impl PromotionWorker {
                 missing.join(", ")
             )));
         }
+        next_step()?;
+        let signature = match row.release_signature() {
+            Some(recorded) if recorded.digest == published.digest => recorded,
+            _ => self.sign(id, &result_pull_spec, &published.digest).await,
+        };
+        self.emit_as(
+            id,
+            "signed",
+            StateChange {
+                state: PromotionState::Verifying,
+                detail: String::new(),
+                result_digest: Some(published.digest.clone()),
+                result_pull_spec: Some(result_pull_spec.clone()),
+                progress: None,
+                signature: Some(signature),
+            },
+        )
+        .await?;
         // the release is published: what follows may fail without failing the promotion
         if let Some(publishing) = &self.publishing {
             publishing
@@ -366,12 +416,156 @@ impl PromotionWorker {
                 result_digest: Some(published.digest),
                 result_pull_spec: Some(result_pull_spec),
                 progress: Some(final_progress),
+                signature: None,
             },
         )
         .await?;
         tracing::info!(promotion = id, name = %row.name, target = %row.target, "promotion succeeded");
         self.finished(id).await;
         Ok(())
+    }
+
+    /// Has the target's release pipeline promote `row`: starts it once (a resumed job does
+    /// not start it again), waits for the release's tag at the release repository, checks
+    /// it and records it as published.
+    async fn run_pipeline(
+        &self,
+        row: &PromotionRow,
+        plan: &PromotionPlan,
+        url: &str,
+    ) -> Result<(), PromoteError> {
+        let id = row.id;
+        let destination = format!("{}:{}", row.release_repo, row.name);
+        self.emit(id, StateChange::to(PromotionState::Publishing))
+            .await?;
+        let waiting = StateChange {
+            detail: format!("the release pipeline publishes {destination}"),
+            ..StateChange::to(PromotionState::Publishing)
+        };
+        // recorded before the request: if the process dies in between, the pipeline is
+        // not started twice (the wait then ends in a timeout that says so)
+        if self.emit_once(id, "pipeline-started", waiting).await? {
+            let request = PipelineRequest {
+                release_stream: row.source_stream.clone(),
+                target_release_stream: row.target.clone(),
+                release: by_digest(&row.source_pull_spec, &row.source_digest),
+                release_name: row.name.clone(),
+                previous_releases: row.previous().join(","),
+                content_mirror_pushspec: row.content_repo.clone(),
+                release_mirror_pushspec: row.release_repo.clone(),
+                streamgate_promotion: id,
+                requested_by: row.requested_by.clone(),
+            };
+            let accepted = pipeline::trigger(url, &request).await?;
+            tracing::info!(
+                promotion = id,
+                event_listener = %accepted.event_listener,
+                event = %accepted.event_id,
+                "release pipeline started"
+            );
+        }
+        let digest =
+            pipeline::wait_for_tag(&self.copier, &destination, self.config.pipeline_timeout)
+                .await?;
+        let result_pull_spec = format!("{}@{digest}", repository(&destination));
+        self.emit(
+            id,
+            StateChange {
+                result_digest: Some(digest.clone()),
+                result_pull_spec: Some(result_pull_spec.clone()),
+                ..StateChange::to(PromotionState::Verifying)
+            },
+        )
+        .await?;
+        if !self.copier.resolves(&result_pull_spec).await? {
+            return Err(PromoteError::Invalid(format!(
+                "the pipeline's release {result_pull_spec} cannot be read"
+            )));
+        }
+        let signature = match row.release_signature() {
+            Some(recorded) if recorded.digest == digest => recorded,
+            _ => self.sign(id, &result_pull_spec, &digest).await,
+        };
+        self.emit_as(
+            id,
+            "signed",
+            StateChange {
+                result_digest: Some(digest.clone()),
+                result_pull_spec: Some(result_pull_spec.clone()),
+                signature: Some(signature),
+                ..StateChange::to(PromotionState::Verifying)
+            },
+        )
+        .await?;
+        // what the target asks for after publishing is done whoever published
+        if let Some(publishing) = &self.publishing {
+            publishing
+                .after_publish(row, &plan.target.publishing, &digest)
+                .await?;
+        }
+        self.emit(
+            id,
+            StateChange {
+                result_digest: Some(digest),
+                result_pull_spec: Some(result_pull_spec),
+                progress: Some(PromotionProgress {
+                    images_total: plan.images.len() as u64,
+                    ..PromotionProgress::default()
+                }),
+                ..StateChange::to(PromotionState::Succeeded)
+            },
+        )
+        .await?;
+        tracing::info!(promotion = id, name = %row.name, target = %row.target, "promotion published by the release pipeline");
+        self.finished(id).await;
+        Ok(())
+    }
+
+    /// The signature of the payload `digest` published as `reference`: the message always,
+    /// signed and stored when a key is configured, or why that failed.
+    async fn sign(&self, id: i64, reference: &str, digest: &str) -> ReleaseSignature {
+        let message = match signature_message(reference, digest, CREATOR, Utc::now().timestamp()) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(promotion = id, error = %e, "no signature message for the published release");
+                return ReleaseSignature {
+                    digest: digest.to_string(),
+                    message: String::new(),
+                    status: SigningStatus::Failed {
+                        reason: e.to_string(),
+                    },
+                };
+            }
+        };
+        let status = match &self.signing {
+            None => SigningStatus::Unsigned,
+            Some((signer, store)) => {
+                let stored = match signer.sign(message.as_bytes()).await {
+                    Ok(signature) => store.store(digest, &signature).await,
+                    Err(e) => Err(e),
+                };
+                match stored {
+                    Ok(path) => {
+                        tracing::info!(promotion = id, %digest, key = %signer.key(), path = %path.relative(), "release signed");
+                        SigningStatus::Signed {
+                            key: signer.key().to_string(),
+                            path: path.relative(),
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(promotion = id, %digest, error = %e, "signing the published release failed; it stays published, unsigned");
+                        SigningStatus::Failed {
+                            reason: e.to_string(),
+                        }
+                    }
+                }
+            }
+        };
+        ReleaseSignature {
+            digest: digest.to_string(),
+            message,
+            status,
+        }
     }
 
     /// Tells the target's webhook, if any, how a promotion ended.
@@ -403,9 +597,19 @@ impl PromotionWorker {
     /// Records `change` once per promotion and `step`: a resumed job does not record a step
     /// again.
     async fn emit_as(&self, id: i64, step: &str, change: StateChange) -> Result<(), PromoteError> {
+        self.emit_once(id, step, change).await.map(|_| ())
+    }
+
+    /// [`Self::emit_as`], telling whether this was the first time `step` was recorded.
+    async fn emit_once(
+        &self,
+        id: i64,
+        step: &str,
+        change: StateChange,
+    ) -> Result<bool, PromoteError> {
         let payload =
             serde_json::to_string(&change).map_err(|e| PromoteError::Invalid(e.to_string()))?;
-        events::ingest(
+        let stored = events::ingest(
             &self.store,
             NewEvent {
                 source: "streamgate".to_string(),
@@ -417,7 +621,7 @@ impl PromotionWorker {
             },
         )
         .await?;
-        Ok(())
+        Ok(stored.is_some())
     }
 }
 

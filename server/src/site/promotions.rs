@@ -1,5 +1,6 @@
-//! The promotion pages' questions: a release's promotion panel, the plan, the list of
-//! promotions, one promotion with its release notes, and the targets as admins see them.
+//! The promotion pages' questions: a release's promotion panel (with a promoted release's
+//! signature), the plan, the list of promotions, one promotion with its release notes, and
+//! the targets as admins see them.
 
 use app::error::AppError;
 use app::model::promotion::{
@@ -28,12 +29,13 @@ impl SiteBackend {
             .iter()
             .map(|r| r.to_model())
             .collect();
-        let promoted_from = self
+        let promoted = self
             .reads
             .store()
             .promotion_of_promoted(stream, release)
-            .await?
-            .map(|p| (p.source_stream, p.source_release, p.id));
+            .await?;
+        let promoted_signature = promoted.as_ref().and_then(|p| p.release_signature());
+        let promoted_from = promoted.map(|p| (p.source_stream, p.source_release, p.id));
         let github_release = match &promoted_from {
             Some((_, _, id)) => self
                 .reads
@@ -50,6 +52,7 @@ impl SiteBackend {
             history,
             promoted_from,
             github_release,
+            promoted_signature,
         })
     }
 

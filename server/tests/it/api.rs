@@ -520,6 +520,8 @@ async fn openapi_document_lists_every_route_and_the_docs_page_renders_it() {
         "/api/v1/promotions",
         "/api/v1/promotions/{id}",
         "/api/v1/promotions/{id}/notes.md",
+        "/api/v1/promotions/{id}/signature-message.json",
+        "/signatures/{dir}/{file}",
         "/api/v1/targets",
         "/api/v1/targets/{name}",
     ];

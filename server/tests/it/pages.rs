@@ -148,3 +148,116 @@ async fn pages_render_while_other_routers_are_built() {
     }
     builder.join().expect("builder thread");
 }
+
+/// The nonce of the page's inline scripts and the one its Content-Security-Policy allows.
+fn nonces(headers: &axum::http::HeaderMap, html: &str) -> (String, String) {
+    let policy = headers["content-security-policy"].to_str().expect("ascii");
+    let allowed = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in the policy")
+        .to_string();
+    let used = html
+        .split("nonce=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a script with a nonce")
+        .to_string();
+    (allowed, used)
+}
+
+#[tokio::test]
+async fn anonymous_pages_are_kept_until_the_log_advances() {
+    use crate::support::http::{get_with, send};
+    let f = crate::support::fixture::fixture().await;
+    let page = |headers: &axum::http::HeaderMap| {
+        headers
+            .get("x-page-cache")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none")
+            .to_string()
+    };
+    let (status, headers, first) = get_with(&f.app, "/streams/4.21.0-0.okd-scos", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    let first = String::from_utf8(first).expect("utf-8");
+    let (allowed, used) = nonces(&headers, &first);
+    assert_eq!(allowed, used, "the scripts may run");
+    // the same page again, from memory, with the nonce its scripts carry
+    let (_, headers, second) = get_with(&f.app, "/streams/4.21.0-0.okd-scos", &[]).await;
+    assert_eq!(page(&headers), "hit");
+    let second = String::from_utf8(second).expect("utf-8");
+    assert_eq!(second, first);
+    assert_eq!(nonces(&headers, &second), (used.clone(), used.clone()));
+    // gzip'd once, as the client asks
+    let (_, headers, zipped) = get_with(
+        &f.app,
+        "/streams/4.21.0-0.okd-scos",
+        &[("accept-encoding", "gzip")],
+    )
+    .await;
+    assert_eq!(headers["content-encoding"], "gzip");
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&zipped[..]),
+        &mut unzipped,
+    )
+    .expect("gzip");
+    assert_eq!(unzipped, first);
+    let (status, headers, body) = send(
+        &f.app,
+        Request::head("/streams/4.21.0-0.okd-scos")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(
+        (status, page(&headers), body.len()),
+        (StatusCode::OK, "hit".to_string(), 0)
+    );
+    // another query is another page
+    let (_, headers, _) = get_with(&f.app, "/streams/4.21.0-0.okd-scos?phase=Rejected", &[]).await;
+    assert_eq!(page(&headers), "miss");
+
+    // the log advances: the page is rendered again, with what is new
+    server::events::ingest(
+        &f.store,
+        crate::support::promotion::event(
+            server::events::RC_TAGS,
+            "4.99.0-0.okd-scos",
+            serde_json::json!({"name": "4.99.0-0.okd-scos", "tags": [{"name": "4.99.0-0.okd-scos-2026-12-01-000000",
+                "phase": "Accepted", "pullSpec": "registry.ci.openshift.org/origin/release-scos:4.99.0-0.okd-scos-2026-12-01-000000",
+                "downloadURL": ""}]}),
+        ),
+    )
+    .await
+    .expect("ingested")
+    .expect("stored");
+    let (_, headers, third) = get_with(&f.app, "/streams/4.21.0-0.okd-scos", &[]).await;
+    assert_eq!(page(&headers), "miss");
+    let third = String::from_utf8(third).expect("utf-8");
+    let (allowed, used_now) = nonces(&headers, &third);
+    assert_eq!(allowed, used_now);
+    assert_ne!(used_now, used, "a new render, a new nonce");
+    let (status, html) = get(&f.app, "/streams/4.99.0-0.okd-scos").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("4.99.0-0.okd-scos-2026-12-01-000000"));
+
+    // what is not the same for everyone is never kept
+    for (uri, headers) in [
+        (
+            "/streams/4.21.0-0.okd-scos",
+            vec![("authorization", "Bearer sg_not-a-token")],
+        ),
+        ("/sign-in", vec![]),
+        ("/promotions", vec![]),
+    ] {
+        let (_, first, _) = get_with(&f.app, uri, &headers).await;
+        let (_, again, _) = get_with(&f.app, uri, &headers).await;
+        assert_eq!(
+            (page(&first), page(&again)),
+            ("none".into(), "none".into()),
+            "{uri}"
+        );
+    }
+}

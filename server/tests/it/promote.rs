@@ -2,8 +2,9 @@
 //! release and one whose blocking job failed, their payloads read from the registry, and a
 //! target within the same registry. The story (plan, refusals, override, the worker's run,
 //! the new payload read back, the release in its target stream, a second promotion that
-//! copies nothing, reprojection) runs on SQLite and PostgreSQL; the HTTP surface (token and
-//! anonymous requests, a maintainer limited to another target) on SQLite.
+//! copies nothing, the unsigned signature message, reprojection) runs on SQLite and
+//! PostgreSQL; the HTTP surface (token and anonymous requests, a maintainer limited to
+//! another target) on SQLite.
 
 use crate::support::gpg;
 use crate::support::http;
@@ -18,7 +19,7 @@ use crate::support::payloads::{
     release_metadata, sqlite, OKD_COMPONENTS,
 };
 use crate::support::registry::{Pusher, Registry};
-use app::model::promotion::{PromotionState, SignatureStatus};
+use app::model::promotion::{PromotionState, SignatureStatus, SigningStatus};
 use app::model::Phase;
 use app::viewer::{Role, SignedInWith, Viewer};
 use axum::body::Body;
@@ -38,17 +39,17 @@ use server::store::Store;
 use server::AppState;
 use tokio::sync::{watch, Notify};
 
-const STREAM: &str = "4.21.0-0.okd-scos";
-const GOOD: &str = "4.21.0-0.okd-scos-2026-11-20-010203";
+pub(crate) const STREAM: &str = "4.21.0-0.okd-scos";
+pub(crate) const GOOD: &str = "4.21.0-0.okd-scos-2026-11-20-010203";
 const BAD: &str = "4.21.0-0.okd-scos-2026-11-21-010203";
-const TARGET: &str = "4-scos-next";
+pub(crate) const TARGET: &str = "4-scos-next";
 
-struct World {
-    registry: Registry,
+pub(crate) struct World {
+    pub(crate) registry: Registry,
 }
 
 /// Components in the CI content repository and two payloads naming them.
-async fn world(store: &Store) -> World {
+pub(crate) async fn world(store: &Store) -> World {
     let registry = Registry::start().await;
     let host = registry.host().to_string();
     let p = Pusher::new(&host).await;
@@ -83,7 +84,7 @@ async fn world(store: &Store) -> World {
     World { registry }
 }
 
-fn copier(w: &World) -> Copier {
+pub(crate) fn copier(w: &World) -> Copier {
     Copier::new(CopyConfig {
         credentials: Default::default(),
         insecure_hosts: vec![w.registry.host().to_string()],
@@ -92,7 +93,7 @@ fn copier(w: &World) -> Copier {
     })
 }
 
-fn promotions(store: &Store, w: &World) -> (Promotions, PromotionWorker) {
+pub(crate) fn promotions(store: &Store, w: &World) -> (Promotions, PromotionWorker) {
     let copier = copier(w);
     let wake = Arc::new(Notify::new());
     let planner = Planner::new(store.clone(), copier.clone(), None);
@@ -107,7 +108,7 @@ fn promotions(store: &Store, w: &World) -> (Promotions, PromotionWorker) {
     (Promotions { planner, wake }, worker)
 }
 
-fn viewer(name: &str, role: Role, targets: Option<&[&str]>) -> Viewer {
+pub(crate) fn viewer(name: &str, role: Role, targets: Option<&[&str]>) -> Viewer {
     Viewer {
         name: name.into(),
         role: Some(role),
@@ -117,7 +118,7 @@ fn viewer(name: &str, role: Role, targets: Option<&[&str]>) -> Viewer {
     }
 }
 
-fn request(release: &str, reason: Option<&str>) -> PromotionRequest {
+pub(crate) fn request(release: &str, reason: Option<&str>) -> PromotionRequest {
     PromotionRequest {
         target: TARGET.into(),
         stream: STREAM.into(),
@@ -127,7 +128,7 @@ fn request(release: &str, reason: Option<&str>) -> PromotionRequest {
     }
 }
 
-async fn run_all(worker: &PromotionWorker) {
+pub(crate) async fn run_all(worker: &PromotionWorker) {
     let (_stop, mut stopped) = watch::channel(false);
     while worker.run_next(&mut stopped).await.expect("worker") {}
 }
@@ -225,6 +226,17 @@ async fn promotion_story(store: Store) {
     assert_eq!(model.progress.images_done, 4);
     assert_eq!(model.progress.blobs_done, model.progress.blobs_total);
     let result = done.result_pull_spec.clone().expect("published");
+    // without a signing key, the signature message is written and kept, unsigned
+    let signature = done.release_signature().expect("signature message written");
+    assert_eq!(signature.status, SigningStatus::Unsigned);
+    assert_eq!(Some(&signature.digest), done.result_digest.as_ref());
+    let message: serde_json::Value = serde_json::from_str(&signature.message).expect("json");
+    assert_eq!(
+        message["critical"]["image"]["docker-manifest-digest"],
+        signature.digest
+    );
+    assert_eq!(message["critical"]["identity"]["docker-reference"], result);
+    assert_eq!(message["critical"]["type"], "atomic container signature");
     let over = store
         .promotion(overridden)
         .await
@@ -331,6 +343,8 @@ async fn promotion_story(store: Store) {
     let after = outcomes(&store).await;
     assert_eq!(before, after);
     assert_eq!(before.len(), 3);
+    let rebuilt = store.promotion(first).await.expect("row").expect("stored");
+    assert_eq!(rebuilt.release_signature(), Some(signature));
     assert!(store
         .promotion_of_promoted(TARGET, "4.21.0-okd-scos.ec.1")
         .await

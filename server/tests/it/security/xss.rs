@@ -69,6 +69,7 @@ async fn promote(store: &Store, release: &str) -> i64 {
             has_webhook: false,
             webhook_masked: None,
             publishing: Default::default(),
+            pipeline_url: None,
         },
         stream: HOSTILE_STREAM.into(),
         release: release.into(),

@@ -42,6 +42,27 @@ impl Gpg {
         std::fs::read(output).expect("signature")
     }
 
+    /// The home directory.
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// The key's fingerprint.
+    pub fn fingerprint(&self) -> String {
+        let out = std::process::Command::new("gpg")
+            .env("GNUPGHOME", self.home.path())
+            .args(["--batch", "--with-colons", "--list-secret-keys"])
+            .output()
+            .expect("gpg runs");
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("fpr:"))
+            .and_then(|rest| rest.split(':').find(|f| !f.is_empty()))
+            .expect("a fingerprint")
+            .to_string()
+    }
+
     pub fn export(&self, to: &Path) -> PathBuf {
         let out = std::process::Command::new("gpg")
             .env("GNUPGHOME", self.home.path())
