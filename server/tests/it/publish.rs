@@ -1000,3 +1000,54 @@ async fn admins_set_keep_and_remove_publishing_settings_through_the_api_and_the_
         .expect("query")
         .is_empty());
 }
+
+#[tokio::test]
+async fn a_release_the_pipeline_publishes_is_adopted_and_published_too() {
+    let (store, dir) = sqlite().await;
+    let registry = world(&store).await;
+    let (url, received) =
+        crate::promote_pipeline::listener(Some(registry.host().to_string())).await;
+    assert!(store
+        .set_target_pipeline(TARGET, Some(&url), chrono::Utc::now())
+        .await
+        .expect("set"));
+    let cluster = fake(OPENSHIFT_TOKEN);
+    let hub = fake(GITHUB_TOKEN);
+    let cluster_url = serve(openshift(cluster.clone())).await;
+    let hub_url = serve(github(hub.clone())).await;
+    let run = run_with(
+        &store,
+        &registry,
+        &args(
+            &cluster_url,
+            token_file(dir.path(), "openshift", OPENSHIFT_TOKEN),
+            &hub_url,
+            token_file(dir.path(), "github", GITHUB_TOKEN),
+        ),
+    );
+    let id = promote(&run).await;
+    let row = store
+        .promotion(id)
+        .await
+        .expect("query")
+        .expect("promotion");
+    assert_eq!(row.state(), PromotionState::Succeeded, "{}", row.detail);
+    assert_eq!(
+        received.lock().expect("events").len(),
+        1,
+        "the pipeline ran"
+    );
+    let digest = row.result_digest.clone().expect("digest");
+    let seen = lock(&cluster).seen.clone();
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+    assert_eq!(
+        seen[0].body["tag"]["from"]["name"],
+        format!("{}/okd/scos-release@{digest}", registry.host()).as_str()
+    );
+    assert_eq!(lock(&hub).releases.len(), 1);
+    let steps = store.publish_steps(id).await.expect("steps");
+    assert!(
+        steps.len() == 2 && steps.iter().all(|s| s.done),
+        "{steps:#?}"
+    );
+}
