@@ -14,7 +14,8 @@ use crate::error::AppError;
 use crate::live::{use_live, LiveScope, LiveState, LiveStatus};
 use crate::model::promotion::{
     NewWebhook, Promotion, PromotionPage, PromotionPanel, PromotionPlan, PromotionProgress,
-    PromotionState, PromotionTarget, ReleaseSignature, SignatureStatus, SigningStatus,
+    PromotionState, PromotionTarget, PublishStep, PublishStepResult, ReleaseSignature,
+    SignatureStatus, SigningStatus, TargetPublishing,
 };
 use crate::model::Phase;
 use crate::viewer::{get_viewer, Viewer};
@@ -129,6 +130,12 @@ fn PanelBody(
                         ", "
                         <a href=format!("/api/v1/promotions/{id}/notes.md")>"release notes"</a>
                         ")."
+                    </p>
+                })}
+                {panel.github_release.as_deref().and_then(crate::model::safe_url).map(|url| view! {
+                    <p class="github-release">
+                        "Published on GitHub: "
+                        <a href=url.to_string() rel="noopener noreferrer">{url.to_string()}</a>
                     </p>
                 })}
                 {panel.promoted_from.is_some().then(|| view! {
@@ -432,6 +439,7 @@ fn PromotionView(page: PromotionPage) -> impl IntoView {
                 <dd class="override">{reason}</dd>
             })}
         </dl>
+        <PublishStepsView steps=p.publish_steps.clone() />
         {page.notes_html.clone().map(|html| view! {
             <section aria-labelledby="notes-h" class="release-notes">
                 <h2 id="notes-h">"Release notes"</h2>
@@ -446,6 +454,43 @@ fn PromotionView(page: PromotionPage) -> impl IntoView {
             </details>
         })}
     }
+}
+
+/// What followed the published payload: adoption into an image stream, a GitHub release,
+/// each done or failed with the reason. The release stays published either way.
+#[component]
+fn PublishStepsView(steps: Vec<PublishStepResult>) -> impl IntoView {
+    (!steps.is_empty()).then(|| view! {
+        <section aria-labelledby="after-publishing-h" class="after-publishing">
+            <h2 id="after-publishing-h">"After publishing"</h2>
+            <ul>
+                {steps.into_iter().map(|s| {
+                    let what = match s.step {
+                        PublishStep::Adoption => "Adoption",
+                        PublishStep::GithubRelease => "GitHub release",
+                    };
+                    let class = if s.done { "publish-step done" } else { "publish-step failed" };
+                    let link = s.reference.as_deref()
+                        .filter(|_| s.step == PublishStep::GithubRelease && s.done)
+                        .and_then(crate::model::safe_url)
+                        .map(|url| view! { " "<a href=url.to_string() rel="noopener noreferrer">"GitHub release"</a> });
+                    view! {
+                        <li class=class>
+                            <strong>{format!("{what}: ")}</strong>
+                            {if s.done { "done — " } else { "failed — " }}
+                            {s.detail}
+                            {link}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {steps_failed_hint()}
+        </section>
+    })
+}
+
+fn steps_failed_hint() -> impl IntoView {
+    view! { <p class="hint">"A step that failed leaves the release published; it is done again if the promotion is run again."</p> }
 }
 
 #[component]
@@ -560,6 +605,10 @@ fn PlanView(plan: PromotionPlan, viewer: Viewer, error: Option<String>) -> impl 
             <dd><code>{p.destination.clone()}</code></dd>
             <dt>"Images to"</dt>
             <dd><code>{p.target.content_repo.clone()}</code></dd>
+            {(!p.target.publishing.is_empty()).then(|| view! {
+                <dt>"After publishing"</dt>
+                <dd class="publishing">{publishing_cell(&p.target.publishing)}</dd>
+            })}
             <dt>"Promoted by"</dt>
             <dd class="promoter">
                 {match &p.target.pipeline_url {
@@ -660,6 +709,18 @@ fn promoter_cell(t: &PromotionTarget) -> String {
     }
 }
 
+/// What a target does after publishing: where releases are adopted, where notes go.
+fn publishing_cell(p: &TargetPublishing) -> String {
+    let mut parts = Vec::new();
+    if let Some((ns, is)) = p.adoption() {
+        parts.push(format!("adopts into {ns}/{is}"));
+    }
+    if let Some(repo) = &p.github_repo {
+        parts.push(format!("GitHub releases of {repo}"));
+    }
+    parts.join("; ")
+}
+
 /// What the targets table says of a target's webhook: its masked address for admins,
 /// whether there is one for everyone else.
 fn webhook_cell(target: &PromotionTarget) -> String {
@@ -729,6 +790,7 @@ pub fn TargetsPage() -> impl IntoView {
                                     <th scope="col">"Names"</th>
                                     <th scope="col">"Promoted by"</th>
                                     <th scope="col">"Notifies"</th>
+                                    <th scope="col">"After publishing"</th>
                                     {admin.is_some().then(|| view! { <th scope="col">""</th> })}
                                 </tr>
                             </thead>
@@ -744,6 +806,7 @@ pub fn TargetsPage() -> impl IntoView {
                                             <td><code>{t.name_template.clone()}</code></td>
                                             <td class="promoter">{promoter_cell(&t)}</td>
                                             <td class="webhook">{webhook_cell(&t)}</td>
+                                            <td class="publishing">{publishing_cell(&t.publishing)}</td>
                                             {csrf.map(|csrf| view! {
                                                 <td>
                                                     <form method="post" action=format!("/admin/targets/{}/delete", t.name)>
@@ -775,6 +838,12 @@ pub fn TargetsPage() -> impl IntoView {
                                         <input name="remove_webhook" type="checkbox" value="on" />
                                         "Remove the webhook"
                                     </label>
+                                    <fieldset>
+                                        <legend>"After publishing (optional; left empty, the target does neither)"</legend>
+                                        <label>"Adopt into namespace"<input name="adopt_namespace" placeholder="origin" /></label>
+                                        <label>"Adopt into image stream"<input name="adopt_imagestream" placeholder="release-scos" /></label>
+                                        <label>"Publish release notes to the GitHub repository"<input name="github_repo" placeholder="okd-project/okd-scos" /></label>
+                                    </fieldset>
                                     <label>
                                         "Release pipeline EventListener URL (optional: when OKD's release pipeline promotes into this target, promotions start it and follow its result; empty: Streamgate promotes)"
                                         <input name="pipeline_url" type="url" autocomplete="off" placeholder="http://el-okd-release.okd-team.svc:8080" />

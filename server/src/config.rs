@@ -50,7 +50,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum TargetCommand {
     /// Add a target or change one.
-    Set(TargetSetArgs),
+    Set(Box<TargetSetArgs>),
     /// List the targets.
     List(DbArgs),
     /// Remove a target (its promotions stay).
@@ -81,6 +81,20 @@ pub struct TargetSetArgs {
     /// is printed once. Not given: the target keeps its webhook; empty: it is removed.
     #[arg(long)]
     pub webhook_url: Option<String>,
+    /// The namespace of the image stream each promoted release is adopted into as an
+    /// ImageStreamTag, e.g. `origin` (with `--adopt-imagestream`; the server needs
+    /// `--openshift-api-url`). Not given: kept; empty: removed.
+    #[arg(long)]
+    pub adopt_namespace: Option<String>,
+    /// The image stream releases are adopted into, e.g. `release-scos`: a release becomes
+    /// `release-scos:<name>`. Not given: kept; empty: removed.
+    #[arg(long)]
+    pub adopt_imagestream: Option<String>,
+    /// The GitHub repository (`owner/name`) each promoted release's notes are published to
+    /// as a release, e.g. `okd-project/okd-scos` (the server needs `--github-token-file`).
+    /// Not given: kept; empty: removed.
+    #[arg(long)]
+    pub github_repo: Option<String>,
     /// The Tekton EventListener of OKD's release pipeline, when the pipeline promotes into
     /// this target: promotions start it and follow its result instead of copying and
     /// publishing themselves. Not given: kept as it is; empty: Streamgate promotes itself.
@@ -379,6 +393,9 @@ pub struct ServeArgs {
     /// Promotions.
     #[command(flatten)]
     pub promotion: PromotionArgs,
+    /// Adoption and GitHub releases after a promotion publishes.
+    #[command(flatten)]
+    pub publish: crate::promote::publishing::PublishArgs,
     /// Sign-in, sessions and the trusted proxy.
     #[command(flatten)]
     pub auth: Box<AuthArgs>,

@@ -18,6 +18,7 @@ use crate::formats::release_controller::{
 use crate::store::events::{Event, NewEvent};
 use crate::store::payloads::{PayloadBinding, PayloadFailure};
 use crate::store::promotions::{NewPromotion, StateChange};
+use crate::store::publishing::NewPublishStep;
 use crate::store::registry_events::NewRegistryEvent;
 use crate::store::releases::{NewGate, NewRelease, NewStream, NewUpgrade, ReleaseDetails};
 use crate::store::{Store, StoreError, Tx};
@@ -58,11 +59,14 @@ pub enum EventKind {
     PromotionRequested,
     /// A promotion moved to another state (subject: the promotion id).
     PromotionState,
+    /// A step after a promotion published its payload (adoption, GitHub release) ended
+    /// (subject: the promotion id).
+    PromotionStep,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::RcStreams,
         EventKind::RcTags,
         EventKind::RcRelease,
@@ -75,6 +79,7 @@ impl EventKind {
         EventKind::IntegrityChecked,
         EventKind::PromotionRequested,
         EventKind::PromotionState,
+        EventKind::PromotionStep,
     ];
 
     /// The name the log stores.
@@ -92,6 +97,7 @@ impl EventKind {
             EventKind::IntegrityChecked => "integrity.checked",
             EventKind::PromotionRequested => "promotion.requested",
             EventKind::PromotionState => "promotion.state",
+            EventKind::PromotionStep => "promotion.step",
         }
     }
 }
@@ -137,6 +143,8 @@ pub const INTEGRITY_CHECKED: &str = EventKind::IntegrityChecked.as_str();
 pub const PROMOTION_REQUESTED: &str = EventKind::PromotionRequested.as_str();
 /// [`EventKind::PromotionState`]'s name.
 pub const PROMOTION_STATE: &str = EventKind::PromotionState.as_str();
+/// [`EventKind::PromotionStep`]'s name.
+pub const PROMOTION_STEP: &str = EventKind::PromotionStep.as_str();
 
 /// The body of an `rc.release_failed` event: why a release's details could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -198,6 +206,10 @@ enum Parsed {
     PromotionState {
         id: i64,
         change: StateChange,
+    },
+    PromotionStep {
+        id: i64,
+        step: NewPublishStep,
     },
 }
 
@@ -320,6 +332,15 @@ fn parse(kind: &str, subject: &str, payload: &str) -> Result<Parsed, EventError>
             Ok(Parsed::PromotionState {
                 id,
                 change: input.json()?,
+            })
+        }
+        EventKind::PromotionStep => {
+            let id: i64 = subject
+                .parse()
+                .map_err(|_| input.malformed("subject is not a promotion id"))?;
+            Ok(Parsed::PromotionStep {
+                id,
+                step: input.json()?,
             })
         }
     }
@@ -505,6 +526,7 @@ async fn project(
             check,
         } => tx.record_mirror_check(stream, release, check, at).await?,
         Parsed::PromotionRequested(p) => tx.insert_promotion(id, p, at).await?,
+        Parsed::PromotionStep { id, step } => tx.record_publish_step(*id, step, at).await?,
         Parsed::PromotionState { id, change } => {
             tx.set_promotion_state(*id, change, at).await?;
             if change.state == PromotionState::Succeeded {

@@ -6,26 +6,33 @@
 //! [`plan`] makes the dry run, [`request`] turns a confirmed plan into a job (an event),
 //! [`worker`] runs jobs (resuming after a restart) or has a target's release [`pipeline`]
 //! run them, [`notes`] writes release notes and
-//! [`notify`] tells a chat room or pipeline, signed as [`webhook`] says. The OCI work is in
+//! [`notify`] tells a chat room or pipeline, signed as [`webhook`] says. After publishing,
+//! [`publishing`] adopts the release into an image stream ([`adoption`]) and publishes its
+//! notes as a GitHub release ([`github_release`]), with tokens read by [`token_file`]. The OCI work is in
 //! [`copy`], [`rebuild`] and [`payload`] (the release manifests, from the component
 //! images), with [`blobs`]; the source release's signature is checked by [`signature`] and
 //! [`verification`], the published release is signed by [`signing`] into a
 //! [`signature_dir`].
 
+pub mod adoption;
 pub mod blobs;
 pub mod copy;
 pub mod forms;
+pub mod github_release;
 pub mod notes;
 pub mod notify;
 pub mod payload;
 pub mod pipeline;
 pub mod plan;
+pub mod publishing;
 pub mod rebuild;
 pub mod request;
 pub mod signature;
 pub mod signature_dir;
 pub mod signing;
+pub mod target_publishing;
 pub mod targets;
+pub mod token_file;
 pub mod verification;
 pub mod webhook;
 pub mod worker;

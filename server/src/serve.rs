@@ -53,6 +53,9 @@ pub enum ServeError {
     /// A promotion target is not valid.
     #[error("promotion target: {0}")]
     Target(String),
+    /// Adoption or GitHub release settings cannot be used.
+    #[error("publishing settings: {0}")]
+    Publishing(#[from] crate::promote::publishing::PublishError),
     /// The release signing key or the signature store is unusable.
     #[error("release signing: {0}")]
     Signing(#[from] crate::promote::signing::SigningError),
@@ -139,6 +142,7 @@ pub async fn poll_once(args: &PollArgs) -> Result<(), ServeError> {
 pub async fn target(cmd: TargetCommand) -> Result<(), ServeError> {
     match cmd {
         TargetCommand::Set(args) => {
+            let args = *args;
             let store = open(&args.db.database_url).await?;
             let target = crate::promote::targets::checked_target(NewTarget {
                 name: args.name,
@@ -149,10 +153,21 @@ pub async fn target(cmd: TargetCommand) -> Result<(), ServeError> {
                 webhook: crate::promote::targets::webhook_change(args.webhook_url),
             })
             .map_err(ServeError::Target)?;
-            let saved = crate::promote::targets::save_target(&store, &target).await?;
+            let change = crate::promote::target_publishing::PublishingChange {
+                adopt_namespace: args.adopt_namespace,
+                adopt_imagestream: args.adopt_imagestream,
+                github_repo: args.github_repo,
+            };
+            let publishing = crate::promote::target_publishing::checked_publishing(
+                &store,
+                &target.name,
+                &change,
+            )
+            .await?
+            .map_err(ServeError::Target)?;
             let pipeline = crate::promote::targets::pipeline_change(args.pipeline_url)
                 .map_err(ServeError::Target)?;
-            let mut saved = saved;
+            let mut saved = crate::promote::targets::save_target(&store, &target).await?;
             crate::promote::targets::apply_pipeline(&store, &mut saved, pipeline.clone()).await?;
             match pipeline {
                 Some(Some(url)) => println!(
@@ -161,6 +176,14 @@ pub async fn target(cmd: TargetCommand) -> Result<(), ServeError> {
                 ),
                 Some(None) => println!("Streamgate promotes into {} itself", target.name),
                 None => {}
+            }
+            crate::promote::target_publishing::save_publishing(&store, &target.name, &publishing)
+                .await?;
+            if let Some((ns, is)) = publishing.adoption() {
+                println!("releases are adopted into {ns}/{is}");
+            }
+            if let Some(repo) = &publishing.github_repo {
+                println!("release notes are published as GitHub releases of {repo}");
             }
             println!(
                 "target {}: releases of {} to {} (images to {}, named {})",
@@ -604,7 +627,13 @@ async fn start_promotions(
             ..PromotionWorkerConfig::default()
         },
     )
-    .with_live(state.live.clone());
+    .with_live(state.live.clone())
+    .with_publishing(crate::promote::publishing::Publishing::new(
+        store.clone(),
+        crate::backend::StoreBackend::new(store.clone(), state.polls.clone()),
+        &args.publish,
+        state.settings.public_url.as_deref(),
+    )?);
     let worker = match release_signer(args, state.settings.signature_dir.as_ref()).await? {
         Some((signer, store)) => worker.with_signing(signer, store),
         None => {

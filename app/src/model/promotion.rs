@@ -94,11 +94,102 @@ pub struct PromotionTarget {
     /// (`https://hooks.example.com/…`); `None` for everyone else and in plans.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_masked: Option<String>,
+    /// What happens after a promotion has published its payload: adoption into an image
+    /// stream, a GitHub release.
+    #[serde(default)]
+    pub publishing: TargetPublishing,
     /// When OKD's own release pipeline promotes into this target: the address of its
     /// Tekton EventListener. Streamgate then starts the pipeline and follows its result
     /// instead of copying and publishing itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pipeline_url: Option<String>,
+}
+
+/// What a target does once a promotion has published its payload, besides its webhook.
+/// Nothing here is a secret: the credentials are the server's (token files).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetPublishing {
+    /// The namespace of the image stream the release is tagged into, e.g. `origin`.
+    #[serde(default)]
+    pub adopt_namespace: Option<String>,
+    /// That image stream, e.g. `release-scos`: the release becomes the ImageStreamTag
+    /// `release-scos:<name>`, as the release pipeline's channel update makes it.
+    #[serde(default)]
+    pub adopt_imagestream: Option<String>,
+    /// The GitHub repository (`owner/name`) the release notes are published to as a
+    /// release, e.g. `okd-project/okd-scos`.
+    #[serde(default)]
+    pub github_repo: Option<String>,
+}
+
+impl TargetPublishing {
+    /// The image stream the release is adopted into, as `namespace/imagestream`.
+    pub fn adoption(&self) -> Option<(&str, &str)> {
+        match (&self.adopt_namespace, &self.adopt_imagestream) {
+            (Some(ns), Some(is)) => Some((ns.as_str(), is.as_str())),
+            _ => None,
+        }
+    }
+
+    /// Whether nothing is configured.
+    pub fn is_empty(&self) -> bool {
+        self.adopt_namespace.is_none()
+            && self.adopt_imagestream.is_none()
+            && self.github_repo.is_none()
+    }
+}
+
+/// A step done after a promotion published its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublishStep {
+    /// The ImageStreamTag `<imagestream>:<name>` was created through the OpenShift API.
+    Adoption,
+    /// The release notes were published as a GitHub release.
+    GithubRelease,
+}
+
+impl PublishStep {
+    /// The name as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PublishStep::Adoption => "adoption",
+            PublishStep::GithubRelease => "github_release",
+        }
+    }
+
+    /// The step named `s`.
+    pub fn parse(s: &str) -> Option<PublishStep> {
+        [PublishStep::Adoption, PublishStep::GithubRelease]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+}
+
+/// A stored step name read back: an unknown name is an error, not a guess.
+impl TryFrom<String> for PublishStep {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        PublishStep::parse(&name).ok_or_else(|| format!("no publishing step {name:?}"))
+    }
+}
+
+/// How a [`PublishStep`] ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishStepResult {
+    /// The step.
+    pub step: PublishStep,
+    /// Whether it was done.
+    pub done: bool,
+    /// What happened: where the release went, or why it did not.
+    pub detail: String,
+    /// What it made: `namespace/imagestream:name` for an adoption, the release's page
+    /// (`html_url`) for a GitHub release.
+    #[serde(default)]
+    pub reference: Option<String>,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
 }
 
 /// A webhook an admin just set: its full address and the secret its notices are signed
@@ -391,6 +482,10 @@ pub struct Promotion {
     pub started_at: Option<DateTime<Utc>>,
     /// When it ended.
     pub finished_at: Option<DateTime<Utc>>,
+    /// The steps after publishing (adoption, GitHub release) and how they ended; a failed
+    /// step leaves the promotion published.
+    #[serde(default)]
+    pub publish_steps: Vec<PublishStepResult>,
 }
 
 impl Promotion {
@@ -433,6 +528,9 @@ pub struct PromotionPanel {
     pub history: Vec<Promotion>,
     /// The CI release this one was promoted from, when it was promoted by Streamgate.
     pub promoted_from: Option<(String, String, i64)>,
+    /// The GitHub release its notes were published as, when they were.
+    #[serde(default)]
+    pub github_release: Option<String>,
     /// For a release Streamgate promoted, its payload's signature.
     #[serde(default)]
     pub promoted_signature: Option<ReleaseSignature>,

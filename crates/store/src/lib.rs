@@ -18,6 +18,7 @@ pub mod payloads;
 pub mod poll_lock;
 pub mod poll_status;
 pub mod promotions;
+pub mod publishing;
 pub mod queries;
 pub mod registry_events;
 pub mod releases;

@@ -44,6 +44,7 @@ impl From<TargetRow> for PromotionTarget {
             name_template: r.name_template,
             has_webhook: r.webhook_url.is_some_and(|u| !u.is_empty()),
             webhook_masked: None,
+            publishing: Default::default(),
             pipeline_url: r.pipeline_url.filter(|u| !u.is_empty()),
         }
     }
@@ -188,6 +189,7 @@ impl PromotionRow {
             requested_at: self.requested_at,
             started_at: self.started_at,
             finished_at: self.finished_at,
+            publish_steps: Vec::new(),
         }
     }
 }
@@ -486,7 +488,7 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound(format!("promotion target {name}")));
         }
-        Ok(())
+        self.remove_target_publishing(name).await
     }
 
     /// Every target, by name.
@@ -495,7 +497,9 @@ impl Store {
         let rows = on_pool!(self, p => {
             sqlx::query_as::<_, TargetRow>(&sql).fetch_all(p).await?
         });
-        Ok(rows.into_iter().map(Into::into).collect())
+        let mut targets: Vec<PromotionTarget> = rows.into_iter().map(Into::into).collect();
+        self.attach_publishing(&mut targets).await?;
+        Ok(targets)
     }
 
     /// The target `name`.
@@ -504,7 +508,11 @@ impl Store {
         let row = on_pool!(self, p => {
             sqlx::query_as::<_, TargetRow>(&sql).bind(name).fetch_optional(p).await?
         });
-        Ok(row.map(Into::into))
+        let mut target: Option<PromotionTarget> = row.map(Into::into);
+        if let Some(t) = &mut target {
+            t.publishing = self.target_publishing(name).await?;
+        }
+        Ok(target)
     }
 
     /// Targets taking releases of `stream`.
@@ -515,7 +523,9 @@ impl Store {
         let rows = on_pool!(self, p => {
             sqlx::query_as::<_, TargetRow>(&sql).bind(stream).fetch_all(p).await?
         });
-        Ok(rows.into_iter().map(Into::into).collect())
+        let mut targets: Vec<PromotionTarget> = rows.into_iter().map(Into::into).collect();
+        self.attach_publishing(&mut targets).await?;
+        Ok(targets)
     }
 
     /// The promotion `id`.

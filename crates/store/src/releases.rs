@@ -379,6 +379,7 @@ impl Tx {
     pub async fn clear_projection(&mut self) -> StoreResult<()> {
         for table in [
             "promoted_releases",
+            "promotion_steps",
             "promotions",
             "mirror_checks",
             "registry_events",

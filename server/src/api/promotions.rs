@@ -18,6 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::extract::{no_store, MaybeUser, Write, Writer};
 use crate::edge::error::{ApiError, ApiPath, ApiQuery, ApiResult, ErrorBody};
 use crate::promote::request::PromotionRequest;
+use crate::promote::target_publishing::{checked_publishing, save_publishing, PublishingChange};
 use crate::promote::targets::{
     apply_pipeline, checked_target, pipeline_change, save_target, webhook_change,
 };
@@ -155,7 +156,9 @@ pub async fn get_promotion(
         .promotion(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("promotion {id}")))?;
-    Ok(Json(row.to_model()))
+    let mut promotion = row.to_model();
+    promotion.publish_steps = state.store.publish_steps(id).await?;
+    Ok(Json(promotion))
 }
 
 /// The release notes of a succeeded promotion, as Markdown.
@@ -367,6 +370,21 @@ pub struct TargetBody {
     #[serde(default)]
     #[schema(example = "https://hooks.example.com/services/T000/B000/XXXX")]
     pub webhook_url: Option<String>,
+    /// The namespace of the image stream each promoted release is adopted into as an
+    /// ImageStreamTag (with `adopt_imagestream`). Absent or null: kept; `""`: removed.
+    #[serde(default)]
+    #[schema(example = "origin")]
+    pub adopt_namespace: Option<String>,
+    /// The image stream releases are adopted into (`<imagestream>:<name>`). Absent or
+    /// null: kept; `""`: removed.
+    #[serde(default)]
+    #[schema(example = "release-scos")]
+    pub adopt_imagestream: Option<String>,
+    /// The GitHub repository (`owner/name`) each promoted release's notes are published to
+    /// as a release. Absent or null: kept; `""`: removed.
+    #[serde(default)]
+    #[schema(example = "okd-project/okd-scos")]
+    pub github_repo: Option<String>,
     /// The Tekton EventListener of OKD's release pipeline, when the pipeline promotes into
     /// this target (promotions start it and follow its result). Absent or null: kept;
     /// `""`: Streamgate promotes itself.
@@ -404,9 +422,19 @@ pub async fn put_target(
         webhook: webhook_change(body.webhook_url),
     })
     .map_err(ApiError::Unprocessable)?;
+    let change = PublishingChange {
+        adopt_namespace: body.adopt_namespace,
+        adopt_imagestream: body.adopt_imagestream,
+        github_repo: body.github_repo,
+    };
+    let publishing = checked_publishing(&state.store, &target.name, &change)
+        .await?
+        .map_err(ApiError::Unprocessable)?;
     let pipeline = pipeline_change(body.pipeline_url).map_err(ApiError::Unprocessable)?;
     let mut saved = save_target(&state.store, &target).await?;
     apply_pipeline(&state.store, &mut saved, pipeline).await?;
+    save_publishing(&state.store, &target.name, &publishing).await?;
+    saved.target.publishing = publishing;
     tracing::info!(
         target = %target.name,
         by = %user.name,

@@ -67,6 +67,7 @@ fn check(kind: &str, subject: &str, payload: &str) -> Result<(), TestCaseError> 
         Parsed::PayloadFailed(failure) => prop_assert_eq!(failure.pull_spec.as_str(), subject),
         Parsed::PromotionRequested(p) => prop_assert_eq!(p.plan.target.name.as_str(), subject),
         Parsed::PromotionState { id, .. } => prop_assert_eq!(id.to_string(), subject),
+        Parsed::PromotionStep { id, .. } => prop_assert_eq!(id.to_string(), subject),
         Parsed::PayloadRelease { .. } | Parsed::IntegrityChecked { .. } => {}
     }
     Ok(())

@@ -16,6 +16,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::request::PromotionRequest;
+use super::target_publishing::{checked_publishing, save_publishing, PublishingChange};
 use super::targets::{
     apply_pipeline, checked_target, pipeline_change, save_target, webhook_change,
 };
@@ -112,6 +113,15 @@ pub struct TargetForm {
     /// `on` to remove the webhook.
     #[serde(default)]
     pub remove_webhook: Option<String>,
+    /// Namespace releases are adopted into (empty: no adoption).
+    #[serde(default)]
+    pub adopt_namespace: String,
+    /// Image stream releases are adopted into (empty: no adoption).
+    #[serde(default)]
+    pub adopt_imagestream: String,
+    /// GitHub repository release notes are published to (empty: none).
+    #[serde(default)]
+    pub github_repo: String,
     /// The EventListener of OKD's release pipeline when it promotes into the target (empty:
     /// Streamgate promotes itself).
     #[serde(default)]
@@ -147,6 +157,12 @@ async fn save_target_form(
     } else {
         webhook_change(Some(form.webhook_url).filter(|u| !u.trim().is_empty()))
     };
+    // the form shows every setting, so a blank field removes one
+    let change = PublishingChange {
+        adopt_namespace: Some(form.adopt_namespace),
+        adopt_imagestream: Some(form.adopt_imagestream),
+        github_repo: Some(form.github_repo),
+    };
     let target = match checked_target(NewTarget {
         name: form.name,
         source_stream: form.source_stream,
@@ -160,6 +176,13 @@ async fn save_target_form(
             return Redirect::to(&format!("/admin/targets?error={}", q(&reason))).into_response()
         }
     };
+    let publishing = match checked_publishing(&state.store, &target.name, &change).await {
+        Ok(Ok(publishing)) => publishing,
+        Ok(Err(reason)) => {
+            return Redirect::to(&format!("/admin/targets?error={}", q(&reason))).into_response()
+        }
+        Err(e) => return answer.refuse(e.into()),
+    };
     // the form says who promotes: an address, or nothing for Streamgate itself
     let pipeline = match pipeline_change(Some(form.pipeline_url)) {
         Ok(change) => change,
@@ -168,9 +191,12 @@ async fn save_target_form(
         }
     };
     let saved = match save_target(&state.store, &target).await {
-        Ok(mut saved) => apply_pipeline(&state.store, &mut saved, pipeline)
-            .await
-            .map(|()| saved),
+        Ok(mut saved) => match apply_pipeline(&state.store, &mut saved, pipeline).await {
+            Ok(()) => save_publishing(&state.store, &target.name, &publishing)
+                .await
+                .map(|()| saved),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     match saved {

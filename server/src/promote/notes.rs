@@ -1,6 +1,8 @@
-//! Release notes of a promoted release, in Markdown: where it came from, what clusters may
-//! update from, the components that changed since the target's previous promotion (with
-//! links to the source differences), and the gates of the CI release.
+//! Release notes of a promoted release, in Markdown, laid out as okd-project/okd's GitHub
+//! releases are: where it came from and where to pull it, the component versions
+//! (`kubernetes`, `machine-os`, … from the payload's `io.openshift.build.versions`), the
+//! versions clusters may update from, the changes since the target's previous promotion
+//! (with links to the source differences), and the gates of the CI release.
 //!
 //! Names, states and URLs in the notes come from the release-controller, so they are
 //! untrusted: text is escaped so that it cannot make links, HTML or table cells of its own,
@@ -32,13 +34,35 @@ pub async fn release_notes(
         None => None,
     };
     let gates = store.gates(&row.source_stream, &row.source_release).await?;
+    let versions = match store.payload(&row.source_digest).await? {
+        Some(payload) => component_versions(payload.components.iter().map(|c| c.versions.as_str())),
+        None => Vec::new(),
+    };
     Ok(render(
         row,
         previous.as_ref(),
         comparison.as_ref(),
         &gates,
+        &versions,
         base,
     ))
+}
+
+/// The component versions a payload declares: every `key=version` of its images'
+/// `io.openshift.build.versions` (`kubernetes=1.31.4`, `machine-os=9.0.2025…`), by key,
+/// the first image naming a key winning, as `oc adm release info` lists them.
+fn component_versions<'a>(declared: impl Iterator<Item = &'a str>) -> Vec<(String, String)> {
+    let mut out: std::collections::BTreeMap<String, String> = Default::default();
+    for pair in declared.flat_map(|v| v.split(',')) {
+        if let Some((key, version)) = pair.split_once('=') {
+            let (key, version) = (key.trim(), version.trim());
+            if !key.is_empty() && !version.is_empty() {
+                out.entry(key.to_string())
+                    .or_insert_with(|| version.to_string());
+            }
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// Upstream text for a table cell or a line: the characters that would start a link, an
@@ -83,6 +107,7 @@ fn render(
     previous: Option<&PromotionRow>,
     comparison: Option<&Comparison>,
     gates: &[crate::store::queries::GateRow],
+    versions: &[(String, String)],
     base: &str,
 ) -> String {
     let mut md = String::new();
@@ -107,23 +132,10 @@ fn render(
         cell(&row.requested_by)
     );
     if let Some(spec) = &row.result_pull_spec {
-        let _ = writeln!(md, "- Pull spec: `{spec}`");
+        let _ = writeln!(md, "- Pull From: `{spec}`");
     }
     let _ = writeln!(md, "- Tag: `{}:{}`", row.release_repo, row.name);
     let _ = writeln!(md, "- Images mirrored to: `{}`", row.content_repo);
-    let previous_versions = row.previous();
-    if previous_versions.is_empty() {
-        let _ = writeln!(
-            md,
-            "- Updates from: none (no earlier release of this minor)"
-        );
-    } else {
-        let _ = writeln!(
-            md,
-            "- Updates from: {}",
-            cell(&previous_versions.join(", "))
-        );
-    }
     if let Some(reason) = &row.override_reason {
         let _ = writeln!(
             md,
@@ -134,11 +146,36 @@ fn render(
     }
     md.push('\n');
 
+    let _ = writeln!(md, "## Component Versions\n");
+    if versions.is_empty() {
+        let _ = writeln!(md, "The payload declares no component versions.\n");
+    } else {
+        for (key, version) in versions {
+            let _ = writeln!(md, "- {} {}", cell(key), cell(version));
+        }
+        md.push('\n');
+    }
+
+    let _ = writeln!(md, "## Upgrades\n");
+    let previous_versions = row.previous();
+    if previous_versions.is_empty() {
+        let _ = writeln!(
+            md,
+            "Clusters update to it from: none (no earlier release of this minor).\n"
+        );
+    } else {
+        let _ = writeln!(
+            md,
+            "Clusters update to it from: {}.\n",
+            cell(&previous_versions.join(", "))
+        );
+    }
+
     match (previous, comparison) {
         (Some(p), Some(c)) => {
             let _ = writeln!(
                 md,
-                "## Changes since {} (from {})\n",
+                "## Changes from {} (CI release {})\n",
                 cell(&p.name),
                 release_link(&p.source_stream, &p.source_release)
             );
@@ -267,6 +304,28 @@ pub fn to_html(markdown: &str) -> SanitizedHtml {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn component_versions_are_listed_by_key_the_first_image_winning() {
+        let versions = component_versions(
+            [
+                "",
+                "kubernetes=1.34.2,kubernetes-tests=1.34.2",
+                "machine-os=9.0.20251120-0",
+                "kubernetes=1.33.0",
+                "broken, =x,y=",
+            ]
+            .into_iter(),
+        );
+        assert_eq!(
+            versions,
+            [
+                ("kubernetes".to_string(), "1.34.2".to_string()),
+                ("kubernetes-tests".to_string(), "1.34.2".to_string()),
+                ("machine-os".to_string(), "9.0.20251120-0".to_string()),
+            ]
+        );
+    }
 
     #[test]
     fn raw_html_in_notes_is_text() {

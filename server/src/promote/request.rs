@@ -175,6 +175,7 @@ mod tests {
                 name_template: "{version}-okd-scos.ec.{n}".into(),
                 has_webhook: false,
                 webhook_masked: None,
+                publishing: Default::default(),
                 pipeline_url: None,
             },
             stream: "4.21.0-0.okd-scos".into(),

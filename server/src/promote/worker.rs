@@ -79,6 +79,7 @@ pub struct PromotionWorker {
     config: WorkerConfig,
     owner: String,
     live: Option<crate::live::Live>,
+    publishing: Option<super::publishing::Publishing>,
     signing: Option<(Signer, SignatureDir)>,
 }
 
@@ -110,8 +111,15 @@ impl PromotionWorker {
             config,
             owner: format!("{}-{}", crate::replica_name(), hex::encode(id)),
             live: None,
+            publishing: None,
             signing: None,
         }
+    }
+
+    /// Adopts and announces published releases as their targets ask.
+    pub fn with_publishing(mut self, publishing: super::publishing::Publishing) -> Self {
+        self.publishing = Some(publishing);
+        self
     }
 
     /// Signs every published release with `signer`, into `store`; without this, the
@@ -394,6 +402,12 @@ impl PromotionWorker {
             },
         )
         .await?;
+        // the release is published: what follows may fail without failing the promotion
+        if let Some(publishing) = &self.publishing {
+            publishing
+                .after_publish(row, &plan.target.publishing, &published.digest)
+                .await?;
+        }
         self.emit(
             id,
             StateChange {
@@ -483,6 +497,12 @@ impl PromotionWorker {
             },
         )
         .await?;
+        // what the target asks for after publishing is done whoever published
+        if let Some(publishing) = &self.publishing {
+            publishing
+                .after_publish(row, &plan.target.publishing, &digest)
+                .await?;
+        }
         self.emit(
             id,
             StateChange {

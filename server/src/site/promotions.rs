@@ -36,10 +36,22 @@ impl SiteBackend {
             .await?;
         let promoted_signature = promoted.as_ref().and_then(|p| p.release_signature());
         let promoted_from = promoted.map(|p| (p.source_stream, p.source_release, p.id));
+        let github_release = match &promoted_from {
+            Some((_, _, id)) => self
+                .reads
+                .store()
+                .publish_steps(*id)
+                .await?
+                .into_iter()
+                .find(|s| s.step == app::model::promotion::PublishStep::GithubRelease && s.done)
+                .and_then(|s| s.reference),
+            None => None,
+        };
         Ok(PromotionPanel {
             targets,
             history,
             promoted_from,
+            github_release,
             promoted_signature,
         })
     }
@@ -123,9 +135,11 @@ impl SiteBackend {
         } else {
             None
         };
+        let mut promotion = row.to_model();
+        promotion.publish_steps = self.reads.store().publish_steps(id).await?;
         Ok(PromotionPage {
             now: Utc::now(),
-            promotion: row.to_model(),
+            promotion,
             notes_html: notes.as_deref().map(crate::promote::notes::to_html),
             notes,
         })

@@ -32,6 +32,7 @@ mod promote_pipeline;
 mod promote_resume;
 mod promote_signing;
 mod provenance;
+mod publish;
 mod replicas;
 mod search;
 mod security;

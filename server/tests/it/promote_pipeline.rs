@@ -74,7 +74,9 @@ async fn event(
 }
 
 /// Starts a stand-in EventListener; returns its URL and what it received.
-async fn listener(pushes_from: Option<String>) -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
+pub(crate) async fn listener(
+    pushes_from: Option<String>,
+) -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
     let received = Arc::new(Mutex::new(Vec::new()));
     let app = Router::new().route("/", post(event)).with_state(Listener {
         received: received.clone(),

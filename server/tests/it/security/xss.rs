@@ -68,6 +68,7 @@ async fn promote(store: &Store, release: &str) -> i64 {
             name_template: "{version}-okd-scos.ec.{n}".into(),
             has_webhook: false,
             webhook_masked: None,
+            publishing: Default::default(),
             pipeline_url: None,
         },
         stream: HOSTILE_STREAM.into(),
