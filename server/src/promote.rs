@@ -24,6 +24,7 @@ pub mod notify;
 pub mod payload;
 pub mod pipeline;
 pub mod plan;
+pub mod publish_http;
 pub mod publishing;
 pub mod rebuild;
 pub mod request;

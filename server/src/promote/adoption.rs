@@ -19,7 +19,7 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::publishing::{backoff, http_client, short_text, PublishError};
+use super::publish_http::{backoff, http_client, short_text, PublishError};
 use super::token_file::read_token;
 
 /// Who the token is for, in errors.

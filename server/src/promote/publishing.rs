@@ -10,17 +10,16 @@
 //! Secrets); the targets name where their releases go (`origin/release-scos`,
 //! `okd-project/okd-scos`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use app::model::promotion::{PublishStep, TargetPublishing};
-use backon::ExponentialBuilder;
 use chrono::Utc;
 
 use super::adoption::{Adoption, OpenShiftApi};
 use super::github_release::{GitHub, NewRelease};
 use super::plan::repository;
-use super::token_file::TokenFileError;
+pub use super::publish_http::PublishError;
 use super::PromoteError;
 use crate::backend::StoreBackend;
 use crate::events::{self, PROMOTION_STEP};
@@ -28,9 +27,6 @@ use crate::store::events::NewEvent;
 use crate::store::promotions::PromotionRow;
 use crate::store::publishing::NewPublishStep;
 use crate::store::Store;
-
-/// Attempts of a request after its first failure.
-const RETRIES: usize = 3;
 
 /// How long one request may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -72,152 +68,6 @@ pub struct PublishArgs {
     /// read at each use, never logged or stored.
     #[arg(long, env = "STREAMGATE_GITHUB_TOKEN_FILE")]
     pub github_token_file: Option<PathBuf>,
-}
-
-/// Why a step after publishing failed.
-#[derive(Debug, thiserror::Error)]
-pub enum PublishError {
-    /// The server is not set up for the step the target asks for.
-    #[error("{0}")]
-    NotConfigured(String),
-    /// The settings cannot be used.
-    #[error("{0}")]
-    Settings(String),
-    /// The token file cannot be used.
-    #[error(transparent)]
-    Token(#[from] TokenFileError),
-    /// The token was refused.
-    #[error("{service} refused the token ({status}) for {scope}")]
-    Denied {
-        /// `the OpenShift API`, `GitHub`.
-        service: &'static str,
-        /// `401` or `403`.
-        status: u16,
-        /// What it was used for.
-        scope: String,
-    },
-    /// The image stream tag exists and names another image.
-    #[error("{tag} already exists and names {found}, not {wanted}; it was left as it is")]
-    TagElsewhere {
-        /// `namespace/imagestream:name`.
-        tag: String,
-        /// What it names.
-        found: String,
-        /// The published digest.
-        wanted: String,
-    },
-    /// The request was refused for another reason.
-    #[error("{service} answered {status}: {message}")]
-    Refused {
-        /// Who refused.
-        service: &'static str,
-        /// The status.
-        status: u16,
-        /// Its own message.
-        message: String,
-    },
-    /// No good answer, after retries.
-    #[error("{service} did not answer successfully: {reason}")]
-    Unavailable {
-        /// Who did not answer.
-        service: &'static str,
-        /// The last failure.
-        reason: String,
-    },
-    /// An answer that does not read as the API's.
-    #[error("{service} answered unexpectedly: {reason}")]
-    Unexpected {
-        /// Who answered.
-        service: &'static str,
-        /// What was wrong.
-        reason: String,
-    },
-}
-
-impl PublishError {
-    /// A request that got no answer (connection refused, timeout), without its URL.
-    pub(crate) fn unanswered(service: &'static str, e: &reqwest::Error) -> PublishError {
-        let kind = if e.is_timeout() {
-            "timed out".to_string()
-        } else if e.is_connect() {
-            "could not connect".to_string()
-        } else {
-            let e = std::error::Error::source(e)
-                .map(ToString::to_string)
-                .unwrap_or_else(|| "request failed".to_string());
-            short_text(&e)
-        };
-        PublishError::Unavailable {
-            service,
-            reason: kind,
-        }
-    }
-
-    /// Whether trying again may help.
-    pub(crate) fn is_transient(&self) -> bool {
-        matches!(self, PublishError::Unavailable { .. })
-    }
-}
-
-/// Retries of one request: a few, spaced out, with jitter.
-pub(crate) fn backoff() -> ExponentialBuilder {
-    ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(200))
-        .with_max_delay(Duration::from_secs(5))
-        .with_max_times(RETRIES)
-        .with_jitter()
-}
-
-/// An HTTP client for the APIs: a time limit, Streamgate's `User-Agent`, no redirects (so
-/// the token never follows one to another host), and `ca_file`'s certificates trusted.
-pub(crate) fn http_client(
-    ca_file: Option<&Path>,
-    timeout: Duration,
-) -> Result<reqwest::Client, PublishError> {
-    let mut builder = reqwest::Client::builder()
-        .timeout(timeout)
-        .user_agent(concat!("streamgate/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::none());
-    if let Some(path) = ca_file {
-        let pem = std::fs::read(path).map_err(|e| {
-            PublishError::Settings(format!(
-                "the CA file {} cannot be read: {e}",
-                path.display()
-            ))
-        })?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| {
-            PublishError::Settings(format!(
-                "the CA file {} holds no PEM certificates",
-                path.display()
-            ))
-        })?;
-        if certs.is_empty() {
-            return Err(PublishError::Settings(format!(
-                "the CA file {} holds no PEM certificates",
-                path.display()
-            )));
-        }
-        builder = builder.tls_certs_merge(certs);
-    }
-    builder
-        .build()
-        .map_err(|e| PublishError::Settings(format!("the HTTP client cannot be built: {e}")))
-}
-
-/// Upstream text for a message: one line, at most 300 characters.
-pub(crate) fn short_text(text: &str) -> String {
-    let line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let line = line.trim();
-    if line.chars().count() > 300 {
-        let mut out: String = line.chars().take(300).collect();
-        out.push('…');
-        out
-    } else {
-        line.to_string()
-    }
 }
 
 fn http_url(what: &str, url: &str) -> Result<(), PublishError> {
@@ -408,6 +258,7 @@ impl Publishing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::promote::publish_http::{http_client, short_text};
 
     #[test]
     fn errors_say_what_failed_and_where() {
