@@ -66,6 +66,10 @@ pub struct Rewrite {
 /// `oc adm release new --from-release` writes it.
 pub const FROM_RELEASE_ANNOTATION: &str = "release.openshift.io/from-release";
 
+/// Component images read at the same time, per copy job: reads are small requests, so
+/// their round trips, not bandwidth, are what they wait for.
+const READS_PER_JOB: usize = 4;
+
 /// The tag the payload is built on, always kept in `image-references`.
 pub const BASE_TAG: &str = "cluster-version-operator";
 /// Name of an operator's own list of the images its manifests name.
@@ -87,7 +91,7 @@ impl Components {
         }
     }
 
-    /// Reads every image of `specs` not read yet, `jobs` at a time.
+    /// Reads every image of `specs` not read yet, [`READS_PER_JOB`] per copy job at a time.
     async fn read_all(&mut self, copier: &Copier, specs: &[String]) -> Result<(), CopyError> {
         let wanted: BTreeSet<String> = specs
             .iter()
@@ -106,7 +110,7 @@ impl Components {
                 let component = operators::read(copier, &spec, &at).await;
                 (spec, component)
             })
-            .buffer_unordered(copier.jobs());
+            .buffer_unordered(copier.jobs().max(1) * READS_PER_JOB);
         while let Some((spec, component)) = reads.next().await {
             self.read.insert(spec, Arc::new(component?));
         }

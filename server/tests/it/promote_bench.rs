@@ -128,9 +128,14 @@ async fn promote(
         .copy_images(&items, &Progress::new())
         .await
         .expect("components copied");
+    let copied = started.elapsed();
     publish(c, payload, &rewrite, release)
         .await
         .expect("payload published");
+    eprintln!(
+        "{release}: images copied in {copied:?}, payload rebuilt and pushed in {:?}",
+        started.elapsed() - copied
+    );
     (started.elapsed(), stats)
 }
 
