@@ -14,12 +14,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use backon::Retryable;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::publish_http::{backoff, http_client, short_text, PublishError};
+use super::publish_http::{http_client, send, short_text, PublishError};
 use super::token_file::read_token;
 
 /// Who the token is for, in errors.
@@ -161,34 +160,21 @@ impl OpenShiftApi {
         let token = read_token("OpenShift API", &self.token_file).await?;
         let body = adoption.image_stream_tag();
         let url = self.collection(&adoption.namespace);
-        let (status, text) = (|| async {
-            let response = self
-                .http
-                .post(&url)
-                .header(reqwest::header::AUTHORIZATION, token.bearer())
-                .header(reqwest::header::ACCEPT, "application/json")
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| PublishError::unanswered(SERVICE, &e))?;
-            let status = response.status();
-            let text = response
-                .text()
-                .await
-                .map_err(|e| PublishError::unanswered(SERVICE, &e))?;
-            if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-                return Err(PublishError::Unavailable {
-                    service: SERVICE,
-                    reason: format!("{status}: {}", status_message(&text)),
-                });
-            }
-            Ok((status, text))
-        })
-        .retry(backoff())
-        .when(PublishError::is_transient)
-        .notify(|e, after| {
-            tracing::warn!(error = %e, retry_in = ?after, "adoption: the OpenShift API failed; retrying");
-        })
+        let (status, text) = send(
+            SERVICE,
+            "adoption",
+            || {
+                self.http
+                    .post(&url)
+                    .header(reqwest::header::AUTHORIZATION, token.bearer())
+                    .header(reqwest::header::ACCEPT, "application/json")
+                    .json(&body)
+            },
+            |status, _, text| {
+                (status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS)
+                    .then(|| format!("{status}: {}", status_message(text)))
+            },
+        )
         .await?;
         match status {
             StatusCode::CREATED | StatusCode::OK => Ok(adoption.reference()),

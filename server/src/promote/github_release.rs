@@ -13,12 +13,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use backon::Retryable;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::publish_http::{backoff, http_client, short_text, PublishError};
+use super::publish_http::{http_client, send, short_text, PublishError};
 use super::token_file::{read_token, Token};
 
 /// Who the token is for, in errors.
@@ -145,37 +144,23 @@ impl GitHub {
         let token = read_token("GitHub", &self.token_file).await?;
         let url = format!("{}/repos/{}/releases", self.base, release.repository);
         let body = release.request_body();
-        let (status, text) = (|| async {
-            let response = self
-                .request(reqwest::Method::POST, &url, &token)
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| PublishError::unanswered(SERVICE, &e))?;
-            let status = response.status();
-            let rate_limited = status == StatusCode::TOO_MANY_REQUESTS
-                || (status == StatusCode::FORBIDDEN
-                    && response
-                        .headers()
-                        .get("x-ratelimit-remaining")
-                        .is_some_and(|v| v.as_bytes() == b"0"));
-            let text = response
-                .text()
-                .await
-                .map_err(|e| PublishError::unanswered(SERVICE, &e))?;
-            if status.is_server_error() || rate_limited {
-                return Err(PublishError::Unavailable {
-                    service: SERVICE,
-                    reason: format!("{status}: {}", ErrorAnswer::parse(&text).message),
-                });
-            }
-            Ok((status, text))
-        })
-        .retry(backoff())
-        .when(PublishError::is_transient)
-        .notify(|e, after| {
-            tracing::warn!(error = %e, retry_in = ?after, "GitHub release: GitHub failed; retrying");
-        })
+        let (status, text) = send(
+            SERVICE,
+            "GitHub release",
+            || {
+                self.request(reqwest::Method::POST, &url, &token)
+                    .json(&body)
+            },
+            |status, headers, text| {
+                let rate_limited = status == StatusCode::TOO_MANY_REQUESTS
+                    || (status == StatusCode::FORBIDDEN
+                        && headers
+                            .get("x-ratelimit-remaining")
+                            .is_some_and(|v| v.as_bytes() == b"0"));
+                (status.is_server_error() || rate_limited)
+                    .then(|| format!("{status}: {}", ErrorAnswer::parse(text).message))
+            },
+        )
         .await?;
         match status {
             StatusCode::CREATED | StatusCode::OK => read_release(&text),

@@ -316,7 +316,7 @@ fn source_tags(stream: &Value) -> Result<Vec<SourceTag>, CopyError> {
 }
 
 /// The object at `key` of `obj`, created when absent or null.
-fn object_at<'a>(
+pub(crate) fn object_at<'a>(
     obj: &'a mut Map<String, Value>,
     key: &str,
 ) -> Result<&'a mut Map<String, Value>, String> {

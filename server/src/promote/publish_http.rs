@@ -1,12 +1,14 @@
 //! What the steps after publishing (adoption into an image stream, a GitHub release) share
 //! to talk to their APIs: why a step failed ([`PublishError`]), how a request is retried
-//! ([`backoff`]), the HTTP client ([`http_client`]) and how upstream text is quoted
+//! ([`backoff`], [`send`]), the HTTP client ([`http_client`]) and how upstream text is quoted
 //! ([`short_text`]).
 
 use std::path::Path;
 use std::time::Duration;
 
-use backon::ExponentialBuilder;
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
 
 use super::token_file::TokenFileError;
 
@@ -105,6 +107,39 @@ pub(crate) fn backoff() -> ExponentialBuilder {
         .with_max_delay(Duration::from_secs(5))
         .with_max_times(RETRIES)
         .with_jitter()
+}
+
+/// Sends the request `build` makes and reads its answer, trying again (with [`backoff`])
+/// when there is no answer or `unavailable` says the service is busy or failing (it gets the
+/// status, the headers and the body, and gives the reason); answers the status and body.
+pub(crate) async fn send(
+    service: &'static str,
+    what: &str,
+    build: impl Fn() -> reqwest::RequestBuilder,
+    unavailable: impl Fn(StatusCode, &HeaderMap, &str) -> Option<String>,
+) -> Result<(StatusCode, String), PublishError> {
+    (|| async {
+        let response = build()
+            .send()
+            .await
+            .map_err(|e| PublishError::unanswered(service, &e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| PublishError::unanswered(service, &e))?;
+        match unavailable(status, &headers, &text) {
+            Some(reason) => Err(PublishError::Unavailable { service, reason }),
+            None => Ok((status, text)),
+        }
+    })
+    .retry(backoff())
+    .when(PublishError::is_transient)
+    .notify(|e, after| {
+        tracing::warn!(error = %e, retry_in = ?after, "{what}: {service} failed; retrying");
+    })
+    .await
 }
 
 /// An HTTP client for the APIs: a time limit, Streamgate's `User-Agent`, no redirects (so

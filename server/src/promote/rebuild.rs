@@ -28,7 +28,7 @@ use super::copy::{
     repo_name, BlobInfo, Copier, CopyError, CopyItem, ManifestBody, Progress, RawManifest,
 };
 use super::payload::operators::{CONFIG_BYTES, FILE_BYTES, LAYER_BYTES, UNPACKED_BYTES};
-use super::payload::{self, Components};
+use super::payload::{self, object_at, Components};
 use crate::formats::payload::is_sha256_digest;
 use crate::oci::layer::{self, Compression, LayerScan, ScanError, ScanLimits, IMAGE_REFERENCES};
 
@@ -501,19 +501,6 @@ fn scan_layer(src: &Path, compression: Compression, digest: &str) -> Result<Laye
         },
         ScanError::Corrupt(reason) => CopyError::malformed(format!("layer {digest}"), reason),
     })
-}
-
-/// The object at `key` of `obj`, created when absent or null.
-fn object_at<'a>(
-    obj: &'a mut Map<String, Value>,
-    key: &str,
-) -> Result<&'a mut Map<String, Value>, String> {
-    let slot = obj.entry(key.to_string()).or_insert(Value::Null);
-    if slot.is_null() {
-        *slot = Value::Object(Map::new());
-    }
-    slot.as_object_mut()
-        .ok_or_else(|| format!("{key} is not an object"))
 }
 
 /// The payload config as `oc` writes it: its labels only the release's name
