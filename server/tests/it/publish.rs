@@ -15,13 +15,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::promote::{GOOD, STREAM, TARGET};
 use crate::support::http;
-use crate::support::payloads::{
-    image_references, payload_config, payload_layers, push_components, release_metadata, sqlite,
-    OKD_COMPONENTS,
-};
+use crate::support::payloads::sqlite;
 use crate::support::promotion;
-use crate::support::registry::{self, Pusher, Registry};
+use crate::support::registry::Registry;
 use app::model::promotion::{PromotionState, PublishStep};
 use app::viewer::{Role, SignedInWith, Viewer};
 use axum::body::Body;
@@ -45,9 +43,6 @@ use server::store::Store;
 use server::AppState;
 use tokio::sync::{watch, Notify};
 
-const STREAM: &str = "4.21.0-0.okd-scos";
-const GOOD: &str = "4.21.0-0.okd-scos-2026-11-20-010203";
-const TARGET: &str = "4-scos-next";
 const NAME: &str = "4.21.0-okd-scos.ec.0";
 const OPENSHIFT_TOKEN: &str = "sha256~openshift-token-that-must-not-leak";
 const GITHUB_TOKEN: &str = "ghp_github-token-that-must-not-leak";
@@ -301,27 +296,8 @@ fn token_file(dir: &std::path::Path, name: &str, token: &str) -> PathBuf {
 /// A CI release with an accepted payload in the real registry, and the target taking it,
 /// adopting into `origin/release-scos` and publishing to `okd-project/okd-scos`.
 async fn world(store: &Store) -> Registry {
-    let registry = Registry::start().await;
-    let host = registry.host().to_string();
-    let p = Pusher::new(&host).await;
-    let base = registry::tar_gz(&[("etc/os-release", b"NAME=\"CentOS Stream\"\n")]);
-    let content = "origin/scos-content";
-    let specs = &OKD_COMPONENTS[..4];
-    let images = push_components(&p, content, specs, &base).await;
-    let components: Vec<_> = specs.iter().zip(images.iter()).collect();
-    let references = image_references(GOOD, &format!("{host}/{content}"), &components);
-    let layers = payload_layers(&base, &references, Some(&release_metadata(GOOD, &[])));
-    p.image(
-        "origin/release-scos",
-        Some(GOOD),
-        &payload_config(GOOD, "amd64", components[0].1),
-        &layers,
-        false,
-    )
-    .await;
-    let spec = format!("{host}/origin/release-scos:{GOOD}");
-    promotion::record_releases(store, &registry, STREAM, &[(GOOD, &spec, "Succeeded")]).await;
-    promotion::add_target(store, TARGET, STREAM, &host).await;
+    // the promotion story's world: the accepted release (and a rejected one) and the target
+    let registry = crate::promote::world(store).await.registry;
     store
         .set_target_publishing(
             TARGET,
