@@ -18,7 +18,7 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::publish_http::{http_client, send, short_text, PublishError};
+use super::publish_http::{http_client, read_text, send, short_text, PublishError};
 use super::token_file::read_token;
 
 /// Who the token is for, in errors.
@@ -213,10 +213,7 @@ impl OpenShiftApi {
             .await
             .map_err(|e| PublishError::unanswered(SERVICE, &e))?;
         let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| PublishError::unanswered(SERVICE, &e))?;
+        let text = read_text(SERVICE, response).await?;
         if !status.is_success() {
             return Err(PublishError::Refused {
                 service: SERVICE,

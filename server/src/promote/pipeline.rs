@@ -24,7 +24,7 @@ const FIRST_WAIT: Duration = Duration::from_secs(2);
 /// The longest wait between looks.
 const MAX_WAIT: Duration = Duration::from_secs(60);
 /// Largest EventListener answer read.
-const ANSWER_BYTES: usize = 64 << 10;
+const ANSWER_BYTES: u64 = 64 << 10;
 
 /// What the EventListener is sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,17 +111,22 @@ pub async fn trigger(url: &str, request: &PipelineRequest) -> Result<Accepted, P
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(unreachable)?;
-    let response = client
+    let mut response = client
         .post(url)
         .json(request)
         .send()
         .await
         .map_err(unreachable)?;
     let status = response.status();
-    let body = response.bytes().await.map_err(unreachable)?;
-    let body = &body[..body.len().min(ANSWER_BYTES)];
+    let body = match crate::capped::read_capped(&mut response, ANSWER_BYTES).await {
+        Ok(body) => body,
+        Err(crate::capped::CappedError::Transport(e)) => return Err(unreachable(e)),
+        Err(crate::capped::CappedError::TooLarge { .. }) => {
+            format!("(an answer larger than {ANSWER_BYTES} bytes)").into_bytes()
+        }
+    };
     if !status.is_success() {
-        let text: String = String::from_utf8_lossy(body).chars().take(300).collect();
+        let text: String = String::from_utf8_lossy(&body).chars().take(300).collect();
         return Err(PipelineError::Refused {
             url: url.to_string(),
             status: status.as_u16(),
@@ -129,7 +134,7 @@ pub async fn trigger(url: &str, request: &PipelineRequest) -> Result<Accepted, P
         });
     }
     // an EventListener answers with its name and the event's id; anything else is kept empty
-    Ok(serde_json::from_slice(body).unwrap_or_default())
+    Ok(serde_json::from_slice(&body).unwrap_or_default())
 }
 
 /// Looks for `reference` (`release-repo:name`) with doubling waits until it exists, for at

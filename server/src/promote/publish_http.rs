@@ -14,6 +14,8 @@ use super::token_file::TokenFileError;
 
 /// Attempts of a request after its first failure.
 const RETRIES: usize = 3;
+/// Largest answer read from an API.
+const ANSWER_BYTES: u64 = 1 << 20;
 
 /// Why a step after publishing failed.
 #[derive(Debug, thiserror::Error)]
@@ -125,10 +127,7 @@ pub(crate) async fn send(
             .map_err(|e| PublishError::unanswered(service, &e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| PublishError::unanswered(service, &e))?;
+        let text = read_text(service, response).await?;
         match unavailable(status, &headers, &text) {
             Some(reason) => Err(PublishError::Unavailable { service, reason }),
             None => Ok((status, text)),
@@ -140,6 +139,21 @@ pub(crate) async fn send(
         tracing::warn!(error = %e, retry_in = ?after, "{what}: {service} failed; retrying");
     })
     .await
+}
+
+/// The body of an API's answer as text, at most [`ANSWER_BYTES`].
+pub(crate) async fn read_text(
+    service: &'static str,
+    mut response: reqwest::Response,
+) -> Result<String, PublishError> {
+    match crate::capped::read_capped(&mut response, ANSWER_BYTES).await {
+        Ok(body) => Ok(String::from_utf8_lossy(&body).into_owned()),
+        Err(crate::capped::CappedError::Transport(e)) => Err(PublishError::unanswered(service, &e)),
+        Err(crate::capped::CappedError::TooLarge { .. }) => Err(PublishError::Unexpected {
+            service,
+            reason: format!("an answer larger than {ANSWER_BYTES} bytes"),
+        }),
+    }
 }
 
 /// An HTTP client for the APIs: a time limit, Streamgate's `User-Agent`, no redirects (so
@@ -191,5 +205,31 @@ pub(crate) fn short_text(text: &str) -> String {
         out
     } else {
         line.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(body: Vec<u8>) -> reqwest::Response {
+        reqwest::Response::from(axum::http::Response::new(body))
+    }
+
+    #[tokio::test]
+    async fn answers_are_read_up_to_their_cap() {
+        let text = read_text("GitHub", answer(b"{\"id\": 1}".to_vec()))
+            .await
+            .expect("small");
+        assert_eq!(text, "{\"id\": 1}");
+        let huge = vec![b'x'; (ANSWER_BYTES + 1) as usize];
+        let err = read_text("GitHub", answer(huge))
+            .await
+            .expect_err("too large");
+        assert!(!err.is_transient(), "trying again reads the same answer");
+        assert_eq!(
+            err.to_string(),
+            format!("GitHub answered unexpectedly: an answer larger than {ANSWER_BYTES} bytes")
+        );
     }
 }
