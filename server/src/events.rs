@@ -6,6 +6,7 @@
 //! reads the clock, only each event's receive time.
 
 mod changelog_refs;
+mod deferred;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
@@ -24,6 +25,7 @@ use crate::store::releases::{NewGate, NewRelease, NewStream, NewUpgrade, Release
 use crate::store::{Store, StoreError, Tx};
 use app::model::promotion::PromotionState;
 use app::model::{GateKind, JobState};
+use deferred::Deferred;
 
 /// What an event in the log is: one variant per kind of input, so that a new kind makes
 /// the compiler point at every place that must handle it. Stored as its [`as_str`] name.
@@ -405,13 +407,16 @@ pub async fn ingest_all(store: &Store, events: &[Checked]) -> Result<Vec<Option<
         return Ok(Vec::new());
     }
     let mut tx = store.begin().await?;
-    let mut ids = Vec::with_capacity(events.len());
-    for checked in events {
-        let event = &checked.event;
-        let id = tx.append_event(event).await?;
-        if let Some(id) = id {
+    let raw: Vec<&NewEvent> = events.iter().map(|c| &c.event).collect();
+    let ids = tx.append_events(&raw).await?;
+    // projections read the projected tables, never the log: appending first changes nothing
+    let mut deferred = Deferred::default();
+    for (checked, id) in events.iter().zip(&ids) {
+        if let Some(id) = *id {
+            let event = &checked.event;
             project(
                 &mut tx,
+                &mut deferred,
                 id,
                 &event.source,
                 &checked.parsed,
@@ -419,8 +424,8 @@ pub async fn ingest_all(store: &Store, events: &[Checked]) -> Result<Vec<Option<
             )
             .await?;
         }
-        ids.push(id);
     }
+    deferred.write(&mut tx).await?;
     tx.commit().await?;
     for (checked, id) in events.iter().zip(&ids) {
         if id.is_some() {
@@ -447,6 +452,7 @@ pub async fn reproject(store: &Store) -> Result<ReprojectStats, EventError> {
     let mut tx = store.begin().await?;
     tx.clear_projection().await?;
     let mut stats = ReprojectStats::default();
+    let mut deferred = Deferred::default();
     let mut after = 0;
     loop {
         let batch: Vec<Event> = tx.events_after(after, 500).await?;
@@ -455,7 +461,15 @@ pub async fn reproject(store: &Store) -> Result<ReprojectStats, EventError> {
         for e in &batch {
             match parse(&e.kind, &e.subject, &e.payload) {
                 Ok(parsed) => {
-                    project(&mut tx, e.id, &e.source, &parsed, e.received_at).await?;
+                    project(
+                        &mut tx,
+                        &mut deferred,
+                        e.id,
+                        &e.source,
+                        &parsed,
+                        e.received_at,
+                    )
+                    .await?;
                     stats.events += 1;
                 }
                 Err(err) => {
@@ -464,25 +478,37 @@ pub async fn reproject(store: &Store) -> Result<ReprojectStats, EventError> {
                 }
             }
         }
+        if deferred.is_full() {
+            deferred.write(&mut tx).await?;
+        }
     }
+    deferred.write(&mut tx).await?;
     tx.commit().await?;
     Ok(stats)
 }
 
 async fn project(
     tx: &mut Tx,
+    deferred: &mut Deferred,
     id: i64,
     source: &str,
     parsed: &Parsed,
     at: DateTime<Utc>,
 ) -> Result<(), EventError> {
+    // the details kept so far go in before anything else that reads or writes releases
+    if !matches!(
+        parsed,
+        Parsed::Release { .. } | Parsed::RegistryEvent(_) | Parsed::QuayPush(_)
+    ) {
+        deferred.write_details(tx).await?;
+    }
     match parsed {
         Parsed::Streams(map) => {
             let listed: Vec<String> = map.keys().cloned().collect();
             tx.set_stream_listing(source, &listed).await?;
         }
         Parsed::Tags(list) => project_tags(tx, source, list, at).await?,
-        Parsed::Release { stream, info } => project_release(tx, stream, info, at).await?,
+        Parsed::Release { stream, info } => project_release(deferred, stream, info, at),
         Parsed::ReleaseFailed {
             stream,
             release,
@@ -504,7 +530,7 @@ async fn project(
         Parsed::RegistryEvent(event) => {
             // only manifest pushes and deletes are stored; an older log may hold others
             if event.is_manifest_change() {
-                tx.insert_registry_event(&NewRegistryEvent {
+                deferred.registry_event(NewRegistryEvent {
                     source: source.to_string(),
                     event_key: event.id.clone(),
                     position: 0,
@@ -516,8 +542,7 @@ async fn project(
                     host: event.request.as_ref().and_then(|r| r.host.clone()),
                     occurred_at: event.occurred_at().unwrap_or(at),
                     received_at: at,
-                })
-                .await?;
+                });
             }
         }
         Parsed::IntegrityChecked {
@@ -536,7 +561,7 @@ async fn project(
         Parsed::QuayPush(push) => {
             let key = push.dedup_key(at);
             for (position, tag) in (0..).zip(push.tags()) {
-                tx.insert_registry_event(&NewRegistryEvent {
+                deferred.registry_event(NewRegistryEvent {
                     source: source.to_string(),
                     event_key: key.clone(),
                     position,
@@ -548,8 +573,7 @@ async fn project(
                     host: push.host(),
                     occurred_at: at,
                     received_at: at,
-                })
-                .await?;
+                });
             }
         }
     }
@@ -644,20 +668,23 @@ async fn project_tags(
         }
     }
     tx.upsert_releases(&rows).await?;
-    for name in tx.live_release_names(&list.name).await? {
-        if !at_row.contains_key(name.as_str()) {
-            tx.expire_release(&list.name, &name, at).await?;
-        }
-    }
+    let live = tx.live_release_names(&list.name).await?;
+    let gone: Vec<&str> = live
+        .iter()
+        .map(String::as_str)
+        .filter(|name| !at_row.contains_key(name))
+        .collect();
+    tx.expire_releases(&list.name, &gone, at).await?;
     Ok(())
 }
 
-async fn project_release(
-    tx: &mut Tx,
+/// A release's details, kept in `deferred` (see [`deferred`]).
+fn project_release(
+    deferred: &mut Deferred,
     stream: &str,
     info: &ApiReleaseInfo,
     at: DateTime<Utc>,
-) -> Result<(), EventError> {
+) {
     let changelog = info
         .change_log_json
         .as_ref()
@@ -667,18 +694,16 @@ async fn project_release(
         .and_then(|c| DateTime::parse_from_rfc3339(&c.to.created).ok())
         .map(|t| t.with_timezone(&Utc))
         .filter(|_| created_from_tag_name(&info.name).is_none());
-    tx.apply_details(&ReleaseDetails {
+    deferred.details(&ReleaseDetails {
         stream: stream.to_string(),
         name: info.name.clone(),
         phase: app::model::Phase::from_upstream(&info.phase),
         changelog: changelog.map(normalize_changelog),
         created_at,
         seen_at: at,
-    })
-    .await?;
+    });
     if let Some(log) = changelog {
-        tx.replace_changelog_refs(stream, &info.name, &changelog_refs::changelog_refs(log))
-            .await?;
+        deferred.refs(stream, &info.name, changelog_refs::changelog_refs(log));
     }
     let mut gates = Vec::new();
     if let Some(results) = &info.results {
@@ -692,16 +717,15 @@ async fn project_release(
             }
         }
     }
-    tx.replace_gates(stream, &info.name, &gates).await?;
-    for edge in info
+    deferred.gates(stream, &info.name, gates);
+    let edges: Vec<NewUpgrade> = info
         .upgrades_to
         .iter()
         .flatten()
         .chain(info.upgrades_from.iter().flatten())
-    {
-        tx.upsert_upgrade(&new_upgrade(edge, at)).await?;
-    }
-    Ok(())
+        .map(|edge| new_upgrade(edge, at))
+        .collect();
+    deferred.upgrades(edges);
 }
 
 fn new_gate(name: &str, kind: GateKind, s: &VerificationStatus) -> NewGate {

@@ -64,6 +64,41 @@ pub struct EventHead {
     pub subject: String,
 }
 
+/// Rows to an `insert` of events (seven parameters each).
+const EVENT_ROWS: usize = 100;
+
+/// Which snapshots follow each other: the same kind and subject from the same source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct SnapshotKey<'e> {
+    kind: &'e str,
+    subject: &'e str,
+    source: &'e str,
+}
+
+impl<'e> SnapshotKey<'e> {
+    fn of(e: &'e NewEvent) -> Self {
+        SnapshotKey {
+            kind: &e.kind,
+            subject: &e.subject,
+            source: &e.source,
+        }
+    }
+}
+
+/// The newest snapshot of a subject: stored, or waiting in this batch (its index).
+#[derive(Debug)]
+enum Newest {
+    Stored { id: i64, hash: String },
+    Pending { at: usize, hash: String },
+}
+
+/// An event of the batch waiting to be inserted.
+struct PendingRow {
+    at: usize,
+    dedup_key: String,
+    hash: String,
+}
+
 /// SHA-256 of a payload, hex.
 pub fn content_hash(payload: &str) -> String {
     hex::encode(Sha256::digest(payload.as_bytes()))
@@ -71,73 +106,192 @@ pub fn content_hash(payload: &str) -> String {
 
 impl Tx {
     /// Appends `event` unless it is a duplicate; returns its id, or `None` for a duplicate.
+    /// See [`Tx::append_events`].
+    pub async fn append_event(&mut self, event: &NewEvent) -> StoreResult<Option<i64>> {
+        let ids = self.append_events(&[event]).await?;
+        Ok(ids.into_iter().next().flatten())
+    }
+
+    /// Appends `events` in order, each unless it is a duplicate (of the log or of an earlier
+    /// one of them); returns each one's id, or `None` for a duplicate.
+    ///
+    /// A handful of statements for the whole batch, not a few per event: the newest stored
+    /// snapshot of every subject is read at once, and the new rows are inserted a hundred to
+    /// a statement (earlier, only when a later event of the batch needs an earlier one's id).
     ///
     /// On PostgreSQL, appends are serialized by a transaction-scoped advisory lock taken
     /// first, so ids are handed out in commit order (a reader following the log by id never
     /// skips one committed late) and two replicas cannot both store the same snapshot. The
-    /// new id is announced on [`EVENTS_CHANNEL`] when the transaction commits.
-    pub async fn append_event(&mut self, event: &NewEvent) -> StoreResult<Option<i64>> {
+    /// newest id is announced on [`EVENTS_CHANNEL`] when the transaction commits (a follower
+    /// reads everything up to it).
+    pub async fn append_events(&mut self, events: &[&NewEvent]) -> StoreResult<Vec<Option<i64>>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
         if let Tx::Postgres(t) = self {
             sqlx::query("select pg_advisory_xact_lock($1)")
                 .bind(APPEND_LOCK)
                 .execute(&mut **t)
                 .await?;
         }
-        let hash = content_hash(&event.payload);
-        let dedup_key = match &event.external_id {
-            Some(id) => format!("{}:{}:id:{}", event.source, event.kind, id),
-            None => {
-                let latest: Option<(i64, String)> = on_tx!(self, c => {
-                    sqlx::query_as(
-                        "select id, content_hash from events \
-                         where kind = $1 and subject = $2 and source = $3 \
-                         order by id desc limit 1",
-                    )
-                    .bind(&event.kind)
-                    .bind(&event.subject)
-                    .bind(&event.source)
-                    .fetch_optional(c)
-                    .await?
-                });
-                match latest {
-                    Some((_, latest_hash)) if latest_hash == hash => return Ok(None),
-                    Some((id, _)) => format!(
+        let snapshot_keys: Vec<SnapshotKey<'_>> = events
+            .iter()
+            .filter(|e| e.external_id.is_none())
+            .map(|e| SnapshotKey::of(e))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut latest = self.latest_snapshots(&snapshot_keys).await?;
+        let mut ids: Vec<Option<i64>> = vec![None; events.len()];
+        let mut pending: Vec<PendingRow> = Vec::new();
+        let mut dedup_keys = std::collections::HashSet::new();
+        for (at, event) in events.iter().enumerate() {
+            let hash = content_hash(&event.payload);
+            let dedup_key = match &event.external_id {
+                Some(id) => format!("{}:{}:id:{}", event.source, event.kind, id),
+                None => {
+                    let key = SnapshotKey::of(event);
+                    let predecessor = match latest.get(&key) {
+                        Some(Newest::Stored { hash: h, .. } | Newest::Pending { hash: h, .. })
+                            if *h == hash =>
+                        {
+                            continue;
+                        }
+                        Some(Newest::Stored { id, .. }) => *id,
+                        Some(Newest::Pending { at: before, .. }) => {
+                            // its predecessor's id is needed: what is waiting goes in first
+                            let before = *before;
+                            self.insert_pending(events, &mut pending, &mut ids).await?;
+                            match ids[before] {
+                                Some(id) => id,
+                                // it collided with a row stored meanwhile: ask the log
+                                None => {
+                                    let stored = self.latest_snapshots(&[key]).await?;
+                                    match stored.get(&key) {
+                                        Some(Newest::Stored { hash: h, .. }) if *h == hash => {
+                                            latest.remove(&key);
+                                            continue;
+                                        }
+                                        Some(Newest::Stored { id, .. }) => *id,
+                                        _ => 0,
+                                    }
+                                }
+                            }
+                        }
+                        None => 0,
+                    };
+                    latest.insert(
+                        key,
+                        Newest::Pending {
+                            at,
+                            hash: hash.clone(),
+                        },
+                    );
+                    format!(
                         "{}:{}:{}:{}:{}",
-                        event.source, event.kind, event.subject, hash, id
-                    ),
-                    None => format!(
-                        "{}:{}:{}:{}:0",
-                        event.source, event.kind, event.subject, hash
-                    ),
+                        event.source, event.kind, event.subject, hash, predecessor
+                    )
                 }
+            };
+            // the same key twice in one statement would be one row: the second is a duplicate
+            if !dedup_keys.insert(dedup_key.clone()) {
+                continue;
             }
-        };
-        let id: Option<i64> = on_tx!(self, c => {
-            sqlx::query_scalar(
-                "insert into events (source, kind, subject, dedup_key, content_hash, received_at, payload) \
-                 values ($1, $2, $3, $4, $5, $6, $7) \
-                 on conflict (dedup_key) do nothing returning id",
-            )
-            .bind(&event.source)
-            .bind(&event.kind)
-            .bind(&event.subject)
-            .bind(&dedup_key)
-            .bind(&hash)
-            .bind(event.received_at)
-            .bind(&event.payload)
-            .fetch_optional(c)
-            .await?
-        });
-        if let (Some(id), Tx::Postgres(t)) = (id, &mut *self) {
+            pending.push(PendingRow {
+                at,
+                dedup_key,
+                hash,
+            });
+            if pending.len() >= EVENT_ROWS {
+                self.insert_pending(events, &mut pending, &mut ids).await?;
+            }
+        }
+        self.insert_pending(events, &mut pending, &mut ids).await?;
+        if let (Some(id), Tx::Postgres(t)) = (ids.iter().flatten().max(), &mut *self) {
             sqlx::query("select pg_notify($1, $2)")
                 .bind(EVENTS_CHANNEL)
                 .bind(id.to_string())
                 .execute(&mut **t)
                 .await?;
         }
-        Ok(id)
+        Ok(ids)
     }
 
+    /// The newest stored snapshot (id and hash) of each of `keys`.
+    async fn latest_snapshots<'e>(
+        &mut self,
+        keys: &[SnapshotKey<'e>],
+    ) -> StoreResult<std::collections::HashMap<SnapshotKey<'e>, Newest>> {
+        let mut latest = std::collections::HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(EVENT_ROWS) {
+            let sql = format!(
+                "with k (kind, subject, source) as (values {}) \
+                 select k.kind, k.subject, k.source, e.id, e.content_hash from k \
+                 join events e on e.id = (select x.id from events x \
+                 where x.kind = k.kind and x.subject = k.subject and x.source = k.source \
+                 order by x.id desc limit 1)",
+                crate::values_rows(chunk.len(), 0, 3)
+            );
+            let sql = crate::positional(self, &sql);
+            let rows: Vec<(String, String, String, i64, String)> = on_tx!(self, c => {
+                let mut q = sqlx::query_as(&sql);
+                for k in chunk {
+                    q = q.bind(k.kind).bind(k.subject).bind(k.source);
+                }
+                q.fetch_all(c).await?
+            });
+            for (kind, subject, source, id, hash) in rows {
+                if let Some(key) = chunk
+                    .iter()
+                    .find(|k| k.kind == kind && k.subject == subject && k.source == source)
+                {
+                    latest.insert(*key, Newest::Stored { id, hash });
+                }
+            }
+        }
+        Ok(latest)
+    }
+
+    /// Inserts the rows `pending` holds (indexes into `events`), noting each new id in `ids`
+    /// (a row whose key is already in the log gets none), and empties it.
+    async fn insert_pending(
+        &mut self,
+        events: &[&NewEvent],
+        pending: &mut Vec<PendingRow>,
+        ids: &mut [Option<i64>],
+    ) -> StoreResult<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(pending);
+        let sql = format!(
+            "insert into events (source, kind, subject, dedup_key, content_hash, received_at, \
+             payload) values {} on conflict (dedup_key) do nothing returning id, dedup_key",
+            crate::values_rows(rows.len(), 0, 7)
+        );
+        let sql = crate::positional(self, &sql);
+        let inserted: Vec<(i64, String)> = on_tx!(self, c => {
+            let mut q = sqlx::query_as(&sql);
+            for row in &rows {
+                let e = events[row.at];
+                q = q
+                    .bind(&e.source)
+                    .bind(&e.kind)
+                    .bind(&e.subject)
+                    .bind(&row.dedup_key)
+                    .bind(&row.hash)
+                    .bind(e.received_at)
+                    .bind(&e.payload);
+            }
+            q.fetch_all(c).await?
+        });
+        let by_key: std::collections::HashMap<&str, i64> =
+            inserted.iter().map(|(id, k)| (k.as_str(), *id)).collect();
+        for row in &rows {
+            ids[row.at] = by_key.get(row.dedup_key.as_str()).copied();
+        }
+        Ok(())
+    }
     /// Events after `after_id` in log order, at most `limit`.
     pub async fn events_after(&mut self, after_id: i64, limit: i64) -> StoreResult<Vec<Event>> {
         let rows = on_tx!(self, c => {
@@ -249,6 +403,79 @@ mod tests {
         assert_eq!(all.len(), 4);
         assert!(all.windows(2).all(|w| w[0].id < w[1].id));
         assert_eq!(all[0].content_hash, content_hash("a"));
+    }
+
+    /// One batch gives what appending its events one by one gives: the same ids in the same
+    /// order for the same inputs, the same duplicates refused.
+    async fn a_batch_appends_as_one_by_one_would(store: Store) {
+        let stored = snapshot("a");
+        assert!(append(&store, &stored).await.is_some());
+        let mut hook = snapshot("h");
+        hook.kind = "registry.event".into();
+        hook.external_id = Some("evt-1".into());
+        let mut other = snapshot("a");
+        other.subject = "4.22.0-0.okd-scos".into();
+        let batch = [
+            snapshot("a"), // the log's newest of its subject already
+            snapshot("b"),
+            hook.clone(),
+            snapshot("b"), // what this batch just added
+            other.clone(),
+            snapshot("c"), // needs the id "b" was given
+            hook.clone(),  // the same external id twice
+            snapshot("a"), // back to an earlier content
+        ];
+        let refs: Vec<&NewEvent> = batch.iter().collect();
+        let mut tx = store.begin().await.expect("begin");
+        let ids = tx.append_events(&refs).await.expect("append");
+        tx.commit().await.expect("commit");
+        let kept: Vec<bool> = ids.iter().map(Option::is_some).collect();
+        assert_eq!(
+            kept,
+            [false, true, true, false, true, true, false, true],
+            "{ids:?}"
+        );
+        let new: Vec<i64> = ids.iter().flatten().copied().collect();
+        assert!(
+            new.windows(2).all(|w| w[0] < w[1]),
+            "in batch order: {ids:?}"
+        );
+
+        // the chain of snapshots is the one appending singly makes: the same batch again is
+        // all duplicates, and the dedup keys name each predecessor
+        let mut tx = store.begin().await.expect("begin");
+        let again = tx.append_events(&refs).await.expect("append again");
+        tx.commit().await.expect("commit");
+        assert!(again.iter().all(Option::is_none), "{again:?}");
+        let mut tx = store.begin().await.expect("begin");
+        let all = tx.events_after(0, 100).await.expect("list");
+        tx.commit().await.expect("commit");
+        let hashes: Vec<String> = all
+            .iter()
+            .filter(|e| e.subject == "4.21.0-0.okd-scos" && e.kind == "rc.tags")
+            .map(|e| e.content_hash.clone())
+            .collect();
+        assert_eq!(
+            hashes,
+            ["a", "b", "c", "a"].map(content_hash),
+            "the subject's history"
+        );
+        assert!(
+            append(&store, &snapshot("a")).await.is_none(),
+            "a is newest"
+        );
+        assert!(append(&store, &snapshot("c")).await.is_some(), "c is not");
+    }
+
+    #[tokio::test]
+    async fn batches_append_as_single_events_on_sqlite() {
+        let (store, _dir) = testing::sqlite().await;
+        a_batch_appends_as_one_by_one_would(store).await;
+    }
+
+    #[tokio::test]
+    async fn batches_append_as_single_events_on_postgres() {
+        a_batch_appends_as_one_by_one_would(testing::postgres().await).await;
     }
 
     #[tokio::test]

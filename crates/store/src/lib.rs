@@ -356,6 +356,67 @@ async fn migrated_template(admin: &PgPool, base: &str) -> StoreResult<String> {
     built.map(|()| name)
 }
 
+/// `sql` as this transaction's database is best given it. SQLite looks a numbered parameter's
+/// name up in a list as long as the statement's parameters, each time one is bound — a
+/// hundred-row insert spends more time there than inserting — so where `$1, $2, …` appear once
+/// each and in order, SQLite gets plain `?`s, which it numbers the same way without a name.
+pub(crate) fn positional<'s>(tx: &Tx, sql: &'s str) -> std::borrow::Cow<'s, str> {
+    if !matches!(tx, Tx::Sqlite(_)) {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut expected = 1u32;
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let digits = rest[at + 1..]
+            .find(|c: char| !c.is_ascii_digit())
+            .map_or(rest.len() - at - 1, |n| n);
+        match rest[at + 1..at + 1 + digits].parse::<u32>() {
+            Ok(n) if n == expected => {
+                out.push('?');
+                expected += 1;
+            }
+            // out of order, repeated or not a parameter: leave the statement as it is
+            _ => return std::borrow::Cow::Borrowed(sql),
+        }
+        rest = &rest[at + 1 + digits..];
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+/// Deletes the rows of `table` (keyed by `stream`, `release` first) that belong to the given
+/// releases: a statement per stream and hundred releases, each going through the key's index.
+pub(crate) async fn delete_by_release<'r>(
+    tx: &mut Tx,
+    table: &str,
+    releases: impl Iterator<Item = (&'r str, &'r str)>,
+) -> StoreResult<()> {
+    let mut by_stream: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (stream, release) in releases {
+        by_stream.entry(stream).or_default().push(release);
+    }
+    for (stream, names) in by_stream {
+        for chunk in names.chunks(100) {
+            let list: Vec<String> = (2..2 + chunk.len()).map(|k| format!("${k}")).collect();
+            let sql = format!(
+                "delete from {table} where stream = $1 and release in ({})",
+                list.join(", ")
+            );
+            let sql = positional(tx, &sql);
+            on_tx!(tx, c => {
+                let mut q = sqlx::query(&sql).bind(stream);
+                for name in chunk {
+                    q = q.bind(*name);
+                }
+                q.execute(c).await?.rows_affected()
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The `values` list of a multi-row insert: `rows` tuples, each the `shared` leading
 /// parameters (`$1`…, the same in every row) then `per_row` parameters of its own, numbered
 /// on from there: `values_rows(2, 1, 2)` is `($1, $2, $3), ($1, $4, $5)`.
@@ -433,6 +494,29 @@ pub mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn sqlite_gets_plain_placeholders_only_when_they_are_in_order() {
+        let (sqlite, _dir) = testing::sqlite().await;
+        let tx = sqlite.begin().await.expect("begin");
+        assert_eq!(
+            positional(&tx, "insert into t values ($1, $2), ($3, $4)"),
+            "insert into t values (?, ?), (?, ?)"
+        );
+        for kept in [
+            "update t set a = $2 where b = $1",
+            "select $1, $1",
+            "select '$'",
+            "select 1",
+        ] {
+            assert_eq!(positional(&tx, kept), kept);
+        }
+        drop(tx);
+        let pg = testing::postgres().await;
+        let tx = pg.begin().await.expect("begin");
+        assert_eq!(positional(&tx, "values ($1, $2)"), "values ($1, $2)");
+        drop(tx);
+    }
 
     #[test]
     fn values_rows_share_the_leading_parameters() {

@@ -72,6 +72,9 @@ pub struct ReleaseToRead {
     pub pull_spec: String,
 }
 
+/// Registry events to an `insert` (eleven parameters each).
+const REGISTRY_ROWS: usize = 50;
+
 const COLUMNS: &str = "source, event_key, position, action, repository, tag, digest, \
      media_type, host, occurred_at, received_at";
 
@@ -85,27 +88,38 @@ fn like_literal(text: &str) -> String {
 impl Tx {
     /// Projects one registry event; a re-projected one changes nothing.
     pub async fn insert_registry_event(&mut self, e: &NewRegistryEvent) -> StoreResult<()> {
-        on_tx!(self, c => {
-            sqlx::query(&format!(
-                "insert into registry_events ({COLUMNS}) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-                 on conflict (source, event_key, position) do nothing"
-            ))
-            .bind(&e.source)
-            .bind(&e.event_key)
-            .bind(e.position)
-            .bind(&e.action)
-            .bind(&e.repository)
-            .bind(&e.tag)
-            .bind(&e.digest)
-            .bind(&e.media_type)
-            .bind(&e.host)
-            .bind(e.occurred_at)
-            .bind(e.received_at)
-            .execute(c)
-            .await?
-            .rows_affected()
-        });
+        self.insert_registry_events(std::slice::from_ref(e)).await
+    }
+
+    /// [`Tx::insert_registry_event`] for several events, fifty to a statement; of two with
+    /// the same key, the first is kept.
+    pub async fn insert_registry_events(&mut self, events: &[NewRegistryEvent]) -> StoreResult<()> {
+        for chunk in events.chunks(REGISTRY_ROWS) {
+            let sql = format!(
+                "insert into registry_events ({COLUMNS}) values {} \
+                 on conflict (source, event_key, position) do nothing",
+                crate::values_rows(chunk.len(), 0, 11)
+            );
+            let sql = crate::positional(self, &sql);
+            on_tx!(self, c => {
+                let mut q = sqlx::query(&sql);
+                for e in chunk {
+                    q = q
+                        .bind(&e.source)
+                        .bind(&e.event_key)
+                        .bind(e.position)
+                        .bind(&e.action)
+                        .bind(&e.repository)
+                        .bind(&e.tag)
+                        .bind(&e.digest)
+                        .bind(&e.media_type)
+                        .bind(&e.host)
+                        .bind(e.occurred_at)
+                        .bind(e.received_at);
+                }
+                q.execute(c).await?.rows_affected()
+            });
+        }
         Ok(())
     }
 }

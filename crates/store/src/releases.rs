@@ -7,11 +7,15 @@ use chrono::{DateTime, Utc};
 use super::{StoreError, StoreResult, Tx};
 use crate::on_tx;
 
-/// Gates per insert statement (7 values each, within both databases' parameter limits).
+/// Gates per insert statement (9 values each, within both databases' parameter limits).
 const GATE_ROWS: usize = 100;
 
 /// Releases of a tag list written per statement (8 parameters each).
 const RELEASE_ROWS: usize = 100;
+/// Releases' details to an `update` (nine parameters each).
+const DETAILS_ROWS: usize = 100;
+/// Upgrade edges to an `insert` (seven parameters each).
+const UPGRADE_ROWS: usize = 100;
 
 /// A stream as first seen.
 #[derive(Debug, Clone)]
@@ -64,6 +68,78 @@ pub struct ReleaseDetails {
     pub created_at: Option<DateTime<Utc>>,
     /// When the details were received.
     pub seen_at: DateTime<Utc>,
+}
+
+/// Details of several releases waiting to be applied together ([`Tx::apply_details_batch`]):
+/// each release's details folded, in the order they came, into what applying them one
+/// after another would leave.
+#[derive(Debug, Default)]
+pub struct DetailsBatch {
+    releases: Vec<FoldedDetails>,
+    at: std::collections::HashMap<(String, String), usize>,
+}
+
+/// One release's details in a [`DetailsBatch`].
+#[derive(Debug)]
+struct FoldedDetails {
+    stream: String,
+    name: String,
+    /// The first phase reported: it changes the stored phase's time only if it differs.
+    first_phase: Phase,
+    first_seen: DateTime<Utc>,
+    /// When a later report changed the phase again, which is then when it last changed.
+    forced: Option<DateTime<Utc>>,
+    phase: Phase,
+    seen: DateTime<Utc>,
+    changelog: Option<String>,
+    created_at: Option<DateTime<Utc>>,
+}
+
+impl DetailsBatch {
+    /// Adds `d` after what the batch holds.
+    pub fn add(&mut self, d: &ReleaseDetails) {
+        let key = (d.stream.clone(), d.name.clone());
+        match self.at.get(&key) {
+            Some(&i) => {
+                let f = &mut self.releases[i];
+                if d.phase != f.phase {
+                    f.forced = Some(d.seen_at);
+                }
+                f.phase = d.phase;
+                f.seen = d.seen_at;
+                if d.changelog.is_some() {
+                    f.changelog = d.changelog.clone();
+                }
+                if d.created_at.is_some() {
+                    f.created_at = d.created_at;
+                }
+            }
+            None => {
+                self.at.insert(key, self.releases.len());
+                self.releases.push(FoldedDetails {
+                    stream: d.stream.clone(),
+                    name: d.name.clone(),
+                    first_phase: d.phase,
+                    first_seen: d.seen_at,
+                    forced: None,
+                    phase: d.phase,
+                    seen: d.seen_at,
+                    changelog: d.changelog.clone(),
+                    created_at: d.created_at,
+                });
+            }
+        }
+    }
+
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.releases.is_empty()
+    }
+
+    /// How many releases it holds.
+    pub fn len(&self) -> usize {
+        self.releases.len()
+    }
 }
 
 /// A verification job result.
@@ -217,6 +293,7 @@ impl Tx {
                  first_seen_at, phase_changed_at) values {} on conflict (stream, name) {on_conflict}",
                 crate::values_rows(chunk.len(), 0, 8)
             );
+            let sql = crate::positional(self, &sql);
             on_tx!(self, c => {
                 let mut q = sqlx::query(&sql);
                 for r in chunk {
@@ -259,40 +336,90 @@ impl Tx {
         name: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        on_tx!(self, c => {
-            sqlx::query("update releases set expired_at = $3 where stream = $1 and name = $2")
-                .bind(stream)
-                .bind(name)
-                .bind(at)
-                .execute(c).await?.rows_affected()
-        });
+        self.expire_releases(stream, &[name], at).await
+    }
+
+    /// [`Tx::expire_release`] for several releases of `stream`, a hundred to a statement.
+    pub async fn expire_releases(
+        &mut self,
+        stream: &str,
+        names: &[&str],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        for chunk in names.chunks(RELEASE_ROWS) {
+            let list: Vec<String> = (3..3 + chunk.len()).map(|k| format!("${k}")).collect();
+            let sql = format!(
+                "update releases set expired_at = $1 where stream = $2 and name in ({})",
+                list.join(", ")
+            );
+            let sql = crate::positional(self, &sql);
+            on_tx!(self, c => {
+                let mut q = sqlx::query(&sql).bind(at).bind(stream);
+                for name in chunk {
+                    q = q.bind(*name);
+                }
+                q.execute(c).await?.rows_affected()
+            });
+        }
         Ok(())
     }
 
     /// Applies a release's details; the release row must exist (it is created from the tag
     /// list). An empty changelog never replaces a stored one.
     pub async fn apply_details(&mut self, d: &ReleaseDetails) -> StoreResult<()> {
-        let done = on_tx!(self, c => {
-            sqlx::query(
-                "update releases set \
-                 phase_changed_at = case when phase <> $3 then $6 else phase_changed_at end, \
-                 phase = $3, details_at = $6, details_phase = $3, details_error = null, \
-                 changelog = coalesce($4, changelog), created_at = coalesce($5, created_at) \
-                 where stream = $1 and name = $2",
-            )
-            .bind(&d.stream)
-            .bind(&d.name)
-            .bind(d.phase.as_str())
-            .bind(&d.changelog)
-            .bind(d.created_at)
-            .bind(d.seen_at)
-            .execute(c).await?.rows_affected()
-        });
-        if done == 0 {
-            return Err(StoreError::NotFound(format!(
-                "release {}/{}",
-                d.stream, d.name
-            )));
+        let mut batch = DetailsBatch::default();
+        batch.add(d);
+        self.apply_details_batch(&mut batch).await
+    }
+
+    /// Applies every release's details `batch` holds, as [`Tx::apply_details`] would one
+    /// after another, a hundred releases to a statement; empties it. A release not stored
+    /// fails the whole batch.
+    pub async fn apply_details_batch(&mut self, batch: &mut DetailsBatch) -> StoreResult<()> {
+        let folded = std::mem::take(&mut batch.releases);
+        batch.at.clear();
+        for chunk in folded.chunks(DETAILS_ROWS) {
+            let sql = format!(
+                "with v (s, n, first_phase, first_seen, forced, phase_now, seen_now, log, created) \
+                 as (values {}) \
+                 update releases set \
+                 phase_changed_at = coalesce(v.forced, case when phase <> v.first_phase \
+                     then v.first_seen else phase_changed_at end), \
+                 phase = v.phase_now, details_at = v.seen_now, details_phase = v.phase_now, \
+                 details_error = null, changelog = coalesce(v.log, changelog), \
+                 created_at = coalesce(v.created, created_at) \
+                 from v where releases.stream = v.s and releases.name = v.n \
+                 returning releases.stream, releases.name",
+                crate::values_rows(chunk.len(), 0, 9)
+            );
+            let sql = crate::positional(self, &sql);
+            let done: Vec<(String, String)> = on_tx!(self, c => {
+                let mut q = sqlx::query_as(&sql);
+                for f in chunk {
+                    q = q
+                        .bind(&f.stream)
+                        .bind(&f.name)
+                        .bind(f.first_phase.as_str())
+                        .bind(f.first_seen)
+                        .bind(f.forced)
+                        .bind(f.phase.as_str())
+                        .bind(f.seen)
+                        .bind(&f.changelog)
+                        .bind(f.created_at);
+                }
+                q.fetch_all(c).await?
+            });
+            if done.len() < chunk.len() {
+                let missing = chunk
+                    .iter()
+                    .find(|f| !done.iter().any(|(s, n)| *s == f.stream && *n == f.name));
+                if let Some(f) = missing {
+                    return Err(StoreError::NotFound(format!(
+                        "release {}/{}",
+                        f.stream, f.name
+                    )));
+                }
+            }
         }
         Ok(())
     }
@@ -322,23 +449,33 @@ impl Tx {
         release: &str,
         gates: &[NewGate],
     ) -> StoreResult<()> {
-        on_tx!(self, c => {
-            sqlx::query("delete from gates where stream = $1 and release = $2")
-                .bind(stream)
-                .bind(release)
-                .execute(c).await?.rows_affected()
-        });
-        // a few statements per release, not one per job
-        for chunk in gates.chunks(GATE_ROWS) {
+        self.replace_gates_of(&[(stream, release, gates)]).await
+    }
+
+    /// [`Tx::replace_gates`] for several releases at once: one `delete` and a few `insert`s
+    /// for all of them, not a few statements per release.
+    pub async fn replace_gates_of(
+        &mut self,
+        releases: &[(&str, &str, &[NewGate])],
+    ) -> StoreResult<()> {
+        crate::delete_by_release(self, "gates", releases.iter().map(|(s, r, _)| (*s, *r))).await?;
+        let rows: Vec<(&str, &str, &NewGate)> = releases
+            .iter()
+            .flat_map(|(stream, release, gates)| gates.iter().map(move |g| (*stream, *release, g)))
+            .collect();
+        for chunk in rows.chunks(GATE_ROWS) {
             let sql = format!(
                 "insert into gates (stream, release, name, kind, state, url, retries, \
                  previous_attempt_urls, transition_time) values {}",
-                crate::values_rows(chunk.len(), 2, 7)
+                crate::values_rows(chunk.len(), 0, 9)
             );
+            let sql = crate::positional(self, &sql);
             on_tx!(self, c => {
-                let mut q = sqlx::query(&sql).bind(stream).bind(release);
-                for g in chunk {
+                let mut q = sqlx::query(&sql);
+                for (stream, release, g) in chunk {
                     q = q
+                        .bind(*stream)
+                        .bind(*release)
                         .bind(&g.name)
                         .bind(g.kind.as_str())
                         .bind(g.state.as_str())
@@ -355,23 +492,48 @@ impl Tx {
 
     /// Records the latest results of upgrades between two tags.
     pub async fn upsert_upgrade(&mut self, u: &NewUpgrade) -> StoreResult<()> {
-        on_tx!(self, c => {
-            sqlx::query(
+        self.upsert_upgrades(std::slice::from_ref(u)).await
+    }
+
+    /// [`Tx::upsert_upgrade`] for every edge a release reports, a hundred to a statement; an
+    /// edge reported twice counts as its last report.
+    pub async fn upsert_upgrades(&mut self, upgrades: &[NewUpgrade]) -> StoreResult<()> {
+        let mut at_row: std::collections::HashMap<(&str, &str), usize> =
+            std::collections::HashMap::with_capacity(upgrades.len());
+        let mut rows: Vec<&NewUpgrade> = Vec::with_capacity(upgrades.len());
+        for u in upgrades {
+            match at_row.get(&(u.from.as_str(), u.to.as_str())) {
+                Some(&i) => rows[i] = u,
+                None => {
+                    at_row.insert((&u.from, &u.to), rows.len());
+                    rows.push(u);
+                }
+            }
+        }
+        for chunk in rows.chunks(UPGRADE_ROWS) {
+            let sql = format!(
                 "insert into upgrades (from_tag, to_tag, success, failure, total, runs, updated_at) \
-                 values ($1, $2, $3, $4, $5, $6, $7) \
-                 on conflict (from_tag, to_tag) do update set success = excluded.success, \
+                 values {} on conflict (from_tag, to_tag) do update set success = excluded.success, \
                  failure = excluded.failure, total = excluded.total, runs = excluded.runs, \
                  updated_at = excluded.updated_at",
-            )
-            .bind(&u.from)
-            .bind(&u.to)
-            .bind(u.success)
-            .bind(u.failure)
-            .bind(u.total)
-            .bind(&u.runs)
-            .bind(u.seen_at)
-            .execute(c).await?.rows_affected()
-        });
+                crate::values_rows(chunk.len(), 0, 7)
+            );
+            let sql = crate::positional(self, &sql);
+            on_tx!(self, c => {
+                let mut q = sqlx::query(&sql);
+                for u in chunk {
+                    q = q
+                        .bind(&u.from)
+                        .bind(&u.to)
+                        .bind(u.success)
+                        .bind(u.failure)
+                        .bind(u.total)
+                        .bind(&u.runs)
+                        .bind(u.seen_at);
+                }
+                q.execute(c).await?.rows_affected()
+            });
+        }
         Ok(())
     }
 

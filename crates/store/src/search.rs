@@ -113,29 +113,50 @@ impl Tx {
         release: &str,
         refs: &[NewChangeRef],
     ) -> StoreResult<()> {
-        on_tx!(self, c => {
-            sqlx::query("delete from changelog_refs where stream = $1 and release = $2")
-                .bind(stream)
-                .bind(release)
-                .execute(c)
-                .await?
-                .rows_affected()
-        });
-        let mut unique: Vec<&NewChangeRef> = Vec::with_capacity(refs.len());
-        for r in refs {
-            if !unique.iter().any(|u| u.kind == r.kind && u.key == r.key) {
-                unique.push(r);
+        self.replace_changelog_refs_of(&[(stream, release, refs)])
+            .await
+    }
+
+    /// [`Tx::replace_changelog_refs`] for several releases at once; a reference a changelog
+    /// makes twice is stored once.
+    pub async fn replace_changelog_refs_of(
+        &mut self,
+        releases: &[(&str, &str, &[NewChangeRef])],
+    ) -> StoreResult<()> {
+        crate::delete_by_release(
+            self,
+            "changelog_refs",
+            releases.iter().map(|(s, r, _)| (*s, *r)),
+        )
+        .await?;
+        let mut rows: Vec<(&str, &str, &NewChangeRef)> = Vec::new();
+        for (stream, release, refs) in releases {
+            let first = rows.len();
+            for r in refs.iter() {
+                if !rows[first..]
+                    .iter()
+                    .any(|(_, _, u)| u.kind == r.kind && u.key == r.key)
+                {
+                    rows.push((stream, release, r));
+                }
             }
         }
-        for chunk in unique.chunks(REF_ROWS) {
+        for chunk in rows.chunks(REF_ROWS) {
             let sql = format!(
                 "insert into changelog_refs (stream, release, kind, key, title, url) values {}",
-                crate::values_rows(chunk.len(), 2, 4)
+                crate::values_rows(chunk.len(), 0, 6)
             );
+            let sql = crate::positional(self, &sql);
             on_tx!(self, c => {
-                let mut q = sqlx::query(&sql).bind(stream).bind(release);
-                for r in chunk {
-                    q = q.bind(r.kind.as_str()).bind(&r.key).bind(&r.title).bind(&r.url);
+                let mut q = sqlx::query(&sql);
+                for (stream, release, r) in chunk {
+                    q = q
+                        .bind(*stream)
+                        .bind(*release)
+                        .bind(r.kind.as_str())
+                        .bind(&r.key)
+                        .bind(&r.title)
+                        .bind(&r.url);
                 }
                 q.execute(c).await?.rows_affected()
             });

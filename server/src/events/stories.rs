@@ -567,3 +567,153 @@ mod tag_lists {
         tag_list_story(testing::postgres().await).await;
     }
 }
+
+mod batches {
+    use chrono::{DateTime, Duration, TimeZone, Utc};
+
+    use crate::events::{
+        check, ingest, ingest_all, reproject, RC_RELEASE, RC_TAGS, REGISTRY_EVENT,
+    };
+    use crate::store::events::NewEvent;
+    use crate::store::testing;
+    use crate::store::Store;
+
+    const STREAM: &str = "4.22.0-0.okd-scos";
+
+    fn at(step: usize) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0)
+            .single()
+            .expect("valid")
+            + Duration::minutes(step as i64)
+    }
+
+    fn name(n: usize) -> String {
+        format!("{STREAM}-2026-03-01-{:06}", n * 100)
+    }
+
+    fn event(kind: &str, subject: &str, payload: serde_json::Value, step: usize) -> NewEvent {
+        NewEvent {
+            source: "origin".into(),
+            kind: kind.into(),
+            subject: subject.into(),
+            payload: payload.to_string(),
+            received_at: at(step),
+            external_id: None,
+        }
+    }
+
+    /// A stream's history where one batch holds several details of the same release (its
+    /// jobs finishing, its phase going back and forth, its changelog missing once), edges
+    /// reported twice, a tag list that drops releases, and registry events named twice.
+    fn history() -> Vec<NewEvent> {
+        let mut events = Vec::new();
+        for step in 0..12 {
+            let newest = step / 2;
+            let tags: Vec<_> = (newest.saturating_sub(3)..=newest)
+                .map(|n| serde_json::json!({"name": name(n), "phase": if n + 2 <= newest { "Accepted" } else { "Ready" },
+                    "pullSpec": format!("quay.io/okd/scos-release:{}", name(n)), "downloadURL": ""}))
+                .collect();
+            events.push(event(
+                RC_TAGS,
+                STREAM,
+                serde_json::json!({"name": STREAM, "tags": tags}),
+                step,
+            ));
+            for n in newest.saturating_sub(1)..=newest {
+                for k in 0..2 {
+                    let phase = match (step + k) % 3 {
+                        0 => "Ready",
+                        1 => "Rejected",
+                        _ => "Accepted",
+                    };
+                    let mut info = serde_json::json!({"name": name(n), "phase": phase,
+                        "results": {"blockingJobs": {format!("e2e-{k}"): {"state": "Succeeded", "url": "https://prow.example/1"}},
+                            "informingJobs": {format!("e2e-upgrade-{step}"): {"state": "Failed", "url": "https://prow.example/2"}}}});
+                    if (step + k) % 4 != 0 {
+                        info["changeLogJson"] = serde_json::json!({"from": {"name": name(n.saturating_sub(1)), "created": "2026-03-01T00:00:00Z"},
+                            "to": {"name": name(n), "created": "2026-03-01T00:00:00Z"},
+                            "updatedImages": [{"name": "installer", "path": "https://github.com/openshift/installer/tree/abc",
+                                "commits": [{"subject": format!("OCPBUGS-{step}{k}: fix"), "pullID": step * 10 + k,
+                                    "pullURL": format!("https://github.com/openshift/installer/pull/{}", step * 10 + k),
+                                    "issues": {format!("OCPBUGS-{step}{k}"): "https://issues.redhat.com/browse/x"}}]}]});
+                    }
+                    if n > 0 {
+                        info["upgradesTo"] = serde_json::json!([{"From": name(n - 1), "To": name(n),
+                            "Success": step + k, "Failure": k, "Total": step + 2 * k}]);
+                    }
+                    events.push(event(
+                        RC_RELEASE,
+                        &format!("{STREAM}/{}", name(n)),
+                        info,
+                        step,
+                    ));
+                }
+            }
+            for id in [step, step / 2] {
+                let mut push = event(
+                    REGISTRY_EVENT,
+                    "okd/scos-content",
+                    serde_json::json!({"id": format!("evt-{id}"), "timestamp": "2026-03-01T00:00:00Z",
+                        "action": "push", "target": {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                            "digest": format!("sha256:{:064x}", id + step), "repository": "okd/scos-content",
+                            "tag": format!("t{id}")}}),
+                    step,
+                );
+                push.source = "mirror".into();
+                push.external_id = Some(format!("evt-{id}"));
+                events.push(push);
+            }
+        }
+        events
+    }
+
+    /// The same history stored one event at a time, in batches of every size, and replayed
+    /// from the log gives the very same tables.
+    async fn batches_project_as_single_events(one: Store, batched: Store) {
+        for e in history() {
+            ingest(&one, e).await.expect("stored singly");
+        }
+        let expected = one.projection_dump().await.expect("dump");
+        assert!(
+            expected.iter().any(|row| row.contains("OCPBUGS-")),
+            "refs projected"
+        );
+        let events = history();
+        let mut from = 0;
+        for size in [1, 2, 3, 5, 8, 13, 21].into_iter().cycle() {
+            if from >= events.len() {
+                break;
+            }
+            let to = (from + size).min(events.len());
+            let checked: Vec<_> = events[from..to]
+                .iter()
+                .cloned()
+                .map(|e| check(e).expect("parses"))
+                .collect();
+            ingest_all(&batched, &checked)
+                .await
+                .expect("stored in a batch");
+            from = to;
+        }
+        assert_eq!(batched.projection_dump().await.expect("dump"), expected);
+        assert_eq!(
+            batched.event_count().await.expect("count"),
+            one.event_count().await.expect("count")
+        );
+        reproject(&batched).await.expect("replayed");
+        assert_eq!(batched.projection_dump().await.expect("dump"), expected);
+    }
+
+    #[tokio::test]
+    async fn batches_project_as_single_events_on_sqlite() {
+        let (one, _a) = testing::sqlite().await;
+        let (batched, _b) = testing::sqlite().await;
+        batches_project_as_single_events(one, batched).await;
+    }
+
+    #[tokio::test]
+    async fn batches_project_as_single_events_on_postgres() {
+        batches_project_as_single_events(testing::postgres().await, testing::postgres().await)
+            .await;
+    }
+}
