@@ -607,7 +607,7 @@ mod batches {
     /// reported twice, a tag list that drops releases, and registry events named twice.
     fn history() -> Vec<NewEvent> {
         let mut events = Vec::new();
-        for step in 0..12 {
+        for step in 0..12_usize {
             let newest = step / 2;
             let tags: Vec<_> = (newest.saturating_sub(3)..=newest)
                 .map(|n| serde_json::json!({"name": name(n), "phase": if n + 2 <= newest { "Accepted" } else { "Ready" },

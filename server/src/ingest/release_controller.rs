@@ -624,10 +624,12 @@ impl Poller {
         })?;
         self.record(RC_TAGS, stream, body, report, batch).await?;
         let stored = self.store.release_states(stream).await?;
+        let stored: std::collections::HashMap<&str, _> =
+            stored.iter().map(|s| (s.name.as_str(), s)).collect();
         let now = (self.clock)();
         for tag in &listed.tags {
             let phase = Phase::from_upstream(&tag.phase);
-            let state = stored.iter().find(|s| s.name == tag.name);
+            let state = stored.get(tag.name.as_str()).copied();
             let fresh = state.is_some_and(|s| s.details_phase.as_deref() == Some(phase.as_str()));
             let subject = format!("{stream}/{}", tag.name);
             if fresh && phase.is_terminal() {

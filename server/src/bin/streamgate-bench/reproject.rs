@@ -232,7 +232,7 @@ fn details(i: usize, k: usize, name: &impl Fn(usize) -> String) -> String {
             // job j finishes at the (5j + 4)th read
             let state = if k < 5 * j + 4 {
                 "Pending"
-            } else if (i + j) % 9 == 0 {
+            } else if (i + j).is_multiple_of(9) {
                 "Failed"
             } else {
                 "Succeeded"
@@ -240,7 +240,7 @@ fn details(i: usize, k: usize, name: &impl Fn(usize) -> String) -> String {
             (
                 format!("periodic-ci-openshift-release-master-okd-scos-4.22-e2e-job-{j:02}"),
                 json!({"state": state, "url": format!("https://prow.ci.example/view/{i}/{j}"),
-                    "retries": u32::from((i + j) % 11 == 0)}),
+                    "retries": u32::from((i + j).is_multiple_of(11))}),
             )
         })
         .collect();
