@@ -490,7 +490,7 @@ async fn provenance_story_on_postgres() {
 }
 
 fn rows(html: &str) -> Vec<String> {
-    html.split("data-component=\"")
+    html.split("<tr data-component=\"")
         .skip(1)
         .filter_map(|s| s.split('"').next())
         .map(str::to_string)
