@@ -86,13 +86,8 @@ fn like_literal(text: &str) -> String {
 }
 
 impl Tx {
-    /// Projects one registry event; a re-projected one changes nothing.
-    pub async fn insert_registry_event(&mut self, e: &NewRegistryEvent) -> StoreResult<()> {
-        self.insert_registry_events(std::slice::from_ref(e)).await
-    }
-
-    /// [`Tx::insert_registry_event`] for several events, fifty to a statement; of two with
-    /// the same key, the first is kept.
+    /// Projects registry events, fifty to a statement; a re-projected one changes nothing,
+    /// and of two with the same key the first is kept.
     pub async fn insert_registry_events(&mut self, events: &[NewRegistryEvent]) -> StoreResult<()> {
         for chunk in events.chunks(REGISTRY_ROWS) {
             let sql = format!(

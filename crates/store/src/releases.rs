@@ -135,11 +135,6 @@ impl DetailsBatch {
     pub fn is_empty(&self) -> bool {
         self.releases.is_empty()
     }
-
-    /// How many releases it holds.
-    pub fn len(&self) -> usize {
-        self.releases.len()
-    }
 }
 
 /// A verification job result.
@@ -329,17 +324,8 @@ impl Tx {
         Ok(names)
     }
 
-    /// Marks a release as no longer listed upstream; it and its gates are kept.
-    pub async fn expire_release(
-        &mut self,
-        stream: &str,
-        name: &str,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        self.expire_releases(stream, &[name], at).await
-    }
-
-    /// [`Tx::expire_release`] for several releases of `stream`, a hundred to a statement.
+    /// Marks releases of `stream` as no longer listed upstream (they and their gates are
+    /// kept), a hundred to a statement.
     pub async fn expire_releases(
         &mut self,
         stream: &str,
@@ -364,17 +350,10 @@ impl Tx {
         Ok(())
     }
 
-    /// Applies a release's details; the release row must exist (it is created from the tag
-    /// list). An empty changelog never replaces a stored one.
-    pub async fn apply_details(&mut self, d: &ReleaseDetails) -> StoreResult<()> {
-        let mut batch = DetailsBatch::default();
-        batch.add(d);
-        self.apply_details_batch(&mut batch).await
-    }
-
-    /// Applies every release's details `batch` holds, as [`Tx::apply_details`] would one
-    /// after another, a hundred releases to a statement; empties it. A release not stored
-    /// fails the whole batch.
+    /// Applies every release's details `batch` holds, as applying them one after another
+    /// would, a hundred releases to a statement; empties it. The release rows must exist
+    /// (they are created from the tag list); an empty changelog never replaces a stored one;
+    /// a release not stored fails the whole batch.
     pub async fn apply_details_batch(&mut self, batch: &mut DetailsBatch) -> StoreResult<()> {
         let folded = std::mem::take(&mut batch.releases);
         batch.at.clear();

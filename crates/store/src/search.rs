@@ -106,19 +106,8 @@ const PAYLOAD_SIGHTING: &str = "'' as url, rp.stream, s.kind as stream_kind, rp.
      join streams s on s.name = rp.stream";
 
 impl Tx {
-    /// Replaces the references release `stream/release`'s changelog makes.
-    pub async fn replace_changelog_refs(
-        &mut self,
-        stream: &str,
-        release: &str,
-        refs: &[NewChangeRef],
-    ) -> StoreResult<()> {
-        self.replace_changelog_refs_of(&[(stream, release, refs)])
-            .await
-    }
-
-    /// [`Tx::replace_changelog_refs`] for several releases at once; a reference a changelog
-    /// makes twice is stored once.
+    /// Replaces the references each release's changelog makes, for several releases at once;
+    /// a reference a changelog makes twice is stored once.
     pub async fn replace_changelog_refs_of(
         &mut self,
         releases: &[(&str, &str, &[NewChangeRef])],
