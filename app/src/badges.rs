@@ -17,12 +17,26 @@ const STYLES: [&str; 3] = ["flat", "flat-square", "for-the-badge"];
 #[component]
 pub fn BadgesPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| api::get_badge_page());
+    let query = use_query_map();
     view! {
         <Title text="Badges" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(page) => view! { <BadgeMaker page /> }.into_any(),
+                    Ok(page) => {
+                        let q = query.read_untracked();
+                        let first = page.streams.first().map(|s| s.name.clone()).unwrap_or_default();
+                        let stream = q
+                            .get("stream")
+                            .filter(|s| page.streams.iter().any(|x| &x.name == s))
+                            .unwrap_or(first);
+                        let style = q
+                            .get("style")
+                            .filter(|s| STYLES.contains(&s.as_str()))
+                            .unwrap_or_else(|| "flat".to_string());
+                        let label = q.get("label").unwrap_or_default();
+                        view! { <BadgeMaker page stream style label /> }.into_any()
+                    }
                     Err(error) => view! { <ErrorView error /> }.into_any(),
                 }
             })}
@@ -30,28 +44,13 @@ pub fn BadgesPage() -> impl IntoView {
     }
 }
 
-#[component]
-fn BadgeMaker(page: BadgePage) -> impl IntoView {
-    let query = use_query_map();
-    let first = page
-        .streams
-        .first()
-        .map(|s| s.name.clone())
-        .unwrap_or_default();
-    let initial_stream = query
-        .read_untracked()
-        .get("stream")
-        .filter(|s| page.streams.iter().any(|x| &x.name == s))
-        .unwrap_or(first);
-    let initial_style = query
-        .read_untracked()
-        .get("style")
-        .filter(|s| STYLES.contains(&s.as_str()))
-        .unwrap_or_else(|| "flat".to_string());
-    let initial_label = query.read_untracked().get("label").unwrap_or_default();
-    let stream = RwSignal::new(initial_stream);
-    let style = RwSignal::new(initial_style);
-    let label = RwSignal::new(initial_label);
+/// The form, the preview and the snippets, following each choice as it is made (an island);
+/// starting from the choice in the page's query.
+#[island]
+pub fn BadgeMaker(page: BadgePage, stream: String, style: String, label: String) -> impl IntoView {
+    let stream = RwSignal::new(stream);
+    let style = RwSignal::new(style);
+    let label = RwSignal::new(label);
     let base = page.base_url.clone();
     let streams = page.streams.clone();
 

@@ -1,8 +1,10 @@
 //! Streamgate's user interface: the OKD release streams, their releases and gates.
 //!
-//! Pages render on the server (complete HTML without JavaScript) and hydrate in the
-//! browser. Data comes from server functions next to each page, which ask the server's
-//! [`backend::Backend`] through Leptos context.
+//! Pages render on the server (complete HTML without JavaScript). Only the few interactive
+//! parts are islands, hydrated in the browser: the search box's suggestions, the live-update
+//! indicator that reloads a page's data, the copy buttons and the badge maker. The WASM
+//! bundle holds only those. Data comes from server functions next to each page, which ask
+//! the server's [`backend::Backend`] through Leptos context.
 
 #![recursion_limit = "256"]
 
@@ -41,7 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>
@@ -67,7 +69,6 @@ fn use_request_nonce() {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    live::provide_live_status();
     view! {
         <Stylesheet id="leptos" href="/pkg/streamgate.css" />
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
@@ -118,10 +119,10 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Browser entry point: attaches the app to the server-rendered page.
+/// Browser entry point: makes the server-rendered page's islands interactive.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    leptos::mount::hydrate_islands();
 }

@@ -11,7 +11,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::error::AppError;
-use crate::live::{use_live, LiveScope, LiveState, LiveStatus};
+use crate::live::{Follows, LiveScope};
 use crate::model::promotion::{
     NewWebhook, Promotion, PromotionPage, PromotionPanel, PromotionPlan, PromotionProgress,
     PromotionState, PromotionTarget, PublishStep, PublishStepResult, ReleaseSignature,
@@ -267,13 +267,10 @@ pub fn PromotionsPage() -> impl IntoView {
             .get("before")
             .and_then(|b| b.parse::<i64>().ok())
     };
-    let live = use_live(|| Some(LiveScope::everything()));
-    let data = Resource::new(
-        move || (before(), live.get()),
-        |(before, _)| api::list_promotions(before),
-    );
+    let data = Resource::new(before, api::list_promotions);
     view! {
         <Title text="Promotions" />
+        <Follows scope=LiveScope::everything() />
         <h1>"Promotions"</h1>
         <Transition fallback=|| view! { <p class="loading">"Loading promotions…"</p> }>
             {move || Suspend::new(async move {
@@ -302,34 +299,26 @@ pub fn PromotionsPage() -> impl IntoView {
 pub fn PromotionDetailPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|i| i.parse::<i64>().ok());
-    // with JavaScript, a running promotion's page follows its progress without reloading
-    let live = use_live(move || id().map(LiveScope::promotion));
-    let data = Resource::new(
-        move || (id(), live.get()),
-        |(id, _)| async move {
-            match id {
-                Some(id) => api::get_promotion(id).await,
-                None => Err(AppError::NotFound("promotion".into())),
-            }
-        },
-    );
-    // where live updates cannot get through (a proxy that buffers them), it asks again
-    let status = use_context::<LiveStatus>().map(|s| s.0);
-    Effect::new(move |_| {
-        let running = data
-            .get()
-            .and_then(|r| r.ok())
-            .is_some_and(|p| !p.promotion.state.is_terminal());
-        let live_on = status.is_some_and(|s| s.get() == LiveState::Live);
-        if running && !live_on {
-            set_timeout(move || data.refetch(), std::time::Duration::from_secs(2));
+    let data = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => api::get_promotion(id).await,
+            None => Err(AppError::NotFound("promotion".into())),
         }
     });
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading promotion…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(page) => view! { <PromotionView page /> }.into_any(),
+                    Ok(page) => {
+                        // with JavaScript, a running promotion's page follows its progress
+                        // without reloading; where live updates cannot get through (a proxy
+                        // that buffers them), it asks again every two seconds
+                        let running = !page.promotion.state.is_terminal();
+                        view! {
+                            <Follows scope=LiveScope::promotion(page.promotion.id) poll=running />
+                            <PromotionView page />
+                        }.into_any()
+                    }
                     Err(error) => view! { <ErrorView error /> }.into_any(),
                 }
             })}

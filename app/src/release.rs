@@ -9,7 +9,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{CommitLink, DigestCell, ProvenanceLabel};
 use crate::error::AppError;
-use crate::live::{use_live, LiveScope};
+use crate::live::{Follows, LiveScope};
 use crate::model::{
     ArchImage, ChangedImage, Changelog, ComponentInfo, Gate, GateKind, JobState, PayloadView,
     Phase, ProvenanceKind, ReleaseDetail, StreamKind, UpgradeEdge,
@@ -30,18 +30,7 @@ pub fn ReleasePage() -> impl IntoView {
             query.read().get("stream").filter(|s| !s.is_empty()),
         )
     };
-    // follows the release once it is known in which stream it is
-    let (shown, set_shown) = signal(None::<LiveScope>);
-    let live = use_live(move || shown.get());
-    let data = Resource::new(
-        move || (key(), live.get()),
-        |((tag, stream), _)| api::get_release(tag, stream),
-    );
-    Effect::new(move |_| {
-        if let Some(Ok(r)) = data.get() {
-            set_shown.set(Some(LiveScope::release(r.stream, r.name)));
-        }
-    });
+    let data = Resource::new(key, |(tag, stream)| api::get_release(tag, stream));
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading release…"</p> }>
             {move || {
@@ -160,6 +149,7 @@ fn ReleaseView(release: ReleaseDetail, filter: ComponentFilter) -> impl IntoView
     let (older, newer) = r.neighbours.clone();
     view! {
         <Title text=r.name.clone() />
+        <Follows scope=LiveScope::release(r.stream.clone(), r.name.clone()) />
         <nav class="crumbs">
             <a href="/">"Streams"</a>
             " / "
@@ -406,8 +396,8 @@ fn Architectures(component: ComponentInfo) -> impl IntoView {
 }
 
 /// The pull spec, selectable, with a copy button once the page is interactive.
-#[component]
-fn PullSpec(spec: String) -> impl IntoView {
+#[island]
+pub fn PullSpec(spec: String) -> impl IntoView {
     let copied = RwSignal::new(false);
     let text = spec.clone();
     let copy = move |_| {

@@ -13,8 +13,8 @@ use crate::model::search::{Appearance, Found, Query, ReleaseHit, SearchResults, 
 use crate::model::StreamKind;
 use crate::widgets::{encode, release_href, utc, ErrorView, ExternalLink, PhaseBadge};
 
-/// The search box of the header.
-#[component]
+/// The search box of the header (an island: its suggestions need the browser).
+#[island]
 pub fn SearchBox() -> impl IntoView {
     let suggestions = RwSignal::new(Vec::<Suggestion>::new());
     // answers to older keystrokes arriving late are dropped

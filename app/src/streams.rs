@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::live::{use_live, LiveScope};
+use crate::live::{Follows, LiveScope};
 use crate::model::{
     Overview, Phase, ReleaseRef, StreamKind, StreamPage as StreamPageData, StreamSummary,
 };
@@ -16,10 +16,10 @@ use crate::widgets::{age, span, Age, ErrorView, PhaseBadge, PollLine};
 /// `/`: every OKD stream with its latest releases and health.
 #[component]
 pub fn OverviewPage() -> impl IntoView {
-    let live = use_live(|| Some(LiveScope::everything()));
-    let overview = Resource::new(move || live.get(), |_| api::get_overview());
+    let overview = Resource::new(|| (), |_| api::get_overview());
     view! {
         <Title text="Release streams" />
+        <Follows scope=LiveScope::everything() />
         <Transition fallback=|| view! { <p class="loading">"Loading streams…"</p> }>
             {move || Suspend::new(async move {
                 match overview.await {
@@ -212,16 +212,11 @@ pub fn StreamPage() -> impl IntoView {
             .unwrap_or(1);
         (stream, phase, page)
     };
-    let live = use_live(move || {
-        Some(LiveScope::stream(
-            params.read().get("stream").unwrap_or_default(),
-        ))
+    let data = Resource::new(key, |(stream, phase, page)| {
+        api::get_stream_page(stream, phase, page)
     });
-    let data = Resource::new(
-        move || (key(), live.get()),
-        |((stream, phase, page), _)| api::get_stream_page(stream, phase, page),
-    );
     view! {
+        <Follows scope=LiveScope::stream(params.read_untracked().get("stream").unwrap_or_default()) />
         <Transition fallback=|| view! { <p class="loading">"Loading releases…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
