@@ -99,8 +99,10 @@ pub enum LiveState {
 #[island]
 pub fn LiveIndicator() -> impl IntoView {
     let status = RwSignal::new(LiveState::Off);
+    // after hydration: the footer is rendered "off" on the server, and hydrating it must find
+    // what the server rendered before it changes
     #[cfg(feature = "hydrate")]
-    browser::follow(status);
+    Effect::new(move |_| browser::follow(status));
     move || {
         let (class, title, text) = match status.get() {
             LiveState::Off => return None,
