@@ -8,6 +8,8 @@
 mod changelog_refs;
 mod deferred;
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
@@ -21,7 +23,9 @@ use crate::store::payloads::{PayloadBinding, PayloadFailure};
 use crate::store::promotions::{NewPromotion, StateChange};
 use crate::store::publishing::NewPublishStep;
 use crate::store::registry_events::NewRegistryEvent;
-use crate::store::releases::{NewGate, NewRelease, NewStream, NewUpgrade, ReleaseDetails};
+use crate::store::releases::{
+    LiveRelease, NewGate, NewRelease, NewStream, NewUpgrade, ReleaseDetails,
+};
 use crate::store::{Store, StoreError, Tx};
 use app::model::promotion::PromotionState;
 use app::model::{GateKind, JobState};
@@ -496,9 +500,14 @@ async fn project(
     at: DateTime<Utc>,
 ) -> Result<(), EventError> {
     // the details kept so far go in before anything else that reads or writes releases
+    // (a tag list folds its phases into them instead)
     if !matches!(
         parsed,
-        Parsed::Release { .. } | Parsed::RegistryEvent(_) | Parsed::QuayPush(_)
+        Parsed::Release { .. }
+            | Parsed::Tags(_)
+            | Parsed::Streams(_)
+            | Parsed::RegistryEvent(_)
+            | Parsed::QuayPush(_)
     ) {
         deferred.write_details(tx).await?;
     }
@@ -507,7 +516,7 @@ async fn project(
             let listed: Vec<String> = map.keys().cloned().collect();
             tx.set_stream_listing(source, &listed).await?;
         }
-        Parsed::Tags(list) => project_tags(tx, source, list, at).await?,
+        Parsed::Tags(list) => project_tags(tx, deferred, source, list, at).await?,
         Parsed::Release { stream, info } => project_release(deferred, stream, info, at),
         Parsed::ReleaseFailed {
             stream,
@@ -632,6 +641,7 @@ async fn project_promoted(
 
 async fn project_tags(
     tx: &mut Tx,
+    deferred: &mut Deferred,
     controller: &str,
     list: &ApiRelease,
     at: DateTime<Utc>,
@@ -648,7 +658,7 @@ async fn project_tags(
     .await?;
     // one row per name, the last listed winning, as upstream's own list would read
     let mut rows: Vec<NewRelease> = Vec::with_capacity(list.tags.len());
-    let mut at_row: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut at_row: HashMap<&str, usize> = HashMap::new();
     for tag in &list.tags {
         let row = NewRelease {
             stream: list.name.clone(),
@@ -667,15 +677,36 @@ async fn project_tags(
             }
         }
     }
-    tx.upsert_releases(&rows).await?;
-    let live = tx.live_release_names(&list.name).await?;
+    let live = tx.live_releases(&list.name).await?;
+    let live_at: HashMap<&str, &LiveRelease> = live.iter().map(|r| (r.name.as_str(), r)).collect();
+    // releases with details kept take the listing's phase with them (see `deferred`)
+    let (kept, others) = deferred.listed(&rows);
+    tx.upsert_listed_keeping_phase(&changed(kept, &live_at, false))
+        .await?;
+    tx.upsert_releases(&changed(others, &live_at, true)).await?;
     let gone: Vec<&str> = live
         .iter()
-        .map(String::as_str)
-        .filter(|name| !at_row.contains_key(name))
+        .filter(|r| !r.promoted && !at_row.contains_key(r.name.as_str()))
+        .map(|r| r.name.as_str())
         .collect();
     tx.expire_releases(&list.name, &gone, at).await?;
     Ok(())
+}
+
+/// The rows of a tag list that writing would change: a row the listing leaves as it is is
+/// not written (most of a tag list, most polls). The phase is compared `with_phase`.
+fn changed<'a>(
+    rows: Vec<&'a NewRelease>,
+    live: &HashMap<&str, &LiveRelease>,
+    with_phase: bool,
+) -> Vec<&'a NewRelease> {
+    rows.into_iter()
+        .filter(|r| {
+            !live
+                .get(r.name.as_str())
+                .is_some_and(|l| l.unchanged_by(r, with_phase))
+        })
+        .collect()
 }
 
 /// A release's details, kept in `deferred` (see [`deferred`]).
@@ -694,7 +725,7 @@ fn project_release(
         .and_then(|c| DateTime::parse_from_rfc3339(&c.to.created).ok())
         .map(|t| t.with_timezone(&Utc))
         .filter(|_| created_from_tag_name(&info.name).is_none());
-    deferred.details(&ReleaseDetails {
+    deferred.details(ReleaseDetails {
         stream: stream.to_string(),
         name: info.name.clone(),
         phase: app::model::Phase::from_upstream(&info.phase),

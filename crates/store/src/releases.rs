@@ -12,7 +12,7 @@ const GATE_ROWS: usize = 100;
 
 /// Releases of a tag list written per statement (8 parameters each).
 const RELEASE_ROWS: usize = 100;
-/// Releases' details to an `update` (nine parameters each).
+/// Releases' details to an `update` (ten parameters each).
 const DETAILS_ROWS: usize = 100;
 /// Upgrade edges to an `insert` (seven parameters each).
 const UPGRADE_ROWS: usize = 100;
@@ -53,6 +53,31 @@ pub struct NewRelease {
     pub seen_at: DateTime<Utc>,
 }
 
+/// A release that is not expired, as a tag list finds it ([`Tx::live_releases`]).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LiveRelease {
+    /// Tag name.
+    pub name: String,
+    /// Stored phase.
+    pub phase: String,
+    /// Stored pull spec.
+    pub pull_spec: String,
+    /// Stored download URL.
+    pub download_url: String,
+    /// Whether a promotion put it in the stream: upstream not listing it expires nothing.
+    pub promoted: bool,
+}
+
+impl LiveRelease {
+    /// Whether writing `r`'s listing would leave this row as it is (the phase compared only
+    /// when `with_phase`).
+    pub fn unchanged_by(&self, r: &NewRelease, with_phase: bool) -> bool {
+        self.pull_spec == r.pull_spec
+            && self.download_url == r.download_url
+            && (!with_phase || self.phase == r.phase.as_str())
+    }
+}
+
 /// A release's details as reported by the controller.
 #[derive(Debug, Clone)]
 pub struct ReleaseDetails {
@@ -72,11 +97,13 @@ pub struct ReleaseDetails {
 
 /// Details of several releases waiting to be applied together ([`Tx::apply_details_batch`]):
 /// each release's details folded, in the order they came, into what applying them one
-/// after another would leave.
+/// after another would leave. A tag list listing a release with details waiting folds its
+/// phase in too ([`DetailsBatch::listed`]), so the details need not be written before it.
 #[derive(Debug, Default)]
 pub struct DetailsBatch {
     releases: Vec<FoldedDetails>,
-    at: std::collections::HashMap<(String, String), usize>,
+    /// Where each release is in `releases`, by stream and name.
+    at: std::collections::HashMap<String, std::collections::HashMap<String, usize>>,
 }
 
 /// One release's details in a [`DetailsBatch`].
@@ -89,51 +116,81 @@ struct FoldedDetails {
     first_seen: DateTime<Utc>,
     /// When a later report changed the phase again, which is then when it last changed.
     forced: Option<DateTime<Utc>>,
+    /// The phase last reported, by details or by a tag list.
     phase: Phase,
-    seen: DateTime<Utc>,
+    /// The phase the newest details reported, and when they came.
+    details_phase: Phase,
+    details_seen: DateTime<Utc>,
     changelog: Option<String>,
     created_at: Option<DateTime<Utc>>,
 }
 
 impl DetailsBatch {
     /// Adds `d` after what the batch holds.
-    pub fn add(&mut self, d: &ReleaseDetails) {
-        let key = (d.stream.clone(), d.name.clone());
-        match self.at.get(&key) {
-            Some(&i) => {
+    pub fn add(&mut self, d: ReleaseDetails) {
+        match self.find(&d.stream, &d.name) {
+            Some(i) => {
                 let f = &mut self.releases[i];
-                if d.phase != f.phase {
-                    f.forced = Some(d.seen_at);
-                }
-                f.phase = d.phase;
-                f.seen = d.seen_at;
+                f.report_phase(d.phase, d.seen_at);
+                f.details_phase = d.phase;
+                f.details_seen = d.seen_at;
                 if d.changelog.is_some() {
-                    f.changelog = d.changelog.clone();
+                    f.changelog = d.changelog;
                 }
                 if d.created_at.is_some() {
                     f.created_at = d.created_at;
                 }
             }
             None => {
-                self.at.insert(key, self.releases.len());
+                self.at
+                    .entry(d.stream.clone())
+                    .or_default()
+                    .insert(d.name.clone(), self.releases.len());
                 self.releases.push(FoldedDetails {
-                    stream: d.stream.clone(),
-                    name: d.name.clone(),
+                    stream: d.stream,
+                    name: d.name,
                     first_phase: d.phase,
                     first_seen: d.seen_at,
                     forced: None,
                     phase: d.phase,
-                    seen: d.seen_at,
-                    changelog: d.changelog.clone(),
+                    details_phase: d.phase,
+                    details_seen: d.seen_at,
+                    changelog: d.changelog,
                     created_at: d.created_at,
                 });
             }
         }
     }
 
+    /// A tag list, received at `seen`, lists `stream/name` with `phase`: when the batch holds
+    /// details of that release, the listing's phase is folded in after them (as writing the
+    /// details and then the listing would leave the row) and `true` is returned; the listing
+    /// must then not write the phase itself ([`Tx::upsert_listed_keeping_phase`]).
+    pub fn listed(&mut self, stream: &str, name: &str, phase: Phase, seen: DateTime<Utc>) -> bool {
+        let Some(i) = self.find(stream, name) else {
+            return false;
+        };
+        self.releases[i].report_phase(phase, seen);
+        true
+    }
+
+    fn find(&self, stream: &str, name: &str) -> Option<usize> {
+        self.at.get(stream)?.get(name).copied()
+    }
+
     /// Whether it holds nothing.
     pub fn is_empty(&self) -> bool {
         self.releases.is_empty()
+    }
+}
+
+impl FoldedDetails {
+    /// A later report of the row's phase: a change sets when it last changed.
+    fn report_phase(&mut self, phase: Phase, seen: DateTime<Utc>) {
+        if phase != self.phase {
+            self.forced = Some(seen);
+        }
+        self.phase = phase;
     }
 }
 
@@ -250,12 +307,12 @@ impl Tx {
     /// Inserts a listed release or updates its phase and pull spec; a release listed again
     /// is no longer expired.
     pub async fn upsert_release(&mut self, r: &NewRelease) -> StoreResult<()> {
-        self.upsert_releases(std::slice::from_ref(r)).await
+        self.upsert_releases(&[r]).await
     }
 
     /// [`Tx::upsert_release`] for every release of a tag list, a hundred to a statement;
     /// a release whose row would not change is not written at all.
-    pub async fn upsert_releases(&mut self, releases: &[NewRelease]) -> StoreResult<()> {
+    pub async fn upsert_releases(&mut self, releases: &[&NewRelease]) -> StoreResult<()> {
         self.insert_releases(
             releases,
             "do update set \
@@ -270,16 +327,34 @@ impl Tx {
         .await
     }
 
+    /// [`Tx::upsert_releases`] for listed releases whose details wait in a [`DetailsBatch`]
+    /// that took the listing's phase ([`DetailsBatch::listed`]): everything but the phase and
+    /// its time, which the batch writes.
+    pub async fn upsert_listed_keeping_phase(
+        &mut self,
+        releases: &[&NewRelease],
+    ) -> StoreResult<()> {
+        self.insert_releases(
+            releases,
+            "do update set \
+             pull_spec = excluded.pull_spec, download_url = excluded.download_url, \
+             expired_at = null \
+             where releases.pull_spec <> excluded.pull_spec \
+                 or releases.download_url <> excluded.download_url \
+                 or releases.expired_at is not null",
+        )
+        .await
+    }
+
     /// Records release `r` unless its stream already has a release of that name.
     pub async fn insert_release_if_absent(&mut self, r: &NewRelease) -> StoreResult<()> {
-        self.insert_releases(std::slice::from_ref(r), "do nothing")
-            .await
+        self.insert_releases(&[r], "do nothing").await
     }
 
     /// Inserts `releases`; `on_conflict` (`do …`) says what an existing one becomes.
     async fn insert_releases(
         &mut self,
-        releases: &[NewRelease],
+        releases: &[&NewRelease],
         on_conflict: &str,
     ) -> StoreResult<()> {
         for chunk in releases.chunks(RELEASE_ROWS) {
@@ -308,20 +383,20 @@ impl Tx {
         Ok(())
     }
 
-    /// Names of a stream's releases that the controller listed last time.
-    pub async fn live_release_names(&mut self, stream: &str) -> StoreResult<Vec<String>> {
-        let names = on_tx!(self, c => {
-            // releases a promotion put here are our own: upstream not listing them expires nothing
-            sqlx::query_scalar(
-                "select name from releases r where stream = $1 and expired_at is null and not \
-                 exists (select 1 from promoted_releases p where p.stream = r.stream and \
-                 p.release = r.name)",
+    /// A stream's releases that are not expired: those the controller listed last time, and
+    /// those a promotion put there.
+    pub async fn live_releases(&mut self, stream: &str) -> StoreResult<Vec<LiveRelease>> {
+        let rows = on_tx!(self, c => {
+            sqlx::query_as::<_, LiveRelease>(
+                "select name, phase, pull_spec, download_url, exists (select 1 from \
+                 promoted_releases p where p.stream = r.stream and p.release = r.name) as promoted \
+                 from releases r where stream = $1 and expired_at is null",
             )
                 .bind(stream)
                 .fetch_all(c)
                 .await?
         });
-        Ok(names)
+        Ok(rows)
     }
 
     /// Marks releases of `stream` as no longer listed upstream (they and their gates are
@@ -359,17 +434,18 @@ impl Tx {
         batch.at.clear();
         for chunk in folded.chunks(DETAILS_ROWS) {
             let sql = format!(
-                "with v (s, n, first_phase, first_seen, forced, phase_now, seen_now, log, created) \
-                 as (values {}) \
+                "with v (s, n, first_phase, first_seen, forced, phase_now, details_phase_now, \
+                 seen_now, log, created) as (values {}) \
                  update releases set \
                  phase_changed_at = coalesce(v.forced, case when phase <> v.first_phase \
                      then v.first_seen else phase_changed_at end), \
-                 phase = v.phase_now, details_at = v.seen_now, details_phase = v.phase_now, \
+                 phase = v.phase_now, details_at = v.seen_now, \
+                 details_phase = v.details_phase_now, \
                  details_error = null, changelog = coalesce(v.log, changelog), \
                  created_at = coalesce(v.created, created_at) \
                  from v where releases.stream = v.s and releases.name = v.n \
                  returning releases.stream, releases.name",
-                crate::values_rows(chunk.len(), 0, 9)
+                crate::values_rows(chunk.len(), 0, 10)
             );
             let sql = crate::positional(self, &sql);
             let done: Vec<(String, String)> = on_tx!(self, c => {
@@ -382,7 +458,8 @@ impl Tx {
                         .bind(f.first_seen)
                         .bind(f.forced)
                         .bind(f.phase.as_str())
-                        .bind(f.seen)
+                        .bind(f.details_phase.as_str())
+                        .bind(f.details_seen)
                         .bind(&f.changelog)
                         .bind(f.created_at);
                 }

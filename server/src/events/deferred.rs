@@ -4,16 +4,18 @@
 //! upgrade edge's results (its newest report replaces them), and registry events (inserted
 //! once, the first of a key kept).
 //!
-//! Nothing the projection reads in between depends on them — except the release rows, which
-//! the other kinds of event read and write, so the details are written before any of those
-//! is projected ([`Deferred::write_details`]). Writing them at the end of a batch, or every so
+//! Nothing the projection reads in between depends on them — except the release rows. A tag
+//! list folds its phases into the details kept for the releases it lists ([`Deferred::listed`])
+//! and writes the rest of their rows itself; the other kinds of event that read or write
+//! release rows have the details written before they are projected
+//! ([`Deferred::write_details`]). Writing them at the end of a batch, or every so
 //! often while the log is replayed, gives the same tables as writing each at once, in a
 //! handful of statements instead of several per event.
 
 use std::collections::HashMap;
 
 use crate::store::registry_events::NewRegistryEvent;
-use crate::store::releases::{DetailsBatch, NewGate, NewUpgrade, ReleaseDetails};
+use crate::store::releases::{DetailsBatch, NewGate, NewRelease, NewUpgrade, ReleaseDetails};
 use crate::store::search::NewChangeRef;
 use crate::store::{StoreResult, Tx};
 
@@ -33,9 +35,23 @@ pub(super) struct Deferred {
 
 impl Deferred {
     /// A release's details, applied after those kept before them.
-    pub fn details(&mut self, d: &ReleaseDetails) {
+    pub fn details(&mut self, d: ReleaseDetails) {
         self.rows += 1;
         self.details.add(d);
+    }
+
+    /// A tag list's rows, received at `at`: the phases of releases with details kept are
+    /// folded into them; returns the rows that are theirs (to be written keeping the phase)
+    /// and the others.
+    pub fn listed<'a>(
+        &mut self,
+        rows: &'a [NewRelease],
+    ) -> (Vec<&'a NewRelease>, Vec<&'a NewRelease>) {
+        if self.details.is_empty() {
+            return (Vec::new(), rows.iter().collect());
+        }
+        rows.iter()
+            .partition(|r| self.details.listed(&r.stream, &r.name, r.phase, r.seen_at))
     }
 
     /// Writes the kept details now, before something that reads or writes release rows.

@@ -554,6 +554,36 @@ mod tag_lists {
             (Phase::Ready, at(0), true),
             "still expired"
         );
+
+        // details, then a list that names the release with another phase and names an
+        // expired release again, in one batch: the list's phase is the newest word
+        let details = event(
+            RC_RELEASE,
+            &format!("{STREAM}/{}", name(3)),
+            serde_json::json!({"name": name(3), "phase": "Accepted"}),
+            6,
+        );
+        let mut after = relisted.clone();
+        after[3].1 = "Ready";
+        ingest_all(
+            &store,
+            &[
+                check(details).expect("parse"),
+                check(tags(&after, 7)).expect("parse"),
+            ],
+        )
+        .await
+        .expect("stored");
+        assert_eq!(row(&store, 3).await, (Phase::Ready, at(7), false));
+        let three = store.releases_named(&name(3)).await.expect("rows");
+        assert_eq!(three[0].details_phase.as_deref(), Some("Accepted"));
+        assert_eq!(three[0].details_at, Some(at(6)));
+        assert_eq!(
+            row(&store, 245).await,
+            (Phase::Ready, at(0), false),
+            "listed again"
+        );
+        assert_eq!(listed(&store).await, 241);
     }
 
     #[tokio::test]
