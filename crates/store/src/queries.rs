@@ -344,7 +344,9 @@ impl Store {
         Ok(s)
     }
 
-    /// The older and newer neighbours of a release in its stream.
+    /// The older and newer neighbours of a release in its stream. (The plain `created_at`
+    /// bound beside each keyset condition is what lets both databases seek the
+    /// `(stream, created_at)` index rather than filter the stream from its newest end.)
     pub async fn neighbours(
         &self,
         stream: &str,
@@ -354,7 +356,7 @@ impl Store {
         let (older, newer) = on_pool!(self, p => {
             let older: Option<String> = sqlx::query_scalar(
                 "select name from releases where stream = $1 \
-                 and (created_at < $2 or (created_at = $2 and name < $3)) \
+                 and created_at <= $2 and (created_at < $2 or (created_at = $2 and name < $3)) \
                  order by created_at desc, name desc limit 1",
             )
             .bind(stream)
@@ -364,7 +366,7 @@ impl Store {
             .await?;
             let newer: Option<String> = sqlx::query_scalar(
                 "select name from releases where stream = $1 \
-                 and (created_at > $2 or (created_at = $2 and name > $3)) \
+                 and created_at >= $2 and (created_at > $2 or (created_at = $2 and name > $3)) \
                  order by created_at, name limit 1",
             )
             .bind(stream)

@@ -29,7 +29,8 @@ pub struct SinceAcceptedRow {
 /// (created at `$4`), in (created_at, name) order; columns of table `t` (`"rel."`, or `""`).
 fn between(t: &str) -> String {
     format!(
-        "{t}stream = $1 and ({t}created_at > $2 or ({t}created_at = $2 and {t}name > $3)) \
+        "{t}stream = $1 and {t}created_at >= $2 and {t}created_at <= $4 \
+         and ({t}created_at > $2 or ({t}created_at = $2 and {t}name > $3)) \
          and ({t}created_at < $4 or ({t}created_at = $4 and {t}name <= $5))"
     )
 }
@@ -47,7 +48,7 @@ impl Store {
             sqlx::query_as(
                 "select name, created_at, changelog from releases where stream = $1 \
                  and phase = 'Accepted' \
-                 and (created_at < $2 or (created_at = $2 and name < $3)) \
+                 and created_at <= $2 and (created_at < $2 or (created_at = $2 and name < $3)) \
                  order by created_at desc, name desc limit 1",
             )
             .bind(stream)
