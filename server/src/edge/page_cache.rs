@@ -17,6 +17,10 @@
 //!   that nonce into the Content-Security-Policy. The nonce stays unpredictable where it
 //!   matters: a page is rendered from data stored before its nonce existed.
 //!   Signed-in visitors always get a fresh render with a fresh nonce.
+//! - **One render at a time**: while a page is being rendered, other anonymous requests for it
+//!   wait for that render (at most [`FLIGHT_WAIT`]) and are answered from memory, rather than
+//!   each rendering it too — the moment the log advances on a busy page, or the first
+//!   visitors of a page, would otherwise render it once per request at the same time.
 //! - `X-Page-Cache: hit|miss` says which it was.
 
 use std::collections::{HashMap, VecDeque};
@@ -48,6 +52,9 @@ pub const ENTRY_BYTES: usize = 4 << 20;
 pub const DEFAULT_LIMIT: usize = 64 << 20;
 /// How long a page is kept by default, however still the log is.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(30);
+/// How long a request waits for another request's render of the same page before it renders
+/// the page itself.
+pub const FLIGHT_WAIT: Duration = Duration::from_secs(5);
 /// The header saying whether an answer came from memory.
 pub const CACHE_HEADER: &str = "x-page-cache";
 
@@ -121,6 +128,8 @@ struct Kept {
 #[derive(Debug)]
 pub struct PageCache {
     kept: Mutex<Kept>,
+    /// Pages being rendered, by key: told when the render is over (kept or not).
+    flights: Mutex<HashMap<String, tokio::sync::watch::Receiver<bool>>>,
     /// How much all kept pages may take.
     pub limit: usize,
     /// How long a page is kept.
@@ -138,6 +147,7 @@ impl PageCache {
     pub fn new(limit: usize, max_age: Duration) -> PageCache {
         PageCache {
             kept: Mutex::new(Kept::default()),
+            flights: Mutex::default(),
             limit,
             max_age,
         }
@@ -179,10 +189,45 @@ impl PageCache {
         }
     }
 
+    /// Joins the render of `key` under way, or starts one: `Err` holds what tells when the
+    /// render under way is over; `Ok` is this request's own render, over when dropped.
+    fn flight(&self, key: &str) -> Result<Flight<'_>, tokio::sync::watch::Receiver<bool>> {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(under_way) = flights.get(key) {
+            return Err(under_way.clone());
+        }
+        let (done, over) = tokio::sync::watch::channel(false);
+        flights.insert(key.to_string(), over);
+        Ok(Flight {
+            cache: self,
+            key: key.to_string(),
+            done,
+        })
+    }
+
     /// How many pages are kept and how many bytes they take.
     pub fn usage(&self) -> (usize, usize) {
         let kept = self.lock();
         (kept.entries.len(), kept.bytes)
+    }
+}
+
+/// A render of a page under way; dropped when it is over (answered, failed or abandoned),
+/// which lets the requests waiting for it go on.
+struct Flight<'a> {
+    cache: &'a PageCache,
+    key: String,
+    done: tokio::sync::watch::Sender<bool>,
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        self.cache
+            .flights
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.key);
+        self.done.send_replace(true);
     }
 }
 
@@ -203,10 +248,21 @@ pub async fn serve(State(state): State<AppState>, request: Request, next: Next) 
     );
     let gzip = accepts_gzip(&request);
     let head = request.method() == Method::HEAD;
-    let at = generation(&state);
-    if let Some(entry) = cache.get(&key, at) {
+    if let Some(entry) = cache.get(&key, generation(&state)) {
         return answer(&entry, gzip, head, "hit");
     }
+    // another request is rendering this page: its render is this answer, if it is kept
+    let _flight = match cache.flight(&key) {
+        Ok(flight) => Some(flight),
+        Err(mut over) => {
+            let _ = tokio::time::timeout(FLIGHT_WAIT, over.wait_for(|done| *done)).await;
+            if let Some(entry) = cache.get(&key, generation(&state)) {
+                return answer(&entry, gzip, head, "hit");
+            }
+            None
+        }
+    };
+    let at = generation(&state);
     let nonce = request
         .extensions()
         .get::<leptos::nonce::Nonce>()

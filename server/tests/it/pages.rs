@@ -224,6 +224,19 @@ async fn anonymous_pages_are_kept_until_the_log_advances() {
     assert_eq!(page(&headers), "miss");
     assert!(String::from_utf8_lossy(&body).contains("phase-rejected"));
 
+    // visitors arriving together at a page not kept yet: one renders it, the others wait
+    // for that render and are answered from memory, with the same page
+    let uri = "/streams/4.21.0-0.okd-scos?phase=Accepted";
+    let together = futures_util::future::join_all((0..8).map(|_| get_with(&f.app, uri, &[]))).await;
+    let mut how: Vec<String> = together.iter().map(|(_, h, _)| page(h)).collect();
+    how.sort();
+    let mut expected = vec!["hit".to_string(); 7];
+    expected.push("miss".to_string());
+    assert_eq!(how, expected);
+    assert!(together
+        .iter()
+        .all(|(status, _, body)| *status == StatusCode::OK && *body == together[0].2));
+
     // the log advances: the page is rendered again, with what is new
     server::events::ingest(
         &f.store,
