@@ -201,9 +201,12 @@ impl Store {
         offset: i64,
     ) -> StoreResult<Vec<ReleaseListRow>> {
         let sql = format!(
-            "select {LIST_COLUMNS} from releases r where r.stream = $1 \
-             and (cast($2 as text) is null or r.phase = $2) \
-             order by r.created_at desc, r.name desc limit $3 offset $4"
+            // the page's rows first, then their gates: the releases the offset skips are
+            // not counted (PostgreSQL computes the select list of skipped rows too)
+            "select {LIST_COLUMNS} from (select stream, name, phase, created_at, expired_at \
+             from releases where stream = $1 and (cast($2 as text) is null or phase = $2) \
+             order by created_at desc, name desc limit $3 offset $4) r \
+             order by r.created_at desc, r.name desc"
         );
         let rows = on_pool!(self, p => {
             sqlx::query_as::<_, ReleaseListRow>(&sql)
