@@ -612,11 +612,15 @@ impl StoreBackend {
             .ok_or_else(|| AppError::NotFound(format!("stream {stream}")))?;
         let summary = self.summary(&row, now).await.map_err(internal)?;
         let phase_str = phase.map(|p| p.as_str());
-        let total = self
-            .store
-            .count_releases(stream, phase_str)
-            .await
-            .map_err(internal)?;
+        // every release of the stream: the summary counted them already
+        let total = match phase_str {
+            None => i64::from(summary.release_count),
+            Some(_) => self
+                .store
+                .count_releases(stream, phase_str)
+                .await
+                .map_err(internal)?,
+        };
         let pages = u32::try_from(total)
             .unwrap_or(u32::MAX)
             .div_ceil(PER_PAGE)
