@@ -40,16 +40,13 @@ impl Deferred {
         self.details.add(d);
     }
 
-    /// A tag list's rows, received at `at`: the phases of releases with details kept are
-    /// folded into them; returns the rows that are theirs (to be written keeping the phase)
-    /// and the others.
+    /// A tag list's rows: the phases of releases with details kept are folded into them
+    /// (at each row's `seen_at`); returns the rows that are theirs (to be written keeping the
+    /// phase) and the others.
     pub fn listed<'a>(
         &mut self,
         rows: &'a [NewRelease],
     ) -> (Vec<&'a NewRelease>, Vec<&'a NewRelease>) {
-        if self.details.is_empty() {
-            return (Vec::new(), rows.iter().collect());
-        }
         rows.iter()
             .partition(|r| self.details.listed(&r.stream, &r.name, r.phase, r.seen_at))
     }
