@@ -16,9 +16,10 @@ use serde::Serialize;
 use crate::formats::payload::PayloadRead;
 use crate::formats::registry::{DistributionEvent, QuayPush};
 use crate::formats::release_controller::{
-    ApiRelease, ApiReleaseInfo, ChangeLog, ReleaseStreams, UpgradeHistory, VerificationStatus,
+    ApiRelease, ApiReleaseInfo, ChangeLog, ReleaseStreams, UpgradeHistory, VerificationJobsSummary,
+    VerificationStatus,
 };
-use crate::store::events::{Event, NewEvent};
+use crate::store::events::{NewEvent, Replayed};
 use crate::store::payloads::{PayloadBinding, PayloadFailure};
 use crate::store::promotions::{NewPromotion, StateChange};
 use crate::store::publishing::NewPublishStep;
@@ -178,6 +179,9 @@ pub enum EventError {
     /// Storing failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Reading the log beside a replay stopped short (its task panicked or was cancelled).
+    #[error("reading the log for the replay stopped: {0}")]
+    Replay(String),
 }
 
 /// A validated input, ready to project.
@@ -380,7 +384,7 @@ fn parse_integrity(input: &Input<'_>) -> Result<Parsed, EventError> {
 /// event id, or `None` when the input was a duplicate and nothing was written.
 pub async fn ingest(store: &Store, event: NewEvent) -> Result<Option<i64>, EventError> {
     let checked = check(event)?;
-    let ids = ingest_all(store, std::slice::from_ref(&checked)).await?;
+    let ids = ingest_all(store, vec![checked]).await?;
     Ok(ids.into_iter().next().flatten())
 }
 
@@ -406,24 +410,27 @@ pub fn check(event: NewEvent) -> Result<Checked, EventError> {
 
 /// Appends `events` to the log and projects each, in order, in one transaction: all of
 /// them or none. Each one's id, `None` for an input already in the log (see [`ingest`]).
-pub async fn ingest_all(store: &Store, events: &[Checked]) -> Result<Vec<Option<i64>>, EventError> {
+pub async fn ingest_all(
+    store: &Store,
+    events: Vec<Checked>,
+) -> Result<Vec<Option<i64>>, EventError> {
     if events.is_empty() {
         return Ok(Vec::new());
     }
+    let (raw, parsed): (Vec<NewEvent>, Vec<Parsed>) =
+        events.into_iter().map(|c| (c.event, c.parsed)).unzip();
     let mut tx = store.begin().await?;
-    let raw: Vec<&NewEvent> = events.iter().map(|c| &c.event).collect();
-    let ids = tx.append_events(&raw).await?;
+    let ids = tx.append_events(&raw.iter().collect::<Vec<_>>()).await?;
     // projections read the projected tables, never the log: appending first changes nothing
     let mut deferred = Deferred::default();
-    for (checked, id) in events.iter().zip(&ids) {
+    for ((event, parsed), id) in raw.iter().zip(parsed).zip(&ids) {
         if let Some(id) = *id {
-            let event = &checked.event;
             project(
                 &mut tx,
                 &mut deferred,
                 id,
                 &event.source,
-                &checked.parsed,
+                parsed,
                 event.received_at,
             )
             .await?;
@@ -431,9 +438,9 @@ pub async fn ingest_all(store: &Store, events: &[Checked]) -> Result<Vec<Option<
     }
     deferred.write(&mut tx).await?;
     tx.commit().await?;
-    for (checked, id) in events.iter().zip(&ids) {
+    for (event, id) in raw.iter().zip(&ids) {
         if id.is_some() {
-            crate::metrics::get().event(&checked.event.source, &checked.event.kind);
+            crate::metrics::get().event(&event.source, &event.kind);
         }
     }
     if ids.iter().any(Option::is_some) {
@@ -451,26 +458,41 @@ pub struct ReprojectStats {
     pub skipped: u64,
 }
 
+/// Events read from the log at a time during a replay.
+const REPLAY_BATCH: i64 = 1_000;
+/// Batches read and parsed ahead of the one being projected.
+const REPLAY_AHEAD: usize = 4;
+
+/// A batch of the log, read and parsed.
+type ParsedBatch = Vec<(Replayed, Result<Parsed, EventError>)>;
+
 /// Empties the projected tables and replays the whole log into them, in one transaction.
+///
+/// The log is held still meanwhile ([`Tx::hold_log`]), and read and parsed on another
+/// connection a few batches ahead of the projection, so reading and projecting overlap.
 pub async fn reproject(store: &Store) -> Result<ReprojectStats, EventError> {
+    replay(store, REPLAY_BATCH).await
+}
+
+/// [`reproject`], reading the log `batch` events at a time.
+async fn replay(store: &Store, batch: i64) -> Result<ReprojectStats, EventError> {
     let mut tx = store.begin().await?;
+    let upto = tx.hold_log().await?;
     tx.clear_projection().await?;
+    let (ahead, mut batches) = tokio::sync::mpsc::channel(REPLAY_AHEAD);
+    let reader = tokio::spawn(read_log(store.clone(), upto, batch, ahead));
     let mut stats = ReprojectStats::default();
     let mut deferred = Deferred::default();
-    let mut after = 0;
-    loop {
-        let batch: Vec<Event> = tx.events_after(after, 500).await?;
-        let Some(last) = batch.last() else { break };
-        after = last.id;
-        for e in &batch {
-            match parse(&e.kind, &e.subject, &e.payload) {
+    while let Some(batch) = batches.recv().await {
+        for (e, parsed) in batch? {
+            match parsed {
                 Ok(parsed) => {
                     project(
                         &mut tx,
                         &mut deferred,
                         e.id,
                         &e.source,
-                        &parsed,
+                        parsed,
                         e.received_at,
                     )
                     .await?;
@@ -486,9 +508,48 @@ pub async fn reproject(store: &Store) -> Result<ReprojectStats, EventError> {
             deferred.write(&mut tx).await?;
         }
     }
+    reader
+        .await
+        .map_err(|e| EventError::Replay(e.to_string()))?;
     deferred.write(&mut tx).await?;
     tx.commit().await?;
     Ok(stats)
+}
+
+/// Reads the log up to `upto`, `batch` events at a time, parses each on a blocking thread and sends it
+/// `ahead`; a read that fails is sent as the error, and ends the reading.
+async fn read_log(
+    store: Store,
+    upto: i64,
+    batch: i64,
+    ahead: tokio::sync::mpsc::Sender<Result<ParsedBatch, EventError>>,
+) {
+    let mut after = 0;
+    while after < upto {
+        let parsed = match store.events_upto(after, upto, batch).await {
+            Ok(batch) if batch.is_empty() => break,
+            Ok(batch) => {
+                after = batch.last().map_or(upto, |e| e.id);
+                tokio::task::spawn_blocking(move || {
+                    batch
+                        .into_iter()
+                        .map(|e| {
+                            let parsed = parse(&e.kind, &e.subject, &e.payload);
+                            (e, parsed)
+                        })
+                        .collect::<ParsedBatch>()
+                })
+                .await
+                .map_err(|e| EventError::Replay(e.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        };
+        let failed = parsed.is_err();
+        // the projection stopped, or the reading failed: nothing more to read
+        if ahead.send(parsed).await.is_err() || failed {
+            break;
+        }
+    }
 }
 
 async fn project(
@@ -496,13 +557,13 @@ async fn project(
     deferred: &mut Deferred,
     id: i64,
     source: &str,
-    parsed: &Parsed,
+    parsed: Parsed,
     at: DateTime<Utc>,
 ) -> Result<(), EventError> {
     // the details kept so far go in before anything else that reads or writes releases
     // (a tag list folds its phases into them instead)
     if !matches!(
-        parsed,
+        &parsed,
         Parsed::Release { .. }
             | Parsed::Tags(_)
             | Parsed::Streams(_)
@@ -516,40 +577,48 @@ async fn project(
             let listed: Vec<String> = map.keys().cloned().collect();
             tx.set_stream_listing(source, &listed).await?;
         }
-        Parsed::Tags(list) => project_tags(tx, deferred, source, list, at).await?,
+        Parsed::Tags(list) => project_tags(tx, deferred, source, &list, at).await?,
         Parsed::Release { stream, info } => project_release(deferred, stream, info, at),
         Parsed::ReleaseFailed {
             stream,
             release,
             failure,
         } => {
-            tx.set_details_error(stream, release, &failure.error)
+            tx.set_details_error(&stream, &release, &failure.error)
                 .await?
         }
-        Parsed::PayloadRead(read) => tx.insert_payload(read, at).await?,
+        Parsed::PayloadRead(read) => tx.insert_payload(&read, at).await?,
         Parsed::PayloadRelease {
             stream,
             release,
             binding,
         } => {
-            tx.bind_release_payload(stream, release, &binding.digest, &binding.pull_spec, at)
+            tx.bind_release_payload(&stream, &release, &binding.digest, &binding.pull_spec, at)
                 .await?
         }
-        Parsed::PayloadFailed(failure) => tx.record_payload_failure(failure, at).await?,
+        Parsed::PayloadFailed(failure) => tx.record_payload_failure(&failure, at).await?,
         Parsed::RegistryEvent(event) => {
             // only manifest pushes and deletes are stored; an older log may hold others
             if event.is_manifest_change() {
+                let occurred_at = event.occurred_at().unwrap_or(at);
+                let DistributionEvent {
+                    id,
+                    action,
+                    target,
+                    request,
+                    ..
+                } = *event;
                 deferred.registry_event(NewRegistryEvent {
                     source: source.to_string(),
-                    event_key: event.id.clone(),
+                    event_key: id,
                     position: 0,
-                    action: event.action.clone(),
-                    repository: event.target.repository.clone(),
-                    tag: event.target.tag.clone(),
-                    digest: event.target.digest.clone(),
-                    media_type: event.target.media_type.clone(),
-                    host: event.request.as_ref().and_then(|r| r.host.clone()),
-                    occurred_at: event.occurred_at().unwrap_or(at),
+                    action,
+                    repository: target.repository,
+                    tag: target.tag,
+                    digest: target.digest,
+                    media_type: target.media_type,
+                    host: request.and_then(|r| r.host),
+                    occurred_at,
                     received_at: at,
                 });
             }
@@ -558,13 +627,16 @@ async fn project(
             stream,
             release,
             check,
-        } => tx.record_mirror_check(stream, release, check, at).await?,
-        Parsed::PromotionRequested(p) => tx.insert_promotion(id, p, at).await?,
-        Parsed::PromotionStep { id, step } => tx.record_publish_step(*id, step, at).await?,
+        } => {
+            tx.record_mirror_check(&stream, &release, &check, at)
+                .await?
+        }
+        Parsed::PromotionRequested(p) => tx.insert_promotion(id, &p, at).await?,
+        Parsed::PromotionStep { id, step } => tx.record_publish_step(id, &step, at).await?,
         Parsed::PromotionState { id, change } => {
-            tx.set_promotion_state(*id, change, at).await?;
+            tx.set_promotion_state(id, &change, at).await?;
             if change.state == PromotionState::Succeeded {
-                project_promoted(tx, *id, change, at).await?;
+                project_promoted(tx, id, &change, at).await?;
             }
         }
         Parsed::QuayPush(push) => {
@@ -709,35 +781,54 @@ fn changed<'a>(
         .collect()
 }
 
-/// A release's details, kept in `deferred` (see [`deferred`]).
+/// A release's details, kept in `deferred` (see [`deferred`]): what the row keeps is folded
+/// now, the gates, changelog and upgrade runs are kept as read and made into rows when
+/// written, so that details a later read replaces cost nothing more.
 fn project_release(
     deferred: &mut Deferred,
-    stream: &str,
-    info: &ApiReleaseInfo,
+    stream: String,
+    info: Box<ApiReleaseInfo>,
     at: DateTime<Utc>,
 ) {
-    let changelog = info
-        .change_log_json
-        .as_ref()
-        .filter(|c| !c.to.name.is_empty() || !c.from.name.is_empty());
+    let ApiReleaseInfo {
+        name,
+        phase,
+        results,
+        upgrades_to,
+        upgrades_from,
+        change_log_json,
+        ..
+    } = *info;
+    let changelog = change_log_json.filter(|c| !c.to.name.is_empty() || !c.from.name.is_empty());
     let created_at = changelog
-        .filter(|c| c.to.name == info.name)
+        .as_ref()
+        .filter(|c| c.to.name == name)
+        .filter(|_| created_from_tag_name(&name).is_none())
         .and_then(|c| DateTime::parse_from_rfc3339(&c.to.created).ok())
-        .map(|t| t.with_timezone(&Utc))
-        .filter(|_| created_from_tag_name(&info.name).is_none());
-    deferred.details(ReleaseDetails {
-        stream: stream.to_string(),
-        name: info.name.clone(),
-        phase: app::model::Phase::from_upstream(&info.phase),
-        changelog: changelog.map(normalize_changelog),
-        created_at,
-        seen_at: at,
-    });
-    if let Some(log) = changelog {
-        deferred.refs(stream, &info.name, changelog_refs::changelog_refs(log));
-    }
+        .map(|t| t.with_timezone(&Utc));
+    let upgrades = upgrades_to
+        .into_iter()
+        .flatten()
+        .chain(upgrades_from.into_iter().flatten());
+    deferred.details(
+        ReleaseDetails {
+            stream,
+            name,
+            phase: app::model::Phase::from_upstream(&phase),
+            changelog: None,
+            created_at,
+            seen_at: at,
+        },
+        changelog,
+        results,
+        upgrades,
+    );
+}
+
+/// The gate rows of a release's job results.
+fn new_gates(results: Option<&VerificationJobsSummary>) -> Vec<NewGate> {
     let mut gates = Vec::new();
-    if let Some(results) = &info.results {
+    if let Some(results) = results {
         for (kind, jobs) in [
             (GateKind::Blocking, &results.blocking_jobs),
             (GateKind::Informing, &results.informing_jobs),
@@ -748,15 +839,7 @@ fn project_release(
             }
         }
     }
-    deferred.gates(stream, &info.name, gates);
-    let edges: Vec<NewUpgrade> = info
-        .upgrades_to
-        .iter()
-        .flatten()
-        .chain(info.upgrades_from.iter().flatten())
-        .map(|edge| new_upgrade(edge, at))
-        .collect();
-    deferred.upgrades(edges);
+    gates
 }
 
 fn new_gate(name: &str, kind: GateKind, s: &VerificationStatus) -> NewGate {

@@ -292,6 +292,25 @@ impl Tx {
         }
         Ok(())
     }
+
+    /// Holds the log still until the transaction ends and returns its newest id (0 for an
+    /// empty log): nothing can be appended meanwhile, and every event up to that id is
+    /// committed and readable from any connection. SQLite's write lock, which a transaction
+    /// of this store takes at its start, already does so; on PostgreSQL the appenders' lock
+    /// is taken.
+    pub async fn hold_log(&mut self) -> StoreResult<i64> {
+        if let Tx::Postgres(t) = self {
+            sqlx::query("select pg_advisory_xact_lock($1)")
+                .bind(APPEND_LOCK)
+                .execute(&mut **t)
+                .await?;
+        }
+        let id: Option<i64> = on_tx!(self, c => {
+            sqlx::query_scalar("select max(id) from events").fetch_one(c).await?
+        });
+        Ok(id.unwrap_or(0))
+    }
+
     /// Events after `after_id` in log order, at most `limit`.
     pub async fn events_after(&mut self, after_id: i64, limit: i64) -> StoreResult<Vec<Event>> {
         let rows = on_tx!(self, c => {
@@ -308,7 +327,46 @@ impl Tx {
     }
 }
 
+/// A logged event as a replay reads it: what projecting it needs.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Replayed {
+    /// Position in the log.
+    pub id: i64,
+    /// Where it came from.
+    pub source: String,
+    /// What it is.
+    pub kind: String,
+    /// What it is about.
+    pub subject: String,
+    /// When it was received.
+    pub received_at: DateTime<Utc>,
+    /// The raw body.
+    pub payload: String,
+}
+
 impl super::Store {
+    /// Events with ids in `after_id + 1 ..= upto`, in log order, at most `limit`: a replay
+    /// reading the log beside the transaction that projects it (see [`Tx::hold_log`]).
+    pub async fn events_upto(
+        &self,
+        after_id: i64,
+        upto: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Replayed>> {
+        let rows = on_pool!(self, p => {
+            sqlx::query_as::<_, Replayed>(
+                "select id, source, kind, subject, received_at, payload \
+                 from events where id > $1 and id <= $2 order by id limit $3",
+            )
+            .bind(after_id)
+            .bind(upto)
+            .bind(limit)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows)
+    }
+
     /// Number of events in the log.
     pub async fn event_count(&self) -> StoreResult<i64> {
         let n = on_pool!(self, p => {

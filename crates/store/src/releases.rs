@@ -174,6 +174,14 @@ impl DetailsBatch {
         true
     }
 
+    /// The newest changelog of `stream/name`, whose details the batch holds, is `log`: it
+    /// replaces what its details brought (a changelog kept apart until the batch is written).
+    pub fn set_changelog(&mut self, stream: &str, name: &str, log: String) {
+        if let Some(i) = self.find(stream, name) {
+            self.releases[i].changelog = Some(log);
+        }
+    }
+
     fn find(&self, stream: &str, name: &str) -> Option<usize> {
         self.at.get(stream)?.get(name).copied()
     }

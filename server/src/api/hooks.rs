@@ -212,6 +212,7 @@ fn stored(e: EventError) -> ApiError {
             ApiError::BadRequest(e.to_string())
         }
         EventError::Store(e) => e.into(),
+        EventError::Replay(_) => ApiError::Internal(e.to_string()),
     }
 }
 

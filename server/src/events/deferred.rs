@@ -14,6 +14,9 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
+
+use crate::formats::release_controller::{ChangeLog, UpgradeHistory, VerificationJobsSummary};
 use crate::store::registry_events::NewRegistryEvent;
 use crate::store::releases::{DetailsBatch, NewGate, NewRelease, NewUpgrade, ReleaseDetails};
 use crate::store::search::NewChangeRef;
@@ -22,22 +25,56 @@ use crate::store::{StoreResult, Tx};
 /// Rows kept before [`Deferred::is_full`] says to write them.
 const MOST_ROWS: usize = 50_000;
 
-/// The pending writes; see the module.
+/// A release: its stream and name.
+type Key = (String, String);
+
+/// The pending writes; see the module. What a later event replaces is kept as read and made
+/// into rows only when written.
 #[derive(Debug, Default)]
 pub(super) struct Deferred {
     details: DetailsBatch,
-    gates: HashMap<(String, String), Vec<NewGate>>,
-    refs: HashMap<(String, String), Vec<NewChangeRef>>,
-    upgrades: HashMap<(String, String), NewUpgrade>,
+    /// The newest changelog of each release, not yet folded into `details`.
+    logs: HashMap<Key, ChangeLog>,
+    /// The newest job results of each release.
+    results: HashMap<Key, Option<VerificationJobsSummary>>,
+    /// Changelog references, made from `logs` when the details are written.
+    refs: HashMap<Key, Vec<NewChangeRef>>,
+    /// The newest report of each upgrade edge (from, to), and when it came.
+    upgrades: HashMap<Key, (UpgradeHistory, DateTime<Utc>)>,
     registry: Vec<NewRegistryEvent>,
     rows: usize,
 }
 
 impl Deferred {
-    /// A release's details, applied after those kept before them.
-    pub fn details(&mut self, d: ReleaseDetails) {
+    /// A release's details, applied after those kept before them: its row's fields, its
+    /// changelog (when it has one), its job results and the upgrade runs it reports.
+    pub fn details(
+        &mut self,
+        d: ReleaseDetails,
+        changelog: Option<ChangeLog>,
+        results: Option<VerificationJobsSummary>,
+        upgrades: impl Iterator<Item = UpgradeHistory>,
+    ) {
+        let key = (d.stream.clone(), d.name.clone());
+        let seen = d.seen_at;
         self.rows += 1;
         self.details.add(d);
+        if let Some(log) = changelog {
+            self.logs.insert(key.clone(), log);
+        }
+        self.rows += 1 + results.as_ref().map_or(0, |r| {
+            [&r.blocking_jobs, &r.informing_jobs, &r.async_jobs]
+                .into_iter()
+                .flatten()
+                .map(|jobs| jobs.len())
+                .sum()
+        });
+        self.results.insert(key, results);
+        for u in upgrades {
+            self.rows += 1;
+            self.upgrades
+                .insert((u.from.clone(), u.to.clone()), (u, seen));
+        }
     }
 
     /// A tag list's rows: the phases of releases with details kept are folded into them
@@ -51,34 +88,19 @@ impl Deferred {
             .partition(|r| self.details.listed(&r.stream, &r.name, r.phase, r.seen_at))
     }
 
-    /// Writes the kept details now, before something that reads or writes release rows.
+    /// Writes the kept details now, before something that reads or writes release rows:
+    /// their changelogs go in with them, and the references those name are made.
     pub async fn write_details(&mut self, tx: &mut Tx) -> StoreResult<()> {
         if self.details.is_empty() {
             return Ok(());
         }
-        tx.apply_details_batch(&mut self.details).await
-    }
-
-    /// `stream/release`'s gates become `gates`.
-    pub fn gates(&mut self, stream: &str, release: &str, gates: Vec<NewGate>) {
-        self.rows += gates.len() + 1;
-        self.gates
-            .insert((stream.to_string(), release.to_string()), gates);
-    }
-
-    /// `stream/release`'s changelog references become `refs`.
-    pub fn refs(&mut self, stream: &str, release: &str, refs: Vec<NewChangeRef>) {
-        self.rows += refs.len() + 1;
-        self.refs
-            .insert((stream.to_string(), release.to_string()), refs);
-    }
-
-    /// The newest results of the edges in `upgrades`.
-    pub fn upgrades(&mut self, upgrades: Vec<NewUpgrade>) {
-        self.rows += upgrades.len();
-        for u in upgrades {
-            self.upgrades.insert((u.from.clone(), u.to.clone()), u);
+        for ((stream, name), log) in self.logs.drain() {
+            self.details
+                .set_changelog(&stream, &name, super::normalize_changelog(&log));
+            self.refs
+                .insert((stream, name), super::changelog_refs::changelog_refs(&log));
         }
+        tx.apply_details_batch(&mut self.details).await
     }
 
     /// A registry event to insert.
@@ -96,12 +118,16 @@ impl Deferred {
     pub async fn write(&mut self, tx: &mut Tx) -> StoreResult<()> {
         self.write_details(tx).await?;
         let Deferred {
-            gates,
+            results,
             refs,
             upgrades,
             registry,
             ..
         } = std::mem::take(self);
+        let gates: Vec<(Key, Vec<NewGate>)> = results
+            .into_iter()
+            .map(|(key, results)| (key, super::new_gates(results.as_ref())))
+            .collect();
         let gates: Vec<(&str, &str, &[NewGate])> = gates
             .iter()
             .map(|((s, r), g)| (s.as_str(), r.as_str(), g.as_slice()))
@@ -112,7 +138,10 @@ impl Deferred {
             .map(|((s, r), g)| (s.as_str(), r.as_str(), g.as_slice()))
             .collect();
         tx.replace_changelog_refs_of(&refs).await?;
-        let upgrades: Vec<NewUpgrade> = upgrades.into_values().collect();
+        let upgrades: Vec<NewUpgrade> = upgrades
+            .into_values()
+            .map(|(u, seen)| super::new_upgrade(&u, seen))
+            .collect();
         tx.upsert_upgrades(&upgrades).await?;
         tx.insert_registry_events(&registry).await?;
         Ok(())

@@ -492,7 +492,7 @@ mod tag_lists {
             check(tags(&list, 0)).expect("tags parse"),
             check(details).expect("details parse"),
         ];
-        let ids = ingest_all(&store, &batch).await.expect("stored");
+        let ids = ingest_all(&store, batch).await.expect("stored");
         assert!(ids.iter().all(Option::is_some), "{ids:?}");
         assert_eq!(listed(&store).await, 250);
         assert_eq!(row(&store, 7).await, (Phase::Accepted, at(0), false));
@@ -500,7 +500,7 @@ mod tag_lists {
         assert_eq!(row(&store, 200).await, (Phase::Ready, at(0), false));
 
         // the same list again is not stored; one with 200 accepted and 240.. gone is
-        let again = ingest_all(&store, &[check(tags(&list, 2)).expect("parse")])
+        let again = ingest_all(&store, vec![check(tags(&list, 2)).expect("parse")])
             .await
             .expect("stored");
         assert_eq!(again, [None]);
@@ -508,7 +508,7 @@ mod tag_lists {
         next[200].1 = "Accepted";
         next[7].1 = "Accepted";
         next[3].1 = "Rejected";
-        ingest_all(&store, &[check(tags(&next, 3)).expect("parse")])
+        ingest_all(&store, vec![check(tags(&next, 3)).expect("parse")])
             .await
             .expect("stored");
         assert_eq!(listed(&store).await, 240);
@@ -541,7 +541,7 @@ mod tag_lists {
         );
         let refused = ingest_all(
             &store,
-            &[
+            vec![
                 check(tags(&relisted, 4)).expect("parse"),
                 check(orphan).expect("parse"),
             ],
@@ -567,7 +567,7 @@ mod tag_lists {
         after[3].1 = "Ready";
         ingest_all(
             &store,
-            &[
+            vec![
                 check(details).expect("parse"),
                 check(tags(&after, 7)).expect("parse"),
             ],
@@ -602,7 +602,7 @@ mod batches {
     use chrono::{DateTime, Duration, TimeZone, Utc};
 
     use crate::events::{
-        check, ingest, ingest_all, reproject, RC_RELEASE, RC_TAGS, REGISTRY_EVENT,
+        check, ingest, ingest_all, replay, reproject, RC_RELEASE, RC_TAGS, REGISTRY_EVENT,
     };
     use crate::store::events::NewEvent;
     use crate::store::testing;
@@ -720,7 +720,7 @@ mod batches {
                 .cloned()
                 .map(|e| check(e).expect("parses"))
                 .collect();
-            ingest_all(&batched, &checked)
+            ingest_all(&batched, checked)
                 .await
                 .expect("stored in a batch");
             from = to;
@@ -730,8 +730,17 @@ mod batches {
             batched.event_count().await.expect("count"),
             one.event_count().await.expect("count")
         );
-        reproject(&batched).await.expect("replayed");
+        let logged = batched.event_count().await.expect("count");
+        let stats = reproject(&batched).await.expect("replayed");
         assert_eq!(batched.projection_dump().await.expect("dump"), expected);
+        assert_eq!((stats.events as i64, stats.skipped), (logged, 0));
+        // read in small batches, the log crosses from one to the next many times, with
+        // several read ahead of the projection
+        let stats = replay(&batched, 5)
+            .await
+            .expect("replayed in small batches");
+        assert_eq!(batched.projection_dump().await.expect("dump"), expected);
+        assert_eq!((stats.events as i64, stats.skipped), (logged, 0));
     }
 
     #[tokio::test]

@@ -755,16 +755,19 @@ impl Poller {
         report: &mut PollReport,
     ) -> Result<(), PollError> {
         let Batch { events, hashes, .. } = std::mem::take(batch);
-        let ids = events::ingest_all(&self.store, &events).await?;
+        let keys: Vec<(String, String)> = events
+            .iter()
+            .map(|c| (c.event().kind.clone(), c.event().subject.clone()))
+            .collect();
+        let ids = events::ingest_all(&self.store, events).await?;
         report.events += ids.iter().flatten().count() as u32;
         report.unchanged += ids.iter().filter(|id| id.is_none()).count() as u32;
         // stored or already the log's latest: either way, what the log now holds
         let now = (self.clock)();
         if let Ok(mut stored) = self.last_stored.lock() {
             stored.retain(|_, (_, at)| now - *at <= SETTLED_AFTER);
-            for (checked, hash) in events.iter().zip(hashes) {
-                let event = checked.event();
-                stored.insert((event.kind.clone(), event.subject.clone()), (hash, now));
+            for (key, hash) in keys.into_iter().zip(hashes) {
+                stored.insert(key, (hash, now));
             }
         }
         Ok(())
