@@ -718,16 +718,19 @@ async fn project_tags(
     list: &ApiRelease,
     at: DateTime<Utc>,
 ) -> Result<(), EventError> {
-    let (variant, kind) = app::model::classify_stream(controller, &list.name);
-    tx.ensure_stream(&NewStream {
-        name: list.name.clone(),
-        controller: controller.to_string(),
-        variant,
-        kind,
-        minor: app::model::minor_version(&list.name),
-        seen_at: at,
-    })
-    .await?;
+    if !deferred.known().stream(&list.name, controller) {
+        let (variant, kind) = app::model::classify_stream(controller, &list.name);
+        tx.ensure_stream(&NewStream {
+            name: list.name.clone(),
+            controller: controller.to_string(),
+            variant,
+            kind,
+            minor: app::model::minor_version(&list.name),
+            seen_at: at,
+        })
+        .await?;
+        deferred.known().found_stream(&list.name, controller);
+    }
     // one row per name, the last listed winning, as upstream's own list would read
     let mut rows: Vec<NewRelease> = Vec::with_capacity(list.tags.len());
     let mut at_row: HashMap<&str, usize> = HashMap::new();
@@ -749,7 +752,10 @@ async fn project_tags(
             }
         }
     }
-    let live = tx.live_releases(&list.name).await?;
+    let live = match deferred.known().take_live(&list.name) {
+        Some(live) => live,
+        None => tx.live_releases(&list.name).await?,
+    };
     let live_at: HashMap<&str, &LiveRelease> = live.iter().map(|r| (r.name.as_str(), r)).collect();
     // releases with details kept take the listing's phase with them (see `deferred`)
     let (kept, others) = deferred.listed(&rows);
@@ -762,6 +768,24 @@ async fn project_tags(
         .map(|r| r.name.as_str())
         .collect();
     tx.expire_releases(&list.name, &gone, at).await?;
+    // what the listing leaves live: its rows (their phase the listing's, or, for those with
+    // details kept, what writing the details will make it), and the promoted ones it left out
+    let left = rows
+        .iter()
+        .map(|r| LiveRelease {
+            name: r.name.clone(),
+            phase: r.phase.as_str().to_string(),
+            pull_spec: r.pull_spec.clone(),
+            download_url: r.download_url.clone(),
+            promoted: live_at.get(r.name.as_str()).is_some_and(|l| l.promoted),
+        })
+        .chain(
+            live.iter()
+                .filter(|l| l.promoted && !at_row.contains_key(l.name.as_str()))
+                .cloned(),
+        )
+        .collect();
+    deferred.known().left(list.name.clone(), left);
     Ok(())
 }
 

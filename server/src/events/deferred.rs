@@ -12,13 +12,15 @@
 //! often while the log is replayed, gives the same tables as writing each at once, in a
 //! handful of statements instead of several per event.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
 use crate::formats::release_controller::{ChangeLog, UpgradeHistory, VerificationJobsSummary};
 use crate::store::registry_events::NewRegistryEvent;
-use crate::store::releases::{DetailsBatch, NewGate, NewRelease, NewUpgrade, ReleaseDetails};
+use crate::store::releases::{
+    DetailsBatch, LiveRelease, NewGate, NewRelease, NewUpgrade, ReleaseDetails,
+};
 use crate::store::search::NewChangeRef;
 use crate::store::{StoreResult, Tx};
 
@@ -43,6 +45,43 @@ pub(super) struct Deferred {
     upgrades: HashMap<Key, (UpgradeHistory, DateTime<Utc>)>,
     registry: Vec<NewRegistryEvent>,
     rows: usize,
+    /// What the transaction knows of the release rows it wrote: see [`Known`].
+    known: Known,
+}
+
+/// What a transaction wrote of streams and release rows, so that it need not read it back:
+/// the streams it found or made (with their controller), and each stream's live releases as
+/// its last tag list left them. The live releases are forgotten as soon as anything else
+/// writes release rows ([`Deferred::write_details`]).
+#[derive(Debug, Default)]
+pub(super) struct Known {
+    streams: HashSet<(String, String)>,
+    live: HashMap<String, Vec<LiveRelease>>,
+}
+
+impl Known {
+    /// Whether `stream` is known to belong to `controller`.
+    pub fn stream(&self, stream: &str, controller: &str) -> bool {
+        self.streams
+            .contains(&(stream.to_string(), controller.to_string()))
+    }
+
+    /// `stream` belongs to `controller`.
+    pub fn found_stream(&mut self, stream: &str, controller: &str) {
+        self.streams
+            .insert((stream.to_string(), controller.to_string()));
+    }
+
+    /// The live releases of `stream` as its last tag list left them, if nothing wrote
+    /// release rows since; taken (the caller puts what it leaves back with [`Known::left`]).
+    pub fn take_live(&mut self, stream: &str) -> Option<Vec<LiveRelease>> {
+        self.live.remove(stream)
+    }
+
+    /// `stream`'s live releases are now `live`.
+    pub fn left(&mut self, stream: String, live: Vec<LiveRelease>) {
+        self.live.insert(stream, live);
+    }
 }
 
 impl Deferred {
@@ -91,6 +130,8 @@ impl Deferred {
     /// Writes the kept details now, before something that reads or writes release rows:
     /// their changelogs go in with them, and the references those name are made.
     pub async fn write_details(&mut self, tx: &mut Tx) -> StoreResult<()> {
+        // the rows change under what the last tag lists left
+        self.known.live.clear();
         if self.details.is_empty() {
             return Ok(());
         }
@@ -101,6 +142,11 @@ impl Deferred {
                 .insert((stream, name), super::changelog_refs::changelog_refs(&log));
         }
         tx.apply_details_batch(&mut self.details).await
+    }
+
+    /// What the transaction knows of the rows it wrote.
+    pub fn known(&mut self) -> &mut Known {
+        &mut self.known
     }
 
     /// A registry event to insert.
@@ -122,8 +168,11 @@ impl Deferred {
             refs,
             upgrades,
             registry,
+            known,
             ..
         } = std::mem::take(self);
+        // still true: nothing kept is about streams or release rows
+        self.known = known;
         let gates: Vec<(Key, Vec<NewGate>)> = results
             .into_iter()
             .map(|(key, results)| (key, super::new_gates(results.as_ref())))

@@ -413,7 +413,7 @@ mod credentials {
 mod tag_lists {
     use chrono::{DateTime, TimeZone, Utc};
 
-    use crate::events::{check, ingest_all, RC_RELEASE, RC_TAGS};
+    use crate::events::{check, ingest_all, RC_RELEASE, RC_RELEASE_FAILED, RC_TAGS};
     use crate::store::events::NewEvent;
     use crate::store::testing;
     use crate::store::Store;
@@ -584,6 +584,39 @@ mod tag_lists {
             "listed again"
         );
         assert_eq!(listed(&store).await, 241);
+
+        // a list, details, a failed read of them (which writes the details first) and a list
+        // naming the release as the first did, in one batch: the second list is the newest
+        // word, not what the first left
+        let mut first = after.clone();
+        first[8].1 = "Accepted";
+        let mut second = first.clone();
+        second[9].1 = "Accepted";
+        let failed = event(
+            RC_RELEASE_FAILED,
+            &format!("{STREAM}/{}", name(5)),
+            serde_json::json!({"error": "timed out"}),
+            10,
+        );
+        ingest_all(
+            &store,
+            vec![
+                check(tags(&first, 8)).expect("parse"),
+                check(event(
+                    RC_RELEASE,
+                    &format!("{STREAM}/{}", name(5)),
+                    serde_json::json!({"name": name(5), "phase": "Accepted"}),
+                    9,
+                ))
+                .expect("parse"),
+                check(failed).expect("parse"),
+                check(tags(&second, 11)).expect("parse"),
+            ],
+        )
+        .await
+        .expect("stored");
+        assert_eq!(row(&store, 5).await, (Phase::Ready, at(11), false));
+        assert_eq!(row(&store, 9).await, (Phase::Accepted, at(11), false));
     }
 
     #[tokio::test]
