@@ -399,11 +399,24 @@ pub(crate) async fn delete_by_release<'r>(
     }
     for (stream, names) in by_stream {
         for chunk in names.chunks(100) {
-            let list: Vec<String> = (2..2 + chunk.len()).map(|k| format!("${k}")).collect();
-            let sql = format!(
-                "delete from {table} where stream = $1 and release in ({})",
-                list.join(", ")
-            );
+            let sql = match tx {
+                Tx::Sqlite(_) => {
+                    let list: Vec<String> = (2..2 + chunk.len()).map(|k| format!("${k}")).collect();
+                    format!(
+                        "delete from {table} where stream = $1 and release in ({})",
+                        list.join(", ")
+                    )
+                }
+                // a join with the list, which PostgreSQL answers by looking each release up
+                // in the (stream, release) index even when its statistics are out of date
+                // (as they are while the log is replayed); `release in (…)` made it read
+                // every row of the stream
+                Tx::Postgres(_) => format!(
+                    "delete from {table} t using (values {}) v (s, r) \
+                     where t.stream = v.s and t.release = v.r",
+                    values_rows(chunk.len(), 1, 1)
+                ),
+            };
             let sql = positional(tx, &sql);
             on_tx!(tx, c => {
                 let mut q = sqlx::query(&sql).bind(stream);
