@@ -2,9 +2,12 @@
 //! [`crate::site`] puts these behind [`app::backend::Backend`]). Internal errors are logged here once and reach the page only as a generic
 //! message.
 
+mod eras;
 mod jobs;
 mod search;
 mod upgrade;
+
+pub use eras::{changes_eras, payloads_changed};
 
 use std::sync::Arc;
 
@@ -40,6 +43,7 @@ pub struct StoreBackend {
     polls: PollRegistry,
     public_url: Option<String>,
     overview: Arc<std::sync::Mutex<Option<(std::time::Instant, Overview)>>>,
+    eras: eras::Eras,
 }
 
 /// How long the front page's figures are reused: they summarise every stream, change at
@@ -54,6 +58,7 @@ impl StoreBackend {
             polls,
             public_url: None,
             overview: Arc::default(),
+            eras: eras::Eras::default(),
         }
     }
 
@@ -171,7 +176,8 @@ impl StoreBackend {
         })
     }
 
-    /// The era of the newest release of `stream` whose payload was read, with its name.
+    /// The era of the newest release of `stream` whose payload was read, with its name (kept
+    /// while no payload is read or bound, see [`eras`]).
     async fn era(
         &self,
         stream: &str,
@@ -179,10 +185,19 @@ impl StoreBackend {
         let Some((release, created_at)) = self.store.newest_read_release(stream).await? else {
             return Ok(None);
         };
-        Ok(self
-            .components(stream, &release, created_at)
-            .await?
-            .map(|(_, components)| (release, app::model::EraEvidence::of(&components))))
+        let generation = eras::generation(&self.store);
+        let era = match self.eras.get(stream, &release, generation) {
+            Some(kept) => kept,
+            None => {
+                let era = self
+                    .components(stream, &release, created_at)
+                    .await?
+                    .map(|(_, components)| app::model::EraEvidence::of(&components));
+                self.eras.keep(stream, &release, generation, era);
+                era
+            }
+        };
+        Ok(era.map(|era| (release, era)))
     }
 
     /// Release `tag` (of `stream`, or the CI or nightly one among streams sharing the name),

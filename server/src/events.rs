@@ -446,6 +446,13 @@ pub async fn ingest_all(
     if ids.iter().any(Option::is_some) {
         crate::edge::page_cache::log_advanced(store);
     }
+    if raw
+        .iter()
+        .zip(&ids)
+        .any(|(e, id)| id.is_some() && crate::backend::changes_eras(&e.kind))
+    {
+        crate::backend::payloads_changed(store);
+    }
     Ok(ids)
 }
 

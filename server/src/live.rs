@@ -525,8 +525,12 @@ impl Live {
                 let _ = self.inner.changes.send(Arc::new(change));
             }
             if self.inner.head.swap(last, Ordering::AcqRel) < last {
-                // another replica's events too: pages rendered before them are stale
+                // another replica's events too: pages rendered before them are stale, and
+                // eras worked out before a payload it read
                 crate::edge::page_cache::log_advanced(&self.inner.store);
+                if heads.iter().any(|h| crate::backend::changes_eras(&h.kind)) {
+                    crate::backend::payloads_changed(&self.inner.store);
+                }
             }
             if heads.len() < 500 {
                 return Ok(total);
