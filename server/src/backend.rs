@@ -7,8 +7,6 @@ mod jobs;
 mod search;
 mod upgrade;
 
-pub use eras::{changes_eras, payloads_changed};
-
 use std::sync::Arc;
 
 use app::error::AppError;

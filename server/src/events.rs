@@ -7,6 +7,7 @@
 
 mod changelog_refs;
 mod deferred;
+pub mod payload_generation;
 
 use std::collections::HashMap;
 
@@ -449,9 +450,9 @@ pub async fn ingest_all(
     if raw
         .iter()
         .zip(&ids)
-        .any(|(e, id)| id.is_some() && crate::backend::changes_eras(&e.kind))
+        .any(|(e, id)| id.is_some() && payload_generation::changes_payloads(&e.kind))
     {
-        crate::backend::payloads_changed(store);
+        payload_generation::payloads_changed(store);
     }
     Ok(ids)
 }

@@ -526,10 +526,13 @@ impl Live {
             }
             if self.inner.head.swap(last, Ordering::AcqRel) < last {
                 // another replica's events too: pages rendered before them are stale, and
-                // eras worked out before a payload it read
+                // what was worked out from payloads before a payload it read or bound
                 crate::edge::page_cache::log_advanced(&self.inner.store);
-                if heads.iter().any(|h| crate::backend::changes_eras(&h.kind)) {
-                    crate::backend::payloads_changed(&self.inner.store);
+                if heads
+                    .iter()
+                    .any(|h| crate::events::payload_generation::changes_payloads(&h.kind))
+                {
+                    crate::events::payload_generation::payloads_changed(&self.inner.store);
                 }
             }
             if heads.len() < 500 {

@@ -3,49 +3,19 @@
 //! of rows, for every stream page and the overview, signed-in views included — and it changes
 //! only when a payload is read or bound to a release. A kept era is used while the stream's
 //! newest read release is the same, no payload has been read or bound since
-//! ([`payloads_changed`]: by this process, or by another replica, as [`crate::live`] sees
-//! it), and for at most [`MAX_AGE`] (a release's creation time, which picks the OCP CI
+//! ([`crate::events::payload_generation`]), and for at most [`MAX_AGE`] (a release's creation time, which picks the OCP CI
 //! payloads it is compared with, can change with its details).
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use app::model::EraEvidence;
 
-use crate::events::EventKind;
-use crate::store::Store;
+pub use crate::events::payload_generation::payload_generation as generation;
 
 /// How long a kept era is used at most.
 pub const MAX_AGE: Duration = Duration::from_secs(30);
-
-/// Each database's payload generation, by the database's identity.
-static GENERATIONS: LazyLock<Mutex<HashMap<String, u64>>> = LazyLock::new(Mutex::default);
-
-fn generations() -> MutexGuard<'static, HashMap<String, u64>> {
-    GENERATIONS.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Whether storing an event of `kind` can change an era.
-pub fn changes_eras(kind: &str) -> bool {
-    matches!(
-        kind.parse::<EventKind>(),
-        Ok(EventKind::PayloadRead | EventKind::PayloadRelease)
-    )
-}
-
-/// A payload was read or bound in `store`: every era kept from it is stale.
-pub fn payloads_changed(store: &Store) {
-    *generations().entry(store.identity()).or_default() += 1;
-}
-
-/// `store`'s payload generation.
-pub fn generation(store: &Store) -> u64 {
-    generations()
-        .get(&store.identity())
-        .copied()
-        .unwrap_or_default()
-}
 
 /// The kept eras, one per stream.
 #[derive(Debug, Clone, Default)]
