@@ -4,11 +4,6 @@ use clap::Parser;
 
 use server::config::{Cli, Command, PollArgs};
 
-/// mimalloc: a replay of the log, a poll and a page render allocate and free many small
-/// strings across threads, where it spends much less than the system allocator.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

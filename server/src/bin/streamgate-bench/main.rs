@@ -14,10 +14,6 @@ mod scale;
 
 use chrono::{DateTime, TimeZone, Utc};
 
-/// The server's allocator, so that what is measured is what it runs with.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Debug, thiserror::Error)]
 enum BenchError {
     #[error("{0}")]
