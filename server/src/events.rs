@@ -20,7 +20,7 @@ use crate::formats::release_controller::{
     ApiRelease, ApiReleaseInfo, ChangeLog, ReleaseStreams, UpgradeHistory, VerificationJobsSummary,
     VerificationStatus,
 };
-use crate::store::events::{NewEvent, Replayed};
+use crate::store::events::{Event, NewEvent};
 use crate::store::payloads::{PayloadBinding, PayloadFailure};
 use crate::store::promotions::{NewPromotion, StateChange};
 use crate::store::publishing::NewPublishStep;
@@ -472,7 +472,7 @@ const REPLAY_BATCH: i64 = 1_000;
 const REPLAY_AHEAD: usize = 4;
 
 /// A batch of the log, read and parsed.
-type ParsedBatch = Vec<(Replayed, Result<Parsed, EventError>)>;
+type ParsedBatch = Vec<(Event, Result<Parsed, EventError>)>;
 
 /// Empties the projected tables and replays the whole log into them, in one transaction.
 ///
@@ -524,8 +524,8 @@ async fn replay(store: &Store, batch: i64) -> Result<ReprojectStats, EventError>
     Ok(stats)
 }
 
-/// Reads the log up to `upto`, `batch` events at a time, parses each on a blocking thread and sends it
-/// `ahead`; a read that fails is sent as the error, and ends the reading.
+/// Reads the log up to `upto`, `batch` events at a time, parses each batch on a blocking
+/// thread and sends it `ahead`; a read that fails is sent as the error, and ends the reading.
 async fn read_log(
     store: Store,
     upto: i64,
@@ -847,7 +847,6 @@ fn project_release(
             stream,
             name,
             phase: app::model::Phase::from_upstream(&phase),
-            changelog: None,
             created_at,
             seen_at: at,
         },
@@ -1139,4 +1138,4 @@ mod tests {
 #[cfg(test)]
 mod properties;
 #[cfg(test)]
-mod stories;
+pub(crate) mod stories;

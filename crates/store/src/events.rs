@@ -128,12 +128,7 @@ impl Tx {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        if let Tx::Postgres(t) = self {
-            sqlx::query("select pg_advisory_xact_lock($1)")
-                .bind(APPEND_LOCK)
-                .execute(&mut **t)
-                .await?;
-        }
+        self.lock_appends().await?;
         let snapshot_keys: Vec<SnapshotKey<'_>> = events
             .iter()
             .filter(|e| e.external_id.is_none())
@@ -293,18 +288,25 @@ impl Tx {
         Ok(())
     }
 
-    /// Holds the log still until the transaction ends and returns its newest id (0 for an
-    /// empty log): nothing can be appended meanwhile, and every event up to that id is
-    /// committed and readable from any connection. SQLite's write lock, which a transaction
-    /// of this store takes at its start, already does so; on PostgreSQL the appenders' lock
-    /// is taken.
-    pub async fn hold_log(&mut self) -> StoreResult<i64> {
+    /// On PostgreSQL, takes the appenders' transaction-scoped lock (see
+    /// [`Tx::append_events`]); SQLite's write lock already serializes them.
+    async fn lock_appends(&mut self) -> StoreResult<()> {
         if let Tx::Postgres(t) = self {
             sqlx::query("select pg_advisory_xact_lock($1)")
                 .bind(APPEND_LOCK)
                 .execute(&mut **t)
                 .await?;
         }
+        Ok(())
+    }
+
+    /// Holds the log still until the transaction ends and returns its newest id (0 for an
+    /// empty log): nothing can be appended meanwhile, and every event up to that id is
+    /// committed and readable from any connection. SQLite's write lock, which a transaction
+    /// of this store takes at its start, already does so; on PostgreSQL the appenders' lock
+    /// is taken.
+    pub async fn hold_log(&mut self) -> StoreResult<i64> {
+        self.lock_appends().await?;
         let id: Option<i64> = on_tx!(self, c => {
             sqlx::query_scalar("select max(id) from events").fetch_one(c).await?
         });
@@ -327,23 +329,6 @@ impl Tx {
     }
 }
 
-/// A logged event as a replay reads it: what projecting it needs.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct Replayed {
-    /// Position in the log.
-    pub id: i64,
-    /// Where it came from.
-    pub source: String,
-    /// What it is.
-    pub kind: String,
-    /// What it is about.
-    pub subject: String,
-    /// When it was received.
-    pub received_at: DateTime<Utc>,
-    /// The raw body.
-    pub payload: String,
-}
-
 impl super::Store {
     /// Events with ids in `after_id + 1 ..= upto`, in log order, at most `limit`: a replay
     /// reading the log beside the transaction that projects it (see [`Tx::hold_log`]).
@@ -352,10 +337,10 @@ impl super::Store {
         after_id: i64,
         upto: i64,
         limit: i64,
-    ) -> StoreResult<Vec<Replayed>> {
+    ) -> StoreResult<Vec<Event>> {
         let rows = on_pool!(self, p => {
-            sqlx::query_as::<_, Replayed>(
-                "select id, source, kind, subject, received_at, payload \
+            sqlx::query_as::<_, Event>(
+                "select id, source, kind, subject, content_hash, received_at, payload \
                  from events where id > $1 and id <= $2 order by id limit $3",
             )
             .bind(after_id)

@@ -87,8 +87,6 @@ pub struct ReleaseDetails {
     pub name: String,
     /// Phase reported with the details.
     pub phase: Phase,
-    /// Normalised changelog JSON, when the controller produced one.
-    pub changelog: Option<String>,
     /// A better creation time, when the changelog gives one.
     pub created_at: Option<DateTime<Utc>>,
     /// When the details were received.
@@ -134,9 +132,6 @@ impl DetailsBatch {
                 f.report_phase(d.phase, d.seen_at);
                 f.details_phase = d.phase;
                 f.details_seen = d.seen_at;
-                if d.changelog.is_some() {
-                    f.changelog = d.changelog;
-                }
                 if d.created_at.is_some() {
                     f.created_at = d.created_at;
                 }
@@ -155,7 +150,7 @@ impl DetailsBatch {
                     phase: d.phase,
                     details_phase: d.phase,
                     details_seen: d.seen_at,
-                    changelog: d.changelog,
+                    changelog: None,
                     created_at: d.created_at,
                 });
             }
@@ -174,8 +169,9 @@ impl DetailsBatch {
         true
     }
 
-    /// The newest changelog of `stream/name`, whose details the batch holds, is `log`: it
-    /// replaces what its details brought (a changelog kept apart until the batch is written).
+    /// The newest changelog of `stream/name`, whose details the batch holds, is `log` (kept
+    /// apart from the details until the batch is written; without one, the stored changelog
+    /// stays).
     pub fn set_changelog(&mut self, stream: &str, name: &str, log: String) {
         if let Some(i) = self.find(stream, name) {
             self.releases[i].changelog = Some(log);

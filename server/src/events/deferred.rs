@@ -12,7 +12,7 @@
 //! often while the log is replayed, gives the same tables as writing each at once, in a
 //! handful of statements instead of several per event.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
@@ -55,21 +55,21 @@ pub(super) struct Deferred {
 /// writes release rows ([`Deferred::write_details`]).
 #[derive(Debug, Default)]
 pub(super) struct Known {
-    streams: HashSet<(String, String)>,
+    /// Each stream's controller.
+    streams: HashMap<String, String>,
     live: HashMap<String, Vec<LiveRelease>>,
 }
 
 impl Known {
     /// Whether `stream` is known to belong to `controller`.
     pub fn stream(&self, stream: &str, controller: &str) -> bool {
-        self.streams
-            .contains(&(stream.to_string(), controller.to_string()))
+        self.streams.get(stream).is_some_and(|c| c == controller)
     }
 
     /// `stream` belongs to `controller`.
     pub fn found_stream(&mut self, stream: &str, controller: &str) {
         self.streams
-            .insert((stream.to_string(), controller.to_string()));
+            .insert(stream.to_string(), controller.to_string());
     }
 
     /// The live releases of `stream` as its last tag list left them, if nothing wrote
