@@ -21,6 +21,7 @@ pub mod edge;
 pub mod events;
 pub mod example_secrets;
 pub mod feeds;
+pub mod generation;
 pub mod headers;
 pub mod health;
 pub mod ingest;

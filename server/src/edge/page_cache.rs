@@ -25,7 +25,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -40,11 +40,12 @@ use axum::response::{IntoResponse, Response};
 
 use app::viewer::Viewer;
 
+use crate::generation::Generation;
 use crate::store::Store;
 use crate::AppState;
 
-/// Each database's log generation, by the database's identity: advanced whenever its log is.
-static GENERATIONS: LazyLock<Mutex<HashMap<String, u64>>> = LazyLock::new(Mutex::default);
+/// Each database's log generation: advanced whenever its log is.
+static LOG: Generation = Generation::new();
 
 /// Largest page kept.
 pub const ENTRY_BYTES: usize = 4 << 20;
@@ -58,21 +59,14 @@ pub const FLIGHT_WAIT: Duration = Duration::from_secs(5);
 /// The header saying whether an answer came from memory.
 pub const CACHE_HEADER: &str = "x-page-cache";
 
-fn generations() -> std::sync::MutexGuard<'static, HashMap<String, u64>> {
-    GENERATIONS.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// `store`'s log advanced: every page kept from it is stale from now on.
 pub fn log_advanced(store: &Store) {
-    *generations().entry(store.identity()).or_default() += 1;
+    LOG.advance(store);
 }
 
 /// The generation of `store`'s log.
 fn log_generation(store: &Store) -> u64 {
-    generations()
-        .get(&store.identity())
-        .copied()
-        .unwrap_or_default()
+    LOG.get(store)
 }
 
 /// The generation of what the pages of `state` show: its log's and its polling status'.
