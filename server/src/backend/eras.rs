@@ -3,8 +3,8 @@
 //! of rows, for every stream page and the overview, signed-in views included — and it changes
 //! only when a payload is read or bound to a release. A kept era is used while the stream's
 //! newest read release is the same, no payload has been read or bound since
-//! ([`crate::events::payload_generation`]), and for at most [`MAX_AGE`] (a release's creation time, which picks the OCP CI
-//! payloads it is compared with, can change with its details).
+//! ([`crate::events::payload_generation`]), and for at most [`MAX_AGE`] (a release's creation
+//! time, which picks the OCP CI payloads it is compared with, can change with its details).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -63,63 +63,10 @@ impl Eras {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{TimeZone, Utc};
-
     use super::*;
+    use crate::events::stories::payloads::{digest, event, read, spec, NEW, STREAM};
     use crate::events::{ingest, PAYLOAD_READ, PAYLOAD_RELEASE, RC_TAGS};
-    use crate::formats::payload::{Component, PayloadRead, PlatformImage};
-    use crate::store::events::NewEvent;
     use crate::store::testing;
-
-    const STREAM: &str = "4.21.0-0.okd-scos";
-    const NEW: &str = "4.21.0-0.okd-scos-2026-02-11-071519";
-
-    fn digest(n: u8) -> String {
-        format!("sha256:{}", hex::encode([n; 32]))
-    }
-
-    fn event(kind: &str, subject: &str, payload: String, minute: u32) -> NewEvent {
-        NewEvent {
-            source: "origin".into(),
-            kind: kind.into(),
-            subject: subject.into(),
-            payload,
-            received_at: Utc
-                .with_ymd_and_hms(2026, 2, 11, 12, minute, 0)
-                .single()
-                .expect("valid"),
-            external_id: None,
-        }
-    }
-
-    fn read() -> PayloadRead {
-        PayloadRead {
-            digest: digest(1),
-            pull_spec: format!("quay.io/okd/scos-release:{NEW}"),
-            media_type: streamgate_formats::media_type::OCI_INDEX.into(),
-            image_digest: Some(digest(99)),
-            platforms: vec!["linux/amd64".into()],
-            platform_images: vec![PlatformImage {
-                platform: "linux/amd64".into(),
-                digest: digest(99),
-                components: [("cli".into(), digest(10))].into(),
-            }],
-            labels: Default::default(),
-            name: NEW.into(),
-            created: Some("2026-02-11T07:15:19Z".into()),
-            annotations: Default::default(),
-            release_metadata: None,
-            components: vec![Component {
-                name: "cli".into(),
-                image: format!("quay.io/okd/scos-content@{}", digest(10)),
-                image_digest: digest(10),
-                source_location: "https://github.com/openshift/oc".into(),
-                commit_id: "4ddd828c588c1277361d89e03933a97595795b48".into(),
-                commit_ref: String::new(),
-                versions: String::new(),
-            }],
-        }
-    }
 
     /// A kept era is the one of its release and generation; a tag list leaves the generation
     /// as it is, a payload read and a payload bound to a release each advance it.
@@ -143,14 +90,14 @@ mod tests {
         assert_eq!(eras.get("4.22.0-0.okd-scos", NEW, first), None);
 
         let tags = serde_json::json!({"name": STREAM, "tags": [{"name": NEW, "phase": "Ready",
-            "pullSpec": format!("quay.io/okd/scos-release:{NEW}"), "downloadURL": ""}]});
+            "pullSpec": spec(NEW), "downloadURL": ""}]});
         ingest(&store, event(RC_TAGS, STREAM, tags.to_string(), 0))
             .await
             .expect("tags");
         assert_eq!(generation(&store), first, "a tag list changes no era");
         assert_eq!(eras.get(STREAM, NEW, generation(&store)), Some(era));
 
-        let body = serde_json::to_string(&read()).expect("json");
+        let body = serde_json::to_string(&read(&digest(1), &spec(NEW), &[])).expect("json");
         ingest(&store, event(PAYLOAD_READ, &digest(1), body, 1))
             .await
             .expect("read");
@@ -158,8 +105,7 @@ mod tests {
         assert!(second > first, "a payload read");
         assert_eq!(eras.get(STREAM, NEW, second), None);
 
-        let binding = serde_json::json!({"digest": digest(1),
-            "pull_spec": format!("quay.io/okd/scos-release:{NEW}")});
+        let binding = serde_json::json!({"digest": digest(1), "pull_spec": spec(NEW)});
         ingest(
             &store,
             event(

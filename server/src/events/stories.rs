@@ -2,7 +2,7 @@
 //! [`super::ingest`], then the payload tables and the payload worker's queue read back, on
 //! SQLite and PostgreSQL; and reprojection leaving credentials alone.
 
-mod payloads {
+pub(crate) mod payloads {
     use chrono::TimeZone;
 
     use crate::events::{
@@ -14,15 +14,15 @@ mod payloads {
     use crate::store::{Store, StoreError};
     use chrono::Utc;
 
-    const STREAM: &str = "4.21.0-0.okd-scos";
-    const NEW: &str = "4.21.0-0.okd-scos-2026-02-11-071519";
+    pub(crate) const STREAM: &str = "4.21.0-0.okd-scos";
+    pub(crate) const NEW: &str = "4.21.0-0.okd-scos-2026-02-11-071519";
     const BROKEN: &str = "4.21.0-0.okd-scos-2026-02-12-010101";
 
-    fn digest(n: u8) -> String {
+    pub(crate) fn digest(n: u8) -> String {
         format!("sha256:{}", hex::encode([n; 32]))
     }
 
-    fn event(kind: &str, subject: &str, payload: String, minute: u32) -> NewEvent {
+    pub(crate) fn event(kind: &str, subject: &str, payload: String, minute: u32) -> NewEvent {
         NewEvent {
             source: "registry.ci.openshift.org".into(),
             kind: kind.into(),
@@ -36,7 +36,7 @@ mod payloads {
         }
     }
 
-    fn read(d: &str, pull_spec: &str, previous: &[&str]) -> PayloadRead {
+    pub(crate) fn read(d: &str, pull_spec: &str, previous: &[&str]) -> PayloadRead {
         let component = |name: &str, n: u8, commit: &str| Component {
             name: name.into(),
             image: format!("quay.io/okd/scos-content@{}", digest(n)),
@@ -83,7 +83,7 @@ mod payloads {
         }
     }
 
-    fn spec(tag: &str) -> String {
+    pub(crate) fn spec(tag: &str) -> String {
         format!("registry.ci.openshift.org/origin/release-scos:{tag}")
     }
 
